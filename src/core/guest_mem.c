@@ -1,0 +1,78 @@
+#include "core/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size)
+{
+	memset(m, 0, sizeof(*m));
+	m->mapping = host;
+	m->ram_size = ram_size;
+	uint64_t low = ram_size < GUEST_MMIO_HOLE_START ? ram_size : GUEST_MMIO_HOLE_START;
+	m->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .host = host };
+	m->nregions = 1;
+	if (ram_size > low) {
+		m->regions[1] = (struct guest_mem_region){
+			.gpa = GUEST_MMIO_HOLE_END, .size = ram_size - low, .host = host + low
+		};
+		m->nregions = 2;
+	}
+}
+
+int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
+{
+	void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return nv_err_input(err, "cannot reserve %llu MiB of guest memory: %s",
+				    (unsigned long long)(ram_size >> 20), strerror(errno));
+	/* Guest RAM is never useful in a core dump and may be large. */
+	madvise(p, ram_size, MADV_DONTDUMP);
+	guest_mem_init_over(m, p, ram_size);
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *m)
+{
+	if (m->mapping)
+		munmap(m->mapping, m->ram_size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < m->nregions; i++) {
+		const struct guest_mem_region *r = &m->regions[i];
+		if (gpa < r->gpa)
+			continue;
+		uint64_t off = gpa - r->gpa;
+		if (off >= r->size || len > r->size - off)
+			continue;
+		return r->host + off;
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
+{
+	void *p = guest_mem_ptr(m, gpa, len);
+	if (!p)
+		return -1;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p = guest_mem_ptr(m, gpa, len);
+	if (!p)
+		return -1;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *m)
+{
+	return m->regions[0].size;
+}

@@ -1,0 +1,47 @@
+/* Guest RAM: one host mapping split into at most two guest-physical regions
+ * (below the 32-bit MMIO hole and above 4 GiB). Every guest-physical access
+ * from device code goes through guest_mem_ptr(), which checks bounds. */
+#ifndef NESTVM_CORE_GUEST_MEM_H
+#define NESTVM_CORE_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Guest-physical layout (x86): RAM below MMIO_HOLE_START, the hole up to 4 GiB
+ * holds virtio-mmio windows, the IOAPIC and the local APICs. */
+#define GUEST_MMIO_HOLE_START 0xc0000000ULL
+#define GUEST_MMIO_HOLE_END 0x100000000ULL
+
+struct guest_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	struct guest_mem_region regions[2];
+	int nregions;
+	uint64_t ram_size; /* total bytes of RAM */
+	uint8_t *mapping;  /* the single host mapping behind all regions */
+};
+
+/* Lay out the regions over an existing host buffer (used by tests). */
+void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size);
+/* mmap anonymous memory of ram_size bytes and lay it out. */
+int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err);
+void guest_mem_free(struct guest_mem *m);
+
+/* Host pointer for [gpa, gpa+len) if it lies entirely inside one RAM region,
+ * else NULL. Overflow-safe; len 0 is allowed (still needs gpa inside RAM). */
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Copy helpers returning 0 or -1 when the range is not RAM. */
+int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
+int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+
+/* End of the RAM below the MMIO hole (exclusive). */
+uint64_t guest_mem_low_end(const struct guest_mem *m);
+
+#endif
