@@ -1,0 +1,242 @@
+/* `nestvm run`: one process runs one VM in the foreground. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "util/parse.h"
+#include "vmm/exit_status.h"
+#include "vmm/guest_files.h"
+#include "vmm/kernel_cmdline.h"
+#include "vmm/machine.h"
+#include "vmm/runner.h"
+#include "vmm/terminal.h"
+
+#define RUN_DEFAULT_MEMORY (512ULL << 20)
+#define RUN_MIN_MEMORY (16ULL << 20)
+
+struct run_args {
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	const char *kvm_device;
+	uint64_t memory;
+	unsigned cpus;
+	struct machine_disk disks[MACHINE_MAX_DISKS];
+	unsigned ndisks;
+	char **command;
+	int command_argc;
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nestvm run [OPTIONS] [-- COMMAND [ARGS...]]\n"
+		"  --kernel PATH         bzImage or ELF vmlinux (default: the built-in default guest)\n"
+		"  --initrd PATH         initramfs (default guest: its own)\n"
+		"  --append \"ARGS\"       added to the kernel command line\n"
+		"  --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M; a bare number is MiB)\n"
+		"  --cpus N              vCPUs (default 1)\n"
+		"  --disk PATH[,readonly] a raw disk image as virtio-blk (repeatable)\n"
+		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
+		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
+		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
+		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
+		"triple fault; 125 VMM failure; 128+N killed by signal N.\n");
+}
+
+static uint64_t host_memory_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
+}
+
+static int parse_disk(struct run_args *a, const char *spec)
+{
+	if (a->ndisks == MACHINE_MAX_DISKS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", MACHINE_MAX_DISKS);
+	char *copy = strdup(spec); /* lives as long as the process */
+	if (!copy)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");
+	bool ro = false;
+	char *comma = strchr(copy, ',');
+	if (comma) {
+		*comma = '\0';
+		for (char *opt = strtok(comma + 1, ","); opt; opt = strtok(NULL, ",")) {
+			if (!strcmp(opt, "readonly") || !strcmp(opt, "ro"))
+				ro = true;
+			else
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk %s: unknown option '%s' (only 'readonly')", spec, opt);
+		}
+	}
+	if (!*copy)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk needs a path");
+	a->disks[a->ndisks++] = (struct machine_disk){ .path = copy, .readonly = ro };
+	return 0;
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "append", required_argument, NULL, O_APPEND },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "kvm-device", required_argument, NULL, O_KVM },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(a, 0, sizeof(*a));
+	a->memory = RUN_DEFAULT_MEMORY;
+	a->cpus = 1;
+	a->kvm_device = "/dev/kvm";
+	opterr = 0;
+	optind = 1;
+	int c;
+	unsigned long v;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL: a->kernel = optarg; break;
+		case O_INITRD: a->initrd = optarg; break;
+		case O_APPEND: a->append = optarg; break;
+		case O_KVM: a->kvm_device = optarg; break;
+		case O_MEMORY:
+			if (parse_size(optarg, 20, &a->memory) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (try 512M or 2G)", optarg);
+			break;
+		case O_CPUS:
+			if (parse_uint(optarg, 1, MACHINE_MAX_CPUS, &v) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be a number from 1 to %d", optarg, MACHINE_MAX_CPUS);
+			a->cpus = (unsigned)v;
+			break;
+		case O_DISK:
+			if (parse_disk(a, optarg) >= 0)
+				break;
+			return NESTVM_EXIT_BAD_INPUT;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		case ':':
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown option '%s' (try `nestvm run --help`)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s': put the guest command after --", argv[optind]);
+		a->command = argv + optind;
+		a->command_argc = argc - optind;
+	}
+	if (a->memory < RUN_MIN_MEMORY)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %llu MiB is too small (at least %llu MiB)",
+				(unsigned long long)(a->memory >> 20), RUN_MIN_MEMORY >> 20);
+	uint64_t host = host_memory_bytes();
+	if (a->memory > host)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %llu MiB is more than this host has (%llu MiB)",
+				(unsigned long long)(a->memory >> 20), (unsigned long long)(host >> 20));
+	return -1;
+}
+
+struct loaded_files {
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+};
+
+static int load_files(const struct run_args *a, struct loaded_files *f, struct nv_err *err)
+{
+	static char def_kernel[PATH_MAX], def_initrd[PATH_MAX];
+	const char *kernel = a->kernel, *initrd = a->initrd;
+	if (!kernel) {
+		if (guest_default_paths(def_kernel, def_initrd, sizeof(def_kernel), err) < 0)
+			return -1;
+		kernel = def_kernel;
+		if (!initrd)
+			initrd = def_initrd;
+	}
+	if (guest_file_read(kernel, "kernel", a->memory, &f->kernel, &f->kernel_len, err) < 0)
+		return -1;
+	if (initrd && guest_file_read(initrd, "initrd", a->memory, &f->initrd, &f->initrd_len, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int report_end(const struct machine_result *res)
+{
+	int status = exit_status_from_result(res);
+	switch (res->end) {
+	case MACHINE_END_PANIC:
+	case MACHINE_END_TRIPLE_FAULT:
+		fprintf(stderr, "nestvm: the guest crashed: %s\n", res->detail);
+		break;
+	case MACHINE_END_VMM_FAILURE:
+		fprintf(stderr, "nestvm: VMM failure: %s\n", res->detail);
+		break;
+	case MACHINE_END_STOPPED:
+		if (res->status)
+			fprintf(stderr, "nestvm: stopped by %s\n", res->detail);
+		break;
+	default:
+		break;
+	}
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a;
+	int st = parse_args(argc, argv, &a);
+	if (st >= 0)
+		return st;
+	struct nv_err err = { 0 };
+	struct loaded_files files = { 0 };
+	static char cmdline[KERNEL_CMDLINE_MAX];
+	int status;
+	if (load_files(&a, &files, &err) < 0 ||
+	    kernel_cmdline_build(cmdline, sizeof(cmdline), a.append, a.command, a.command_argc, &err) < 0) {
+		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		goto out;
+	}
+	struct machine_config cfg = {
+		.kvm_path = a.kvm_device,
+		.kernel = files.kernel, .kernel_len = files.kernel_len,
+		.initrd = files.initrd, .initrd_len = files.initrd_len,
+		.cmdline = cmdline,
+		.ram_bytes = a.memory,
+		.ncpus = a.cpus,
+		.ndisks = a.ndisks,
+		.console_fd = STDOUT_FILENO,
+	};
+	memcpy(cfg.disks, a.disks, sizeof(a.disks));
+	struct machine *m = machine_create(&cfg, &err);
+	if (!m) {
+		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		goto out;
+	}
+	/* The kernel and initrd now live in guest memory. */
+	free(files.kernel);
+	free(files.initrd);
+	files.kernel = files.initrd = NULL;
+
+	struct terminal term;
+	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
+	struct runner_options ro = { .input_fd = STDIN_FILENO, .escape_keys = tty };
+	struct machine_result res;
+	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
+		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };
+	if (tty)
+		terminal_restore(&term);
+	machine_destroy(m);
+	status = report_end(&res);
+out:
+	free(files.kernel);
+	free(files.initrd);
+	return status;
+}

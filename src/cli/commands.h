@@ -1,0 +1,18 @@
+/* The `nestvm` subcommands: each lives in its own cmd_*.c file and returns
+ * the process exit status. Only cli/ prints to the user and exits. */
+#ifndef NESTVM_CLI_COMMANDS_H
+#define NESTVM_CLI_COMMANDS_H
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_run(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
+
+/* One-line error to stderr, prefixed "nestvm: ". Returns status. */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,98 @@
+#include "core/vm.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+
+/* Addresses KVM's VMX code needs inside the 4 GiB hole, below the BIOS area
+ * (unused on AMD, harmless there). */
+#define VM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+#define VM_TSS_ADDR 0xfeffd000ULL
+
+static int vm_map_memory(struct vm *vm, struct nv_err *err)
+{
+	for (int i = 0; i < vm->mem.nregions; i++) {
+		const struct guest_mem_region *r = &vm->mem.regions[i];
+		int ret = kvm_set_user_memory(vm->fd, (uint32_t)i, r->gpa, r->size, r->host);
+		if (ret < 0)
+			return nv_err_host(err, "cannot register guest memory with KVM: %s", strerror(-ret));
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	vm->kvm_fd = kvm_open(kvm_path, err);
+	if (vm->kvm_fd < 0)
+		return -1;
+	int r;
+	static const struct {
+		long cap;
+		const char *name;
+	} needed[] = {
+		{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+		{ KVM_CAP_PIT2, "in-kernel PIT" },
+		{ KVM_CAP_USER_MEMORY, "user memory" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
+		{ KVM_CAP_EXT_CPUID, "CPUID setting" },
+	};
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (kvm_check_extension(vm->kvm_fd, needed[i].cap) <= 0) {
+			nv_err_host(err, "this KVM lacks the %s capability nestvm needs", needed[i].name);
+			goto fail;
+		}
+	}
+	vm->run_size = kvm_vcpu_mmap_size(vm->kvm_fd);
+	if (vm->run_size < (int)sizeof(struct kvm_run)) {
+		nv_err_host(err, "KVM reports a bad vCPU mmap size");
+		goto fail;
+	}
+	vm->fd = kvm_create_vm(vm->kvm_fd);
+	if (vm->fd < 0) {
+		nv_err_host(err, "cannot create a KVM VM: %s", strerror(-vm->fd));
+		goto fail;
+	}
+	if ((r = kvm_set_identity_map_addr(vm->fd, VM_IDENTITY_MAP_ADDR)) < 0 ||
+	    (r = kvm_set_tss_addr(vm->fd, VM_TSS_ADDR)) < 0) {
+		nv_err_host(err, "cannot set KVM's TSS area: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = kvm_create_irqchip(vm->fd)) < 0 || (r = kvm_create_pit2(vm->fd)) < 0) {
+		nv_err_host(err, "cannot create the in-kernel interrupt controllers: %s", strerror(-r));
+		goto fail;
+	}
+	if (guest_mem_alloc(&vm->mem, ram_bytes, err) < 0)
+		goto fail;
+	if (vm_map_memory(vm, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	guest_mem_free(&vm->mem);
+	vm->fd = vm->kvm_fd = -1;
+}
+
+static void vm_irq_set(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	kvm_irq_line(vm->fd, gsi, level);
+}
+
+struct irq_line vm_irq_line(struct vm *vm, unsigned gsi)
+{
+	return (struct irq_line){ .set_level = vm_irq_set, .opaque = vm, .gsi = gsi };
+}

@@ -1,0 +1,30 @@
+/* A KVM virtual machine: its file descriptors, guest RAM registered as
+ * memory slots, the in-kernel interrupt controllers and the two buses. */
+#ifndef NESTVM_CORE_VM_H
+#define NESTVM_CORE_VM_H
+
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/guest_mem.h"
+#include "core/irq.h"
+#include "util/err.h"
+
+struct vm {
+	int kvm_fd;
+	int fd;
+	int run_size;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+};
+
+/* Opens kvm_path, creates the VM with irqchip and PIT, allocates and maps
+ * ram_bytes of RAM. On failure everything is released. */
+int vm_create(struct vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err);
+void vm_destroy(struct vm *vm);
+
+/* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */
+struct irq_line vm_irq_line(struct vm *vm, unsigned gsi);
+
+#endif

@@ -1,0 +1,16 @@
+/* The debug-exit port (0xf4, the port QEMU's isa-debug-exit uses): the
+ * default guest's init writes its command's exit status here, and the VM
+ * ends with that status. The same guest thus works under QEMU. */
+#ifndef NESTVM_DEV_PLATFORM_DEBUG_EXIT_H
+#define NESTVM_DEV_PLATFORM_DEBUG_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DEBUG_EXIT_PORT 0xf4
+#define DEBUG_EXIT_LEN 4
+
+/* A bus_access_fn; opaque is a const struct platform_sink *. */
+void debug_exit_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+#endif

@@ -1,0 +1,58 @@
+/* virtio-blk (virtio 1.1, section 5.2) over a raw image file or block device,
+ * on a virtio-mmio transport. One request queue; requests are served
+ * synchronously on the vCPU thread that kicked the queue. */
+#ifndef NESTVM_DEV_VIRTIO_BLK_H
+#define NESTVM_DEV_VIRTIO_BLK_H
+
+#include <stdbool.h>
+
+#include "core/guest_mem.h"
+#include "core/irq.h"
+#include "dev/virtio/mmio.h"
+#include "util/err.h"
+
+#define VIRTIO_ID_BLOCK 2
+
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_SECTOR 512
+#define VIRTIO_BLK_SIZE_MAX (1u << 20) /* advertised max segment size */
+#define VIRTIO_BLK_SEG_MAX (VIRTQ_MAX_SIZE - 2) /* header and status take two */
+
+/* Config space offsets (struct virtio_blk_config). */
+#define VIRTIO_BLK_CFG_CAPACITY 0
+#define VIRTIO_BLK_CFG_SIZE_MAX 8
+#define VIRTIO_BLK_CFG_SEG_MAX 12
+#define VIRTIO_BLK_CFG_BLK_SIZE 20
+#define VIRTIO_BLK_CFG_LEN 60
+
+struct virtio_blk;
+
+/* Opens path (O_RDWR, or O_RDONLY when readonly) and locks it with flock
+ * (exclusive, or shared when readonly) so two VMs cannot write one image.
+ * An unopenable, non-regular or locked image is an NV_ERR_INPUT naming the
+ * path. Capacity is the size rounded down to 512-byte sectors. */
+struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line irq,
+				  const char *path, bool readonly, struct nv_err *err);
+/* Register this on the MMIO bus with virtio_mmio_access, VIRTIO_MMIO_WINDOW. */
+struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
+/* Capacity in 512-byte sectors. */
+uint64_t virtio_blk_capacity(const struct virtio_blk *b);
+/* Frees the transport too and closes (unlocks) the image. NULL is fine. */
+void virtio_blk_free(struct virtio_blk *b);
+
+#endif

@@ -1,0 +1,157 @@
+#include "kvm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* ioctl() returning -errno instead of -1/errno. */
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r < 0 && errno == EINTR && req != KVM_RUN);
+	return r < 0 ? -errno : r;
+}
+
+int kvm_open(const char *path, struct nv_err *err)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return nv_err_input(err, "%s is missing: load the kvm module (modprobe kvm-intel or kvm-amd) or run nestvm inside `nestvm lab`", path);
+		if (e == EACCES || e == EPERM)
+			return nv_err_input(err, "%s is not permitted for this user: add the user to the 'kvm' group or run as root", path);
+		return nv_err_input(err, "cannot open %s: %s", path, strerror(e));
+	}
+	int v = xioctl(fd, KVM_GET_API_VERSION, NULL);
+	if (v != KVM_API_VERSION) {
+		close(fd);
+		return nv_err_host(err, "%s speaks KVM API %d, nestvm needs %d", path, v, KVM_API_VERSION);
+	}
+	return fd;
+}
+
+int kvm_check_extension(int fd, long cap)
+{
+	return xioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+}
+
+int kvm_create_vm(int kvm_fd)
+{
+	return xioctl(kvm_fd, KVM_CREATE_VM, NULL);
+}
+
+int kvm_vcpu_mmap_size(int kvm_fd)
+{
+	return xioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+}
+
+int kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned *capacity)
+{
+	/* Grow until KVM stops saying E2BIG. */
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = n;
+		int r = xioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (r == 0) {
+			*out = c;
+			*capacity = n;
+			return 0;
+		}
+		free(c);
+		if (r != -E2BIG)
+			return r;
+	}
+	return -E2BIG;
+}
+
+int kvm_set_user_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	return xioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int kvm_set_tss_addr(int vm_fd, uint64_t addr)
+{
+	return xioctl(vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)addr);
+}
+
+int kvm_set_identity_map_addr(int vm_fd, uint64_t addr)
+{
+	return xioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+}
+
+int kvm_create_irqchip(int vm_fd)
+{
+	return xioctl(vm_fd, KVM_CREATE_IRQCHIP, NULL);
+}
+
+int kvm_create_pit2(int vm_fd)
+{
+	struct kvm_pit_config pc;
+	memset(&pc, 0, sizeof(pc));
+	return xioctl(vm_fd, KVM_CREATE_PIT2, &pc);
+}
+
+int kvm_irq_line(int vm_fd, uint32_t gsi, int level)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = level };
+	return xioctl(vm_fd, KVM_IRQ_LINE, &l);
+}
+
+int kvm_create_vcpu(int vm_fd, unsigned long id)
+{
+	return xioctl(vm_fd, KVM_CREATE_VCPU, (void *)id);
+}
+
+int kvm_run(int vcpu_fd)
+{
+	return xioctl(vcpu_fd, KVM_RUN, NULL);
+}
+
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *r)
+{
+	return xioctl(vcpu_fd, KVM_GET_REGS, r);
+}
+
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r)
+{
+	return xioctl(vcpu_fd, KVM_SET_REGS, (void *)r);
+}
+
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s)
+{
+	return xioctl(vcpu_fd, KVM_GET_SREGS, s);
+}
+
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
+{
+	return xioctl(vcpu_fd, KVM_SET_SREGS, (void *)s);
+}
+
+int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c)
+{
+	return xioctl(vcpu_fd, KVM_SET_CPUID2, (void *)c);
+}
+
+int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m)
+{
+	return xioctl(vcpu_fd, KVM_SET_MSRS, (void *)m);
+}
+
+int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *s)
+{
+	return xioctl(vcpu_fd, KVM_GET_MP_STATE, s);
+}

@@ -1,0 +1,19 @@
+/* Reading the kernel and initrd files, and finding the default guest. */
+#ifndef NESTVM_VMM_GUEST_FILES_H
+#define NESTVM_VMM_GUEST_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Reads a whole regular file of at most max_bytes; what names it in errors. */
+int guest_file_read(const char *path, const char *what, uint64_t max_bytes,
+		    uint8_t **data, size_t *len, struct nv_err *err);
+
+/* Finds the default guest's directory: $NESTVM_GUEST_DIR, else guest/ beside
+ * the nestvm binary (build/guest), else /usr/share/nestvm/guest. Fills
+ * kernel and initrd paths (PATH_MAX buffers). */
+int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *err);
+
+#endif

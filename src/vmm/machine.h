@@ -1,0 +1,77 @@
+/* A whole x86 virtual machine: RAM, the in-kernel interrupt controllers, the
+ * platform devices (UART, i8042, debug-exit, pvpanic, ACPI sleep), virtio-mmio
+ * devices, ACPI tables, the loaded kernel and one thread per vCPU.
+ * The explicit device table below is the machine's whole wiring. */
+#ifndef NESTVM_VMM_MACHINE_H
+#define NESTVM_VMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define MACHINE_MAX_DISKS 16
+#define MACHINE_MAX_CPUS 255 /* xAPIC ids; the MADT uses 8-bit ids */
+
+/* Guest-physical placement of virtio-mmio windows and their interrupts. */
+#define MACHINE_VIRTIO_MMIO_BASE 0xd0000000ULL
+#define MACHINE_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define MACHINE_VIRTIO_GSI_BASE 5
+#define MACHINE_UART_PORT 0x3f8
+#define MACHINE_UART_GSI 4
+#define MACHINE_I8042_PORT 0x60
+
+struct machine_disk {
+	const char *path;
+	bool readonly;
+};
+
+struct machine_config {
+	const char *kvm_path;
+	const uint8_t *kernel;
+	size_t kernel_len;
+	const uint8_t *initrd; /* may be NULL */
+	size_t initrd_len;
+	const char *cmdline;
+	uint64_t ram_bytes;
+	unsigned ncpus;
+	struct machine_disk disks[MACHINE_MAX_DISKS];
+	unsigned ndisks;
+	bool expose_virtualization_extensions;
+	int console_fd; /* where the serial console's output goes */
+};
+
+/* How a VM ended. */
+enum machine_end {
+	MACHINE_END_NONE,
+	MACHINE_END_EXIT_STATUS, /* the guest reported a command's status */
+	MACHINE_END_POWEROFF,
+	MACHINE_END_RESET,
+	MACHINE_END_PANIC,
+	MACHINE_END_TRIPLE_FAULT,
+	MACHINE_END_VMM_FAILURE,
+	MACHINE_END_STOPPED,     /* the host asked (signal, console escape) */
+};
+
+struct machine_result {
+	enum machine_end end;
+	int status;       /* the guest's status for EXIT_STATUS, the signal for STOPPED */
+	char detail[256]; /* a sentence for failures */
+};
+
+struct machine;
+
+struct machine *machine_create(const struct machine_config *cfg, struct nv_err *err);
+int machine_start(struct machine *m, struct nv_err *err);
+/* Readable (eventfd) once the VM has ended; poll it. */
+int machine_end_fd(const struct machine *m);
+/* Ends the VM from the host side; the first ending wins. */
+void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail);
+/* Stops all vCPUs and returns how the VM ended. */
+void machine_finish(struct machine *m, struct machine_result *res);
+/* Feeds console input to the UART; returns how many bytes it took. */
+size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
+void machine_destroy(struct machine *m);
+
+#endif

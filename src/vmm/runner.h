@@ -1,0 +1,18 @@
+/* Runs a started machine in the foreground: the calling thread becomes the
+ * I/O thread (console input, signals) until the VM ends. */
+#ifndef NESTVM_VMM_RUNNER_H
+#define NESTVM_VMM_RUNNER_H
+
+#include <stdbool.h>
+
+#include "vmm/machine.h"
+
+struct runner_options {
+	int input_fd;       /* -1 for none */
+	bool escape_keys;   /* honour Ctrl-A x (when the input is a terminal) */
+};
+
+int runner_run(struct machine *m, const struct runner_options *opt,
+	       struct machine_result *res, struct nv_err *err);
+
+#endif
