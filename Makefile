@@ -22,6 +22,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 KVMT_SRC := $(wildcard tests/kvm/test_*.c)
 KVMT_BIN := $(KVMT_SRC:tests/kvm/%.c=$(B)/tests/kvm/%)
 KVMT_LIB := $(filter-out tests/kvm/test_%.c,$(wildcard tests/kvm/*.c))
+# Test guest programs: freestanding, general registers only (a paravirtual
+# KVM emulates their instructions), linked at 1 MiB, loaded as flat binaries.
+GUEST_SRC := $(filter-out tests/kvm/guest/guest_lib.c,$(wildcard tests/kvm/guest/*.c))
+GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
+GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
 .PHONY: all test run setup guest lab clean check-tests
 all: $(B)/nestvm
@@ -52,7 +58,19 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libnestvm-san.a
 
 # KVM-API tests: tiny guest code compiled into the test binary itself
 # (general registers only, so the emulator of a paravirtual KVM copes).
-$(B)/tests/kvm/%: tests/kvm/%.c $(KVMT_LIB) $(B)/libnestvm-san.a
+$(B)/tests/kvm/guest/%.o: tests/kvm/guest/%.c tests/kvm/guest/guest.h tests/kvm/ucall.h
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(B)/tests/kvm/guest/entry.o: tests/kvm/guest/entry.S
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+
+$(B)/tests/kvm/guest/%.bin: $(B)/tests/kvm/guest/%.o $(B)/tests/kvm/guest/entry.o $(B)/tests/kvm/guest/guest_lib.o tests/kvm/guest/guest.ld
+	ld -nostdlib -static -T tests/kvm/guest/guest.ld -o $(@:.bin=.elf) $(B)/tests/kvm/guest/entry.o $< $(B)/tests/kvm/guest/guest_lib.o
+	objcopy -O binary $(@:.bin=.elf) $@
+
+$(B)/tests/kvm/%: tests/kvm/%.c $(KVMT_LIB) $(B)/libnestvm-san.a $(GUEST_BIN)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) $(SAN) -o $@ $< $(KVMT_LIB) $(B)/libnestvm-san.a -lcmocka $(LDLIBS)
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Bad input to `nestvm run` gets one line naming the problem and exit
+# status 2, never a crash. Runs on the host: every case fails before a guest
+# would boot. Needs the default guest (for the initrd-size cases).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+NV=${NESTVM:-build/nestvm}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+K=build/guest/vmlinuz
+
+# Exactly one line on stderr, naming the problem, status 2.
+bad() {
+	local name=$1 re=$2
+	shift 2
+	local err st
+	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
+	if [ "$st" != 2 ]; then
+		t_not_ok "$name" "exit status $st, wanted 2: $err"
+	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
+		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
+	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
+		t_not_ok "$name" "message does not match /$re/: $err"
+	else
+		t_ok "$name: $err"
+	fi
+}
+
+head -c 3000000 /dev/urandom >"$T/random.bin"
+head -c 20M /dev/urandom >"$T/random-20M.bin"
+head -c 20000 "$K" >"$T/truncated-bzImage"
+# An ELF for another architecture: the header of an aarch64 executable.
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000\267\000\001\000\000\000' >"$T/arm64.elf"
+head -c 4096 /dev/zero >>"$T/arm64.elf"
+head -c 600M /dev/zero >"$T/huge.img" 2>/dev/null || truncate -s 600M "$T/huge.img"
+printf 'x' >"$T/disk.img"
+
+bad "missing kernel" "kernel '$T/nope'.*No such file" $NV run --kernel "$T/nope" -- true
+bad "random bytes as kernel" "not a Linux kernel" $NV run --kernel "$T/random.bin" -- true
+bad "truncated bzImage" "(truncated|not a Linux kernel)" $NV run --kernel "$T/truncated-bzImage" -- true
+bad "ELF for another architecture" "(aarch64|AArch64|ARM|not x86-64)" $NV run --kernel "$T/arm64.elf" -- true
+bad "initrd larger than memory" "initrd.*(larger|fit)" $NV run --memory 256M --initrd "$T/huge.img" -- true
+bad "kernel larger than memory" "kernel.*(larger|fit)" $NV run --memory 16M --kernel "$T/random-20M.bin" -- true
+bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
+bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
+bad "memory with a fraction" "not a size" $NV run --memory 1.5G -- true
+bad "memory beyond the host" "more than this host has" $NV run --memory 100T -- true
+bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
+bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
+bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
+bad "missing disk" "$T/missing.img.*No such file" $NV run --disk "$T/missing.img" -- true
+bad "disk with an unknown option" "unknown option 'cache'" $NV run --disk "$T/disk.img,cache" -- true
+bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true
+bad "kvm device missing" "/nonexistent/kvm is missing" $NV run --kvm-device /nonexistent/kvm -- true
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -e /dev/kvm ]; then
+	# An unprivileged user with a readable copy of everything but /dev/kvm.
+	mkdir -p "$T/guest" && cp "$NV" "$T/nestvm" && cp build/guest/vmlinuz build/guest/initrd.img "$T/guest/"
+	chmod -R a+rX "$T"
+	bad "kvm device not permitted" "/dev/kvm is not permitted" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$T/nestvm" run -- true
+fi
+bad "unknown subcommand" "unknown command 'frob'" $NV frob
+t_summary

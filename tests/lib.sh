@@ -1,0 +1,31 @@
+# Tiny test library for the shell-level tests (CLI bad input, end-to-end in
+# the lab). Each check prints "ok - NAME" or "not ok - NAME: why"; t_summary
+# prints "N passed, N failed" and sets the exit status.
+T_PASS=0
+T_FAIL=0
+
+t_ok() { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
+t_not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1: $2"; }
+
+# t_expect NAME WANT_STATUS WANT_REGEX -- COMMAND...: runs COMMAND, checks its
+# exit status and that its output (stdout+stderr) matches WANT_REGEX (an
+# extended regex; empty means "don't care").
+t_expect() {
+	local name=$1 want=$2 re=$3
+	shift 4
+	local out st
+	out=$("$@" 2>&1 </dev/null) && st=0 || st=$?
+	T_LAST_OUT=$out
+	if [ "$st" != "$want" ]; then
+		t_not_ok "$name" "exit status $st, wanted $want; output: $(printf '%s' "$out" | tail -n 5 | tr '\n' '|')"
+	elif [ -n "$re" ] && ! printf '%s\n' "$out" | grep -Eq -- "$re"; then
+		t_not_ok "$name" "output does not match /$re/: $(printf '%s' "$out" | tail -n 5 | tr '\n' '|')"
+	else
+		t_ok "$name"
+	fi
+}
+
+t_summary() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
