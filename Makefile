@@ -30,6 +30,8 @@ GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
 .PHONY: all test run setup guest lab clean check-tests
+# Keep intermediate files (guest program binaries are loaded at run time).
+.SECONDARY:
 all: $(B)/nestvm
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a

@@ -250,8 +250,8 @@ static size_t dsdt_fill(uint8_t *t, size_t room, const struct acpi_config *cfg)
 	dsdt_com1(&b);
 	for (unsigned i = 0; i < cfg->nvirtio; i++)
 		dsdt_virtio(&b, i, &cfg->virtio[i]);
-	if (cfg->pvpanic_port)
-		dsdt_pvpanic(&b, cfg->pvpanic_port);
+	if (cfg->pvpanic)
+		dsdt_pvpanic(&b, ACPI_PVPANIC_PORT);
 	aml_scope_end(&b, sb);
 
 	/* Only SLP_TYPa is used on hardware-reduced machines. */

@@ -29,6 +29,7 @@
 #define ACPI_IOAPIC_ADDR 0xfec00000u
 #define ACPI_COM1_PORT 0x3f8
 #define ACPI_COM1_IRQ 4
+#define ACPI_PVPANIC_PORT 0x505 /* QEMU's port, what Linux's driver expects */
 
 struct acpi_virtio {
 	uint64_t base; /* MMIO window, must lie below 4 GiB */
@@ -42,7 +43,7 @@ struct acpi_config {
 	struct acpi_virtio virtio[ACPI_MAX_VIRTIO];
 	uint16_t sleep_port;   /* required: sleep control and status, 1 byte */
 	uint16_t reset_port;   /* 0: no FADT reset register */
-	uint16_t pvpanic_port; /* 0: no pvpanic device */
+	bool pvpanic;          /* describe pvpanic at ACPI_PVPANIC_PORT */
 };
 
 /* Write all tables into guest RAM at ACPI_TABLES_START..ACPI_TABLES_END and

@@ -83,7 +83,7 @@ int x86_bzimage_parse(const uint8_t *buf, size_t len, const struct guest_mem *me
 				    "the file holds %zu", (unsigned long long)sys_bytes, payload_len);
 
 	uint64_t low_end = guest_mem_low_end(mem);
-	uint64_t start;
+	uint64_t start = 0;
 	if (runtime_start(&h, &start, err) < 0)
 		return -1;
 	/* The kernel needs [start, start + init_size) and the payload copied

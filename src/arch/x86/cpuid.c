@@ -138,7 +138,7 @@ struct want {
 	uint32_t leaf, index, flags;
 };
 
-#define MAX_WANTS 8
+#define MAX_WANTS CPUID_POLICY_EXTRA_ENTRIES
 
 static unsigned wanted_entries(const struct kvm_cpuid2 *cpuid, struct want *w)
 {

@@ -20,6 +20,10 @@
 
 #define CPUID_SUBLEAF_ANY 0xffffffffu
 
+/* Most entries cpuid_policy_apply() appends: allocate the table with at
+ * least this much room beyond what KVM_GET_SUPPORTED_CPUID returned. */
+#define CPUID_POLICY_EXTRA_ENTRIES 8u
+
 enum cpu_vendor {
 	CPU_VENDOR_OTHER = 0,
 	CPU_VENDOR_INTEL,

@@ -111,6 +111,9 @@ int x86_elf_parse(const uint8_t *buf, size_t len, const struct guest_mem *mem,
 		for (unsigned i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
 			read_phdr(buf, &eh, i, &ph);
+			if (ph.p_type == PT_INTERP)
+				return nv_err_input(err, "not a Linux kernel: a dynamically linked program "
+						    "(the ELF names an interpreter)");
 			if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 				continue;
 			if (pass == 0) {

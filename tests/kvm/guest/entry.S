@@ -1,3 +1,4 @@
+	.section .note.GNU-stack,"",@progbits
 /* Entry of a test guest: the host starts us in 64-bit mode with identity
  * paging (nestvm's own boot state). Set a stack, run guest_main, report. */
 	.code64

@@ -1,0 +1,28 @@
+/* i8042 keyboard controller, reduced to what a VMM needs: a reset line for
+ * the guest (`reboot=k`: command 0xFE) and just enough of the controller for
+ * Linux's i8042 probe to finish without hanging. No keyboard or mouse is
+ * attached, so no interrupts are ever raised.
+ *
+ * Registered at port 0x60 with length 5: offset 0 = data (0x60), offset 4 =
+ * command/status (0x64); offsets 1..3 (0x61 is port B / PC speaker) read 0
+ * and ignore writes. */
+#ifndef NESTVM_DEV_LEGACY_I8042_H
+#define NESTVM_DEV_LEGACY_I8042_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define I8042_PORT_BASE 0x60
+#define I8042_NR_PORTS 5
+
+struct i8042;
+
+/* reset is called (without the device lock held) each time the guest pulses
+ * the CPU reset line. Returns NULL when out of memory. */
+struct i8042 *i8042_new(void (*reset)(void *opaque), void *opaque);
+void i8042_free(struct i8042 *k);
+
+/* bus_access_fn; only the first byte of a wider access counts. */
+void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+#endif
