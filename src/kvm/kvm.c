@@ -53,16 +53,18 @@ int kvm_vcpu_mmap_size(int kvm_fd)
 
 int kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned *capacity)
 {
-	/* Grow until KVM stops saying E2BIG. */
+	/* Grow until KVM stops saying E2BIG. Keep spare entries beyond what KVM
+	 * may fill: the CPUID policy adds leaves (topology) of its own. */
+	const unsigned spare = 32;
 	for (unsigned n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (n + spare) * sizeof(c->entries[0]));
 		if (!c)
 			return -ENOMEM;
 		c->nent = n;
 		int r = xioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
 		if (r == 0) {
 			*out = c;
-			*capacity = n;
+			*capacity = n + spare;
 			return 0;
 		}
 		free(c);

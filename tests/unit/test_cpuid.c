@@ -1,21 +1,17 @@
 /* CPUID policy against recorded and synthetic host tables
- * (tests/unit/data/cpuid/ *.txt: one entry per line,
- * "function index flags eax ebx ecx edx" in hex, '#' starts a comment). */
+ * (tests/unit/data/cpuid/ *.txt, loaded by cpuid_table.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "arch/x86/cpuid.h"
+#include "cpuid_table.h"
 
 #define CAP 256
 #define MAX_TABLES 16
@@ -30,103 +26,6 @@ static struct table tables[MAX_TABLES];
 static int ntables;
 static const unsigned ncpus_list[] = { 1, 2, 4, 64 };
 #define N_NCPUS (sizeof(ncpus_list) / sizeof(ncpus_list[0]))
-
-/* ---- table helpers ---- */
-
-static struct kvm_cpuid2 *table_alloc(unsigned cap)
-{
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(struct kvm_cpuid_entry2));
-	assert_non_null(c);
-	return c;
-}
-
-static struct kvm_cpuid2 *table_copy(const struct kvm_cpuid2 *src, unsigned cap)
-{
-	struct kvm_cpuid2 *c = table_alloc(cap);
-	c->nent = src->nent;
-	memcpy(c->entries, src->entries, src->nent * sizeof(src->entries[0]));
-	return c;
-}
-
-static size_t table_bytes(const struct kvm_cpuid2 *c)
-{
-	return sizeof(*c) + c->nent * sizeof(c->entries[0]);
-}
-
-/* Exact (function, index) lookup, ignoring the significant-index flag. */
-static struct kvm_cpuid_entry2 *entry(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
-{
-	for (uint32_t i = 0; i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == idx)
-			return (struct kvm_cpuid_entry2 *)&c->entries[i];
-	return NULL;
-}
-
-static void table_remove(struct kvm_cpuid2 *c, uint32_t fn)
-{
-	uint32_t j = 0;
-	for (uint32_t i = 0; i < c->nent; i++)
-		if (c->entries[i].function != fn)
-			c->entries[j++] = c->entries[i];
-	c->nent = j;
-}
-
-static struct kvm_cpuid_entry2 *table_add(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx,
-					  uint32_t flags, uint32_t a, uint32_t b, uint32_t cx,
-					  uint32_t d)
-{
-	struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
-	memset(e, 0, sizeof(*e));
-	e->function = fn;
-	e->index = idx;
-	e->flags = flags;
-	e->eax = a;
-	e->ebx = b;
-	e->ecx = cx;
-	e->edx = d;
-	return e;
-}
-
-/* Returns the entry count, or -1 on a malformed line. */
-static int table_load(const char *path, struct kvm_cpuid2 *c, unsigned cap)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	char line[256];
-	c->nent = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " \t");
-		if (*p == '#' || *p == '\n' || *p == '\0')
-			continue;
-		unsigned v[7];
-		if (sscanf(p, "%x %x %x %x %x %x %x", &v[0], &v[1], &v[2], &v[3], &v[4],
-			   &v[5], &v[6]) != 7 || c->nent >= cap) {
-			fclose(f);
-			return -1;
-		}
-		table_add(c, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-	}
-	fclose(f);
-	return (int)c->nent;
-}
-
-/* The data folder relative to the working directory (the repo root under
- * make/tests/run) or to the binary (build/tests/unit/test_cpuid). */
-static DIR *data_dir_open(char *path, size_t n)
-{
-	snprintf(path, n, "tests/unit/data/cpuid");
-	DIR *d = opendir(path);
-	if (d)
-		return d;
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
-		return NULL;
-	exe[len] = '\0';
-	snprintf(path, n, "%s/../../../tests/unit/data/cpuid", dirname(exe));
-	return opendir(path);
-}
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -327,20 +226,28 @@ static uint32_t check_topology(const struct kvm_cpuid2 *src, const struct kvm_cp
 static void test_topology_coherent(void **state)
 {
 	for (int t = 0; t < ntables; t++) {
-		const struct kvm_cpuid2 *src = tables[t].c;
-		enum cpu_vendor v = cpuid_vendor(src);
-		for (size_t n = 0; n < N_NCPUS; n++) {
-			unsigned ncpus = ncpus_list[n];
-			bool seen[256] = { false };
-			for (unsigned idx = 0; idx < ncpus; idx++) {
-				struct kvm_cpuid2 *c = applied(src, idx, ncpus, false);
-				uint32_t id = check_topology(src, c, v, idx, ncpus);
-				assert_true(id < 256);
-				assert_false(seen[id]); /* APIC ids distinct */
-				seen[id] = true;
-				free(c);
+		enum cpu_vendor v = cpuid_vendor(tables[t].c);
+		/* As recorded, and with HTT / CmpLegacy flipped so that both
+		 * directions of each fix are seen. */
+		struct kvm_cpuid2 *flipped = table_copy(tables[t].c, CAP);
+		entry(flipped, 1, 0)->edx ^= 1u << 28;
+		entry(flipped, 0x80000001, 0)->ecx ^= is_amd_like(v) ? 2 : 0;
+		const struct kvm_cpuid2 *srcs[2] = { tables[t].c, flipped };
+		for (int s = 0; s < 2; s++) {
+			for (size_t n = 0; n < N_NCPUS; n++) {
+				unsigned ncpus = ncpus_list[n];
+				bool seen[256] = { false };
+				for (unsigned idx = 0; idx < ncpus; idx++) {
+					struct kvm_cpuid2 *c = applied(srcs[s], idx, ncpus, false);
+					uint32_t id = check_topology(srcs[s], c, v, idx, ncpus);
+					assert_true(id < 256);
+					assert_false(seen[id]); /* APIC ids distinct */
+					seen[id] = true;
+					free(c);
+				}
 			}
 		}
+		free(flipped);
 	}
 }
 
@@ -359,10 +266,15 @@ static void test_leaf_1f_rewritten(void **state)
 	table_add(src, 0x1f, 1, SIG, 7, 0x50, 0x201, 0x1a);
 	table_add(src, 0x1f, 2, SIG, 8, 0xa0, 0x502, 0x1a); /* die */
 	table_add(src, 0x1f, 3, SIG, 0, 0, 0x3, 0x1a);
+	/* An entry without the significant-index flag would answer every
+	 * subleaf: the policy must set it. */
+	entry(src, 0xb, 0)->flags = 0;
 	struct kvm_cpuid2 *c = applied(src, 3, 4, false);
 	for (uint32_t i = 0; i < 4; i++) {
 		const struct kvm_cpuid_entry2 *e = entry(c, 0x1f, i), *b = entry(c, 0xb, i > 2 ? 2 : i);
 		assert_non_null(e);
+		assert_true(e->flags & SIG);
+		assert_true(b->flags & SIG);
 		assert_int_equal(e->edx, 3);
 		assert_int_equal(e->ecx & 0xff, i);
 		assert_int_equal((e->ecx >> 8) & 0xff, i < 2 ? i + 1 : 0);

@@ -354,6 +354,8 @@ static void test_bzimage_bad(void **state)
 	expect_bz_refused(o, 0, 64 * MiB, "pref_address");
 	o.relocatable = 0;
 	expect_bz_refused(o, 0, 64 * MiB, "kernel too big");
+	o.pref_address = 0x80000;
+	expect_bz_refused(o, 0, 64 * MiB, "fixed load address 0x80000 below 1 MiB");
 	o.pref_address = ~0ULL - 4096;
 	o.init_size = 0xffffffff;
 	expect_bz_refused(o, 0, 64 * MiB, "kernel too big");

@@ -35,6 +35,9 @@ static int runtime_start(const struct bp_setup_header *h, uint64_t *out,
 			 struct nv_err *err)
 {
 	if (!h->relocatable_kernel) {
+		if (h->pref_address < KERNEL_LOAD)
+			return nv_err_input(err, "bad bzImage: a fixed load address 0x%llx below 1 MiB",
+					    (unsigned long long)h->pref_address);
 		*out = h->pref_address;
 		return 0;
 	}

@@ -279,7 +279,11 @@ size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
 		return 0;
 	size_t n = 0;
 	pthread_mutex_lock(&u->lock);
-	if (!(u->mcr & MCR_LOOP))
+	/* Hardware flow control: the host side sends only while the guest
+	 * asserts RTS. Linux raises it when the port is opened, after it has
+	 * reset the FIFOs, so input typed or piped early is held by the VMM
+	 * instead of being thrown away. */
+	if (!(u->mcr & MCR_LOOP) && (u->mcr & MCR_RTS))
 		while (n < len && uart_rx_push(u, buf[n]))
 			n++;
 	uart_irq_update(u);
@@ -292,7 +296,7 @@ size_t uart16550_rx_space(struct uart16550 *u)
 	if (!u)
 		return 0;
 	pthread_mutex_lock(&u->lock);
-	size_t space = (u->mcr & MCR_LOOP) ? 0 : UART16550_RX_BUF - u->rx_count;
+	size_t space = (u->mcr & MCR_LOOP) || !(u->mcr & MCR_RTS) ? 0 : UART16550_RX_BUF - u->rx_count;
 	pthread_mutex_unlock(&u->lock);
 	return space;
 }

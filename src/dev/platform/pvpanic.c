@@ -5,7 +5,7 @@
 void pvpanic_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	if (!is_write) {
-		data[0] = PVPANIC_PANICKED;
+		data[0] = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED; /* events we understand */
 		for (uint32_t i = 1; i < len; i++)
 			data[i] = 0;
 		return;

@@ -12,6 +12,7 @@ int guest_main(void)
 	outb(COM1 + 1, 0x00);
 	outb(COM1 + 3, 0x03); /* 8N1, DLAB off */
 	outb(COM1 + 2, 0x07); /* FIFOs on and cleared */
+	outb(COM1 + 4, 0x0b); /* DTR, RTS, OUT2: ready to receive */
 	GUEST_ASSERT_EQ(inb(COM1 + 2) & 0xc0, 0xc0); /* IIR says FIFO enabled */
 	static const char msg[] = "hello from guest code\n";
 	for (const char *p = msg; *p; p++) {
