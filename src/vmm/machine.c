@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@ struct machine {
 	pthread_mutex_t end_lock;
 	struct machine_result result; /* first ending wins */
 	int end_fd;
+	/* Set with the result: from then on the guest is over, even if its
+	 * vCPUs run a little longer until the I/O thread stops them. */
+	atomic_bool ended;
 };
 
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail)
@@ -52,6 +56,7 @@ void machine_request_end(struct machine *m, enum machine_end end, int status, co
 	if (m->result.end == MACHINE_END_NONE) {
 		m->result.end = end;
 		m->result.status = status;
+		atomic_store(&m->ended, true);
 		snprintf(m->result.detail, sizeof(m->result.detail), "%s", detail ? detail : "");
 		uint64_t one = 1;
 		ssize_t r = write(m->end_fd, &one, sizeof(one));
@@ -116,6 +121,10 @@ static void on_vcpu_stop(void *opaque, unsigned vcpu, enum vcpu_stop_cause cause
 static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct machine *m = opaque;
+	/* After the guest reported how it ended, what it still prints on its
+	 * way down (the kernel's "reboot: Power down") is not the user's. */
+	if (atomic_load(&m->ended))
+		return;
 	while (len > 0) {
 		ssize_t w = write(m->cfg.console_fd, buf, len);
 		if (w < 0 && errno == EINTR)

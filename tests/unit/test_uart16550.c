@@ -50,6 +50,17 @@ static struct uart16550 *make(struct rec *r)
 	return u;
 }
 
+static void wr(struct uart16550 *u, unsigned off, uint8_t v);
+
+/* A port the guest driver has opened: DTR, RTS and OUT2 asserted, so the
+ * host may send (flow control). */
+static struct uart16550 *make_open(struct rec *r)
+{
+	struct uart16550 *u = make(r);
+	wr(u, 4 /* MCR */, 0x0b);
+	return u;
+}
+
 static uint8_t rd(struct uart16550 *u, unsigned off)
 {
 	uint8_t v = 0x5a;
@@ -71,6 +82,9 @@ static void test_reset_state(void **state)
 	assert_int_equal(rd(u, IER), 0);
 	assert_int_equal(rd(u, MSR) & 0xf0, 0xb0); /* DCD DSR CTS */
 	assert_int_equal(r.nlevels, 0);
+	/* Nobody listens before the driver opens the port (RTS low). */
+	assert_int_equal(uart16550_rx_space(u), 0);
+	wr(u, MCR, 0x0b);
 	assert_int_equal(uart16550_rx_space(u), UART16550_RX_BUF);
 	uart16550_free(u);
 }
@@ -169,7 +183,7 @@ static void test_linux_probe_finds_16550a(void **state)
 static void test_tx_reaches_callback(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	const char *msg = "Linux version 6.1\r\n";
 	for (const char *p = msg; *p; p++) {
 		assert_true(rd(u, LSR) & 0x20);
@@ -185,11 +199,12 @@ static void test_tx_reaches_callback(void **state)
 static void test_rx_in_order_with_dr_iir_irq(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	wr(u, FCR, 0x01);
 	wr(u, IER, 0x01); /* ERBFI */
 	assert_int_equal(r.nlevels, 0);
 	/* Until the driver asserts RTS, the host must hold its input. */
+	wr(u, MCR, 0x08);
 	assert_int_equal(uart16550_rx_space(u), 0);
 	assert_int_equal(uart16550_receive(u, (const uint8_t *)"abc", 3), 0);
 	assert_int_equal(rd(u, LSR) & 0x01, 0);
@@ -236,7 +251,7 @@ static void test_rx_in_order_with_dr_iir_irq(void **state)
 static void test_iir_priorities(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	wr(u, FCR, 0x01);
 	/* Loopback: 17 bytes overrun the 16-byte FIFO (line status), leave
 	 * data (rx), and MCR changes make modem status deltas. */
@@ -264,7 +279,7 @@ static void test_iir_priorities(void **state)
 static void test_thre_interrupt(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	wr(u, IER, 0x02);
 	assert_int_equal(level(&r), 1); /* THR empty + ETBEI */
 	assert_int_equal(rd(u, IIR), 0x02);
@@ -294,7 +309,7 @@ static void test_thre_interrupt(void **state)
 static void test_divisor_latch(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	wr(u, IER, 0x05);
 	wr(u, LCR, 0x83); /* DLAB, 8N1 */
 	wr(u, DLL, 0x01); /* 115200 */
@@ -318,7 +333,7 @@ static void test_divisor_latch(void **state)
 static void test_loopback(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	wr(u, FCR, 0x01);
 	wr(u, MCR, 0x10 | 0x0f); /* LOOP, DTR RTS OUT1 OUT2 */
 	assert_int_equal(rd(u, MSR) & 0xf0, 0xf0);
@@ -349,7 +364,7 @@ static void test_loopback(void **state)
 static void test_fifo_clear_and_odd_accesses(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	uart16550_receive(u, (const uint8_t *)"stale", 5);
 	wr(u, FCR, 0x07);
 	assert_false(rd(u, LSR) & 0x01);
@@ -393,7 +408,7 @@ static void *feeder(void *arg)
 static void test_concurrent_rx_keeps_order(void **state)
 {
 	struct rec r;
-	struct uart16550 *u = make(&r);
+	struct uart16550 *u = make_open(&r);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, feeder, u), 0);
 	for (size_t got = 0; got < STREAM;) {
