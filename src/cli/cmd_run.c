@@ -54,6 +54,7 @@ static uint64_t host_memory_bytes(void)
 	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
 }
 
+/* 0, or the exit status after printing why. */
 static int parse_disk(struct run_args *a, const char *spec)
 {
 	if (a->ndisks == MACHINE_MAX_DISKS)
@@ -116,10 +117,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be a number from 1 to %d", optarg, MACHINE_MAX_CPUS);
 			a->cpus = (unsigned)v;
 			break;
-		case O_DISK:
-			if (parse_disk(a, optarg) >= 0)
-				break;
-			return NESTVM_EXIT_BAD_INPUT;
+		case O_DISK: {
+			int st = parse_disk(a, optarg);
+			if (st)
+				return st;
+			break;
+		}
 		case 'h':
 			run_usage(stdout);
 			return 0;

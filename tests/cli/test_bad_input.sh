@@ -41,6 +41,8 @@ bad "random bytes as kernel" "not a Linux kernel" $NV run --kernel "$T/random.bi
 bad "truncated bzImage" "(truncated|not a Linux kernel)" $NV run --kernel "$T/truncated-bzImage" -- true
 bad "ELF for another architecture" "(aarch64|AArch64|ARM|not x86-64)" $NV run --kernel "$T/arm64.elf" -- true
 bad "initrd larger than memory" "initrd.*(larger|fit)" $NV run --memory 256M --initrd "$T/huge.img" -- true
+head -c 40M /dev/zero >"$T/initrd-40M.img"
+bad "initrd does not fit beside the kernel" "initrd.*does not fit" $NV run --memory 80M --initrd "$T/initrd-40M.img" -- true
 bad "kernel larger than memory" "kernel.*(larger|fit)" $NV run --memory 16M --kernel "$T/random-20M.bin" -- true
 bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
 bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
