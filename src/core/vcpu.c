@@ -108,7 +108,7 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if (!wait_while_paused(v))
 			break;
-		v->run->immediate_exit = 0;
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		int r = kvm_run(v->fd);
 		if (r < 0 && r != -EINTR && r != -EAGAIN) {
 			struct vcpu_exit e = { .kind = VCPU_EXIT_FAILED, .detail = (uint64_t)-r };
@@ -188,7 +188,7 @@ static void request(struct vcpu *v, enum vcpu_state want)
 	v->requested = want;
 	pthread_cond_broadcast(&v->cond);
 	while (v->state != want && v->state != VCPU_STOPPED) {
-		v->run->immediate_exit = 1;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,8 +130,14 @@ static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 		ssize_t w = write(m->cfg.console_fd, buf, len);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EPIPE) {
+			/* Nobody reads the console any more (`nestvm run -- yes | head`):
+			 * end like a shell pipeline does, 128 + SIGPIPE. */
+			machine_request_end(m, MACHINE_END_STOPPED, SIGPIPE, "console output closed");
+			return;
+		}
 		if (w <= 0)
-			return; /* a closed console must not stop the guest */
+			return; /* other console errors must not stop the guest */
 		buf += w;
 		len -= (size_t)w;
 	}

@@ -37,4 +37,8 @@ t_expect "guest power-off exits 0" 0 '' -- nv run -- poweroff -f
 t_expect "guest panic exits 3" 3 'crashed' -- nv run -- sh -c 'echo c >/proc/sysrq-trigger'
 t_expect "piped console input reaches the guest shell" 0 'piped-ok' -- \
 	sh -c "printf 'echo piped-\"ok\"\npoweroff -f\n' | timeout $TO $NV run"
+# A reader that goes away ends the VM, as it ends a shell pipeline.
+out=$(timeout "$TO" "$NV" run -- yes 2>/dev/null | head -n 1; echo "status=${PIPESTATUS[0]}")
+case "$out" in "y"$'\n'"status=141") t_ok "closed console output ends the VM (128+SIGPIPE)";;
+*) t_not_ok "closed console output ends the VM (128+SIGPIPE)" "$(printf '%s' "$out" | tr '\n' '|')";; esac
 t_summary
