@@ -23,6 +23,7 @@ struct run_args {
 	const char *initrd;
 	const char *append;
 	const char *kvm_device;
+	bool nested;
 	uint64_t memory;
 	unsigned cpus;
 	struct machine_disk disks[MACHINE_MAX_DISKS];
@@ -42,6 +43,8 @@ static void run_usage(FILE *f)
 		"  --cpus N              vCPUs (default 1)\n"
 		"  --disk PATH[,readonly] a raw disk image as virtio-blk (repeatable)\n"
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
+		"  --expose-virtualization-extensions, --nested\n"
+		"                        give the guest VT-x/AMD-V so it can run its own VMs\n"
 		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
 		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
 		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
@@ -82,7 +85,7 @@ static int parse_disk(struct run_args *a, const char *spec)
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM };
+	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -91,6 +94,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "kvm-device", required_argument, NULL, O_KVM },
+		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
+		{ "nested", no_argument, NULL, O_NESTED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +113,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_INITRD: a->initrd = optarg; break;
 		case O_APPEND: a->append = optarg; break;
 		case O_KVM: a->kvm_device = optarg; break;
+		case O_NESTED: a->nested = true; break;
 		case O_MEMORY:
 			if (parse_size(optarg, 20, &a->memory) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (try 512M or 2G)", optarg);
@@ -215,6 +221,7 @@ int cmd_run(int argc, char **argv)
 		.ram_bytes = a.memory,
 		.ncpus = a.cpus,
 		.ndisks = a.ndisks,
+		.expose_virtualization_extensions = a.nested,
 		.console_fd = STDOUT_FILENO,
 	};
 	memcpy(cfg.disks, a.disks, sizeof(a.disks));

@@ -74,6 +74,30 @@ int kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned *capac
 	return -E2BIG;
 }
 
+int kvm_get_msr_feature_list(int kvm_fd, struct kvm_msr_list **out)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	int r = xioctl(kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &probe);
+	if (r < 0 && r != -E2BIG)
+		return r;
+	struct kvm_msr_list *l = calloc(1, sizeof(*l) + (probe.nmsrs + 1) * sizeof(l->indices[0]));
+	if (!l)
+		return -ENOMEM;
+	l->nmsrs = probe.nmsrs;
+	r = xioctl(kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, l);
+	if (r < 0) {
+		free(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+int kvm_get_feature_msrs(int kvm_fd, struct kvm_msrs *m)
+{
+	return xioctl(kvm_fd, KVM_GET_MSRS, m);
+}
+
 int kvm_set_user_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {

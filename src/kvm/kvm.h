@@ -17,6 +17,12 @@ int kvm_vcpu_mmap_size(int kvm_fd);
 /* Allocates *out (free() it). capacity receives the number of entries room. */
 int kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned *capacity);
 
+/* Feature MSRs (system ioctls): which ones KVM reports, and their values,
+ * e.g. the VMX capability MSRs a nested Intel guest may see. *out is
+ * malloc()ed. */
+int kvm_get_msr_feature_list(int kvm_fd, struct kvm_msr_list **out);
+int kvm_get_feature_msrs(int kvm_fd, struct kvm_msrs *m);
+
 int kvm_set_user_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host);
 int kvm_set_tss_addr(int vm_fd, uint64_t addr);
 int kvm_set_identity_map_addr(int vm_fd, uint64_t addr);

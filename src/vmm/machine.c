@@ -13,6 +13,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpuid.h"
+#include "arch/x86/nested.h"
 #include "arch/x86/regs.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -41,6 +42,7 @@ struct machine {
 
 	struct kvm_cpuid2 *cpuid;
 	unsigned cpuid_capacity;
+	struct nested_setup nested;
 	struct x86_boot_info boot;
 
 	pthread_mutex_t end_lock;
@@ -205,7 +207,7 @@ static int machine_setup_vcpu(struct machine *m, struct vcpu *v, struct nv_err *
 	if (r == 0 && (r = kvm_set_cpuid2(v->fd, c)) < 0)
 		nv_err_host(err, "KVM refused the CPUID of vCPU %u: %s", v->index, strerror(-r));
 	free(c);
-	if (r < 0)
+	if (r < 0 || nested_apply_vcpu(v->fd, &m->nested, err) < 0)
 		return -1;
 	if (v->index != 0)
 		return 0; /* APs wait for INIT/SIPI from the boot vCPU */
@@ -225,6 +227,9 @@ static int machine_create_vcpus(struct machine *m, struct nv_err *err)
 	int r = kvm_get_supported_cpuid(m->vm.kvm_fd, &m->cpuid, &m->cpuid_capacity);
 	if (r < 0)
 		return nv_err_host(err, "cannot read KVM's supported CPUID: %s", strerror(-r));
+	if (nested_prepare(m->vm.kvm_fd, m->cpuid, m->cfg.expose_virtualization_extensions,
+			   &m->nested, err) < 0)
+		return -1;
 	m->vcpus = calloc(m->cfg.ncpus, sizeof(*m->vcpus));
 	if (!m->vcpus)
 		return nv_err_host(err, "out of memory");

@@ -361,7 +361,7 @@ skip_rest:
 static void case_exit(void)
 {
 	struct session s;
-	const char *restored = "console: terminal settings restored after guest power-off";
+	const char *restored = "console (exit): terminal settings restored after guest power-off";
 	start(&s);
 	if (booted(&s, "console (exit): guest shell prompt on the pty")) {
 		send_str(&s, "exit\r");
