@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "mgmt/host_facts.h"
+#include "mgmt/nested_check.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/guest_files.h"
@@ -204,6 +206,14 @@ int cmd_run(int argc, char **argv)
 	int st = parse_args(argc, argv, &a);
 	if (st >= 0)
 		return st;
+	if (a.nested) {
+		/* Say why this host cannot give the extensions, before booting. */
+		struct host_facts hf;
+		char why[1024];
+		host_facts_gather(&hf, NULL, a.kvm_device);
+		if (nested_check_run_error(&hf, why, sizeof(why)) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--expose-virtualization-extensions: %s", why);
+	}
 	struct nv_err err = { 0 };
 	struct loaded_files files = { 0 };
 	static char cmdline[KERNEL_CMDLINE_MAX];

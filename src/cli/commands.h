@@ -11,6 +11,7 @@ struct cli_command {
 
 int cmd_run(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* One-line error to stderr, prefixed "nestvm: ". Returns status. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

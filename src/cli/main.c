@@ -8,6 +8,7 @@
 
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run one VM in the foreground (default guest, or --kernel)" },
+	{ "status", cmd_status, "can this host run VMs with nested virtualization, and if not, why (--json)" },
 	{ "lab", cmd_lab, "boot the emulated lab host (AMD-V under QEMU) and run a command there" },
 };
 

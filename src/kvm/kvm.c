@@ -181,3 +181,8 @@ int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *s)
 {
 	return xioctl(vcpu_fd, KVM_GET_MP_STATE, s);
 }
+
+int kvm_get_api_version(int kvm_fd)
+{
+	return xioctl(kvm_fd, KVM_GET_API_VERSION, NULL);
+}

@@ -40,4 +40,7 @@ int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c);
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
 int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *s);
 
+/* KVM_GET_API_VERSION on a /dev/kvm fd, for reports (kvm_open checks it). */
+int kvm_get_api_version(int kvm_fd);
+
 #endif

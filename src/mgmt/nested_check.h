@@ -1,0 +1,48 @@
+/* The nested-virtualization verdict: a pure function of the host facts.
+ * "Supported" means a VM that nestvm runs here with
+ * --expose-virtualization-extensions gets VT-x or AMD-V: /dev/kvm is usable,
+ * it is a hardware-assisted KVM with nesting on, and KVM_GET_SUPPORTED_CPUID
+ * offers VMX/SVM to guests. Each thing in the way is one problem with a
+ * reason and a fix; problems that only follow from an earlier one (no kvm
+ * module because the CPU has no extensions) are left out. */
+#ifndef NESTVM_MGMT_NESTED_CHECK_H
+#define NESTVM_MGMT_NESTED_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mgmt/host_facts.h"
+
+#define NESTED_CHECK_MAX_PROBLEMS 12
+#define NESTED_CHECK_LINE 400
+
+struct nested_problem {
+	bool warning; /* nesting works, with a limit: not a reason for NO */
+	char reason[NESTED_CHECK_LINE];
+	char fix[NESTED_CHECK_LINE];
+};
+
+struct nested_verdict {
+	bool supported; /* no problem that is not a warning */
+	unsigned nproblems; /* the reasons for NO first, then the warnings */
+	struct nested_problem problems[NESTED_CHECK_MAX_PROBLEMS];
+};
+
+enum nested_backend {
+	NESTED_BACKEND_NONE,        /* no KVM vendor module */
+	NESTED_BACKEND_HARDWARE,    /* kvm_intel / kvm_amd */
+	NESTED_BACKEND_PARAVIRTUAL, /* kvm_pvm */
+};
+
+void nested_check_evaluate(const struct host_facts *f, struct nested_verdict *v);
+
+enum nested_backend nested_check_backend(const struct host_facts *f);
+/* "hardware-assisted (kvm_amd): ..." with what it means for guests. */
+const char *nested_check_backend_text(const struct host_facts *f, char *buf, size_t n);
+
+/* For `nestvm run --expose-virtualization-extensions`: 0 when this host can
+ * give VMs the extensions (msg ""), else -1 with ONE line in msg,
+ * "REASON; fix: FIX", from the first problem. */
+int nested_check_run_error(const struct host_facts *f, char *msg, size_t n);
+
+#endif
