@@ -8,7 +8,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
 CPPFLAGS := -Isrc
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS  := -lpthread
+LDLIBS  := -lpthread -ljson-c
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
@@ -76,7 +76,13 @@ $(B)/tests/kvm/%: tests/kvm/%.c $(KVMT_LIB) $(B)/libnestvm-san.a $(GUEST_BIN)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) $(SAN) -o $@ $< $(KVMT_LIB) $(B)/libnestvm-san.a -lcmocka $(LDLIBS)
 
-check-tests: $(UNIT_BIN) $(KVMT_BIN) $(B)/nestvm
+# End-to-end helper programs (tests/e2e/*.c): run inside the lab.
+E2E_BIN := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
+$(B)/tests/e2e/%: tests/e2e/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(B)/nestvm
 
 setup:
 	./scripts/setup
