@@ -37,6 +37,12 @@ all: $(B)/nestvm
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# A static nestvm for the nested support disk: it runs inside guests whose
+# userland is busybox, with no libc of their own.
+$(B)/nestvm-static: $(CLI_OBJ) $(B)/libnestvm.a
+	@# glibc warns that getpwuid needs NSS at run time: a missing name is fine.
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS) 2>$@.log || { cat $@.log; exit 1; }
+
 $(B)/libnestvm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

@@ -179,6 +179,25 @@ static int load_files(const struct run_args *a, struct loaded_files *f, struct n
 	return 0;
 }
 
+/* With the extensions exposed, the default guest also gets the nested
+ * support disk (read-only, the last disk) and is told which one it is. */
+static void add_nested_support(struct run_args *a, char *append_buf, size_t size)
+{
+	static char image[PATH_MAX];
+	if (!a->nested || a->kernel || a->ndisks >= MACHINE_MAX_DISKS)
+		return;
+	if (guest_nested_image_path(image, sizeof(image)) < 0) {
+		fprintf(stderr, "nestvm: note: no nested support disk (guest/build-nested); the guest gets "
+				"the extensions but not nestvm and the kvm modules\n");
+		return;
+	}
+	unsigned idx = a->ndisks;
+	a->disks[a->ndisks++] = (struct machine_disk){ .path = image, .readonly = true };
+	snprintf(append_buf, size, "%s%snestvm.nested=vd%c", a->append ? a->append : "",
+		 a->append ? " " : "", 'a' + idx);
+	a->append = append_buf;
+}
+
 static int report_end(const struct machine_result *res)
 {
 	int status = exit_status_from_result(res);
@@ -214,6 +233,8 @@ int cmd_run(int argc, char **argv)
 		if (nested_check_run_error(&hf, why, sizeof(why)) < 0)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--expose-virtualization-extensions: %s", why);
 	}
+	static char append_buf[KERNEL_CMDLINE_MAX];
+	add_nested_support(&a, append_buf, sizeof(append_buf));
 	struct nv_err err = { 0 };
 	struct loaded_files files = { 0 };
 	static char cmdline[KERNEL_CMDLINE_MAX];

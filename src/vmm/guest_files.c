@@ -58,6 +58,27 @@ static int try_dir(const char *dir, char *kernel, char *initrd, size_t size)
 	return access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0 ? 0 : -1;
 }
 
+int guest_nested_image_path(char *path, size_t size)
+{
+	const char *env = getenv("NESTVM_NESTED_IMAGE");
+	if (env && *env) {
+		snprintf(path, size, "%s", env);
+		return access(path, R_OK) == 0 ? 0 : -1;
+	}
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+	if (guest_default_paths(kernel, initrd, sizeof(kernel), NULL) == 0) {
+		snprintf(path, size, "%s", kernel);
+		char *slash = strrchr(path, '/');
+		if (slash && (size_t)(slash - path) + sizeof("/nested.img") <= size) {
+			strcpy(slash, "/nested.img");
+			if (access(path, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(path, size, "/run/nestvm/nested.img");
+	return access(path, R_OK) == 0 ? 0 : -1;
+}
+
 int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *err)
 {
 	const char *env = getenv("NESTVM_GUEST_DIR");

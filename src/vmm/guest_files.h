@@ -16,4 +16,12 @@ int guest_file_read(const char *path, const char *what, uint64_t max_bytes,
  * kernel and initrd paths (PATH_MAX buffers). */
 int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *err);
 
+/* The nested support disk (guest/build-nested): a read-only image holding
+ * nestvm, the default guest and the kvm modules, so that a guest given the
+ * virtualization extensions can run VMs with no set-up. Looked up as
+ * $NESTVM_NESTED_IMAGE, nested.img beside the default guest, then
+ * /run/nestvm/nested.img (where the default guest's init links its own
+ * support disk, so the next level gets it too). 0 if found. */
+int guest_nested_image_path(char *path, size_t size);
+
 #endif
