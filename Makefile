@@ -88,13 +88,14 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
-check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(B)/nestvm
+check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(B)/nestvm $(B)/nestvm-static
 
 setup:
 	./scripts/setup
 
-guest: $(B)/nestvm
+guest: $(B)/nestvm $(B)/nestvm-static
 	./guest/build
+	./guest/build-nested
 
 test:
 	./tests/run
