@@ -225,6 +225,7 @@ static bool booted(struct session *s, const char *name)
 	long long t0 = now_ms();
 	/* guest/init's banner, then the shell's prompt (PS1='\h:\w\$ '). */
 	if (expect(s, "shell on the console", boot_timeout_ms) &&
+	    printf("# %s: banner after %.1f s\n", name, (double)(now_ms() - t0) / 1000) > 0 &&
 	    expect(s, "# ", boot_timeout_ms - (int)(now_ms() - t0))) {
 		printf("# %s: prompt after %.1f s\n", name, (double)(now_ms() - t0) / 1000);
 		ok(name);
