@@ -120,17 +120,24 @@ static void make_image(char *path, size_t size)
 	close(fd);
 }
 
-static void test_virtio_mmio_registers(void **state)
+/* A 1 MiB image as virtio-blk at VIRTIO_BASE, GSI 5. */
+static struct virtio_blk *attach_blk(struct harness *h, char *path)
 {
-	struct harness *h = *state;
-	NEED_KVM(h);
-	char path[64];
 	make_image(path, 1 << 20);
 	struct nv_err err = { 0 };
 	struct virtio_blk *b = virtio_blk_new(&h->vm.mem, vm_irq_line(&h->vm, 5), path, false, &err);
 	assert_non_null(b);
 	assert_int_equal(bus_register(&h->vm.mmio, VIRTIO_BASE, VIRTIO_MMIO_WINDOW, virtio_mmio_access,
 				      virtio_blk_transport(b)), 0);
+	return b;
+}
+
+static void test_virtio_mmio_registers(void **state)
+{
+	struct harness *h = *state;
+	NEED_KVM(h);
+	char path[64];
+	struct virtio_blk *b = attach_blk(h, path);
 	harness_load_guest(h, "virtio_mmio");
 	assert_int_equal(harness_run(h, 100000), HARNESS_UCALL);
 	if (h->ucall.cmd == UCALL_ABORT)
@@ -147,12 +154,7 @@ static void test_virtio_blk_request_from_guest(void **state)
 	struct harness *h = *state;
 	NEED_KVM(h);
 	char path[64];
-	make_image(path, 1 << 20);
-	struct nv_err err = { 0 };
-	struct virtio_blk *b = virtio_blk_new(&h->vm.mem, vm_irq_line(&h->vm, 5), path, false, &err);
-	assert_non_null(b);
-	assert_int_equal(bus_register(&h->vm.mmio, VIRTIO_BASE, VIRTIO_MMIO_WINDOW, virtio_mmio_access,
-				      virtio_blk_transport(b)), 0);
+	struct virtio_blk *b = attach_blk(h, path);
 	harness_load_guest(h, "virtio_blk");
 	assert_int_equal(harness_run_to_done(h), 0);
 	virtio_blk_free(b);
