@@ -33,15 +33,16 @@ static int read_vmx_features(int kvm_fd, struct nested_setup *out, struct nv_err
 		uint32_t idx = list->indices[i];
 		if (!vmx_msr_name(idx))
 			continue;
-		struct {
+		/* struct kvm_msrs ends in a flexible array: one entry after it. */
+		union {
 			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
+			uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 		} q;
 		memset(&q, 0, sizeof(q));
 		q.hdr.nmsrs = 1;
-		q.e.index = idx;
+		q.hdr.entries[0].index = idx;
 		if (kvm_get_feature_msrs(kvm_fd, &q.hdr) == 1)
-			feats[n++] = (struct msr_value){ idx, q.e.data };
+			feats[n++] = (struct msr_value){ idx, q.hdr.entries[0].data };
 	}
 	free(list);
 	out->nmsrs = vmx_msrs_select(feats, n, true, out->msrs);
@@ -68,15 +69,15 @@ int nested_apply_vcpu(int vcpu_fd, const struct nested_setup *s, struct nv_err *
 {
 	if (s->nmsrs == 0)
 		return 0;
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[VMX_MSRS_MAX];
+		uint8_t bytes[sizeof(struct kvm_msrs) + VMX_MSRS_MAX * sizeof(struct kvm_msr_entry)];
 	} m;
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = (uint32_t)s->nmsrs;
 	for (size_t i = 0; i < s->nmsrs; i++) {
-		m.e[i].index = s->msrs[i].index;
-		m.e[i].data = s->msrs[i].value;
+		m.hdr.entries[i].index = s->msrs[i].index;
+		m.hdr.entries[i].data = s->msrs[i].value;
 	}
 	int r = kvm_set_msrs(vcpu_fd, &m.hdr);
 	if (r != (int)s->nmsrs)

@@ -1,0 +1,79 @@
+/* libFuzzer: a hostile guest driving virtio-blk. The input is split into
+ * guest RAM contents and a script of MMIO register writes (and queue
+ * notifies), so the fuzzer controls rings, descriptors, indirect tables,
+ * request headers and the register sequence. Any crash, sanitizer report or
+ * hang is a bug: nothing a guest writes may take the VMM down. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/guest_mem.h"
+#include "dev/virtio/blk.h"
+#include "dev/virtio/mmio.h"
+
+#define RAM (64 * 1024)
+
+static char image[64];
+
+static void noop_irq(void *opaque, unsigned gsi, int level)
+{
+	(void)opaque;
+	(void)gsi;
+	(void)level;
+}
+
+/* The registers a driver writes, so that most records mean something. */
+static const uint16_t regs[] = {
+	VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_MMIO_DRIVER_FEATURES_SEL,
+	VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_QUEUE_NOTIFY,
+	VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_STATUS, VIRTIO_MMIO_QUEUE_DESC_LOW,
+	VIRTIO_MMIO_QUEUE_DESC_HIGH, VIRTIO_MMIO_QUEUE_DRIVER_LOW, VIRTIO_MMIO_QUEUE_DRIVER_HIGH,
+	VIRTIO_MMIO_QUEUE_DEVICE_LOW, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, VIRTIO_MMIO_CONFIG,
+	VIRTIO_MMIO_CONFIG + 8, VIRTIO_MMIO_QUEUE_NOTIFY,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t *ram;
+	if (!ram) {
+		ram = malloc(RAM);
+		strcpy(image, "/tmp/nestvm-fuzz-blk-XXXXXX");
+		int fd = mkstemp(image);
+		if (fd < 0 || ftruncate(fd, 64 * 1024) < 0)
+			abort();
+		close(fd);
+	}
+	if (size < 1)
+		return 0;
+	/* data[0]: number of 5-byte register records; then the records; the
+	 * rest is guest RAM (rings, descriptors, requests), zero-padded. */
+	size_t nrec = data[0];
+	data++;
+	size--;
+	if (nrec * 5 > size)
+		nrec = size / 5;
+	const uint8_t *rec = data;
+	data += nrec * 5;
+	size -= nrec * 5;
+	memset(ram, 0, RAM);
+	memcpy(ram, data, size < RAM ? size : RAM);
+
+	struct guest_mem mem;
+	guest_mem_init_over(&mem, ram, RAM);
+	struct irq_line irq = { .set_level = noop_irq };
+	struct virtio_blk *b = virtio_blk_new(&mem, irq, image, nrec & 1, NULL);
+	if (!b)
+		abort();
+	struct virtio_mmio *t = virtio_blk_transport(b);
+	for (size_t i = 0; i < nrec; i++, rec += 5) {
+		uint8_t val[4] = { rec[1], rec[2], rec[3], rec[4] };
+		uint16_t off = regs[rec[0] % (sizeof(regs) / sizeof(regs[0]))];
+		virtio_mmio_access(t, off, val, 4, true);
+		/* Reads too: the device must answer anything. */
+		virtio_mmio_access(t, (uint16_t)(rec[1] % VIRTIO_MMIO_WINDOW) & ~3u, val, 4, false);
+	}
+	virtio_blk_free(b);
+	return 0;
+}
