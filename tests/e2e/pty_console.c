@@ -222,17 +222,21 @@ static bool booted(struct session *s, const char *name)
 		not_ok(name, "could not start nestvm on a pty");
 		return false;
 	}
-	long long t0 = now_ms();
+	long long t0 = now_ms(), banner;
 	/* guest/init's banner, then the shell's prompt (PS1='\h:\w\$ '). */
-	if (expect(s, "shell on the console", boot_timeout_ms) &&
-	    printf("# %s: banner after %.1f s\n", name, (double)(now_ms() - t0) / 1000) > 0 &&
-	    expect(s, "# ", boot_timeout_ms - (int)(now_ms() - t0))) {
-		printf("# %s: prompt after %.1f s\n", name, (double)(now_ms() - t0) / 1000);
-		ok(name);
-		return true;
+	if (!expect(s, "shell on the console", boot_timeout_ms)) {
+		not_ok(name, why(s, "no guest/init banner"));
+		return false;
 	}
-	not_ok(name, why(s, "no shell prompt"));
-	return false;
+	banner = now_ms();
+	if (!expect(s, "# ", boot_timeout_ms - (int)(banner - t0))) {
+		not_ok(name, why(s, "banner, then no shell prompt"));
+		return false;
+	}
+	printf("# %s: banner after %.1f s, prompt after %.1f s\n", name, (double)(banner - t0) / 1000,
+	       (double)(now_ms() - t0) / 1000);
+	ok(name);
+	return true;
 }
 
 static bool ended_with_0(struct session *s, const char *name, int timeout_ms)
