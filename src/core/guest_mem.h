@@ -14,6 +14,9 @@
 #define GUEST_MMIO_HOLE_START 0xc0000000ULL
 #define GUEST_MMIO_HOLE_END 0x100000000ULL
 
+/* Host alignment of guest RAM, so KVM can map it with 2 MiB pages. */
+#define GUEST_MEM_ALIGN (2ULL << 20)
+
 struct guest_mem_region {
 	uint64_t gpa;
 	uint64_t size;
@@ -29,7 +32,8 @@ struct guest_mem {
 
 /* Lay out the regions over an existing host buffer (used by tests). */
 void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size);
-/* mmap anonymous memory of ram_size bytes and lay it out. */
+/* mmap anonymous memory of ram_size bytes, GUEST_MEM_ALIGN-aligned, and
+ * lay it out. */
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err);
 void guest_mem_free(struct guest_mem *m);
 

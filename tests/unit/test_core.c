@@ -48,6 +48,24 @@ static void test_guest_mem_split_above_hole(void **state)
 	assert_null(guest_mem_ptr(&m, GUEST_MMIO_HOLE_START - 1, 2));
 }
 
+static void test_guest_mem_alloc_is_huge_page_aligned(void **state)
+{
+	(void)state;
+	struct guest_mem m;
+	struct nv_err err = { 0 };
+	assert_int_equal(guest_mem_alloc(&m, 64ULL << 20, &err), 0);
+	assert_int_equal((uintptr_t)m.mapping % GUEST_MEM_ALIGN, 0);
+	assert_int_equal(m.ram_size, 64ULL << 20);
+	/* all of it is usable RAM, first and last byte included */
+	uint8_t *first = guest_mem_ptr(&m, 0, 1), *last = guest_mem_ptr(&m, (64ULL << 20) - 1, 1);
+	assert_non_null(first);
+	assert_non_null(last);
+	*first = 1;
+	*last = 2;
+	assert_int_equal(*last, 2);
+	guest_mem_free(&m);
+}
+
 struct rec {
 	uint64_t off;
 	uint32_t len;
@@ -166,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest_mem_bounds),
 		cmocka_unit_test(test_guest_mem_split_above_hole),
+		cmocka_unit_test(test_guest_mem_alloc_is_huge_page_aligned),
 		cmocka_unit_test(test_bus_dispatch),
 		cmocka_unit_test(test_exit_decode_io),
 		cmocka_unit_test(test_exit_decode_others),
