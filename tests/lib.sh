@@ -25,6 +25,18 @@ t_expect() {
 	fi
 }
 
+# t_has NAME REGEX: a line of $out (what a guest reported) matches REGEX.
+t_has() {
+	if printf '%s\n' "$out" | grep -Eq -- "$2"; then t_ok "$1"
+	else t_not_ok "$1" "no /$2/ in: $(printf '%s' "$out" | tail -n 12 | tr '\n' '|')"; fi
+}
+
+# t_status NAME WANT GOT: an exit status, with the end of $out on failure.
+t_status() {
+	if [ "$3" = "$2" ]; then t_ok "$1"
+	else t_not_ok "$1" "status $3, wanted $2: $(printf '%s' "$out" | tail -n 8 | tr '\n' '|')"; fi
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

@@ -11,10 +11,6 @@ NV=${NESTVM:-build/nestvm}
 L2_TIMEOUT=${NESTVM_E2E_L2_TIMEOUT:-1200}
 L3_TIMEOUT=${NESTVM_E2E_L3_TIMEOUT:-900}
 
-has() { # NAME PATTERN: the L2 report contains PATTERN
-	if printf '%s\n' "$out" | grep -Eq -- "$2"; then t_ok "$1"
-	else t_not_ok "$1" "no /$2/ in: $(printf '%s' "$out" | tail -n 12 | tr '\n' '|')"; fi
-}
 
 # --- extensions on: L2 sees AMD-V, loads kvm-amd, runs an L3 ---------------
 out=$(timeout "$L2_TIMEOUT" "$NV" run --nested --memory 1G -- sh -c "
@@ -26,14 +22,14 @@ out=$(timeout "$L2_TIMEOUT" "$NV" run --nested --memory 1G -- sh -c "
 	echo L3-status=\$?
 	exit 7" 2>&1)
 st=$?
-if [ "$st" = 7 ]; then t_ok "L2's exit status comes back to L1"; else t_not_ok "L2's exit status comes back to L1" "status $st: $(printf '%s' "$out" | tail -n 8 | tr '\n' '|')"; fi
-has "L2 sees svm with --nested" '^L2-svm-cpus=[1-9]'
-has "L2 loads kvm-amd" '^L2-kvm-amd-loaded$'
-has "L2 has /dev/kvm" '^L2-dev-kvm$'
-has "nestvm status in L2 says YES" '^This host supports nested virtualization: YES$'
-has "L3 boots inside L2" '^L3-up$'
-has "L3 has no svm without --nested" '^L3-svm-cpus=0$'
-has "L3's exit status travels up to L2" '^L3-status=42$'
+t_status "L2's exit status comes back to L1" 7 "$st"
+t_has "L2 sees svm with --nested" '^L2-svm-cpus=[1-9]'
+t_has "L2 loads kvm-amd" '^L2-kvm-amd-loaded$'
+t_has "L2 has /dev/kvm" '^L2-dev-kvm$'
+t_has "nestvm status in L2 says YES" '^This host supports nested virtualization: YES$'
+t_has "L3 boots inside L2" '^L3-up$'
+t_has "L3 has no svm without --nested" '^L3-svm-cpus=0$'
+t_has "L3's exit status travels up to L2" '^L3-status=42$'
 
 # --- extensions off: no svm, no /dev/kvm, status NO, run refuses -----------
 # The support disk is attached by hand so that L2 has nestvm to try with.
@@ -44,13 +40,13 @@ out=$(timeout "$L2_TIMEOUT" "$NV" run --memory 512M --disk build/guest/nested.im
 	nestvm status
 	nestvm run --memory 128M -- true; echo run-status=$?
 	nestvm run --nested --memory 128M -- true; echo nested-run-status=$?' 2>&1)
-has "L2 without --nested sees no svm" '^L2-svm-cpus=0$'
-has "L2 without --nested has no /dev/kvm" '^L2-no-dev-kvm$'
-has "nestvm status in L2 says NO" '^This host supports nested virtualization: NO$'
-has "nestvm status gives a reason" '^Reason +: .*(AMD-V|VT-x)'
-has "nestvm status gives a fix" '^Fix +: '
-has "nestvm run in L2 explains /dev/kvm" '^nestvm: /dev/kvm is missing'
-has "nestvm run in L2 exits 2" '^run-status=2$'
-has "run --nested in L2 names cause and fix" '^nestvm: --expose-virtualization-extensions: .*; fix: '
-has "run --nested in L2 exits 2" '^nested-run-status=2$'
+t_has "L2 without --nested sees no svm" '^L2-svm-cpus=0$'
+t_has "L2 without --nested has no /dev/kvm" '^L2-no-dev-kvm$'
+t_has "nestvm status in L2 says NO" '^This host supports nested virtualization: NO$'
+t_has "nestvm status gives a reason" '^Reason +: .*(AMD-V|VT-x)'
+t_has "nestvm status gives a fix" '^Fix +: '
+t_has "nestvm run in L2 explains /dev/kvm" '^nestvm: /dev/kvm is missing'
+t_has "nestvm run in L2 exits 2" '^run-status=2$'
+t_has "run --nested in L2 names cause and fix" '^nestvm: --expose-virtualization-extensions: .*; fix: '
+t_has "run --nested in L2 exits 2" '^nested-run-status=2$'
 t_summary

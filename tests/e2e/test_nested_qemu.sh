@@ -15,10 +15,6 @@ IMG=build/guest/qemu.img
 L2_TIMEOUT=${NESTVM_E2E_L2_TIMEOUT:-1200}
 L3_TIMEOUT=${NESTVM_E2E_L3_TIMEOUT:-900}
 
-has() { # NAME PATTERN: the L2 report contains PATTERN
-	if printf '%s\n' "$out" | grep -Eq -- "$2"; then t_ok "$1"
-	else t_not_ok "$1" "no /$2/ in: $(printf '%s' "$out" | tail -n 12 | tr '\n' '|')"; fi
-}
 
 if ! [ -f "$IMG" ]; then
 	t_not_ok "QEMU disk present" "no $IMG (run guest/build-qemu-disk)"
@@ -69,14 +65,14 @@ out=$(timeout "$L2_TIMEOUT" "$NV" run --nested --memory 1536M --disk "$IMG",read
 	[ \$((st & 1)) = 1 ] && echo L3-status=\$((st >> 1))
 	exit 7" 2>&1)
 st=$?
-if [ "$st" = 7 ]; then t_ok "L2's exit status comes back to L1"; else t_not_ok "L2's exit status comes back to L1" "status $st: $(printf '%s' "$out" | tail -n 8 | tr '\n' '|')"; fi
-has "L2 loads kvm-amd" '^L2-kvm-amd-loaded$'
-has "L2 has /dev/kvm" '^L2-dev-kvm$'
-has "QEMU in L2 creates KVM vCPUs" '^L2-qemu-kvm-vcpu-seen$'
-has "L3 boots under QEMU and prints" '^hello-from-qemu-L3$'
-has "L3 reports a CPU vendor" '^L3-vendor=[A-Za-z]+$'
-has "L3 sees the hypervisor CPU flag" '^L3-cpu-flag-hypervisor$'
-has "L3 runs on KVM (kvm-clock)" '^L3-clocksource=kvm-clock$'
-has "L3's kernel detects KVM" 'Hypervisor detected: KVM'
-has "L3's exit status travels up through QEMU to L2" '^L3-status=42$'
+t_status "L2's exit status comes back to L1" 7 "$st"
+t_has "L2 loads kvm-amd" '^L2-kvm-amd-loaded$'
+t_has "L2 has /dev/kvm" '^L2-dev-kvm$'
+t_has "QEMU in L2 creates KVM vCPUs" '^L2-qemu-kvm-vcpu-seen$'
+t_has "L3 boots under QEMU and prints" '^hello-from-qemu-L3$'
+t_has "L3 reports a CPU vendor" '^L3-vendor=[A-Za-z]+$'
+t_has "L3 sees the hypervisor CPU flag" '^L3-cpu-flag-hypervisor$'
+t_has "L3 runs on KVM (kvm-clock)" '^L3-clocksource=kvm-clock$'
+t_has "L3's kernel detects KVM" 'Hypervisor detected: KVM'
+t_has "L3's exit status travels up through QEMU to L2" '^L3-status=42$'
 t_summary
