@@ -1,0 +1,74 @@
+/* A switch's way out of its VMs: the host through a tap device (internal),
+ * one of the host's interfaces through a packet socket (external), or a
+ * user-mode NAT gateway built on libslirp (nat). A private switch has none.
+ *
+ * The switch daemon runs one poll loop. Each round it asks the uplink for the
+ * fds it wants watched and how long it may sleep, polls, then hands the
+ * results back. The uplink delivers frames from outside with deliver(); the
+ * switch gives it frames with send(). Everything runs on the daemon's one
+ * thread: no locks. */
+#ifndef NESTVM_NET_UPLINK_H
+#define NESTVM_NET_UPLINK_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct json_object;
+
+/* Frame from the outside into the switch (the uplink's own copy). */
+typedef void (*uplink_deliver_fn)(void *opaque, const uint8_t *frame, size_t len);
+
+struct uplink_counters {
+	uint64_t rx_frames;  /* from outside into the switch */
+	uint64_t tx_frames;  /* from the switch to outside */
+	uint64_t dropped;    /* malformed, oversized, or the outside refused */
+};
+
+struct uplink {
+	const struct uplink_ops *ops;
+	uplink_deliver_fn deliver;
+	void *deliver_opaque;
+	struct uplink_counters counters;
+};
+
+struct uplink_ops {
+	const char *kind; /* "tap", "packet", "nat" */
+	/* Adds up to max pollfds at fds; returns how many. Lowers *timeout_ms
+	 * (-1 = forever) if the uplink has timers. */
+	int (*fill)(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms);
+	/* After poll(): the same fds (with revents), n as fill returned. Also
+	 * called when poll timed out, to run timers. */
+	void (*handle)(struct uplink *u, struct pollfd *fds, int n);
+	void (*send)(struct uplink *u, const uint8_t *frame, size_t len);
+	/* Adds uplink-specific facts to a `switch show` reply (may be NULL). */
+	void (*describe)(struct uplink *u, struct json_object *obj);
+	void (*free)(struct uplink *u);
+};
+
+/* Constructors; on failure NULL with a one-line reason in err (a missing
+ * privilege says which one and what to do). */
+struct uplink *uplink_tap_new(const char *switch_name, const char *ifname, struct nv_err *err);
+struct uplink *uplink_packet_new(const char *ifname, struct nv_err *err);
+
+struct nat_forward {
+	int udp;               /* 0 tcp, 1 udp */
+	uint16_t host_port;
+	uint32_t guest_ip;     /* host byte order */
+	uint16_t guest_port;
+};
+
+struct nat_config {
+	uint32_t network;      /* host byte order, e.g. 192.168.100.0 */
+	unsigned prefix_len;   /* 8..30 */
+	/* gateway = network + 1, DNS = network + 3 (slirp's forwarder),
+	 * DHCP from network + 15, as QEMU's user networking does. */
+	const struct nat_forward *forwards;
+	unsigned nforwards;
+};
+
+struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err);
+
+#endif
