@@ -6,9 +6,13 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
-CPPFLAGS := -Isrc
+CPPFLAGS = -Isrc $(CPPFLAGS_EXTRA)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS  := -lpthread -ljson-c
+# libslirp (the NAT switch) brings glib; pkg-config knows its flags.
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
+LDLIBS  := -lpthread -ljson-c $(SLIRP_LIBS)
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
@@ -36,12 +40,6 @@ all: $(B)/nestvm
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-# A static nestvm for the nested support disk: it runs inside guests whose
-# userland is busybox, with no libc of their own.
-$(B)/nestvm-static: $(CLI_OBJ) $(B)/libnestvm.a
-	@# glibc warns that getpwuid needs NSS at run time: a missing name is fine.
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS) 2>$@.log || { cat $@.log; exit 1; }
 
 $(B)/libnestvm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -88,12 +86,12 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
-check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(B)/nestvm $(B)/nestvm-static
+check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(B)/nestvm
 
 setup:
 	./scripts/setup
 
-guest: $(B)/nestvm $(B)/nestvm-static
+guest: $(B)/nestvm
 	./guest/build
 	./guest/build-nested
 
