@@ -305,6 +305,70 @@ static void test_idx_wraparound(void **state)
 	assert_true(virtq_should_notify(&q));
 }
 
+static void test_unpop_returns_chains(void **state)
+{
+	for (uint16_t i = 0; i < 3; i++) {
+		set_desc(i, DATA + 16 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+		avail_add(i);
+	}
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	virtq_unpop(&q, 2);
+	/* The same chains come back, in order, and nothing was used. */
+	for (uint16_t i = 0; i < 3; i++) {
+		assert_int_equal(virtq_pop(&q, &c), 1);
+		assert_int_equal(c.head, i);
+	}
+	assert_int_equal(virtq_pop(&q, &c), 0);
+	assert_int_equal(rd16(USED + 2), 0);
+	/* Across the 16-bit wrap too. */
+	q.last_avail_idx = 1;
+	virtq_unpop(&q, 3);
+	assert_int_equal(q.last_avail_idx, 0xfffe);
+}
+
+static void test_unpop_keeps_avail_event(void **state)
+{
+	make_queue(EVENT_IDX);
+	set_desc(0, DATA, 16, VIRTQ_DESC_F_WRITE, 0);
+	avail_add(0);
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_int_equal(virtq_pop(&q, &c), 0); /* asks for a kick at entry 1 */
+	virtq_unpop(&q, 1);
+	/* Still 1: the driver kicks when it adds the next buffer. */
+	assert_int_equal(rd16(USED + 4 + 8 * QSZ), 1);
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_int_equal(c.head, 0);
+}
+
+static void test_push_batch(void **state)
+{
+	uint16_t heads[3] = { 5, 2, 7 };
+	uint32_t lens[3] = { 100, 200, 44 };
+	assert_int_equal(virtq_push_batch(&q, heads, lens, 3), 0);
+	assert_int_equal(rd16(USED + 2), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rd32(USED + 4 + 8 * i), heads[i]);
+		assert_int_equal(rd32(USED + 8 + 8 * i), lens[i]);
+	}
+	/* A bad head anywhere: nothing is written. */
+	uint16_t bad[2] = { 1, QSZ };
+	assert_int_equal(virtq_push_batch(&q, bad, lens, 2), -1);
+	assert_int_equal(rd16(USED + 2), 3);
+	assert_int_equal(virtq_push_batch(&q, heads, lens, QSZ + 1), -1);
+	/* Wraps around the ring. */
+	uint16_t many[QSZ];
+	uint32_t ml[QSZ];
+	for (int i = 0; i < QSZ; i++) {
+		many[i] = (uint16_t)i;
+		ml[i] = (uint32_t)i;
+	}
+	assert_int_equal(virtq_push_batch(&q, many, ml, QSZ), 0);
+	assert_int_equal(rd16(USED + 2), 3 + QSZ);
+	assert_int_equal(rd32(USED + 4 + 8 * 3), 0);
+	assert_int_equal(rd32(USED + 4 + 8 * 2), QSZ - 1);
+}
+
 static void test_descriptor_rewrite_after_pop(void **state)
 {
 	set_desc(0, DATA, 64, VIRTQ_DESC_F_NEXT, 1);
@@ -583,6 +647,9 @@ int main(void)
 		T(test_avail_idx_too_far),
 		T(test_avail_idx_full_ring_ok),
 		T(test_idx_wraparound),
+		T(test_unpop_returns_chains),
+		T(test_unpop_keeps_avail_event),
+		T(test_push_batch),
 		T(test_descriptor_rewrite_after_pop),
 		T(test_enable_checks),
 		T(test_not_ready_pops_nothing),

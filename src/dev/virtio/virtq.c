@@ -255,6 +255,30 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 	return 0;
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
+}
+
+int virtq_push_batch(struct virtq *q, const uint16_t *heads, const uint32_t *written,
+		     unsigned n)
+{
+	if (!q->ready || q->broken || n > q->size)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		if (heads[i] >= q->size)
+			return -1;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t slot = (uint16_t)(q->used_idx + i) & (q->size - 1);
+		uint8_t *e = q->used + USED_RING + (size_t)USED_ELEM * slot;
+		st32(e, heads[i]);
+		st32(e + 4, written[i]);
+	}
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	st16(q->used + USED_IDX, q->used_idx, __ATOMIC_RELEASE);
+	return 0;
+}
+
 bool virtq_should_notify(struct virtq *q)
 {
 	if (!q->ready)

@@ -81,6 +81,18 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
 /* Return chain `head` to the driver with `written` bytes written into it.
  * -1 if the queue is not ready/broken or head is out of range. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+/* Give back the last n popped chains, unused: the next pops return them
+ * again. For a device that finds it cannot use them yet (a frame that does
+ * not fit, a full backend). n must not exceed the chains popped since the
+ * last push of the same entries; avail_event is left alone, so the driver
+ * still kicks when it adds more. */
+void virtq_unpop(struct virtq *q, uint16_t n);
+/* Return n chains at once: all used elements are written before used->idx
+ * moves, so the driver sees all of them or none (mergeable RX buffers).
+ * -1 (nothing written) if the queue is not ready/broken, a head is out of
+ * range or n exceeds the queue size. */
+int virtq_push_batch(struct virtq *q, const uint16_t *heads, const uint32_t *written,
+		     unsigned n);
 /* After one or more pushes: does the driver want an interrupt? Honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT or, with EVENT_IDX, used_event. */
 bool virtq_should_notify(struct virtq *q);
