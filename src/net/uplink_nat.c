@@ -1,0 +1,537 @@
+/* The NAT uplink: a user-mode TCP/IP stack (libslirp) that answers the VMs as
+ * their gateway, DHCP server and DNS forwarder, and carries their TCP/UDP
+ * connections through ordinary sockets of the daemon, as QEMU's user
+ * networking does. No privilege needed, except for ping (below).
+ *
+ * Ping from a guest to anything but the gateway uses an ICMP datagram socket
+ * (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)) on the host, which Linux allows
+ * only to groups in net.ipv4.ping_group_range. The default "1 0" is an empty
+ * range and excludes everyone, root included; e.g.
+ * `sysctl net.ipv4.ping_group_range="0 2147483647"` lets guests ping. Ping to
+ * the gateway itself is answered by slirp and always works.
+ *
+ * libslirp 4.7 facts this file relies on: SlirpConfig version 4 (the highest
+ * 4.7 knows); timers through timer_new_opaque + slirp_handle_timer (version 4),
+ * timer_new kept as the older fallback; timer_mod gets an absolute expiry in
+ * milliseconds of clock_get_ns's clock; slirp's own TCP timers run inside
+ * slirp_pollfds_poll, so handle() must run every poll round; slirp writes to
+ * host sockets without MSG_NOSIGNAL (see uplink_nat_new). */
+#include "net/uplink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <slirp/libslirp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/eth.h"
+
+/* Frames slirp emits while the switch is inside send() wait here until the
+ * next handle(), so deliver() is never re-entered from send(). */
+#define NAT_QUEUE 64
+
+struct nat_timer {
+	struct nat_timer *next;
+	int64_t expire_ms; /* -1: not armed */
+	bool opaque_kind;  /* timer_new_opaque: fire with slirp_handle_timer */
+	SlirpTimerId id;
+	SlirpTimerCb cb;
+	void *cb_opaque;
+};
+
+struct nat_uplink {
+	struct uplink up; /* first: the switch holds a struct uplink * */
+	Slirp *slirp;
+	uint32_t network, gateway, dns, dhcp_start;
+	unsigned prefix_len;
+	struct nat_forward *forwards;
+	unsigned nforwards;
+	struct nat_timer *timers;
+	/* Valid during fill() (add_poll) and handle() (get_revents). */
+	struct pollfd *fds;
+	int nfds, maxfds;
+	bool in_send;
+	uint8_t *queue[NAT_QUEUE];
+	size_t queue_len[NAT_QUEUE];
+	unsigned queue_head, queue_count;
+};
+
+static struct nat_uplink *nat_of(struct uplink *u)
+{
+	return (struct nat_uplink *)u;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct in_addr in_addr_of(uint32_t host_order)
+{
+	struct in_addr a = { .s_addr = htonl(host_order) };
+	return a;
+}
+
+static void ip_format(uint32_t host_order, char out[INET_ADDRSTRLEN])
+{
+	struct in_addr a = in_addr_of(host_order);
+	inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+}
+
+/* ---- frames out of slirp ---- */
+
+static void queue_flush(struct nat_uplink *n)
+{
+	while (n->queue_count) {
+		unsigned i = n->queue_head;
+		uint8_t *f = n->queue[i];
+		size_t len = n->queue_len[i];
+		n->queue[i] = NULL;
+		n->queue_head = (i + 1) % NAT_QUEUE;
+		n->queue_count--;
+		n->up.counters.rx_frames++;
+		if (n->up.deliver)
+			n->up.deliver(n->up.deliver_opaque, f, len);
+		free(f);
+	}
+}
+
+/* slirp's send_packet: a frame toward the VMs. The uplink's own copy goes to
+ * deliver() (which copies again if it keeps it). */
+static ssize_t nat_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct nat_uplink *n = opaque;
+	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX) {
+		n->up.counters.dropped++;
+		return (ssize_t)len;
+	}
+	if (!n->in_send) {
+		n->up.counters.rx_frames++;
+		if (n->up.deliver)
+			n->up.deliver(n->up.deliver_opaque, buf, len);
+		return (ssize_t)len;
+	}
+	uint8_t *copy = n->queue_count < NAT_QUEUE ? malloc(len) : NULL;
+	if (!copy) {
+		n->up.counters.dropped++;
+		return (ssize_t)len;
+	}
+	memcpy(copy, buf, len);
+	unsigned tail = (n->queue_head + n->queue_count) % NAT_QUEUE;
+	n->queue[tail] = copy;
+	n->queue_len[tail] = len;
+	n->queue_count++;
+	return (ssize_t)len;
+}
+
+static void nat_guest_error(const char *msg, void *opaque)
+{
+	/* The one thing library code prints: it lands in the daemon's log. */
+	fprintf(stderr, "nat: guest error: %s\n", msg);
+}
+
+static int64_t nat_clock_get_ns(void *opaque)
+{
+	return now_ns();
+}
+
+/* ---- timers ---- */
+
+static struct nat_timer *timer_add(struct nat_uplink *n)
+{
+	struct nat_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL; /* slirp does not check; timer_mod/free accept NULL */
+	t->expire_ms = -1;
+	t->next = n->timers;
+	n->timers = t;
+	return t;
+}
+
+static void *nat_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+	struct nat_timer *t = timer_add(opaque);
+	if (t) {
+		t->cb = cb;
+		t->cb_opaque = cb_opaque;
+	}
+	return t;
+}
+
+static void *nat_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct nat_timer *t = timer_add(opaque);
+	if (t) {
+		t->opaque_kind = true;
+		t->id = id;
+		t->cb_opaque = cb_opaque;
+	}
+	return t;
+}
+
+static void nat_timer_free(void *timer, void *opaque)
+{
+	struct nat_uplink *n = opaque;
+	for (struct nat_timer **pp = &n->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == timer) {
+			*pp = (*pp)->next;
+			free(timer);
+			return;
+		}
+	}
+}
+
+static void nat_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct nat_timer *t = timer;
+	if (t)
+		t->expire_ms = expire_ms < 0 ? 0 : expire_ms;
+}
+
+static void timers_run(struct nat_uplink *n)
+{
+	int64_t now_ms = now_ns() / 1000000;
+	/* A callback may re-arm or free timers: restart the scan after each. */
+	for (bool fired = true; fired;) {
+		fired = false;
+		for (struct nat_timer *t = n->timers; t; t = t->next) {
+			if (t->expire_ms < 0 || t->expire_ms > now_ms)
+				continue;
+			t->expire_ms = -1;
+			if (t->opaque_kind)
+				slirp_handle_timer(n->slirp, t->id, t->cb_opaque);
+			else if (t->cb)
+				t->cb(t->cb_opaque);
+			fired = true;
+			break;
+		}
+	}
+}
+
+/* The pollfds approach needs no fd registry and no wake-ups. */
+static void nat_register_poll_fd(int fd, void *opaque)
+{
+}
+
+static void nat_unregister_poll_fd(int fd, void *opaque)
+{
+}
+
+static void nat_notify(void *opaque)
+{
+}
+
+static const SlirpCb nat_callbacks = {
+	.send_packet = nat_send_packet,
+	.guest_error = nat_guest_error,
+	.clock_get_ns = nat_clock_get_ns,
+	.timer_new = nat_timer_new,
+	.timer_free = nat_timer_free,
+	.timer_mod = nat_timer_mod,
+	.register_poll_fd = nat_register_poll_fd,
+	.unregister_poll_fd = nat_unregister_poll_fd,
+	.notify = nat_notify,
+	.timer_new_opaque = nat_timer_new_opaque,
+};
+
+/* ---- the poll loop ---- */
+
+static int nat_add_poll(int fd, int events, void *opaque)
+{
+	struct nat_uplink *n = opaque;
+	if (n->nfds >= n->maxfds)
+		return -1; /* slirp skips a socket with index -1 this round */
+	short ev = 0;
+	if (events & SLIRP_POLL_IN)
+		ev |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		ev |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		ev |= POLLPRI;
+	if (events & SLIRP_POLL_ERR)
+		ev |= POLLERR;
+	if (events & SLIRP_POLL_HUP)
+		ev |= POLLHUP;
+	n->fds[n->nfds] = (struct pollfd){ .fd = fd, .events = ev };
+	return n->nfds++;
+}
+
+static int nat_get_revents(int idx, void *opaque)
+{
+	struct nat_uplink *n = opaque;
+	if (idx < 0 || idx >= n->nfds)
+		return 0;
+	short rev = n->fds[idx].revents;
+	int r = 0;
+	if (rev & POLLIN)
+		r |= SLIRP_POLL_IN;
+	if (rev & POLLOUT)
+		r |= SLIRP_POLL_OUT;
+	if (rev & POLLPRI)
+		r |= SLIRP_POLL_PRI;
+	if (rev & (POLLERR | POLLNVAL))
+		r |= SLIRP_POLL_ERR;
+	if (rev & POLLHUP)
+		r |= SLIRP_POLL_HUP;
+	return r;
+}
+
+static void lower_timeout(int *timeout_ms, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms > 0x7fffffff)
+		ms = 0x7fffffff;
+	if (*timeout_ms < 0 || ms < *timeout_ms)
+		*timeout_ms = (int)ms;
+}
+
+static int nat_fill(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms)
+{
+	struct nat_uplink *n = nat_of(u);
+	n->fds = fds;
+	n->maxfds = max < 0 ? 0 : max;
+	n->nfds = 0;
+	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
+	/* Lowers t for slirp's TCP timers (at most 1 s: the daemon always
+	 * wakes at least once a second while a NAT uplink exists). */
+	slirp_pollfds_fill(n->slirp, &t, nat_add_poll, n);
+	if (t != UINT32_MAX)
+		lower_timeout(timeout_ms, t);
+	if (n->queue_count)
+		*timeout_ms = 0;
+	int64_t now_ms = now_ns() / 1000000;
+	for (struct nat_timer *tm = n->timers; tm; tm = tm->next)
+		if (tm->expire_ms >= 0)
+			lower_timeout(timeout_ms, tm->expire_ms - now_ms);
+	return n->nfds;
+}
+
+static void nat_handle(struct uplink *u, struct pollfd *fds, int nfds)
+{
+	struct nat_uplink *n = nat_of(u);
+	queue_flush(n);
+	n->fds = fds;
+	n->nfds = nfds < 0 ? 0 : nfds;
+	if (n->nfds > n->maxfds)
+		n->nfds = n->maxfds;
+	/* The contract has no "poll failed" flag: a daemon whose poll fails
+	 * clears revents, and slirp then only runs its timers. */
+	slirp_pollfds_poll(n->slirp, 0, nat_get_revents, n);
+	n->nfds = 0;
+	timers_run(n);
+}
+
+static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
+{
+	struct nat_uplink *n = nat_of(u);
+	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX) {
+		u->counters.dropped++;
+		return;
+	}
+	u->counters.tx_frames++;
+	n->in_send = true;
+	slirp_input(n->slirp, frame, (int)len);
+	n->in_send = false;
+}
+
+/* ---- describe and free ---- */
+
+static void add_ip(struct json_object *obj, const char *key, uint32_t ip)
+{
+	char s[INET_ADDRSTRLEN];
+	ip_format(ip, s);
+	json_object_object_add(obj, key, json_object_new_string(s));
+}
+
+static void nat_describe(struct uplink *u, struct json_object *obj)
+{
+	struct nat_uplink *n = nat_of(u);
+	char net[INET_ADDRSTRLEN + 4];
+	ip_format(n->network, net);
+	snprintf(net + strlen(net), sizeof(net) - strlen(net), "/%u", n->prefix_len);
+	json_object_object_add(obj, "network", json_object_new_string(net));
+	add_ip(obj, "gateway", n->gateway);
+	add_ip(obj, "dns", n->dns);
+	add_ip(obj, "dhcp_start", n->dhcp_start);
+	struct json_object *fw = json_object_new_array();
+	for (unsigned i = 0; i < n->nforwards; i++) {
+		const struct nat_forward *f = &n->forwards[i];
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "proto", json_object_new_string(f->udp ? "udp" : "tcp"));
+		json_object_object_add(o, "host_port", json_object_new_int(f->host_port));
+		add_ip(o, "guest_ip", f->guest_ip);
+		json_object_object_add(o, "guest_port", json_object_new_int(f->guest_port));
+		json_object_array_add(fw, o);
+	}
+	json_object_object_add(obj, "forwards", fw);
+	/* slirp's table of live connections, one line each. It is g_malloc'd;
+	 * GLib >= 2.46 allocates with the system malloc, so free() is right. */
+	char *info = slirp_connection_info(n->slirp);
+	if (info) {
+		struct json_object *lines = json_object_new_array();
+		for (char *save = NULL, *l = strtok_r(info, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save))
+			json_object_array_add(lines, json_object_new_string(l));
+		json_object_object_add(obj, "connections", lines);
+		free(info);
+	}
+}
+
+static void nat_free(struct uplink *u)
+{
+	struct nat_uplink *n = nat_of(u);
+	if (!n)
+		return;
+	if (n->slirp)
+		slirp_cleanup(n->slirp); /* frees its timers through timer_free */
+	while (n->timers) {
+		struct nat_timer *t = n->timers;
+		n->timers = t->next;
+		free(t);
+	}
+	while (n->queue_count) {
+		free(n->queue[n->queue_head]);
+		n->queue_head = (n->queue_head + 1) % NAT_QUEUE;
+		n->queue_count--;
+	}
+	free(n->forwards);
+	free(n);
+}
+
+static const struct uplink_ops nat_ops = {
+	.kind = "nat",
+	.fill = nat_fill,
+	.handle = nat_handle,
+	.send = nat_send,
+	.describe = nat_describe,
+	.free = nat_free,
+};
+
+/* ---- construction ---- */
+
+static int check_config(const struct nat_config *cfg, struct nv_err *err)
+{
+	char net[INET_ADDRSTRLEN];
+	ip_format(cfg->network, net);
+	if (cfg->prefix_len < 8 || cfg->prefix_len > 30)
+		return nv_err_input(err, "nat network %s/%u: the prefix must be 8 to 30", net,
+				    cfg->prefix_len);
+	uint32_t mask = ~0u << (32 - cfg->prefix_len);
+	if (cfg->network & ~mask)
+		return nv_err_input(err, "nat network %s/%u has host bits set", net,
+				    cfg->prefix_len);
+	/* slirp hands out 16 leases from DHCP start (.15) without looking at
+	 * the mask: they must all fit below the broadcast address. */
+	if (cfg->prefix_len > 27)
+		return nv_err_input(err,
+				    "nat network %s/%u is too small: NAT needs /27 or larger "
+				    "(gateway .1, DNS .3, DHCP leases .15 to .30)",
+				    net, cfg->prefix_len);
+	for (unsigned i = 0; i < cfg->nforwards; i++) {
+		const struct nat_forward *f = &cfg->forwards[i];
+		char g[INET_ADDRSTRLEN];
+		ip_format(f->guest_ip, g);
+		uint32_t host = f->guest_ip & ~mask;
+		if (!f->host_port || !f->guest_port)
+			return nv_err_input(err, "port forward %s %u -> %s:%u: port 0 is not allowed",
+					    f->udp ? "udp" : "tcp", f->host_port, g, f->guest_port);
+		if ((f->guest_ip & mask) != cfg->network || host == 0 || host == ~mask ||
+		    host == 1 || host == 3)
+			return nv_err_input(err,
+					    "port forward %s %u -> %s:%u: the guest address must be "
+					    "a VM's address in %s/%u",
+					    f->udp ? "udp" : "tcp", f->host_port, g, f->guest_port,
+					    net, cfg->prefix_len);
+	}
+	return 0;
+}
+
+static int add_forward(struct nat_uplink *n, const struct nat_forward *f, struct nv_err *err)
+{
+	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
+	errno = 0;
+	if (slirp_add_hostfwd(n->slirp, f->udp, any, f->host_port, in_addr_of(f->guest_ip),
+			      f->guest_port) == 0)
+		return 0;
+	int e = errno;
+	char g[INET_ADDRSTRLEN];
+	ip_format(f->guest_ip, g);
+	const char *why = e == EADDRINUSE ? "the host port is in use"
+			  : e == EACCES   ? "ports below 1024 need root or CAP_NET_BIND_SERVICE"
+			  : e             ? strerror(e)
+					  : "slirp refused it";
+	return nv_err_input(err, "port forward %s %u -> %s:%u: cannot listen on host port %u: %s",
+			    f->udp ? "udp" : "tcp", f->host_port, g, f->guest_port, f->host_port,
+			    why);
+}
+
+struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err)
+{
+	if (!cfg) {
+		nv_err_input(err, "nat uplink: no configuration");
+		return NULL;
+	}
+	if (check_config(cfg, err) < 0)
+		return NULL;
+	struct nat_uplink *n = calloc(1, sizeof(*n));
+	if (!n || (cfg->nforwards &&
+		   !(n->forwards = calloc(cfg->nforwards, sizeof(*n->forwards))))) {
+		free(n);
+		nv_err_host(err, "nat uplink: out of memory");
+		return NULL;
+	}
+	n->up.ops = &nat_ops;
+	n->network = cfg->network;
+	n->prefix_len = cfg->prefix_len;
+	n->gateway = cfg->network + 1;
+	n->dns = cfg->network + 3;
+	n->dhcp_start = cfg->network + 15;
+	if (cfg->nforwards)
+		memcpy(n->forwards, cfg->forwards, cfg->nforwards * sizeof(*n->forwards));
+	n->nforwards = cfg->nforwards;
+
+	/* slirp writes to host sockets without MSG_NOSIGNAL: a connection the
+	 * far end closed would kill the daemon with SIGPIPE. No NAT user wants
+	 * that, so ignore it unless the program chose a handler. */
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+
+	SlirpConfig sc = {
+		.version = 4,
+		.restricted = 0,
+		.in_enabled = true,
+		.vnetwork = in_addr_of(cfg->network),
+		.vnetmask = in_addr_of(~0u << (32 - cfg->prefix_len)),
+		.vhost = in_addr_of(n->gateway),
+		.in6_enabled = false,
+		.vhostname = "nestvm-nat",
+		.vdhcp_start = in_addr_of(n->dhcp_start),
+		.vnameserver = in_addr_of(n->dns),
+		.if_mtu = NET_MTU,
+		.if_mru = NET_MTU,
+		.disable_host_loopback = false, /* the gateway reaches the host's 127.0.0.1 */
+		.enable_emu = false,
+	};
+	n->slirp = slirp_new(&sc, &nat_callbacks, n);
+	if (!n->slirp) {
+		nat_free(&n->up);
+		nv_err_host(err, "nat uplink: libslirp %s could not start", slirp_version_string());
+		return NULL;
+	}
+	for (unsigned i = 0; i < n->nforwards; i++) {
+		if (add_forward(n, &n->forwards[i], err) < 0) {
+			nat_free(&n->up);
+			return NULL;
+		}
+	}
+	return &n->up;
+}
