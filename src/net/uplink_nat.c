@@ -329,10 +329,31 @@ static void nat_handle(struct uplink *u, struct pollfd *fds, int nfds)
 	timers_run(n);
 }
 
+/* Headers slirp would trust: an ARP body, an IPv4 header whose lengths fit
+ * the frame. The rest (checksums, transport headers) slirp checks itself;
+ * this is only a second line of defence in front of it. */
+static bool frame_sane(const uint8_t *f, size_t len)
+{
+	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX)
+		return false;
+	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+	const uint8_t *p = f + ETH_HDR_LEN;
+	size_t plen = len - ETH_HDR_LEN;
+	if (type == 0x0806)
+		return plen >= 28;
+	if (type != 0x0800)
+		return true; /* IPv6 and others: slirp ignores them */
+	if (plen < 20 || p[0] >> 4 != 4)
+		return false;
+	size_t ihl = (size_t)(p[0] & 15) * 4;
+	size_t tot = (size_t)(p[2] << 8 | p[3]);
+	return ihl >= 20 && tot >= ihl && tot <= plen;
+}
+
 static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
 {
 	struct nat_uplink *n = nat_of(u);
-	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX) {
+	if (!frame_sane(frame, len)) {
 		u->counters.dropped++;
 		return;
 	}

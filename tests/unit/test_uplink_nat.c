@@ -1,0 +1,758 @@
+/* The NAT uplink driven as the switch drives it: frames built by hand go in
+ * through ops->send, and fill/poll/handle run until slirp's answer comes out
+ * through deliver(). Real sockets on 127.0.0.1; no root needed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/eth.h"
+#include "net/uplink.h"
+
+#define NET 0xc0a86400u /* 192.168.100.0/24 */
+#define GW (NET + 1)
+#define DNS (NET + 3)
+#define GUEST (NET + 20)
+static const uint8_t GUEST_MAC[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* ---- what the uplink delivers ---- */
+
+#define MAX_FRAMES 256
+struct rx {
+	uint8_t *f[MAX_FRAMES];
+	size_t len[MAX_FRAMES];
+	int n;
+	bool in_send;
+};
+
+static void on_deliver(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct rx *r = opaque;
+	assert_false(r->in_send); /* never re-entered from send() */
+	assert_true(len >= NET_FRAME_MIN && len <= NET_FRAME_MAX);
+	if (r->n == MAX_FRAMES)
+		return;
+	r->f[r->n] = malloc(len);
+	memcpy(r->f[r->n], frame, len);
+	r->len[r->n++] = len;
+}
+
+static void rx_clear(struct rx *r)
+{
+	for (int i = 0; i < r->n; i++)
+		free(r->f[i]);
+	r->n = 0;
+}
+
+static struct uplink *make_nat(struct rx *r, const struct nat_forward *fw, unsigned nfw)
+{
+	struct nat_config cfg = { .network = NET, .prefix_len = 24, .forwards = fw,
+				  .nforwards = nfw };
+	struct nv_err err = { 0 };
+	struct uplink *u = uplink_nat_new(&cfg, &err);
+	if (!u)
+		fail_msg("uplink_nat_new: %s", err.msg);
+	memset(r, 0, sizeof(*r));
+	u->deliver = on_deliver;
+	u->deliver_opaque = r;
+	return u;
+}
+
+static void up_send(struct uplink *u, struct rx *r, const uint8_t *f, size_t len)
+{
+	r->in_send = true;
+	u->ops->send(u, f, len);
+	r->in_send = false;
+}
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef int (*match_fn)(const uint8_t *f, size_t len, const void *arg);
+
+/* One round of the daemon's loop, sleeping at most 20 ms. */
+static void pump_round(struct uplink *u)
+{
+	struct pollfd fds[64];
+	int timeout = 20;
+	int n = u->ops->fill(u, fds, 64, &timeout);
+	assert_true(n >= 0 && n <= 64);
+	assert_true(timeout >= 0 && timeout <= 20);
+	if (poll(fds, (nfds_t)n, timeout) < 0)
+		for (int i = 0; i < n; i++)
+			fds[i].revents = 0;
+	u->ops->handle(u, fds, n);
+}
+
+/* Rounds until a delivered frame matches (returns its index) or ~2 s pass
+ * (-1). */
+static int pump_until(struct uplink *u, struct rx *r, match_fn match, const void *arg)
+{
+	int64_t end = ms_now() + 2000;
+	for (int seen = 0;; pump_round(u)) {
+		for (; seen < r->n; seen++)
+			if (match(r->f[seen], r->len[seen], arg))
+				return seen;
+		if (ms_now() >= end)
+			return -1;
+	}
+}
+
+/* ---- frame builders ---- */
+
+static uint16_t csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static size_t eth(uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, GUEST_MAC, 6);
+	put16(f + 12, type);
+	return ETH_HDR_LEN;
+}
+
+static size_t arp_request(uint8_t *f, uint32_t sip, uint32_t tip)
+{
+	size_t o = eth(f, BCAST, 0x0806);
+	uint8_t *a = f + o;
+	put16(a, 1);           /* Ethernet */
+	put16(a + 2, 0x0800);  /* IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, 1);       /* request */
+	memcpy(a + 8, GUEST_MAC, 6);
+	put32(a + 14, sip);
+	memset(a + 18, 0, 6);
+	put32(a + 24, tip);
+	return o + 28;
+}
+
+/* IPv4 header (checksummed) at f + 14 for a payload of plen bytes. */
+static size_t ipv4(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+		   uint8_t proto, size_t plen)
+{
+	size_t o = eth(f, dst_mac, 0x0800);
+	uint8_t *ip = f + o;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + plen));
+	put16(ip + 4, 0x1234);
+	ip[8] = 64;
+	ip[9] = proto;
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	put16(ip + 10, csum(ip, 20, 0));
+	return o + 20;
+}
+
+/* TCP/UDP checksum over the pseudo header and the segment. */
+static uint16_t l4_csum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *seg, size_t len)
+{
+	uint8_t ph[12];
+	put32(ph, src);
+	put32(ph + 4, dst);
+	ph[8] = 0;
+	ph[9] = proto;
+	put16(ph + 10, (uint16_t)len);
+	uint32_t sum = (uint16_t)~csum(ph, 12, 0);
+	return csum(seg, len, sum);
+}
+
+static size_t udp(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+		  uint16_t sport, uint16_t dport, const void *data, size_t dlen)
+{
+	size_t o = ipv4(f, dst_mac, src, dst, 17, 8 + dlen);
+	uint8_t *u = f + o;
+	put16(u, sport);
+	put16(u + 2, dport);
+	put16(u + 4, (uint16_t)(8 + dlen));
+	put16(u + 6, 0); /* no checksum: allowed for UDP over IPv4 */
+	memcpy(u + 8, data, dlen);
+	return o + 8 + dlen;
+}
+
+static size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+		      uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	size_t o = ipv4(f, dst_mac, src, dst, 6, 20);
+	uint8_t *t = f + o;
+	memset(t, 0, 20);
+	put16(t, sport);
+	put16(t + 2, dport);
+	put32(t + 4, seq);
+	t[12] = 5 << 4;
+	t[13] = 0x02; /* SYN */
+	put16(t + 14, 64240);
+	put16(t + 16, l4_csum(src, dst, 6, t, 20));
+	return o + 20;
+}
+
+static size_t icmp_echo(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+			uint16_t id, uint16_t seq)
+{
+	size_t o = ipv4(f, dst_mac, src, dst, 1, 8 + 16);
+	uint8_t *c = f + o;
+	memset(c, 0, 24);
+	c[0] = 8; /* echo request */
+	put16(c + 4, id);
+	put16(c + 6, seq);
+	memcpy(c + 8, "nestvm ping data", 16);
+	put16(c + 2, csum(c, 24, 0));
+	return o + 24;
+}
+
+static size_t dhcp_discover(uint8_t *f, uint32_t xid)
+{
+	uint8_t bp[548] = { 0 };
+	bp[0] = 1; /* BOOTREQUEST */
+	bp[1] = 1;
+	bp[2] = 6;
+	put32(bp + 4, xid);
+	memcpy(bp + 28, GUEST_MAC, 6);
+	put32(bp + 236, 0x63825363); /* magic cookie */
+	uint8_t *opt = bp + 240;
+	*opt++ = 53, *opt++ = 1, *opt++ = 1; /* DHCPDISCOVER */
+	*opt++ = 55, *opt++ = 3, *opt++ = 1, *opt++ = 3, *opt++ = 6;
+	*opt = 255;
+	return udp(f, BCAST, 0, 0xffffffffu, 68, 67, bp, sizeof(bp));
+}
+
+/* ---- frame matchers ---- */
+
+/* The IPv4 payload of f if it carries proto, else NULL. */
+static const uint8_t *ip_payload(const uint8_t *f, size_t len, uint8_t proto, size_t *plen)
+{
+	if (len < 34 || get16(f + 12) != 0x0800 || f[14 + 9] != proto)
+		return NULL;
+	size_t ihl = (size_t)(f[14] & 15) * 4;
+	size_t tot = get16(f + 16);
+	if (tot < ihl || 14 + tot > len)
+		return NULL;
+	*plen = tot - ihl;
+	return f + 14 + ihl;
+}
+
+static int is_dhcp_offer(const uint8_t *f, size_t len, const void *arg)
+{
+	size_t pl;
+	const uint8_t *u = ip_payload(f, len, 17, &pl);
+	if (!u || pl < 8 + 240 || get16(u) != 67 || get16(u + 2) != 68)
+		return 0;
+	return get32(u + 8 + 4) == *(const uint32_t *)arg;
+}
+
+/* Value of DHCP option code in the BOOTP payload bp (NULL if absent). */
+static const uint8_t *dhcp_option(const uint8_t *bp, size_t len, uint8_t code, uint8_t *olen)
+{
+	for (size_t i = 240; i + 1 < len && bp[i] != 255;) {
+		if (bp[i] == 0) {
+			i++;
+			continue;
+		}
+		if (i + 2 + bp[i + 1] > len)
+			return NULL;
+		if (bp[i] == code) {
+			*olen = bp[i + 1];
+			return bp + i + 2;
+		}
+		i += 2 + bp[i + 1];
+	}
+	return NULL;
+}
+
+static int is_arp(const uint8_t *f, size_t len, uint16_t op, uint32_t sip, uint32_t tip)
+{
+	return len >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == op &&
+	       get32(f + 28) == sip && get32(f + 38) == tip;
+}
+
+static int is_arp_reply_from_gw(const uint8_t *f, size_t len, const void *arg)
+{
+	return is_arp(f, len, 2, GW, GUEST) && memcmp(f + 32, GUEST_MAC, 6) == 0;
+}
+
+static int is_echo_reply(const uint8_t *f, size_t len, const void *arg)
+{
+	size_t pl;
+	const uint8_t *c = ip_payload(f, len, 1, &pl);
+	return c && pl >= 8 && c[0] == 0 && get16(c + 4) == 0x4242 && get16(c + 6) == 7 &&
+	       get32(f + 26) == GW && get32(f + 30) == GUEST &&
+	       memcmp(f, GUEST_MAC, 6) == 0 && csum(c, pl, 0) == 0;
+}
+
+struct tcp_want {
+	uint32_t dst;
+	uint16_t sport, dport;
+	uint8_t flags;
+	uint32_t ack;
+};
+
+static int is_tcp(const uint8_t *f, size_t len, const void *arg)
+{
+	const struct tcp_want *w = arg;
+	size_t pl;
+	const uint8_t *t = ip_payload(f, len, 6, &pl);
+	if (!t || pl < 20 || get32(f + 30) != w->dst || (t[13] & 0x3f) != w->flags)
+		return 0;
+	if ((w->sport && get16(t) != w->sport) || get16(t + 2) != w->dport)
+		return 0;
+	return !(w->flags & 0x10) || get32(t + 8) == w->ack;
+}
+
+/* A port forward's first move toward the guest: ARP for it, or a SYN. */
+static int is_fwd_start(const uint8_t *f, size_t len, const void *arg)
+{
+	const struct tcp_want *w = arg;
+	return is_arp(f, len, 1, GW, w->dst) || is_tcp(f, len, arg);
+}
+
+/* ---- helpers ---- */
+
+/* A TCP or UDP port free on this host right now. */
+static uint16_t free_port(int type)
+{
+	int s = socket(AF_INET, type, 0);
+	assert_true(s >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static int listen_on(uint32_t addr, uint16_t port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(addr) };
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	return s;
+}
+
+/* Tell slirp the guest's MAC the way a guest does: ARP for the gateway. */
+static void guest_arp(struct uplink *u, struct rx *r)
+{
+	uint8_t f[64];
+	size_t len = arp_request(f, GUEST, GW);
+	up_send(u, r, f, len);
+	assert_true(pump_until(u, r, is_arp_reply_from_gw, NULL) >= 0);
+}
+
+static void free_nat(struct uplink *u, struct rx *r)
+{
+	u->ops->free(u);
+	rx_clear(r);
+}
+
+/* ---- tests ---- */
+
+static void test_dhcp_offer(void **state)
+{
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	uint8_t f[NET_FRAME_MAX];
+	uint32_t xid = 0x11223344;
+	up_send(u, &r, f, dhcp_discover(f, xid));
+	int i = pump_until(u, &r, is_dhcp_offer, &xid);
+	assert_true(i >= 0);
+	size_t pl;
+	const uint8_t *udp_p = ip_payload(r.f[i], r.len[i], 17, &pl);
+	const uint8_t *bp = udp_p + 8;
+	size_t bplen = pl - 8;
+	assert_int_equal(get32(bp + 16), NET + 15); /* yiaddr */
+	assert_memory_equal(bp + 28, GUEST_MAC, 6);
+	uint8_t ol = 0;
+	const uint8_t *o = dhcp_option(bp, bplen, 53, &ol);
+	assert_non_null(o);
+	assert_int_equal(o[0], 2); /* DHCPOFFER */
+	o = dhcp_option(bp, bplen, 3, &ol);
+	assert_non_null(o);
+	assert_true(ol >= 4);
+	assert_int_equal(get32(o), GW);
+	o = dhcp_option(bp, bplen, 6, &ol);
+	assert_non_null(o);
+	assert_true(ol >= 4);
+	assert_int_equal(get32(o), DNS);
+	o = dhcp_option(bp, bplen, 1, &ol);
+	assert_non_null(o);
+	assert_int_equal(get32(o), 0xffffff00u);
+	assert_int_equal(u->counters.tx_frames, 1);
+	assert_true(u->counters.rx_frames >= 1);
+	free_nat(u, &r);
+}
+
+static void test_arp_gateway(void **state)
+{
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	uint8_t f[64];
+	up_send(u, &r, f, arp_request(f, GUEST, GW));
+	int i = pump_until(u, &r, is_arp_reply_from_gw, NULL);
+	assert_true(i >= 0);
+	/* To the asker, from the gateway's own unicast MAC. */
+	assert_memory_equal(r.f[i], GUEST_MAC, 6);
+	struct mac_addr gw_mac;
+	memcpy(gw_mac.b, r.f[i] + 22, 6);
+	assert_false(mac_is_multicast(&gw_mac));
+	assert_false(mac_is_zero(&gw_mac));
+	assert_memory_equal(r.f[i] + 6, gw_mac.b, 6);
+	/* An ARP for an address nobody has gets no answer from slirp. */
+	rx_clear(&r);
+	up_send(u, &r, f, arp_request(f, GUEST, NET + 200));
+	assert_int_equal(r.n, 0);
+	free_nat(u, &r);
+}
+
+static void test_ping_gateway(void **state)
+{
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	guest_arp(u, &r);
+	uint8_t f[128];
+	up_send(u, &r, f, icmp_echo(f, r.f[0] + 6, GUEST, GW, 0x4242, 7));
+	assert_true(pump_until(u, &r, is_echo_reply, NULL) >= 0);
+	free_nat(u, &r);
+}
+
+static void test_port_forward_reaches_guest(void **state)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	struct nat_forward fw = { .udp = 0, .host_port = port, .guest_ip = GUEST,
+				  .guest_port = 8080 };
+	struct rx r;
+	struct uplink *u = make_nat(&r, &fw, 1);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(c >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	assert_true(rc == 0 || errno == EINPROGRESS);
+	/* slirp accepts, then heads for the guest: an ARP for it (its MAC is
+	 * not known yet) or the SYN itself. */
+	struct tcp_want w = { .dst = GUEST, .dport = 8080, .flags = 0x02 };
+	assert_true(pump_until(u, &r, is_fwd_start, &w) >= 0);
+	close(c);
+	free_nat(u, &r);
+}
+
+static void test_port_forward_syn_when_guest_known(void **state)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	struct nat_forward fw = { .udp = 0, .host_port = port, .guest_ip = GUEST,
+				  .guest_port = 2222 };
+	struct rx r;
+	struct uplink *u = make_nat(&r, &fw, 1);
+	guest_arp(u, &r);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(c >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	assert_true(rc == 0 || errno == EINPROGRESS);
+	struct tcp_want w = { .dst = GUEST, .dport = 2222, .flags = 0x02 };
+	int i = pump_until(u, &r, is_tcp, &w);
+	assert_true(i >= 0);
+	assert_memory_equal(r.f[i], GUEST_MAC, 6);
+	close(c);
+	free_nat(u, &r);
+}
+
+static void test_outbound_tcp_to_host_loopback(void **state)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	int l = listen_on(INADDR_LOOPBACK, port);
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	guest_arp(u, &r);
+	uint8_t f[128];
+	up_send(u, &r, f, tcp_syn(f, r.f[0] + 6, GUEST, GW, 40000, port, 1000));
+	/* The gateway address is the host's loopback: slirp connects to
+	 * 127.0.0.1:port and answers the guest with a SYN-ACK. */
+	struct tcp_want w = { .dst = GUEST, .sport = port, .dport = 40000, .flags = 0x12,
+			      .ack = 1001 };
+	assert_true(pump_until(u, &r, is_tcp, &w) >= 0);
+	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	assert_true(s >= 0);
+	close(s);
+	close(l);
+	free_nat(u, &r);
+}
+
+struct udp_want {
+	uint16_t sport, dport;
+	const char *data;
+};
+
+static int is_udp_reply(const uint8_t *f, size_t len, const void *arg)
+{
+	const struct udp_want *w = arg;
+	size_t pl, dl = strlen(w->data);
+	const uint8_t *p = ip_payload(f, len, 17, &pl);
+	return p && pl == 8 + dl && get16(p) == w->sport && get16(p + 2) == w->dport &&
+	       get32(f + 26) == GW && get32(f + 30) == GUEST && memcmp(p + 8, w->data, dl) == 0;
+}
+
+static void test_outbound_udp_round_trip(void **state)
+{
+	uint16_t port = free_port(SOCK_DGRAM);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	guest_arp(u, &r);
+	uint8_t f[128];
+	up_send(u, &r, f, udp(f, r.f[0] + 6, GUEST, GW, 5555, port, "hello", 5));
+	char buf[64];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = -1;
+	for (int64_t end = ms_now() + 2000; n < 0 && ms_now() < end;) {
+		pump_round(u);
+		n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	}
+	assert_int_equal(n, 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(sendto(s, "world", 5, 0, (struct sockaddr *)&from, fl), 5);
+	struct udp_want w = { .sport = port, .dport = 5555, .data = "world" };
+	assert_true(pump_until(u, &r, is_udp_reply, &w) >= 0);
+	close(s);
+	free_nat(u, &r);
+}
+
+static void test_malformed_and_oversized(void **state)
+{
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	static uint8_t big[NET_FRAME_MAX + 100];
+	memset(big, 0xab, sizeof(big));
+	/* Sizes outside NET_FRAME_MIN..NET_FRAME_MAX. */
+	up_send(u, &r, big, 0);
+	up_send(u, &r, big, 5);
+	up_send(u, &r, big, NET_FRAME_MIN - 1);
+	up_send(u, &r, big, NET_FRAME_MAX + 1);
+	up_send(u, &r, big, sizeof(big));
+	assert_int_equal(u->counters.dropped, 5);
+	assert_int_equal(u->counters.tx_frames, 0);
+
+	/* Headers that do not fit their frame. */
+	uint8_t f[NET_FRAME_MAX];
+	size_t len = arp_request(f, GUEST, GW);
+	up_send(u, &r, f, len - 1); /* ARP body cut short */
+	eth(f, BCAST, 0x0800);
+	up_send(u, &r, f, 14 + 19); /* IPv4 header cut short */
+	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	f[14] = 0x4f; /* IHL 60 bytes */
+	up_send(u, &r, f, 14 + 40);
+	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	put16(f + 16, 1400); /* total length beyond the frame */
+	up_send(u, &r, f, len);
+	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	f[14] = 0x65; /* version 6 in an IPv4 frame */
+	up_send(u, &r, f, len);
+	assert_int_equal(u->counters.dropped, 10);
+	assert_int_equal(u->counters.tx_frames, 0);
+
+	/* Well-formed enough to reach slirp, wrong inside: slirp drops them. */
+	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	f[24] ^= 0xff; /* IPv4 header checksum */
+	up_send(u, &r, f, len);
+	len = tcp_syn(f, BCAST, GUEST, GW, 1, 2, 3);
+	f[14 + 20 + 16] ^= 0xff; /* TCP checksum */
+	up_send(u, &r, f, len);
+	len = udp(f, BCAST, GUEST, GW, 1, 2, "x", 1);
+	put16(f + 14 + 20 + 4, 400); /* UDP length beyond the datagram */
+	up_send(u, &r, f, len);
+	eth(f, BCAST, 0x86dd); /* IPv6: disabled */
+	memset(f + 14, 0x60, 60);
+	up_send(u, &r, f, 74);
+	assert_int_equal(u->counters.tx_frames, 4);
+
+	/* Random bytes under the two types slirp parses. */
+	srand(12345);
+	for (int i = 0; i < 2000; i++) {
+		size_t l = NET_FRAME_MIN + (size_t)rand() % (NET_FRAME_MAX - NET_FRAME_MIN + 1);
+		for (size_t k = 0; k < l; k++)
+			f[k] = (uint8_t)rand();
+		put16(f + 12, i & 1 ? 0x0800 : 0x0806);
+		if (i & 1 && l >= 34) {
+			f[14] = 0x45;
+			put16(f + 16, (uint16_t)(l - 14 - (size_t)rand() % 8 % (l - 33)));
+		}
+		up_send(u, &r, f, l);
+	}
+	assert_int_equal(u->counters.tx_frames + u->counters.dropped, 10 + 4 + 2000);
+	for (int i = 0; i < 5; i++)
+		pump_round(u);
+	free_nat(u, &r);
+}
+
+static void test_forward_port_in_use(void **state)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	int l = listen_on(INADDR_ANY, port);
+	struct nat_forward fw[2] = {
+		{ .udp = 1, .host_port = free_port(SOCK_DGRAM), .guest_ip = GUEST, .guest_port = 53 },
+		{ .udp = 0, .host_port = port, .guest_ip = GUEST, .guest_port = 22 },
+	};
+	struct nat_config cfg = { .network = NET, .prefix_len = 24, .forwards = fw,
+				  .nforwards = 2 };
+	struct nv_err err = { 0 };
+	assert_null(uplink_nat_new(&cfg, &err));
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	char want[96];
+	snprintf(want, sizeof(want), "port forward tcp %u -> 192.168.100.20:22", port);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, "in use"));
+	assert_null(strchr(err.msg, '\n'));
+	close(l);
+	/* Free again: the same configuration now works. */
+	struct uplink *u = uplink_nat_new(&cfg, &err);
+	assert_non_null(u);
+	u->ops->free(u);
+}
+
+static void expect_bad(uint32_t net, unsigned prefix, const struct nat_forward *fw,
+		       const char *words)
+{
+	struct nat_config cfg = { .network = net, .prefix_len = prefix, .forwards = fw,
+				  .nforwards = fw ? 1 : 0 };
+	struct nv_err err = { 0 };
+	assert_null(uplink_nat_new(&cfg, &err));
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	if (!strstr(err.msg, words))
+		fail_msg("'%s' lacks '%s'", err.msg, words);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+static void test_bad_config(void **state)
+{
+	expect_bad(NET, 28, NULL, "192.168.100.0/28 is too small");
+	expect_bad(NET, 31, NULL, "prefix");
+	expect_bad(NET + 5, 24, NULL, "host bits");
+	struct nat_forward fw = { .host_port = 2222, .guest_ip = GW, .guest_port = 22 };
+	expect_bad(NET, 24, &fw, "port forward tcp 2222 -> 192.168.100.1:22");
+	fw.guest_ip = 0x0a000005;
+	expect_bad(NET, 24, &fw, "guest address");
+	fw.guest_ip = GUEST;
+	fw.guest_port = 0;
+	expect_bad(NET, 24, &fw, "port 0");
+	struct nv_err err = { 0 };
+	assert_null(uplink_nat_new(NULL, &err));
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+}
+
+static void test_describe_and_timeout(void **state)
+{
+	struct nat_forward fw = { .udp = 1, .host_port = free_port(SOCK_DGRAM),
+				  .guest_ip = GUEST, .guest_port = 69 };
+	struct rx r;
+	struct uplink *u = make_nat(&r, &fw, 1);
+	assert_string_equal(u->ops->kind, "nat");
+	struct json_object *o = json_object_new_object();
+	u->ops->describe(u, o);
+	struct json_object *v;
+	assert_true(json_object_object_get_ex(o, "gateway", &v));
+	assert_string_equal(json_object_get_string(v), "192.168.100.1");
+	assert_true(json_object_object_get_ex(o, "dns", &v));
+	assert_string_equal(json_object_get_string(v), "192.168.100.3");
+	assert_true(json_object_object_get_ex(o, "dhcp_start", &v));
+	assert_string_equal(json_object_get_string(v), "192.168.100.15");
+	assert_true(json_object_object_get_ex(o, "network", &v));
+	assert_string_equal(json_object_get_string(v), "192.168.100.0/24");
+	assert_true(json_object_object_get_ex(o, "forwards", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+	struct json_object *f0 = json_object_array_get_idx(v, 0), *x;
+	assert_true(json_object_object_get_ex(f0, "proto", &x));
+	assert_string_equal(json_object_get_string(x), "udp");
+	assert_true(json_object_object_get_ex(f0, "guest_ip", &x));
+	assert_string_equal(json_object_get_string(x), "192.168.100.20");
+	json_object_put(o);
+
+	/* Waiting forever is lowered to slirp's bound (1 s); the forward's
+	 * listening socket is among the fds. */
+	struct pollfd fds[8];
+	int timeout = -1;
+	int n = u->ops->fill(u, fds, 8, &timeout);
+	assert_true(n >= 1);
+	assert_true(timeout >= 0 && timeout <= 1000);
+	u->ops->handle(u, fds, 0); /* nothing polled: only timers run */
+	/* No room for fds: fill must not write any. */
+	timeout = 5;
+	assert_int_equal(u->ops->fill(u, fds, 0, &timeout), 0);
+	assert_true(timeout <= 5);
+	u->ops->handle(u, fds, 0);
+	free_nat(u, &r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dhcp_offer),
+		cmocka_unit_test(test_arp_gateway),
+		cmocka_unit_test(test_ping_gateway),
+		cmocka_unit_test(test_port_forward_reaches_guest),
+		cmocka_unit_test(test_port_forward_syn_when_guest_known),
+		cmocka_unit_test(test_outbound_tcp_to_host_loopback),
+		cmocka_unit_test(test_outbound_udp_round_trip),
+		cmocka_unit_test(test_malformed_and_oversized),
+		cmocka_unit_test(test_forward_port_in_use),
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_describe_and_timeout),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
