@@ -25,6 +25,7 @@
 #include "dev/platform/pvpanic.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/mmio.h"
+#include "dev/virtio/net.h"
 #include "kvm/kvm.h"
 
 struct machine {
@@ -39,6 +40,8 @@ struct machine {
 	struct i8042 *i8042;
 	struct virtio_blk *disks[MACHINE_MAX_DISKS];
 	unsigned ndisks;
+	struct virtio_net *nics[MACHINE_MAX_NICS];
+	unsigned nnics;
 
 	struct kvm_cpuid2 *cpuid;
 	unsigned cpuid_capacity;
@@ -169,25 +172,75 @@ static int machine_add_platform_devices(struct machine *m, struct nv_err *err)
 	return 0;
 }
 
+/* The next virtio-mmio window and GSI, in device-table order. */
+static uint64_t next_virtio_base(const struct acpi_config *acpi)
+{
+	return MACHINE_VIRTIO_MMIO_BASE + acpi->nvirtio * MACHINE_VIRTIO_MMIO_STRIDE;
+}
+
+static unsigned next_virtio_gsi(const struct acpi_config *acpi)
+{
+	return MACHINE_VIRTIO_GSI_BASE + acpi->nvirtio;
+}
+
+/* Map a transport at the next window and describe it in the DSDT. */
+static int add_virtio_window(struct machine *m, struct acpi_config *acpi, struct virtio_mmio *t,
+			     struct nv_err *err)
+{
+	uint64_t base = next_virtio_base(acpi);
+	if (bus_register(&m->vm.mmio, base, VIRTIO_MMIO_WINDOW, virtio_mmio_access, t) < 0)
+		return nv_err_host(err, "MMIO window 0x%llx is claimed twice", (unsigned long long)base);
+	acpi->virtio[acpi->nvirtio].base = base;
+	acpi->virtio[acpi->nvirtio].size = VIRTIO_MMIO_WINDOW;
+	acpi->virtio[acpi->nvirtio].gsi = next_virtio_gsi(acpi);
+	acpi->nvirtio++;
+	return 0;
+}
+
 static int machine_add_disks(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
 {
 	for (unsigned i = 0; i < m->cfg.ndisks; i++) {
-		uint64_t base = MACHINE_VIRTIO_MMIO_BASE + acpi->nvirtio * MACHINE_VIRTIO_MMIO_STRIDE;
-		unsigned gsi = MACHINE_VIRTIO_GSI_BASE + acpi->nvirtio;
+		unsigned gsi = next_virtio_gsi(acpi);
 		struct virtio_blk *b = virtio_blk_new(&m->vm.mem, vm_irq_line(&m->vm, gsi),
 						      m->cfg.disks[i].path, m->cfg.disks[i].readonly, err);
 		if (!b)
 			return -1;
 		m->disks[m->ndisks++] = b;
-		if (bus_register(&m->vm.mmio, base, VIRTIO_MMIO_WINDOW, virtio_mmio_access,
-				 virtio_blk_transport(b)) < 0)
-			return nv_err_host(err, "MMIO window 0x%llx is claimed twice", (unsigned long long)base);
-		acpi->virtio[acpi->nvirtio].base = base;
-		acpi->virtio[acpi->nvirtio].size = VIRTIO_MMIO_WINDOW;
-		acpi->virtio[acpi->nvirtio].gsi = gsi;
-		acpi->nvirtio++;
+		if (add_virtio_window(m, acpi, virtio_blk_transport(b), err) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* NICs follow the disks, so disk names (vda, ...) do not depend on them. */
+static int machine_add_nics(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
+{
+	for (unsigned i = 0; i < m->cfg.nnics; i++) {
+		const struct machine_nic *nic = &m->cfg.nics[i];
+		struct virtio_net_config nc = {
+			.mac = nic->mac, .fd = nic->fd,
+			.reconnect = nic->reconnect, .reconnect_opaque = nic->reconnect_opaque,
+		};
+		m->cfg.nics[i].fd = -1; /* the device owns it now, even on failure */
+		struct virtio_net *n = virtio_net_new(&m->vm.mem, vm_irq_line(&m->vm, next_virtio_gsi(acpi)),
+						      &nc, err);
+		if (!n)
+			return -1;
+		m->nics[m->nnics++] = n;
+		if (add_virtio_window(m, acpi, virtio_net_transport(n), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* NIC fds not yet handed to a device (machine_create failed before). */
+static void close_nic_fds(struct machine_nic *nics, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (nics[i].fd >= 0)
+			close(nics[i].fd);
+		nics[i].fd = -1;
+	}
 }
 
 static int machine_setup_vcpu(struct machine *m, struct vcpu *v, struct nv_err *err)
@@ -251,17 +304,25 @@ static int machine_create_vcpus(struct machine *m, struct nv_err *err)
 
 struct machine *machine_create(const struct machine_config *cfg, struct nv_err *err)
 {
+	struct machine_nic nics[MACHINE_MAX_NICS];
+	unsigned nnics = cfg->nnics <= MACHINE_MAX_NICS ? cfg->nnics : MACHINE_MAX_NICS;
+	memcpy(nics, cfg->nics, sizeof(nics));
 	if (cfg->ncpus == 0 || cfg->ncpus > MACHINE_MAX_CPUS) {
 		nv_err_input(err, "--cpus must be between 1 and %d", MACHINE_MAX_CPUS);
+		close_nic_fds(nics, nnics);
 		return NULL;
 	}
-	if (cfg->ndisks > MACHINE_MAX_DISKS) {
-		nv_err_input(err, "at most %d disks", MACHINE_MAX_DISKS);
+	if (cfg->ndisks > MACHINE_MAX_DISKS || cfg->nnics > MACHINE_MAX_NICS ||
+	    cfg->ndisks + cfg->nnics > MACHINE_MAX_VIRTIO) {
+		nv_err_input(err, "at most %d disks, %d network adapters and %d of both together",
+			     MACHINE_MAX_DISKS, MACHINE_MAX_NICS, MACHINE_MAX_VIRTIO);
+		close_nic_fds(nics, nnics);
 		return NULL;
 	}
 	struct machine *m = calloc(1, sizeof(*m));
 	if (!m) {
 		nv_err_host(err, "out of memory");
+		close_nic_fds(nics, nnics);
 		return NULL;
 	}
 	m->cfg = *cfg;
@@ -291,7 +352,8 @@ struct machine *machine_create(const struct machine_config *cfg, struct nv_err *
 	acpi.ncpus = cfg->ncpus;
 	acpi.sleep_port = ACPI_SLEEP_PORT;
 	acpi.pvpanic = true;
-	if (machine_add_platform_devices(m, err) < 0 || machine_add_disks(m, &acpi, err) < 0)
+	if (machine_add_platform_devices(m, err) < 0 || machine_add_disks(m, &acpi, err) < 0 ||
+	    machine_add_nics(m, &acpi, err) < 0)
 		goto fail;
 	uint64_t rsdp = 0;
 	if (acpi_build(&m->vm.mem, &acpi, &rsdp, err) < 0)
@@ -350,6 +412,10 @@ void machine_destroy(struct machine *m)
 	free(m->vcpus);
 	for (unsigned i = 0; i < m->ndisks; i++)
 		virtio_blk_free(m->disks[i]);
+	/* After the vCPUs: nothing kicks the queues any more. */
+	for (unsigned i = 0; i < m->nnics; i++)
+		virtio_net_free(m->nics[i]);
+	close_nic_fds(m->cfg.nics, m->cfg.nnics);
 	if (m->uart)
 		uart16550_free(m->uart);
 	if (m->i8042)

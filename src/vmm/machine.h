@@ -9,9 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/eth.h"
 #include "util/err.h"
 
 #define MACHINE_MAX_DISKS 16
+#define MACHINE_MAX_NICS 8
+/* Disks and NICs share the virtio-mmio windows and GSIs (5..20). */
+#define MACHINE_MAX_VIRTIO 16
 #define MACHINE_MAX_CPUS 255 /* xAPIC ids; the MADT uses 8-bit ids */
 
 /* Guest-physical placement of virtio-mmio windows and their interrupts. */
@@ -27,6 +31,17 @@ struct machine_disk {
 	bool readonly;
 };
 
+/* A network adapter (virtio-net) on a switch port that the caller has
+ * connected (see net/port_client.h). */
+struct machine_nic {
+	struct mac_addr mac;
+	int fd; /* the machine owns it from machine_create on, even on failure */
+	/* After the switch went away: a new connected fd or -1 (retried every
+	 * second). May be NULL. Runs on the adapter's I/O thread. */
+	int (*reconnect)(void *opaque);
+	void *reconnect_opaque;
+};
+
 struct machine_config {
 	const char *kvm_path;
 	const uint8_t *kernel;
@@ -38,6 +53,8 @@ struct machine_config {
 	unsigned ncpus;
 	struct machine_disk disks[MACHINE_MAX_DISKS];
 	unsigned ndisks;
+	struct machine_nic nics[MACHINE_MAX_NICS]; /* after the disks, in this order */
+	unsigned nnics;
 	bool expose_virtualization_extensions;
 	int console_fd; /* where the serial console's output goes */
 };
