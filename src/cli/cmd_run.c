@@ -9,16 +9,20 @@
 #include "cli/commands.h"
 #include "mgmt/host_facts.h"
 #include "mgmt/nested_check.h"
+#include "mgmt/state_dir.h"
+#include "net/port_client.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/guest_files.h"
 #include "vmm/kernel_cmdline.h"
 #include "vmm/machine.h"
+#include "vmm/nic_spec.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 
 #define RUN_DEFAULT_MEMORY (512ULL << 20)
 #define RUN_MIN_MEMORY (16ULL << 20)
+#define RUN_NAME_MAX 64
 
 struct run_args {
 	const char *kernel;
@@ -30,6 +34,9 @@ struct run_args {
 	unsigned cpus;
 	struct machine_disk disks[MACHINE_MAX_DISKS];
 	unsigned ndisks;
+	struct nic_spec nics[MACHINE_MAX_NICS];
+	unsigned nnics;
+	const char *name;
 	char **command;
 	int command_argc;
 };
@@ -44,6 +51,12 @@ static void run_usage(FILE *f)
 		"  --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M; a bare number is MiB)\n"
 		"  --cpus N              vCPUs (default 1)\n"
 		"  --disk PATH[,readonly] a raw disk image as virtio-blk (repeatable)\n"
+		"  --nic switch=NAME[,mac=MAC][,mac-spoofing=on|off]\n"
+		"                        a network adapter (virtio-net) on switch NAME (repeatable, up\n"
+		"                        to 8); MAC defaults to one derived from --name and the index;\n"
+		"                        mac-spoofing=on lets the guest send from other MACs\n"
+		"  --name NAME           the VM's name on its switches (default vm-PID; 1-64 of\n"
+		"                        A-Z a-z 0-9 _ . -)\n"
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
 		"  --expose-virtualization-extensions, --nested\n"
 		"                        give the guest VT-x/AMD-V so it can run its own VMs\n"
@@ -84,10 +97,22 @@ static int parse_disk(struct run_args *a, const char *spec)
 	return 0;
 }
 
+static int parse_nic(struct run_args *a, const char *spec)
+{
+	if (a->nnics == MACHINE_MAX_NICS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --nic options", MACHINE_MAX_NICS);
+	struct nv_err err = { 0 };
+	if (nic_spec_parse(spec, &a->nics[a->nnics], &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	a->nnics++;
+	return 0;
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED };
+	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC,
+	       O_NAME };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -96,6 +121,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "kvm-device", required_argument, NULL, O_KVM },
+		{ "nic", required_argument, NULL, O_NIC },
+		{ "name", required_argument, NULL, O_NAME },
 		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "help", no_argument, NULL, 'h' },
@@ -116,6 +143,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_APPEND: a->append = optarg; break;
 		case O_KVM: a->kvm_device = optarg; break;
 		case O_NESTED: a->nested = true; break;
+		case O_NAME: a->name = optarg; break;
+		case O_NIC: {
+			int st = parse_nic(a, optarg);
+			if (st)
+				return st;
+			break;
+		}
 		case O_MEMORY:
 			if (parse_size(optarg, 20, &a->memory) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (try 512M or 2G)", optarg);
@@ -146,6 +180,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		a->command = argv + optind;
 		a->command_argc = argc - optind;
 	}
+	if (a->name && !state_name_valid(a->name, RUN_NAME_MAX))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
+				"not starting with . or -)", a->name, RUN_NAME_MAX);
 	if (a->memory < RUN_MIN_MEMORY)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %llu MiB is too small (at least %llu MiB)",
 				(unsigned long long)(a->memory >> 20), RUN_MIN_MEMORY >> 20);
@@ -196,6 +233,49 @@ static void add_nested_support(struct run_args *a, char *append_buf, size_t size
 	snprintf(append_buf, size, "%s%snestvm.nested=vd%c", a->append ? a->append : "",
 		 a->append ? " " : "", 'a' + idx);
 	a->append = append_buf;
+}
+
+/* One adapter's switch port: what its hello says, kept for reconnecting. */
+struct nic_port {
+	char switch_name[SWITCH_NAME_MAX + 1];
+	struct port_hello hello;
+};
+
+static int nic_reconnect(void *opaque)
+{
+	struct nic_port *p = opaque;
+	/* Starts the switch's daemon again if it died; quiet on failure (the
+	 * device retries every second while the link is down). */
+	return port_client_connect(p->switch_name, &p->hello, NULL, 0, NULL);
+}
+
+/* Connects every --nic to its switch before the VM starts. 0, or -1 with err
+ * (the fds connected so far are closed). */
+static int connect_nics(const struct run_args *a, const char *vm_name, struct machine_config *cfg,
+			struct nv_err *err)
+{
+	static struct nic_port ports[MACHINE_MAX_NICS]; /* live as long as the VM */
+	for (unsigned i = 0; i < a->nnics; i++) {
+		const struct nic_spec *s = &a->nics[i];
+		struct nic_port *p = &ports[i];
+		snprintf(p->switch_name, sizeof(p->switch_name), "%s", s->switch_name);
+		p->hello = (struct port_hello){ .vm = vm_name, .adapter = i, .mac_spoofing = s->mac_spoofing };
+		if (s->has_mac)
+			p->hello.mac = s->mac;
+		else
+			mac_generate(vm_name, i, &p->hello.mac);
+		int fd = port_client_connect(p->switch_name, &p->hello, NULL, 0, err);
+		if (fd < 0) {
+			for (unsigned j = 0; j < i; j++)
+				close(cfg->nics[j].fd);
+			return -1;
+		}
+		cfg->nics[i] = (struct machine_nic){
+			.mac = p->hello.mac, .fd = fd, .reconnect = nic_reconnect, .reconnect_opaque = p,
+		};
+	}
+	cfg->nnics = a->nnics;
+	return 0;
 }
 
 static int report_end(const struct machine_result *res)
@@ -256,6 +336,12 @@ int cmd_run(int argc, char **argv)
 		.console_fd = STDOUT_FILENO,
 	};
 	memcpy(cfg.disks, a.disks, sizeof(a.disks));
+	static char vm_name[32];
+	snprintf(vm_name, sizeof(vm_name), "vm-%ld", (long)getpid());
+	if (connect_nics(&a, a.name ? a.name : vm_name, &cfg, &err) < 0) {
+		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		goto out;
+	}
 	struct machine *m = machine_create(&cfg, &err);
 	if (!m) {
 		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);

@@ -53,6 +53,19 @@ bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
 bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
 bad "missing disk" "$T/missing.img.*No such file" $NV run --disk "$T/missing.img" -- true
 bad "disk with an unknown option" "unknown option 'cache'" $NV run --disk "$T/disk.img,cache" -- true
+# --nic: switches live under NESTVM_HOME, an empty one here.
+export NESTVM_HOME="$T/home"
+bad "nic with an unknown key" "unknown key 'model'" $NV run --nic switch=lan,model=e1000 -- true
+bad "nic with a malformed MAC" "'52:54:00:zz:00:01' is not a MAC" $NV run --nic switch=lan,mac=52:54:00:zz:00:01 -- true
+bad "nic with a multicast MAC" "multicast" $NV run --nic switch=lan,mac=01:00:5e:00:00:01 -- true
+bad "nic with a zero MAC" "all zeros" $NV run --nic switch=lan,mac=00:00:00:00:00:00 -- true
+bad "nic without switch=" "missing switch=" $NV run --nic mac=52:54:00:00:00:01 -- true
+bad "nic with a bad spoofing flag" "on or off" $NV run --nic switch=lan,mac-spoofing=maybe -- true
+bad "nic on no such switch" "no switch named nosuch" $NV run --nic switch=nosuch -- true
+bad "nine nics" "at most 8 --nic" $NV run --nic switch=a --nic switch=a --nic switch=a --nic switch=a \
+	--nic switch=a --nic switch=a --nic switch=a --nic switch=a --nic switch=a -- true
+bad "invalid VM name" "--name '../x' is not a valid VM name" $NV run --name ../x -- true
+unset NESTVM_HOME
 bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true
 bad "kvm device missing" "/nonexistent/kvm is missing" $NV run --kvm-device /nonexistent/kvm -- true
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -e /dev/kvm ]; then
