@@ -22,6 +22,7 @@
 
 #include "net/eth.h"
 #include "net/uplink.h"
+#include "unit/net_frames.h"
 
 #define NET 0xc0a86400u /* 192.168.100.0/24 */
 #define GW (NET + 1)
@@ -117,170 +118,7 @@ static int pump_until(struct uplink *u, struct rx *r, match_fn match, const void
 	}
 }
 
-/* ---- frame builders ---- */
-
-static uint16_t csum(const void *data, size_t len, uint32_t sum)
-{
-	const uint8_t *p = data;
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static size_t eth(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, GUEST_MAC, 6);
-	put16(f + 12, type);
-	return ETH_HDR_LEN;
-}
-
-static size_t arp_request(uint8_t *f, uint32_t sip, uint32_t tip)
-{
-	size_t o = eth(f, BCAST, 0x0806);
-	uint8_t *a = f + o;
-	put16(a, 1);           /* Ethernet */
-	put16(a + 2, 0x0800);  /* IPv4 */
-	a[4] = 6;
-	a[5] = 4;
-	put16(a + 6, 1);       /* request */
-	memcpy(a + 8, GUEST_MAC, 6);
-	put32(a + 14, sip);
-	memset(a + 18, 0, 6);
-	put32(a + 24, tip);
-	return o + 28;
-}
-
-/* IPv4 header (checksummed) at f + 14 for a payload of plen bytes. */
-static size_t ipv4(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
-		   uint8_t proto, size_t plen)
-{
-	size_t o = eth(f, dst_mac, 0x0800);
-	uint8_t *ip = f + o;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + plen));
-	put16(ip + 4, 0x1234);
-	ip[8] = 64;
-	ip[9] = proto;
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	put16(ip + 10, csum(ip, 20, 0));
-	return o + 20;
-}
-
-/* TCP/UDP checksum over the pseudo header and the segment. */
-static uint16_t l4_csum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *seg, size_t len)
-{
-	uint8_t ph[12];
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = proto;
-	put16(ph + 10, (uint16_t)len);
-	uint32_t sum = (uint16_t)~csum(ph, 12, 0);
-	return csum(seg, len, sum);
-}
-
-static size_t udp(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
-		  uint16_t sport, uint16_t dport, const void *data, size_t dlen)
-{
-	size_t o = ipv4(f, dst_mac, src, dst, 17, 8 + dlen);
-	uint8_t *u = f + o;
-	put16(u, sport);
-	put16(u + 2, dport);
-	put16(u + 4, (uint16_t)(8 + dlen));
-	put16(u + 6, 0); /* no checksum: allowed for UDP over IPv4 */
-	memcpy(u + 8, data, dlen);
-	return o + 8 + dlen;
-}
-
-static size_t tcp_syn(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
-		      uint16_t sport, uint16_t dport, uint32_t seq)
-{
-	size_t o = ipv4(f, dst_mac, src, dst, 6, 20);
-	uint8_t *t = f + o;
-	memset(t, 0, 20);
-	put16(t, sport);
-	put16(t + 2, dport);
-	put32(t + 4, seq);
-	t[12] = 5 << 4;
-	t[13] = 0x02; /* SYN */
-	put16(t + 14, 64240);
-	put16(t + 16, l4_csum(src, dst, 6, t, 20));
-	return o + 20;
-}
-
-static size_t icmp_echo(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
-			uint16_t id, uint16_t seq)
-{
-	size_t o = ipv4(f, dst_mac, src, dst, 1, 8 + 16);
-	uint8_t *c = f + o;
-	memset(c, 0, 24);
-	c[0] = 8; /* echo request */
-	put16(c + 4, id);
-	put16(c + 6, seq);
-	memcpy(c + 8, "nestvm ping data", 16);
-	put16(c + 2, csum(c, 24, 0));
-	return o + 24;
-}
-
-static size_t dhcp_discover(uint8_t *f, uint32_t xid)
-{
-	uint8_t bp[548] = { 0 };
-	bp[0] = 1; /* BOOTREQUEST */
-	bp[1] = 1;
-	bp[2] = 6;
-	put32(bp + 4, xid);
-	memcpy(bp + 28, GUEST_MAC, 6);
-	put32(bp + 236, 0x63825363); /* magic cookie */
-	uint8_t *opt = bp + 240;
-	*opt++ = 53, *opt++ = 1, *opt++ = 1; /* DHCPDISCOVER */
-	*opt++ = 55, *opt++ = 3, *opt++ = 1, *opt++ = 3, *opt++ = 6;
-	*opt = 255;
-	return udp(f, BCAST, 0, 0xffffffffu, 68, 67, bp, sizeof(bp));
-}
-
 /* ---- frame matchers ---- */
-
-/* The IPv4 payload of f if it carries proto, else NULL. */
-static const uint8_t *ip_payload(const uint8_t *f, size_t len, uint8_t proto, size_t *plen)
-{
-	if (len < 34 || get16(f + 12) != 0x0800 || f[14 + 9] != proto)
-		return NULL;
-	size_t ihl = (size_t)(f[14] & 15) * 4;
-	size_t tot = get16(f + 16);
-	if (tot < ihl || 14 + tot > len)
-		return NULL;
-	*plen = tot - ihl;
-	return f + 14 + ihl;
-}
 
 static int is_dhcp_offer(const uint8_t *f, size_t len, const void *arg)
 {
@@ -289,25 +127,6 @@ static int is_dhcp_offer(const uint8_t *f, size_t len, const void *arg)
 	if (!u || pl < 8 + 240 || get16(u) != 67 || get16(u + 2) != 68)
 		return 0;
 	return get32(u + 8 + 4) == *(const uint32_t *)arg;
-}
-
-/* Value of DHCP option code in the BOOTP payload bp (NULL if absent). */
-static const uint8_t *dhcp_option(const uint8_t *bp, size_t len, uint8_t code, uint8_t *olen)
-{
-	for (size_t i = 240; i + 1 < len && bp[i] != 255;) {
-		if (bp[i] == 0) {
-			i++;
-			continue;
-		}
-		if (i + 2 + bp[i + 1] > len)
-			return NULL;
-		if (bp[i] == code) {
-			*olen = bp[i + 1];
-			return bp + i + 2;
-		}
-		i += 2 + bp[i + 1];
-	}
-	return NULL;
 }
 
 static int is_arp(const uint8_t *f, size_t len, uint16_t op, uint32_t sip, uint32_t tip)
@@ -386,7 +205,7 @@ static int listen_on(uint32_t addr, uint16_t port)
 static void guest_arp(struct uplink *u, struct rx *r)
 {
 	uint8_t f[64];
-	size_t len = arp_request(f, GUEST, GW);
+	size_t len = arp_request(f, GUEST_MAC, GUEST, GW);
 	up_send(u, r, f, len);
 	assert_true(pump_until(u, r, is_arp_reply_from_gw, NULL) >= 0);
 }
@@ -405,7 +224,7 @@ static void test_dhcp_offer(void **state)
 	struct uplink *u = make_nat(&r, NULL, 0);
 	uint8_t f[NET_FRAME_MAX];
 	uint32_t xid = 0x11223344;
-	up_send(u, &r, f, dhcp_discover(f, xid));
+	up_send(u, &r, f, dhcp_discover(f, GUEST_MAC, xid));
 	int i = pump_until(u, &r, is_dhcp_offer, &xid);
 	assert_true(i >= 0);
 	size_t pl;
@@ -439,7 +258,7 @@ static void test_arp_gateway(void **state)
 	struct rx r;
 	struct uplink *u = make_nat(&r, NULL, 0);
 	uint8_t f[64];
-	up_send(u, &r, f, arp_request(f, GUEST, GW));
+	up_send(u, &r, f, arp_request(f, GUEST_MAC, GUEST, GW));
 	int i = pump_until(u, &r, is_arp_reply_from_gw, NULL);
 	assert_true(i >= 0);
 	/* To the asker, from the gateway's own unicast MAC. */
@@ -451,7 +270,7 @@ static void test_arp_gateway(void **state)
 	assert_memory_equal(r.f[i] + 6, gw_mac.b, 6);
 	/* An ARP for an address nobody has gets no answer from slirp. */
 	rx_clear(&r);
-	up_send(u, &r, f, arp_request(f, GUEST, NET + 200));
+	up_send(u, &r, f, arp_request(f, GUEST_MAC, GUEST, NET + 200));
 	assert_int_equal(r.n, 0);
 	free_nat(u, &r);
 }
@@ -462,7 +281,7 @@ static void test_ping_gateway(void **state)
 	struct uplink *u = make_nat(&r, NULL, 0);
 	guest_arp(u, &r);
 	uint8_t f[128];
-	up_send(u, &r, f, icmp_echo(f, r.f[0] + 6, GUEST, GW, 0x4242, 7));
+	up_send(u, &r, f, icmp_echo(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 0x4242, 7));
 	assert_true(pump_until(u, &r, is_echo_reply, NULL) >= 0);
 	free_nat(u, &r);
 }
@@ -518,7 +337,7 @@ static void test_outbound_tcp_to_host_loopback(void **state)
 	struct uplink *u = make_nat(&r, NULL, 0);
 	guest_arp(u, &r);
 	uint8_t f[128];
-	up_send(u, &r, f, tcp_syn(f, r.f[0] + 6, GUEST, GW, 40000, port, 1000));
+	up_send(u, &r, f, tcp_syn(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 40000, port, 1000));
 	/* The gateway address is the host's loopback: slirp connects to
 	 * 127.0.0.1:port and answers the guest with a SYN-ACK. */
 	struct tcp_want w = { .dst = GUEST, .sport = port, .dport = 40000, .flags = 0x12,
@@ -556,7 +375,7 @@ static void test_outbound_udp_round_trip(void **state)
 	struct uplink *u = make_nat(&r, NULL, 0);
 	guest_arp(u, &r);
 	uint8_t f[128];
-	up_send(u, &r, f, udp(f, r.f[0] + 6, GUEST, GW, 5555, port, "hello", 5));
+	up_send(u, &r, f, udp(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 5555, port, "hello", 5));
 	char buf[64];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
@@ -591,33 +410,33 @@ static void test_malformed_and_oversized(void **state)
 
 	/* Headers that do not fit their frame. */
 	uint8_t f[NET_FRAME_MAX];
-	size_t len = arp_request(f, GUEST, GW);
+	size_t len = arp_request(f, GUEST_MAC, GUEST, GW);
 	up_send(u, &r, f, len - 1); /* ARP body cut short */
-	eth(f, BCAST, 0x0800);
+	eth(f, GUEST_MAC, BCAST, 0x0800);
 	up_send(u, &r, f, 14 + 19); /* IPv4 header cut short */
-	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	len = icmp_echo(f, GUEST_MAC, BCAST, GUEST, GW, 1, 1);
 	f[14] = 0x4f; /* IHL 60 bytes */
 	up_send(u, &r, f, 14 + 40);
-	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	len = icmp_echo(f, GUEST_MAC, BCAST, GUEST, GW, 1, 1);
 	put16(f + 16, 1400); /* total length beyond the frame */
 	up_send(u, &r, f, len);
-	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	len = icmp_echo(f, GUEST_MAC, BCAST, GUEST, GW, 1, 1);
 	f[14] = 0x65; /* version 6 in an IPv4 frame */
 	up_send(u, &r, f, len);
 	assert_int_equal(u->counters.dropped, 10);
 	assert_int_equal(u->counters.tx_frames, 0);
 
 	/* Well-formed enough to reach slirp, wrong inside: slirp drops them. */
-	len = icmp_echo(f, BCAST, GUEST, GW, 1, 1);
+	len = icmp_echo(f, GUEST_MAC, BCAST, GUEST, GW, 1, 1);
 	f[24] ^= 0xff; /* IPv4 header checksum */
 	up_send(u, &r, f, len);
-	len = tcp_syn(f, BCAST, GUEST, GW, 1, 2, 3);
+	len = tcp_syn(f, GUEST_MAC, BCAST, GUEST, GW, 1, 2, 3);
 	f[14 + 20 + 16] ^= 0xff; /* TCP checksum */
 	up_send(u, &r, f, len);
-	len = udp(f, BCAST, GUEST, GW, 1, 2, "x", 1);
+	len = udp(f, GUEST_MAC, BCAST, GUEST, GW, 1, 2, "x", 1);
 	put16(f + 14 + 20 + 4, 400); /* UDP length beyond the datagram */
 	up_send(u, &r, f, len);
-	eth(f, BCAST, 0x86dd); /* IPv6: disabled */
+	eth(f, GUEST_MAC, BCAST, 0x86dd); /* IPv6: disabled */
 	memset(f + 14, 0x60, 60);
 	up_send(u, &r, f, 74);
 	assert_int_equal(u->counters.tx_frames, 4);
