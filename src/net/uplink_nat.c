@@ -103,8 +103,8 @@ static void queue_flush(struct nat_uplink *n)
 	}
 }
 
-/* slirp's send_packet: a frame toward the VMs. The uplink's own copy goes to
- * deliver() (which copies again if it keeps it). */
+/* slirp's send_packet: a frame toward the VMs. The buffer stays slirp's (or
+ * ours, when queued): deliver() copies what it keeps. */
 static ssize_t nat_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct nat_uplink *n = opaque;
