@@ -6,12 +6,14 @@
 struct cli_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *summary;
+	const char *summary; /* NULL: hidden from the usage (internal commands) */
 };
 
 int cmd_run(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_switch(int argc, char **argv);
+int cmd_switch_daemon(int argc, char **argv);
 
 /* One-line error to stderr, prefixed "nestvm: ". Returns status. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

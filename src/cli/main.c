@@ -9,6 +9,8 @@
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run one VM in the foreground (default guest, or --kernel)" },
 	{ "status", cmd_status, "can this host run VMs with nested virtualization, and if not, why (--json)" },
+	{ "switch", cmd_switch, "virtual switches for VMs: create, list, show, delete, port (--help)" },
+	{ "switch-daemon", cmd_switch_daemon, NULL },
 	{ "lab", cmd_lab, "boot the emulated lab host (AMD-V under QEMU) and run a command there" },
 };
 
@@ -27,7 +29,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: nestvm COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`nestvm COMMAND --help` shows a command's options.\n");
 }
 
