@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 	printf("connected %s\n", port);
 	fflush(stdout);
 	char line[256];
+	/* Unbuffered: a line left in stdio's buffer would wait for poll(). */
+	setvbuf(stdin, NULL, _IONBF, 0);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
 		if (poll(p, 2, -1) < 0)
