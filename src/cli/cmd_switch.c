@@ -26,8 +26,6 @@
 #include "net/uplink.h"
 #include "vmm/exit_status.h"
 
-#define CONTROL_TIMEOUT_MS 5000
-
 static void switch_usage(FILE *f)
 {
 	fprintf(f,
@@ -185,10 +183,9 @@ static int cmd_switch_create(int argc, char **argv)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--subnet: %s", err.msg);
 		c.has_subnet = true;
 	}
-	c.nforwards = nfwd; /* validate refuses forwards on other types first */
 	if (nfwd && c.type != SWITCH_NAT)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--forward is only for nat switches, not %s", type);
-	c.nforwards = 0;
+	/* Validate first: it fills the NAT default subnet the forwards need. */
 	if (switch_config_validate(&c, &err) < 0)
 		return cli_err_fail(&err);
 	for (unsigned i = 0; i < nfwd; i++)
