@@ -33,7 +33,8 @@
 #define CONTROL_REQUEST_MAX 4096
 #define PORT_SNDBUF (256 * 1024) /* each port's bounded queue */
 #define PORT_BURST 32          /* frames read from one port per round */
-#define UPLINK_FDS 16
+/* libslirp wants one pollfd per forward and per guest connection. */
+#define UPLINK_FDS 256
 
 struct pending {
 	int fd;
