@@ -55,7 +55,7 @@ pinger c p2 10.10.0.3 10.10.0.1 &
 pc=$!
 # While a and b run: the switch has learned both MACs on their ports.
 for i in $(seq 1 200); do
-	n=$("$NV" switch show p1 --json 2>/dev/null | grep -o '"learned_macs": *\[ *"' | wc -l)
+	n=$("$NV" switch show p1 --json 2>/dev/null | tr -d ' \n' | grep -o '"learned_macs":\["' | wc -l)
 	[ "$n" -ge 2 ] && break
 	sleep 1
 done
@@ -68,7 +68,8 @@ t_has "VM c on switch p2 cannot reach VM a" '^c-cannot-reach-10.10.0.1$'
 if grep -q 'c-reached' "$tmp/c.out"; then t_not_ok "VM c never reaches across switches" "$(cat "$tmp/c.out")"
 else t_ok "VM c never reaches across switches"; fi
 out=$show
-t_has "switch show lists a's port" '^ *a/0 '
-t_has "switch show lists b's port" '^ *b/0 '
-t_has "switch show counts forwarded frames" 'rx_frames[ :=]+[1-9]'
+t_has "switch show lists a's port" '^ *port a/0 '
+t_has "switch show lists b's port" '^ *port b/0 '
+t_has "switch show counts frames from the ports" '^ *rx [1-9][0-9]* +tx [1-9]'
+t_has "switch show lists learned MACs" '^ *learned 52:54:00:'
 t_summary
