@@ -5,7 +5,7 @@
 #       loopback, port 8000; L2 (extensions on) gets its address by DHCP.
 #   L2: NAT switch "lan" (192.168.100.0/24) forwarding L2's port 8080 to
 #       192.168.100.15:80; L3 behind it gets that address by DHCP, fetches
-#       the lab host's page through both NATs (10.0.2.2 is wan's gateway,
+#       the lab host's page through both NATs (10.0.2.1 is wan's gateway,
 #       which stands for the lab host), pings the gateway, then serves a page
 #       that L2 fetches through the port forward.
 set -u
@@ -36,15 +36,15 @@ t_expect "create NAT switch wan" 0 '' -- "$NV" switch create wan --type nat --su
 t_expect "switch list shows wan as nat" 0 'wan +nat +running' -- "$NV" switch list
 
 l3_script='echo L3-ip=$(ip -4 -o addr show eth0 | sed -n "s/.* inet \([0-9.]*\)\/.*/\1/p")
-	wget -q -T 20 -O - http://10.0.2.2:8000/ && echo L3-fetch-done
-	ping -c 1 -W 5 10.0.2.2 >/dev/null && echo L3-pings-through-nat
+	wget -q -T 20 -O - http://10.0.2.1:8000/ && echo L3-fetch-done
+	ping -c 1 -W 5 10.0.2.1 >/dev/null && echo L3-pings-through-nat
 	mkdir -p /www && echo hello-from-l3 >/www/index.html
 	httpd -p 80 -h /www && echo L3-serving
 	sleep 120'
 out=$(timeout "$T" "$NV" run --name l2 --nested --memory 1G --nic switch=wan -- sh -c "
 	echo L2-ip=\$(ip -4 -o addr show eth0 | sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p')
 	echo L2-route=\$(ip route show default)
-	wget -q -T 20 -O - http://10.0.2.2:8000/ && echo L2-fetch-done
+	wget -q -T 20 -O - http://10.0.2.1:8000/ && echo L2-fetch-done
 	sysctl -qw net.ipv4.ping_group_range='0 2147483647'
 	nestvm switch create lan --type nat --subnet 192.168.100.0/24 --forward tcp:8080:192.168.100.15:80 && echo L2-lan-up
 	nestvm run --name l3 --memory 256M --nic switch=lan -- sh -c '$l3_script' >/tmp/l3.out 2>&1 &
@@ -55,7 +55,7 @@ out=$(timeout "$T" "$NV" run --name l2 --nested --memory 1G --nic switch=wan -- 
 	cat /tmp/l3.out
 	nestvm switch show lan" 2>&1)
 t_has "L2 gets its address from wan's DHCP" '^L2-ip=10\.0\.2\.15$'
-t_has "L2 gets wan's gateway as default route" '^L2-route=default via 10\.0\.2\.2'
+t_has "L2 gets wan's gateway as default route" '^L2-route=default via 10\.0\.2\.1'
 t_has "L2 fetches the lab host's page through wan" '^hello-from-lab-host$'
 t_has "L2 runs a NAT switch with a port forward" '^L2-lan-up$'
 t_has "L3 gets its address from lan's DHCP" '^L3-ip=192\.168\.100\.15$'
