@@ -14,6 +14,9 @@ int cmd_lab(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
 int cmd_switch_daemon(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
+int cmd_vm_daemon(int argc, char **argv);     /* hidden: one VM's VMM process */
+int cmd_enable_nested(int argc, char **argv);
 
 /* One-line error to stderr, prefixed "nestvm: ". Returns status. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

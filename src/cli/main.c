@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/hyperv_alias.h"
 #include "vmm/exit_status.h"
 
 static const struct cli_command commands[] = {
@@ -11,6 +12,9 @@ static const struct cli_command commands[] = {
 	{ "status", cmd_status, "can this host run VMs with nested virtualization, and if not, why (--json)" },
 	{ "switch", cmd_switch, "virtual switches for VMs: create, list, show, delete, port (--help)" },
 	{ "switch-daemon", cmd_switch_daemon, NULL },
+	{ "vm", cmd_vm, "named VMs that persist: create, list, show, start, stop, console, set, delete" },
+	{ "vm-daemon", cmd_vm_daemon, NULL },
+	{ "enable-nested", cmd_enable_nested, "set a VM up for nesting, step by step (Hyper-V's Enable-NestedVm)" },
 	{ "lab", cmd_lab, "boot the emulated lab host (AMD-V under QEMU) and run a command there" },
 };
 
@@ -31,7 +35,31 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].summary)
 			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n`nestvm COMMAND --help` shows a command's options.\n");
+	fprintf(f, "\n`nestvm COMMAND --help` shows a command's options. Hyper-V's cmdlets work too:\n"
+		   "New-VM, Get-VM, Start-VM, Stop-VM, Set-VMProcessor, Get-VMProcessor, Set-VMMemory,\n"
+		   "Set-VMNetworkAdapter, New-VMSwitch, New-NetNat, ... (`nestvm Get-Help`).\n");
+}
+
+static int dispatch(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[0], commands[i].name))
+			return commands[i].run(argc, argv);
+	return -1;
+}
+
+/* A Hyper-V cmdlet: translate it into the native command and run that. */
+static int run_cmdlet(int argc, char **argv)
+{
+	struct hyperv_translation t;
+	char err[512];
+	if (hyperv_translate(argc, argv, &t, err, sizeof(err)) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err);
+	if (t.note[0])
+		fprintf(stderr, "nestvm: %s\n", t.note);
+	int st = dispatch(t.argc, t.argv);
+	hyperv_translation_free(&t);
+	return st;
 }
 
 int main(int argc, char **argv)
@@ -44,8 +72,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+	int st = dispatch(argc - 1, argv + 1);
+	if (st >= 0)
+		return st;
+	if (hyperv_is_cmdlet(argv[1]))
+		return run_cmdlet(argc - 1, argv + 1);
 	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown command '%s' (try `nestvm --help`)", argv[1]);
 }

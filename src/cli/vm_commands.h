@@ -1,0 +1,18 @@
+/* `nestvm vm SUBCOMMAND`: the named-VM commands, each in its own file.
+ *   cmd_vm_define.c    create, set, delete            (the store)
+ *   cmd_vm_query.c     list, show                     (the store)
+ *   cmd_vm_lifecycle.c start, stop, console           (the VMM process)
+ * All take argv with argv[0] = the subcommand's name. */
+#ifndef NESTVM_CLI_VM_COMMANDS_H
+#define NESTVM_CLI_VM_COMMANDS_H
+
+int cmd_vm_create(int argc, char **argv);
+int cmd_vm_set(int argc, char **argv);
+int cmd_vm_delete(int argc, char **argv);
+int cmd_vm_list(int argc, char **argv);
+int cmd_vm_show(int argc, char **argv);
+int cmd_vm_start(int argc, char **argv);
+int cmd_vm_stop(int argc, char **argv);
+int cmd_vm_console(int argc, char **argv);
+
+#endif

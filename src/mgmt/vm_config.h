@@ -1,0 +1,101 @@
+/* A named VM's definition and its runtime record: one schema for the CLI,
+ * the store and the VMM process. Stored as one JSON document per VM:
+ *   {"version":1,
+ *    "config":{"name":"web1","memory_mib":512,"cpus":1,
+ *              "kernel":"","initrd":"","append":"",         ("" = default guest)
+ *              "disks":[{"path":"/abs/data.img","readonly":false}],
+ *              "nics":[{"switch":"wan","mac":"52:54:00:..","mac_spoofing":false}],
+ *              "expose_virtualization_extensions":false,
+ *              "dynamic_memory_enabled":false},
+ *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"..."}}
+ * Parsing is strict: a missing or mistyped field is an error that names the
+ * file and the field (e.g. "vms/web1/vm.json: config.cpus: must be 1..255"). */
+#ifndef NESTVM_MGMT_VM_CONFIG_H
+#define NESTVM_MGMT_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "net/eth.h"
+#include "util/err.h"
+
+struct json_object;
+
+#define VM_CONFIG_VERSION 1
+#define VM_NAME_MAX 64
+#define VM_PATH_MAX 1024
+#define VM_APPEND_MAX 1024
+#define VM_MAX_DISKS 16
+#define VM_MAX_NICS 8
+#define VM_SWITCH_NAME_MAX 32
+#define VM_DEFAULT_MEMORY_MIB 512
+#define VM_MIN_MEMORY_MIB 16
+/* What `enable-nested` raises a VM's memory to: a nestvm guest running
+ * nestvm with one default L3 guest (512 MiB) and room to spare. Hyper-V
+ * asks 4 GB because its guests run Windows. */
+#define VM_NESTED_MIN_MEMORY_MIB 2048
+
+struct vm_disk {
+	char path[VM_PATH_MAX]; /* absolute */
+	bool readonly;
+};
+
+struct vm_nic {
+	char switch_name[VM_SWITCH_NAME_MAX + 1];
+	struct mac_addr mac; /* always set: generated at create time if not given */
+	bool mac_spoofing;
+};
+
+struct vm_config {
+	char name[VM_NAME_MAX + 1];
+	uint64_t memory_mib;
+	unsigned cpus;
+	char kernel[VM_PATH_MAX]; /* "" = the default guest */
+	char initrd[VM_PATH_MAX];
+	char append[VM_APPEND_MAX];
+	struct vm_disk disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	struct vm_nic nics[VM_MAX_NICS];
+	unsigned nnics;
+	bool expose_virtualization_extensions;
+	/* nestvm VMs always have fixed memory (no balloon); kept so that the
+	 * Hyper-V setting has a home and status can show it. Only false is
+	 * accepted. */
+	bool dynamic_memory_enabled;
+};
+
+enum vm_state {
+	VM_STATE_OFF,
+	VM_STATE_STARTING,
+	VM_STATE_RUNNING,
+	VM_STATE_STOPPING,
+};
+
+struct vm_runtime {
+	enum vm_state state;
+	pid_t pid;             /* the VMM process while not Off */
+	int64_t started_at;    /* unix seconds, while not Off */
+	char last_stop[256];   /* why the VM last went Off ("" if never ran) */
+};
+
+struct vm_record {
+	struct vm_config config;
+	struct vm_runtime runtime;
+};
+
+/* Defaults for a new VM called name (memory, cpus; everything else empty). */
+void vm_config_defaults(struct vm_config *c, const char *name);
+/* Checks a config as a whole (name, sizes, counts, paths absolute, MACs
+ * unicast, switch names valid, dynamic memory off). what prefixes errors. */
+int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err);
+
+const char *vm_state_name(enum vm_state s); /* "Off", "Starting", ... */
+int vm_state_parse(const char *s, enum vm_state *out);
+
+/* JSON document <-> record. file names the document in errors. */
+struct json_object *vm_record_to_json(const struct vm_record *r);
+int vm_record_from_json(struct json_object *doc, const char *file, struct vm_record *r,
+			struct nv_err *err);
+
+#endif

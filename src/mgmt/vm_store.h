@@ -1,0 +1,59 @@
+/* The VM store: <state dir>/vms/<NAME>/ holds
+ *   vm.json     the record (vm_config.h), replaced atomically: a temporary
+ *               file in the same directory, fsync, rename, fsync of the dir
+ *   lock        flock()ed (exclusive) by whoever reads-modifies-writes the
+ *               record, so two commands changing one VM lose no update
+ *   vmm.lock    flock()ed by the VMM process for its whole life: if a record
+ *               says the VM runs but nobody holds vmm.lock, the VMM died
+ *   control.sock, console.sock, console.log   the VMM process's (vm_process)
+ * One broken vm.json never stops the others from being listed or used. */
+#ifndef NESTVM_MGMT_VM_STORE_H
+#define NESTVM_MGMT_VM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mgmt/vm_config.h"
+#include "util/err.h"
+
+#define VM_STORE_DIR "vms"
+#define VM_RECORD_FILE "vm.json"
+#define VM_LOCK_FILE "lock"
+#define VM_VMM_LOCK_FILE "vmm.lock"
+#define VM_CONTROL_SOCKET "control.sock"
+#define VM_CONSOLE_SOCKET "console.sock"
+#define VM_CONSOLE_LOG "console.log"
+
+/* <state dir>/vms/<name>[/<file>] into out. Invalid names are input errors. */
+int vm_store_path(const char *name, const char *file, char *out, size_t len, struct nv_err *err);
+bool vm_store_exists(const char *name);
+
+/* The record lock (blocks up to ~10 s, then an error saying who holds it). */
+struct vm_lock {
+	int fd;
+};
+int vm_store_lock(const char *name, struct vm_lock *lk, struct nv_err *err);
+void vm_store_unlock(struct vm_lock *lk);
+
+/* Creates the VM's directory and its first record; an existing name is an
+ * input error. The config is validated first. */
+int vm_store_create(const struct vm_record *r, struct nv_err *err);
+/* Reads and validates vm.json. Errors name the file and the field. Does not
+ * take the lock (a reader sees the old or the new file, never a mix). */
+int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err);
+/* Atomic replace; the caller holds the lock. */
+int vm_store_save(const struct vm_record *r, struct nv_err *err);
+/* Removes the directory; the caller holds the lock and the VM is Off. */
+int vm_store_delete(const char *name, struct nv_err *err);
+/* Names of all VMs (directories under vms/), sorted; *names is malloc()ed
+ * (free each and the array). Broken records are still listed. */
+int vm_store_list(char ***names, size_t *n, struct nv_err *err);
+
+/* Is some process holding name's vmm.lock (a live VMM)? */
+bool vm_store_vmm_alive(const char *name);
+/* Under the lock: a record that says Starting/Running/Stopping while no VMM
+ * holds vmm.lock becomes Off with last_stop "the VMM process (pid N) died"
+ * (unless the VMM wrote a reason itself) and is saved. 1 if it changed. */
+int vm_store_reap(struct vm_record *r, struct nv_err *err);
+
+#endif
