@@ -398,6 +398,14 @@ void machine_finish(struct machine *m, struct machine_result *res)
 	pthread_mutex_unlock(&m->end_lock);
 }
 
+void machine_press_power_button(struct machine *m)
+{
+	/* The GED's _CRS declares an edge: one pulse is one press. Two
+	 * concurrent presses may merge into one edge, which is still a press. */
+	struct irq_line l = vm_irq_line(&m->vm, MACHINE_POWER_BUTTON_GSI);
+	irq_line_pulse(&l);
+}
+
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len)
 {
 	return uart16550_receive(m->uart, buf, len);

@@ -25,6 +25,9 @@
 #define MACHINE_UART_PORT 0x3f8
 #define MACHINE_UART_GSI 4
 #define MACHINE_I8042_PORT 0x60
+/* The ACPI Generic Event Device's interrupt (the power button): the first
+ * IOAPIC pin after the virtio range (5..20), edge-triggered, active-high. */
+#define MACHINE_POWER_BUTTON_GSI 21
 
 struct machine_disk {
 	const char *path;
@@ -87,6 +90,15 @@ int machine_end_fd(const struct machine *m);
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail);
 /* Stops all vCPUs and returns how the VM ended. */
 void machine_finish(struct machine *m, struct machine_result *res);
+/* Presses the ACPI power button: pulses the Generic Event Device's
+ * interrupt, whose _EVT notifies \_SB.PWRB (0x80, "pressed"). A guest with
+ * Linux's button driver then reports KEY_POWER to userspace, which should
+ * power off (ACPI S5: MACHINE_END_POWEROFF). Only a request: the guest may
+ * ignore it, and a press before its driver has unmasked the pin is lost,
+ * as on real hardware (the caller retries or falls back to a hard stop).
+ * Any thread may call it at any time between machine_create and
+ * machine_destroy: KVM_IRQ_LINE is a VM ioctl that needs no VMM lock. */
+void machine_press_power_button(struct machine *m);
 /* Feeds console input to the UART; returns how many bytes it took. */
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 void machine_destroy(struct machine *m);
