@@ -202,6 +202,95 @@ static void test_package_and_method(void **state)
 	assert_false(aml_ok(&b));
 }
 
+static void test_if_lequal_notify(void **state)
+{
+	/* Method(_EVT, 7, Serialized) {
+	 *     If (LEqual(Arg6, 0x1234)) { Notify(PWRB, One) }
+	 *     Notify(\_SB.PCI0.PWRB, 0x80)
+	 * } as `iasl -oa` emits it. */
+	size_t m = aml_method_begin(&b, "_EVT", 7, true);
+	size_t cond = aml_if_begin(&b);
+	aml_lequal(&b);
+	aml_arg(&b, 6);
+	aml_integer(&b, 0x1234);
+	aml_notify(&b, "PWRB", 1);
+	aml_if_end(&b, cond);
+	aml_notify(&b, "\\_SB.PCI0.PWRB", 0x80);
+	aml_method_end(&b, m);
+	EXPECT_BYTES(0x14, 0x25, '_', 'E', 'V', 'T', 0x0f,
+		     0xa0, 0x0c, 0x93, 0x6e, 0x0b, 0x34, 0x12,
+		     0x86, 'P', 'W', 'R', 'B', 0x01,
+		     0x86, 0x5c, 0x2f, 0x03, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+		     'P', 'W', 'R', 'B', 0x0a, 0x80);
+
+	b.len = 0;
+	aml_arg(&b, 0);
+	EXPECT_BYTES(0x68);
+	aml_arg(&b, 7); /* Arg0-Arg6 only: 0x6f is no opcode */
+	assert_false(aml_ok(&b));
+}
+
+/* Scope(\_SB) {
+ *     Device(GED) {
+ *         Name(_HID, "ACPI0013")
+ *         Name(_UID, Zero)
+ *         Name(_CRS, ResourceTemplate() {
+ *             Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {21}
+ *         })
+ *         Method(_EVT, 1, Serialized) {
+ *             If (LEqual(Arg0, 21)) { Notify(\_SB.PWRB, 0x80) }
+ *         }
+ *     }
+ *     Device(PWRB) { Name(_HID, EisaId("PNP0C0C")) Name(_UID, Zero) }
+ * }
+ * compiled with `iasl -oa` (no name-path shortening), except the End Tag's
+ * checksum: iasl writes 0 ("not checked"), the encoder the real sum (0xdf). */
+static const uint8_t ged_pwrb_aml[] = {
+	0x10, 0x49, 0x06, 0x5c, 0x5f, 0x53, 0x42, 0x5f, 0x5b, 0x82, 0x49, 0x04,
+	0x47, 0x45, 0x44, 0x5f, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0d, 0x41, 0x43,
+	0x50, 0x49, 0x30, 0x30, 0x31, 0x33, 0x00, 0x08, 0x5f, 0x55, 0x49, 0x44,
+	0x00, 0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x0e, 0x0a, 0x0b, 0x89, 0x06,
+	0x00, 0x03, 0x01, 0x15, 0x00, 0x00, 0x00, 0x79, 0xdf, 0x14, 0x19, 0x5f,
+	0x45, 0x56, 0x54, 0x09, 0xa0, 0x12, 0x93, 0x68, 0x0a, 0x15, 0x86, 0x5c,
+	0x2e, 0x5f, 0x53, 0x42, 0x5f, 0x50, 0x57, 0x52, 0x42, 0x0a, 0x80, 0x5b,
+	0x82, 0x15, 0x50, 0x57, 0x52, 0x42, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0c,
+	0x41, 0xd0, 0x0c, 0x0c, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x00,
+};
+
+static void test_generic_event_device(void **state)
+{
+	size_t sb = aml_scope_begin(&b, "\\_SB");
+	size_t dev = aml_device_begin(&b, "GED");
+	aml_name(&b, "_HID");
+	aml_string(&b, "ACPI0013");
+	aml_name(&b, "_UID");
+	aml_integer(&b, 0);
+	aml_name(&b, "_CRS");
+	size_t res = aml_restemplate_begin(&b);
+	aml_res_interrupt(&b, AML_IRQ_EDGE, 21);
+	aml_restemplate_end(&b, res);
+	size_t m = aml_method_begin(&b, "_EVT", 1, true);
+	size_t cond = aml_if_begin(&b);
+	aml_lequal(&b);
+	aml_arg(&b, 0);
+	aml_integer(&b, 21);
+	aml_notify(&b, "\\_SB.PWRB", 0x80);
+	aml_if_end(&b, cond);
+	aml_method_end(&b, m);
+	aml_device_end(&b, dev);
+	dev = aml_device_begin(&b, "PWRB");
+	aml_name(&b, "_HID");
+	aml_eisaid(&b, "PNP0C0C");
+	aml_name(&b, "_UID");
+	aml_integer(&b, 0);
+	aml_device_end(&b, dev);
+	aml_scope_end(&b, sb);
+
+	assert_true(aml_ok(&b));
+	assert_int_equal(b.len, sizeof(ged_pwrb_aml));
+	assert_memory_equal(b.data, ged_pwrb_aml, sizeof(ged_pwrb_aml));
+}
+
 static void test_resource_descriptors(void **state)
 {
 	aml_res_memory32_fixed(&b, true, 0xd0000000, 0x1000);
@@ -314,6 +403,8 @@ int main(void)
 		cmocka_unit_test_setup(test_string_and_eisaid, setup),
 		cmocka_unit_test_setup(test_device_with_hid, setup),
 		cmocka_unit_test_setup(test_package_and_method, setup),
+		cmocka_unit_test_setup(test_if_lequal_notify, setup),
+		cmocka_unit_test_setup(test_generic_event_device, setup),
 		cmocka_unit_test_setup(test_resource_descriptors, setup),
 		cmocka_unit_test_setup(test_resource_template, setup),
 		cmocka_unit_test_setup(test_buffer_size_prefix_grows, setup),

@@ -337,6 +337,38 @@ void aml_return(struct aml_buf *b)
 	aml_byte(b, AML_RETURN_OP);
 }
 
+void aml_arg(struct aml_buf *b, unsigned n)
+{
+	if (n > 6) {
+		aml_fail(b);
+		return;
+	}
+	aml_byte(b, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_lequal(struct aml_buf *b)
+{
+	aml_byte(b, AML_LEQUAL_OP);
+}
+
+size_t aml_if_begin(struct aml_buf *b)
+{
+	aml_byte(b, AML_IF_OP);
+	return aml_pkg_begin(b);
+}
+
+void aml_if_end(struct aml_buf *b, size_t mark)
+{
+	aml_pkg_end(b, mark);
+}
+
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name_string(b, path);
+	aml_integer(b, value);
+}
+
 size_t aml_buffer_begin(struct aml_buf *b)
 {
 	aml_byte(b, AML_BUFFER_OP);

@@ -3,7 +3,7 @@
  * bounded buffer; the first error (no room, bad name) marks the buffer bad
  * and every later call is a no-op, so callers check aml_ok() once at the end.
  *
- * Objects with a PkgLength (Scope, Device, Package, Method, Buffer) are
+ * Objects with a PkgLength (Scope, Device, Package, Method, Buffer, If) are
  * written as begin/end pairs: *_begin() returns a mark, the body follows,
  * and *_end(mark) inserts the length in front of the body once its size is
  * known. Pairs nest; end them innermost first. */
@@ -40,6 +40,10 @@ struct aml_buf {
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
 #define AML_ROOT_CHAR 0x5c
 #define AML_PARENT_PREFIX 0x5e
+#define AML_ARG0_OP 0x68   /* Arg0..Arg6: 0x68..0x6e */
+#define AML_NOTIFY_OP 0x86
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xa0
 #define AML_RETURN_OP 0xa4
 
 /* Largest value a PkgLength can encode (4 bytes, 28 bits). */
@@ -95,6 +99,17 @@ size_t aml_method_begin(struct aml_buf *b, const char *name, unsigned nargs,
 void aml_method_end(struct aml_buf *b, size_t mark);
 /* Return(<term written next by the caller>) */
 void aml_return(struct aml_buf *b);
+
+/* ArgN (0-6): a method's argument, as an operand. */
+void aml_arg(struct aml_buf *b, unsigned n);
+/* LEqual(<operand>, <operand>): both written next by the caller. */
+void aml_lequal(struct aml_buf *b);
+/* If(<predicate written next by the caller>) { <terms> }: the PkgLength
+ * covers the predicate too, so begin writes only the opcode. */
+size_t aml_if_begin(struct aml_buf *b);
+void aml_if_end(struct aml_buf *b, size_t mark);
+/* Notify(path, value): e.g. 0x80 to a power button is "pressed". */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value);
 
 /* Buffer(){bytes}: the size prefix is computed at the end. */
 size_t aml_buffer_begin(struct aml_buf *b);
