@@ -28,6 +28,10 @@
 #include "dev/virtio/net.h"
 #include "kvm/kvm.h"
 
+_Static_assert(MACHINE_POWER_BUTTON_GSI >= MACHINE_VIRTIO_GSI_BASE + MACHINE_MAX_VIRTIO &&
+		       MACHINE_POWER_BUTTON_GSI < ACPI_IOAPIC_PINS,
+	       "the power button needs an IOAPIC pin of its own");
+
 struct machine {
 	struct machine_config cfg;
 	struct vm vm;
@@ -352,6 +356,7 @@ struct machine *machine_create(const struct machine_config *cfg, struct nv_err *
 	acpi.ncpus = cfg->ncpus;
 	acpi.sleep_port = ACPI_SLEEP_PORT;
 	acpi.pvpanic = true;
+	acpi.power_button_gsi = MACHINE_POWER_BUTTON_GSI;
 	if (machine_add_platform_devices(m, err) < 0 || machine_add_disks(m, &acpi, err) < 0 ||
 	    machine_add_nics(m, &acpi, err) < 0)
 		goto fail;

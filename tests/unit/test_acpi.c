@@ -35,6 +35,7 @@ static int setup(void **state)
 	cfg.sleep_port = 0x3c0;
 	cfg.reset_port = 0x3c0;
 	cfg.pvpanic = true;
+	cfg.power_button_gsi = 21;
 	memset(&err, 0, sizeof(err));
 	return 0;
 }
@@ -270,6 +271,62 @@ static void test_dsdt_describes_devices(void **state)
 	assert_non_null(find_bytes(d, len, pv_crs, sizeof(pv_crs)));
 }
 
+/* Device(GED_) and Device(PWRB) inside \_SB, with GSI 21: the bytes of
+ * `iasl -oa` for the ASL in test_aml.c's ged_pwrb_aml, End Tag checksum
+ * computed (iasl writes 0). */
+static const uint8_t ged_dev[] = {
+	0x5b, 0x82, 0x49, 0x04, 'G', 'E', 'D', '_',
+	0x08, '_', 'H', 'I', 'D', 0x0d, 'A', 'C', 'P', 'I', '0', '0', '1', '3', 0x00,
+	0x08, '_', 'U', 'I', 'D', 0x00,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0e, 0x0a, 0x0b,
+	0x89, 0x06, 0x00, 0x03, 0x01, 0x15, 0x00, 0x00, 0x00, 0x79, 0xdf,
+	0x14, 0x19, '_', 'E', 'V', 'T', 0x09,              /* Method(_EVT, 1, Serialized) */
+	0xa0, 0x12, 0x93, 0x68, 0x0a, 0x15,                 /* If (LEqual(Arg0, 21)) */
+	0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80,
+};
+static const uint8_t pwrb_dev[] = {
+	0x5b, 0x82, 0x15, 'P', 'W', 'R', 'B',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x0c, /* EisaId("PNP0C0C") */
+	0x08, '_', 'U', 'I', 'D', 0x00,
+};
+
+static void test_dsdt_power_button(void **state)
+{
+	const uint8_t *fadt, *madt;
+	build_and_walk(&fadt, &madt);
+	const uint8_t *d = dsdt_of(fadt); /* checksum and length checked */
+	uint32_t len = rd32(d + 4);
+	const uint8_t *ged = find_bytes(d, len, ged_dev, sizeof(ged_dev));
+	const uint8_t *pwrb = find_bytes(d, len, pwrb_dev, sizeof(pwrb_dev));
+	assert_non_null(ged);
+	assert_non_null(pwrb);
+	assert_int_equal(count_bytes(d, len, "ACPI0013", 8), 1);
+	/* Both lie inside Scope(\_SB), whose PkgLength takes two bytes here
+	 * and which ends where \_S5_ starts. */
+	assert_int_equal(d[36], 0x10);
+	assert_int_equal(d[37] >> 6, 1);
+	const uint8_t *scope_end = d + 37 + ((d[37] & 0x0f) | (uint32_t)d[38] << 4);
+	assert_true(ged > d + 36 && ged + sizeof(ged_dev) <= scope_end);
+	assert_true(pwrb > d + 36 && pwrb + sizeof(pwrb_dev) <= scope_end);
+	/* No interrupt source override: the GSI's edge/high comes from _CRS,
+	 * as for the virtio devices. */
+	assert_int_equal(rd32(madt + 4), 44 + 8 * cfg.ncpus + 12 + 10);
+}
+
+static void test_no_power_button(void **state)
+{
+	cfg.power_button_gsi = 0;
+	const uint8_t *fadt, *madt;
+	build_and_walk(&fadt, &madt);
+	const uint8_t *d = dsdt_of(fadt);
+	uint32_t len = rd32(d + 4);
+	const uint8_t pnp0c0c[] = { 0x0c, 0x41, 0xd0, 0x0c, 0x0c };
+	assert_null(find_bytes(d, len, "ACPI0013", 8));
+	assert_null(find_bytes(d, len, pnp0c0c, sizeof(pnp0c0c)));
+	assert_null(find_bytes(d, len, "PWRB", 4));
+	assert_non_null(find_bytes(d, len, "LNRO0005", 8));
+}
+
 /* The DSDT is Scope(\_SB){...} followed by Name(\_S5_, Package(){5, 0}):
  * decoding the scope's PkgLength must land exactly on the _S5_ object, and
  * that must end the table. */
@@ -389,6 +446,18 @@ static void test_bad_configs_rejected(void **state)
 	cfg = good;
 	cfg.virtio[0].size = 0;
 	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg = good;
+	cfg.power_button_gsi = cfg.virtio[2].gsi; /* one edge GSI, two devices */
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg = good;
+	cfg.power_button_gsi = ACPI_COM1_IRQ;
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg = good;
+	cfg.power_button_gsi = 2; /* the PIT's pin */
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg = good;
+	cfg.power_button_gsi = ACPI_IOAPIC_PINS;
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
 	assert_int_equal(find_rsdp(), 0);
 
 	/* Guest RAM that does not reach the table window. */
@@ -408,6 +477,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_reset_port_means_no_reset_reg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madt_lists_cpus_ioapic_override, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_describes_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_power_button, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_power_button, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_structure_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_pvpanic_or_virtio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_largest_config_fits, setup, teardown),

@@ -237,6 +237,43 @@ static void dsdt_pvpanic(struct aml_buf *b, uint16_t port)
 	aml_device_end(b, dev);
 }
 
+/* The Generic Event Device: the OS runs _EVT with the interrupt's GSI when
+ * it fires. Only one event exists, but _EVT checks Arg0 anyway, so a second
+ * interrupt added to _CRS later cannot press the button by accident. */
+static void dsdt_ged(struct aml_buf *b, uint32_t gsi)
+{
+	size_t dev = aml_device_begin(b, "GED_");
+	aml_name(b, "_HID");
+	aml_string(b, "ACPI0013");
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	aml_name(b, "_CRS");
+	size_t res = aml_restemplate_begin(b);
+	aml_res_interrupt(b, AML_IRQ_EDGE, gsi);
+	aml_restemplate_end(b, res);
+	/* Serialized: two interrupts in a row must not run it concurrently. */
+	size_t m = aml_method_begin(b, "_EVT", 1, true);
+	size_t cond = aml_if_begin(b);
+	aml_lequal(b);
+	aml_arg(b, 0);
+	aml_integer(b, gsi);
+	aml_notify(b, "\\_SB_.PWRB", 0x80); /* 0x80: the button was pressed */
+	aml_if_end(b, cond);
+	aml_method_end(b, m);
+	aml_device_end(b, dev);
+}
+
+/* The control-method power button that the GED's notify goes to. */
+static void dsdt_power_button(struct aml_buf *b)
+{
+	size_t dev = aml_device_begin(b, "PWRB");
+	aml_name(b, "_HID");
+	aml_eisaid(b, "PNP0C0C");
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	aml_device_end(b, dev);
+}
+
 /* The DSDT body goes straight after its header; returns the table length
  * or 0 when it does not fit in room bytes. */
 static size_t dsdt_fill(uint8_t *t, size_t room, const struct acpi_config *cfg)
@@ -252,6 +289,10 @@ static size_t dsdt_fill(uint8_t *t, size_t room, const struct acpi_config *cfg)
 		dsdt_virtio(&b, i, &cfg->virtio[i]);
 	if (cfg->pvpanic)
 		dsdt_pvpanic(&b, ACPI_PVPANIC_PORT);
+	if (cfg->power_button_gsi) {
+		dsdt_ged(&b, cfg->power_button_gsi);
+		dsdt_power_button(&b);
+	}
 	aml_scope_end(&b, sb);
 
 	/* Only SLP_TYPa is used on hardware-reduced machines. */
@@ -315,6 +356,10 @@ static int config_check(const struct acpi_config *cfg, struct nv_err *err)
 					   "taken or not an IOAPIC pin", i, v->gsi);
 		used |= 1u << v->gsi;
 	}
+	uint32_t pb = cfg->power_button_gsi;
+	if (pb && (pb >= ACPI_IOAPIC_PINS || (used & (1u << pb))))
+		return nv_err_host(err, "ACPI: power button GSI %u is taken or "
+				   "not an IOAPIC pin", pb);
 	return 0;
 }
 

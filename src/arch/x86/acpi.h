@@ -1,8 +1,15 @@
 /* ACPI tables for a hardware-reduced x86 machine (no PIC, no PM timer, no
  * SCI): RSDP -> XSDT -> {FADT -> DSDT, MADT}. The MADT lists the vCPUs and
- * the IOAPIC; the DSDT describes COM1, the virtio-mmio devices, pvpanic and
- * the S5 (power-off) sleep type. Linux finds the RSDP through
- * boot_params.acpi_rsdp_addr or by scanning 0xe0000-0xfffff.
+ * the IOAPIC; the DSDT describes COM1, the virtio-mmio devices, pvpanic, the
+ * power button and the S5 (power-off) sleep type. Linux finds the RSDP
+ * through boot_params.acpi_rsdp_addr or by scanning 0xe0000-0xfffff.
+ *
+ * Power button: a hardware-reduced machine has no fixed-feature button, so
+ * (as Cloud Hypervisor and QEMU's virt machines do) a Generic Event Device
+ * (ACPI0013) owns one edge-triggered GSI, and its _EVT method, which the OS
+ * runs on that interrupt with the GSI as Arg0, does Notify(\_SB.PWRB, 0x80)
+ * on a PNP0C0C power button device. Linux: evged (built in) runs _EVT, the
+ * button driver turns the notify into KEY_POWER.
  *
  * Power off: Linux writes (SLP_TYP << 2) | SLP_EN to the FADT's sleep
  * control register, with SLP_TYP = 5 from \_S5, i.e. ACPI_SLEEP_S5_VALUE
@@ -44,6 +51,8 @@ struct acpi_config {
 	uint16_t sleep_port;   /* required: sleep control and status, 1 byte */
 	uint16_t reset_port;   /* 0: no FADT reset register */
 	bool pvpanic;          /* describe pvpanic at ACPI_PVPANIC_PORT */
+	uint32_t power_button_gsi; /* 0: none; else the GED's IOAPIC pin (edge,
+				    * active-high), free of the others */
 };
 
 /* Write all tables into guest RAM at ACPI_TABLES_START..ACPI_TABLES_END and
