@@ -36,7 +36,7 @@ t_expect "create NAT switch wan" 0 '' -- "$NV" switch create wan --type nat --su
 t_expect "switch list shows wan as nat" 0 'wan +nat +running' -- "$NV" switch list
 
 l3_script='echo L3-ip=$(ip -4 -o addr show eth0 | sed -n "s/.* inet \([0-9.]*\)\/.*/\1/p")
-	wget -q -T 20 -O - http://10.0.2.1:8000/ && echo L3-fetch-done
+	timeout 20 wget -q -O - http://10.0.2.1:8000/ && echo L3-fetch-done
 	ping -c 1 -W 5 10.0.2.1 >/dev/null && echo L3-pings-through-nat
 	mkdir -p /www && echo hello-from-l3 >/www/index.html
 	httpd -p 80 -h /www && echo L3-serving
@@ -44,13 +44,13 @@ l3_script='echo L3-ip=$(ip -4 -o addr show eth0 | sed -n "s/.* inet \([0-9.]*\)\
 out=$(timeout "$T" "$NV" run --name l2 --nested --memory 1G --nic switch=wan -- sh -c "
 	echo L2-ip=\$(ip -4 -o addr show eth0 | sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p')
 	echo L2-route=\$(ip route show default)
-	wget -q -T 20 -O - http://10.0.2.1:8000/ && echo L2-fetch-done
+	timeout 20 wget -q -O - http://10.0.2.1:8000/ && echo L2-fetch-done
 	sysctl -qw net.ipv4.ping_group_range='0 2147483647'
 	nestvm switch create lan --type nat --subnet 192.168.100.0/24 --forward tcp:8080:192.168.100.15:80 && echo L2-lan-up
 	nestvm run --name l3 --memory 256M --nic switch=lan -- sh -c '$l3_script' >/tmp/l3.out 2>&1 &
 	l3=\$!
 	for i in \$(seq 1 600); do grep -q L3-serving /tmp/l3.out && break; kill -0 \$l3 || break; sleep 1; done
-	wget -q -T 20 -O - http://127.0.0.1:8080/ && echo L2-forward-done
+	timeout 20 wget -q -O - http://127.0.0.1:8080/ && echo L2-forward-done
 	kill \$l3; wait \$l3
 	cat /tmp/l3.out
 	nestvm switch show lan" 2>&1)

@@ -36,7 +36,7 @@ server=$!
 # L3 tries once every few seconds and says how each try went; it gives up
 # after about five minutes.
 l3_script='for i in $(seq 1 100); do
-	if wget -q -T 3 -O /tmp/page http://10.20.0.1/ && grep -q hello-from-outer /tmp/page; then
+	if timeout 3 wget -q -O /tmp/page http://10.20.0.1/ && grep -q hello-from-outer /tmp/page; then
 		echo L3-fetch-ok; exit 0
 	fi
 	echo L3-fetch-failed; sleep 1
