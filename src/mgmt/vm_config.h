@@ -14,6 +14,7 @@
 #define NESTVM_MGMT_VM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -97,5 +98,9 @@ int vm_state_parse(const char *s, enum vm_state *out);
 struct json_object *vm_record_to_json(const struct vm_record *r);
 int vm_record_from_json(struct json_object *doc, const char *file, struct vm_record *r,
 			struct nv_err *err);
+/* The same from the file's text (len bytes): truncated or malformed JSON is
+ * one line naming file, anything else as vm_record_from_json. */
+int vm_record_parse_text(const char *text, size_t len, const char *file, struct vm_record *r,
+			 struct nv_err *err);
 
 #endif

@@ -1,0 +1,407 @@
+#include "mgmt/vm_config.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mgmt/state_dir.h"
+
+/* 4 TiB: far above any host today, low enough that bytes fit everywhere. */
+#define VM_MAX_MEMORY_MIB (4ull * 1024 * 1024)
+#define VM_MAX_CPUS 255
+
+static const char *const state_names[] = { "Off", "Starting", "Running", "Stopping" };
+
+const char *vm_state_name(enum vm_state s)
+{
+	return (unsigned)s < 4 ? state_names[s] : "?";
+}
+
+int vm_state_parse(const char *s, enum vm_state *out)
+{
+	for (unsigned i = 0; s && i < 4; i++)
+		if (!strcmp(s, state_names[i])) {
+			*out = (enum vm_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+void vm_config_defaults(struct vm_config *c, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	c->memory_mib = VM_DEFAULT_MEMORY_MIB;
+	c->cpus = 1;
+}
+
+/* Errors read "<where><field>: <why>": where is "FILE: config." when parsing
+ * a file and "WHAT: " when checking a config built by a command. */
+static int field_err(struct nv_err *err, const char *where, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int field_err(struct nv_err *err, const char *where, const char *field, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return nv_err_input(err, "%s%s: %s", where, field, why);
+}
+
+static bool path_ok(const char *p, bool may_be_empty)
+{
+	return p[0] == '/' || (may_be_empty && !p[0]);
+}
+
+static int check_mac(const struct mac_addr *m, const char *where, const char *field, struct nv_err *err)
+{
+	char s[18];
+	mac_format(m, s);
+	if (mac_is_zero(m))
+		return field_err(err, where, field, "MAC %s is all zeros", s);
+	if (mac_is_multicast(m))
+		return field_err(err, where, field, "MAC %s is multicast (the first byte must be even)", s);
+	return 0;
+}
+
+static int validate_at(const struct vm_config *c, const char *where, struct nv_err *err)
+{
+	char f[64];
+	if (!state_name_valid(c->name, VM_NAME_MAX))
+		return field_err(err, where, "name",
+				 "'%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
+				 c->name, VM_NAME_MAX);
+	if (c->memory_mib < VM_MIN_MEMORY_MIB || c->memory_mib > VM_MAX_MEMORY_MIB)
+		return field_err(err, where, "memory_mib", "must be %d..%llu (MiB), not %llu", VM_MIN_MEMORY_MIB,
+				 VM_MAX_MEMORY_MIB, (unsigned long long)c->memory_mib);
+	if (c->cpus < 1 || c->cpus > VM_MAX_CPUS)
+		return field_err(err, where, "cpus", "must be 1..%d, not %u", VM_MAX_CPUS, c->cpus);
+	if (!path_ok(c->kernel, true))
+		return field_err(err, where, "kernel", "'%s' is not an absolute path", c->kernel);
+	if (!path_ok(c->initrd, true))
+		return field_err(err, where, "initrd", "'%s' is not an absolute path", c->initrd);
+	if (c->ndisks > VM_MAX_DISKS)
+		return field_err(err, where, "disks", "more than %d disks", VM_MAX_DISKS);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		snprintf(f, sizeof(f), "disks[%u].path", i);
+		if (!path_ok(c->disks[i].path, false))
+			return field_err(err, where, f, "'%s' is not an absolute path", c->disks[i].path);
+	}
+	if (c->nnics > VM_MAX_NICS)
+		return field_err(err, where, "nics", "more than %d network adapters", VM_MAX_NICS);
+	for (unsigned i = 0; i < c->nnics; i++) {
+		snprintf(f, sizeof(f), "nics[%u].switch", i);
+		if (!state_name_valid(c->nics[i].switch_name, VM_SWITCH_NAME_MAX))
+			return field_err(err, where, f, "'%s' is not a valid switch name", c->nics[i].switch_name);
+		snprintf(f, sizeof(f), "nics[%u].mac", i);
+		if (check_mac(&c->nics[i].mac, where, f, err) < 0)
+			return -1;
+	}
+	if (c->dynamic_memory_enabled)
+		return field_err(err, where, "dynamic_memory_enabled",
+				 "nestvm VMs have fixed memory: dynamic memory cannot be enabled");
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err)
+{
+	char where[160];
+	snprintf(where, sizeof(where), "%s%s", what && *what ? what : "", what && *what ? ": " : "");
+	return validate_at(c, where, err);
+}
+
+/* ---- record -> JSON ---- */
+
+static struct json_object *config_to_json(const struct vm_config *c)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)c->memory_mib));
+	json_object_object_add(o, "cpus", json_object_new_int64(c->cpus));
+	json_object_object_add(o, "kernel", json_object_new_string(c->kernel));
+	json_object_object_add(o, "initrd", json_object_new_string(c->initrd));
+	json_object_object_add(o, "append", json_object_new_string(c->append));
+	a = json_object_new_array();
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		struct json_object *d = json_object_new_object();
+		json_object_object_add(d, "path", json_object_new_string(c->disks[i].path));
+		json_object_object_add(d, "readonly", json_object_new_boolean(c->disks[i].readonly));
+		json_object_array_add(a, d);
+	}
+	json_object_object_add(o, "disks", a);
+	a = json_object_new_array();
+	for (unsigned i = 0; i < c->nnics; i++) {
+		struct json_object *n = json_object_new_object();
+		char mac[18];
+		mac_format(&c->nics[i].mac, mac);
+		json_object_object_add(n, "switch", json_object_new_string(c->nics[i].switch_name));
+		json_object_object_add(n, "mac", json_object_new_string(mac));
+		json_object_object_add(n, "mac_spoofing", json_object_new_boolean(c->nics[i].mac_spoofing));
+		json_object_array_add(a, n);
+	}
+	json_object_object_add(o, "nics", a);
+	json_object_object_add(o, "expose_virtualization_extensions",
+			       json_object_new_boolean(c->expose_virtualization_extensions));
+	json_object_object_add(o, "dynamic_memory_enabled", json_object_new_boolean(c->dynamic_memory_enabled));
+	return o;
+}
+
+struct json_object *vm_record_to_json(const struct vm_record *r)
+{
+	struct json_object *doc = json_object_new_object(), *rt = json_object_new_object();
+	json_object_object_add(doc, "version", json_object_new_int(VM_CONFIG_VERSION));
+	json_object_object_add(doc, "config", config_to_json(&r->config));
+	json_object_object_add(rt, "state", json_object_new_string(vm_state_name(r->runtime.state)));
+	json_object_object_add(rt, "pid", json_object_new_int64(r->runtime.pid));
+	json_object_object_add(rt, "started_at", json_object_new_int64(r->runtime.started_at));
+	json_object_object_add(rt, "last_stop", json_object_new_string(r->runtime.last_stop));
+	json_object_object_add(doc, "runtime", rt);
+	return doc;
+}
+
+/* ---- JSON -> record: strict ---- */
+
+struct pctx {
+	const char *file;
+	struct nv_err *err;
+};
+
+static int perr(const struct pctx *p, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int perr(const struct pctx *p, const char *path, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return nv_err_input(p->err, "%s: %s: %s", p->file, path, why);
+}
+
+/* Every key of o must be in keys (NULL-terminated): a field we do not know
+ * is a typo or a newer writer, and silently dropping it would lose it. */
+static int only_keys(const struct pctx *p, struct json_object *o, const char *path,
+		     const char *const *keys)
+{
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		bool known = false;
+		for (const char *const *k = keys; *k && !known; k++)
+			known = !strcmp(key, *k);
+		if (!known) {
+			char f[200];
+			snprintf(f, sizeof(f), "%s%s%.100s", path, *path ? "." : "", key);
+			return perr(p, f, "unknown field");
+		}
+	}
+	return 0;
+}
+
+/* The member key of o with type t, or NULL with the error set. */
+static struct json_object *member(const struct pctx *p, struct json_object *o, const char *path,
+				  const char *key, enum json_type t)
+{
+	static const char *const what[] = {
+		[json_type_null] = "null", [json_type_boolean] = "true or false",
+		[json_type_double] = "a number", [json_type_int] = "an integer",
+		[json_type_object] = "an object", [json_type_array] = "an array",
+		[json_type_string] = "a string",
+	};
+	char f[200];
+	struct json_object *v;
+	snprintf(f, sizeof(f), "%s%s%s", path, *path ? "." : "", key);
+	if (!json_object_object_get_ex(o, key, &v)) {
+		perr(p, f, "missing");
+		return NULL;
+	}
+	if (!json_object_is_type(v, t)) {
+		perr(p, f, "must be %s", what[t]);
+		return NULL;
+	}
+	return v;
+}
+
+static int get_string(const struct pctx *p, struct json_object *o, const char *path, const char *key,
+		      char *out, size_t size)
+{
+	struct json_object *v = member(p, o, path, key, json_type_string);
+	if (!v)
+		return -1;
+	const char *s = json_object_get_string(v);
+	if (strlen(s) >= size || (int)strlen(s) != json_object_get_string_len(v)) {
+		char f[200];
+		snprintf(f, sizeof(f), "%s.%s", path, key);
+		return perr(p, f, "too long or contains a NUL (at most %zu characters)", size - 1);
+	}
+	strcpy(out, s);
+	return 0;
+}
+
+static int get_int(const struct pctx *p, struct json_object *o, const char *path, const char *key,
+		   int64_t *out)
+{
+	struct json_object *v = member(p, o, path, key, json_type_int);
+	if (!v)
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+static int get_bool(const struct pctx *p, struct json_object *o, const char *path, const char *key,
+		    bool *out)
+{
+	struct json_object *v = member(p, o, path, key, json_type_boolean);
+	if (!v)
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int parse_disks(const struct pctx *p, struct json_object *a, struct vm_config *c)
+{
+	static const char *const keys[] = { "path", "readonly", NULL };
+	size_t n = json_object_array_length(a);
+	if (n > VM_MAX_DISKS)
+		return perr(p, "config.disks", "more than %d disks", VM_MAX_DISKS);
+	for (size_t i = 0; i < n; i++) {
+		char path[48];
+		struct json_object *d = json_object_array_get_idx(a, i);
+		snprintf(path, sizeof(path), "config.disks[%zu]", i);
+		if (!json_object_is_type(d, json_type_object))
+			return perr(p, path, "must be an object");
+		if (only_keys(p, d, path, keys) < 0 ||
+		    get_string(p, d, path, "path", c->disks[i].path, sizeof(c->disks[i].path)) < 0 ||
+		    get_bool(p, d, path, "readonly", &c->disks[i].readonly) < 0)
+			return -1;
+	}
+	c->ndisks = (unsigned)n;
+	return 0;
+}
+
+static int parse_nics(const struct pctx *p, struct json_object *a, struct vm_config *c)
+{
+	static const char *const keys[] = { "switch", "mac", "mac_spoofing", NULL };
+	size_t n = json_object_array_length(a);
+	if (n > VM_MAX_NICS)
+		return perr(p, "config.nics", "more than %d network adapters", VM_MAX_NICS);
+	for (size_t i = 0; i < n; i++) {
+		char path[48], mac[32], f[64];
+		struct json_object *o = json_object_array_get_idx(a, i);
+		struct vm_nic *nic = &c->nics[i];
+		snprintf(path, sizeof(path), "config.nics[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			return perr(p, path, "must be an object");
+		if (only_keys(p, o, path, keys) < 0 ||
+		    get_string(p, o, path, "switch", nic->switch_name, sizeof(nic->switch_name)) < 0 ||
+		    get_string(p, o, path, "mac", mac, sizeof(mac)) < 0 ||
+		    get_bool(p, o, path, "mac_spoofing", &nic->mac_spoofing) < 0)
+			return -1;
+		snprintf(f, sizeof(f), "%s.mac", path);
+		if (mac_parse(mac, &nic->mac) < 0)
+			return perr(p, f, "not a MAC address ('%s')", mac);
+	}
+	c->nnics = (unsigned)n;
+	return 0;
+}
+
+static int parse_config(const struct pctx *p, struct json_object *o, struct vm_config *c)
+{
+	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
+					    "disks", "nics", "expose_virtualization_extensions",
+					    "dynamic_memory_enabled", NULL };
+	int64_t mem, cpus;
+	struct json_object *disks, *nics;
+	if (only_keys(p, o, "config", keys) < 0 ||
+	    get_string(p, o, "config", "name", c->name, sizeof(c->name)) < 0 ||
+	    get_int(p, o, "config", "memory_mib", &mem) < 0 ||
+	    get_int(p, o, "config", "cpus", &cpus) < 0 ||
+	    get_string(p, o, "config", "kernel", c->kernel, sizeof(c->kernel)) < 0 ||
+	    get_string(p, o, "config", "initrd", c->initrd, sizeof(c->initrd)) < 0 ||
+	    get_string(p, o, "config", "append", c->append, sizeof(c->append)) < 0 ||
+	    !(disks = member(p, o, "config", "disks", json_type_array)) || parse_disks(p, disks, c) < 0 ||
+	    !(nics = member(p, o, "config", "nics", json_type_array)) || parse_nics(p, nics, c) < 0 ||
+	    get_bool(p, o, "config", "expose_virtualization_extensions",
+		     &c->expose_virtualization_extensions) < 0 ||
+	    get_bool(p, o, "config", "dynamic_memory_enabled", &c->dynamic_memory_enabled) < 0)
+		return -1;
+	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
+	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)
+		return perr(p, "config.memory_mib", "must be %d..%llu (MiB), not %lld", VM_MIN_MEMORY_MIB,
+			    VM_MAX_MEMORY_MIB, (long long)mem);
+	if (cpus < 1 || cpus > VM_MAX_CPUS)
+		return perr(p, "config.cpus", "must be 1..%d, not %lld", VM_MAX_CPUS, (long long)cpus);
+	c->memory_mib = (uint64_t)mem;
+	c->cpus = (unsigned)cpus;
+	char where[VM_PATH_MAX + 32];
+	snprintf(where, sizeof(where), "%s: config.", p->file);
+	return validate_at(c, where, p->err);
+}
+
+static int parse_runtime(const struct pctx *p, struct json_object *o, struct vm_runtime *rt)
+{
+	static const char *const keys[] = { "state", "pid", "started_at", "last_stop", NULL };
+	char state[32];
+	int64_t pid;
+	if (only_keys(p, o, "runtime", keys) < 0 ||
+	    get_string(p, o, "runtime", "state", state, sizeof(state)) < 0 ||
+	    get_int(p, o, "runtime", "pid", &pid) < 0 ||
+	    get_int(p, o, "runtime", "started_at", &rt->started_at) < 0 ||
+	    get_string(p, o, "runtime", "last_stop", rt->last_stop, sizeof(rt->last_stop)) < 0)
+		return -1;
+	if (vm_state_parse(state, &rt->state) < 0)
+		return perr(p, "runtime.state", "must be Off, Starting, Running or Stopping, not '%s'", state);
+	if (pid < 0 || pid > 0x7fffffff)
+		return perr(p, "runtime.pid", "must be a process id, not %lld", (long long)pid);
+	rt->pid = (pid_t)pid;
+	return 0;
+}
+
+int vm_record_from_json(struct json_object *doc, const char *file, struct vm_record *r,
+			struct nv_err *err)
+{
+	static const char *const keys[] = { "version", "config", "runtime", NULL };
+	struct pctx p = { file ? file : "vm.json", err };
+	struct json_object *v;
+	int64_t version;
+	memset(r, 0, sizeof(*r));
+	if (!json_object_is_type(doc, json_type_object))
+		return nv_err_input(err, "%s: not a JSON object (corrupt? fix it or delete the VM)", p.file);
+	/* The version first: a newer document's other fields may not be ours. */
+	if (get_int(&p, doc, "", "version", &version) < 0)
+		return -1;
+	if (version > VM_CONFIG_VERSION)
+		return perr(&p, "version", "%lld was written by a newer nestvm (this one reads version %d)",
+			    (long long)version, VM_CONFIG_VERSION);
+	if (version != VM_CONFIG_VERSION)
+		return perr(&p, "version", "must be %d, not %lld", VM_CONFIG_VERSION, (long long)version);
+	if (only_keys(&p, doc, "", keys) < 0 || !(v = member(&p, doc, "", "config", json_type_object)) ||
+	    parse_config(&p, v, &r->config) < 0 ||
+	    !(v = member(&p, doc, "", "runtime", json_type_object)) || parse_runtime(&p, v, &r->runtime) < 0)
+		return -1;
+	return 0;
+}
+
+int vm_record_parse_text(const char *text, size_t len, const char *file, struct vm_record *r,
+			 struct nv_err *err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return nv_err_host(err, "%s: out of memory", file);
+	struct json_object *doc = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error je = json_tokener_get_error(tok);
+	int ret;
+	if (!doc && je == json_tokener_continue)
+		ret = nv_err_input(err, "%s: not valid JSON: it ends too early (truncated?)", file);
+	else if (!doc)
+		ret = nv_err_input(err, "%s: not valid JSON: %s", file, json_tokener_error_desc(je));
+	else if (strspn(text + json_tokener_get_parse_end(tok), " \t\r\n") !=
+		 len - json_tokener_get_parse_end(tok))
+		ret = nv_err_input(err, "%s: not valid JSON: text after the document", file);
+	else
+		ret = vm_record_from_json(doc, file, r, err);
+	json_object_put(doc);
+	json_tokener_free(tok);
+	return ret;
+}

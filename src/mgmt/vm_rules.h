@@ -1,0 +1,33 @@
+/* Which VM settings may change in which state: Hyper-V's rules. Exposing
+ * the virtualization extensions, processors, startup memory, adapters and
+ * the kernel command line only while the VM is Off; MAC address spoofing at
+ * any time (the switch applies it to the next frame). Pure, unit-tested. */
+#ifndef NESTVM_MGMT_VM_RULES_H
+#define NESTVM_MGMT_VM_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mgmt/vm_config.h"
+
+enum vm_setting {
+	VM_SETTING_EXPOSE_VIRT,
+	VM_SETTING_CPUS,
+	VM_SETTING_MEMORY,
+	VM_SETTING_DYNAMIC_MEMORY,
+	VM_SETTING_MAC_SPOOFING,
+	VM_SETTING_ADD_NIC,
+	VM_SETTING_REMOVE_NIC,
+	VM_SETTING_APPEND,
+	VM_SETTING_COUNT,
+};
+
+/* The `vm set` option that changes it ("--cpus"). */
+const char *vm_setting_option(enum vm_setting s);
+bool vm_setting_allowed(enum vm_setting s, enum vm_state state);
+/* 0, or -1 with an input error saying why and what to do:
+ * "VM web1 is Running: --cpus can only be changed while the VM is Off
+ *  (nestvm vm stop web1)". */
+int vm_setting_check(enum vm_setting s, const char *vm, enum vm_state state, struct nv_err *err);
+
+#endif

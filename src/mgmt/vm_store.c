@@ -1,0 +1,359 @@
+#include "mgmt/vm_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mgmt/state_dir.h"
+
+/* A record is a few KiB at most; anything much larger is not ours. */
+#define RECORD_FILE_MAX (256 * 1024)
+#define LOCK_TIMEOUT_MS 10000
+#define LOCK_POLL_MS 50
+#define PATH_LEN 4096
+
+static int name_check(const char *name, struct nv_err *err)
+{
+	if (!state_name_valid(name, VM_NAME_MAX))
+		return nv_err_input(err, "'%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
+				    name ? name : "", VM_NAME_MAX);
+	return 0;
+}
+
+int vm_store_path(const char *name, const char *file, char *out, size_t len, struct nv_err *err)
+{
+	char base[PATH_LEN];
+	if (name_check(name, err) < 0 || state_dir_path(base, sizeof(base), err) < 0)
+		return -1;
+	int n = file && *file ? snprintf(out, len, "%s/%s/%s/%s", base, VM_STORE_DIR, name, file)
+			      : snprintf(out, len, "%s/%s/%s", base, VM_STORE_DIR, name);
+	if (n < 0 || (size_t)n >= len)
+		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
+	return 0;
+}
+
+bool vm_store_exists(const char *name)
+{
+	char dir[PATH_LEN];
+	struct stat st;
+	return vm_store_path(name, NULL, dir, sizeof(dir), NULL) == 0 && stat(dir, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+static int no_such_vm(const char *name, struct nv_err *err)
+{
+	return nv_err_input(err, "there is no VM named '%s' (nestvm vm list)", name);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int vm_store_lock(const char *name, struct vm_lock *lk, struct nv_err *err)
+{
+	char path[PATH_LEN];
+	lk->fd = -1;
+	if (vm_store_path(name, VM_LOCK_FILE, path, sizeof(path), err) < 0)
+		return -1;
+	if (!vm_store_exists(name))
+		return no_such_vm(name, err);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ENOENT ? no_such_vm(name, err)
+				       : nv_err_host(err, "cannot open %s: %s", path, strerror(errno));
+	/* Polling rather than a blocking flock with an alarm: no signal
+	 * handlers to disturb, and the wait is bounded. */
+	for (int waited = 0;; waited += LOCK_POLL_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return nv_err_host(err, "cannot lock %s: %s", path, strerror(e));
+		}
+		if (waited >= LOCK_TIMEOUT_MS) {
+			close(fd);
+			return nv_err_host(err, "VM %s is locked by another nestvm command (waited %d s; try again)",
+					   name, LOCK_TIMEOUT_MS / 1000);
+		}
+		sleep_ms(LOCK_POLL_MS);
+	}
+	/* A delete may have removed the directory while we waited. */
+	if (!vm_store_exists(name)) {
+		close(fd);
+		return no_such_vm(name, err);
+	}
+	lk->fd = fd;
+	return 0;
+}
+
+void vm_store_unlock(struct vm_lock *lk)
+{
+	if (lk->fd >= 0)
+		close(lk->fd); /* releases the flock */
+	lk->fd = -1;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+static int write_all(int fd, const char *s, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, s + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes r as dir/vm.json atomically: dir/vm.json.tmp.<pid>, fsync,
+ * rename, fsync of dir. */
+static int save_in(const char *dir, const struct vm_record *r, struct nv_err *err)
+{
+	char tmp[PATH_LEN + 64], path[PATH_LEN + 16];
+	snprintf(path, sizeof(path), "%s/%s", dir, VM_RECORD_FILE);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, VM_RECORD_FILE, (int)getpid());
+	struct json_object *o = vm_record_to_json(r);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		json_object_put(o);
+		return nv_err_host(err, "cannot write %s: %s", tmp, strerror(e));
+	}
+	bool ok = write_all(fd, s, strlen(s)) == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) == 0;
+	int saved = errno;
+	if (close(fd) < 0 && ok) {
+		ok = false;
+		saved = errno;
+	}
+	json_object_put(o);
+	if (ok && rename(tmp, path) < 0) {
+		ok = false;
+		saved = errno;
+	}
+	if (!ok) {
+		unlink(tmp);
+		return nv_err_host(err, "cannot write %s: %s", path, strerror(saved));
+	}
+	fsync_dir(dir);
+	return 0;
+}
+
+int vm_store_save(const struct vm_record *r, struct nv_err *err)
+{
+	char dir[PATH_LEN];
+	if (vm_store_path(r->config.name, NULL, dir, sizeof(dir), err) < 0)
+		return -1;
+	if (vm_config_validate(&r->config, r->config.name, err) < 0)
+		return -1;
+	if (!vm_store_exists(r->config.name))
+		return no_such_vm(r->config.name, err);
+	return save_in(dir, r, err);
+}
+
+/* Removes every file in dir, then dir (a VM directory holds no subdirectories). */
+static int remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	char p[PATH_LEN + 300];
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	return rmdir(dir);
+}
+
+int vm_store_create(const struct vm_record *r, struct nv_err *err)
+{
+	const char *name = r->config.name;
+	char dir[PATH_LEN], vms[PATH_LEN], tmp[PATH_LEN + 100];
+	if (vm_config_validate(&r->config, name, err) < 0 ||
+	    vm_store_path(name, NULL, dir, sizeof(dir), err) < 0 ||
+	    state_dir_ensure(VM_STORE_DIR, vms, sizeof(vms), err) < 0)
+		return -1;
+	if (vm_store_exists(name))
+		return nv_err_input(err, "a VM named '%s' already exists (nestvm vm show %s)", name, name);
+	/* Built complete under a name `list` skips (a leading '.'), then renamed
+	 * into place without replacing: a reader never sees a VM without its
+	 * record, and of two creators of one name exactly one wins. */
+	snprintf(tmp, sizeof(tmp), "%s/.new.%s.%d", vms, name, (int)getpid());
+	if (mkdir(tmp, 0700) < 0)
+		return nv_err_host(err, "cannot create %s: %s", tmp, strerror(errno));
+	if (save_in(tmp, r, err) < 0) {
+		remove_dir(tmp);
+		return -1;
+	}
+	int rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE);
+	if (rc < 0 && errno == EINVAL) /* a file system without RENAME_NOREPLACE */
+		rc = mkdir(dir, 0700) == 0 ? rename(tmp, dir) : -1;
+	if (rc < 0) {
+		int e = errno;
+		remove_dir(tmp);
+		if (e == EEXIST || e == ENOTEMPTY)
+			return nv_err_input(err, "a VM named '%s' already exists (nestvm vm show %s)", name, name);
+		return nv_err_host(err, "cannot create %s: %s", dir, strerror(e));
+	}
+	fsync_dir(vms);
+	return 0;
+}
+
+int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err)
+{
+	char path[PATH_LEN];
+	memset(r, 0, sizeof(*r));
+	if (vm_store_path(name, VM_RECORD_FILE, path, sizeof(path), err) < 0)
+		return -1;
+	if (!vm_store_exists(name))
+		return no_such_vm(name, err);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nv_err_input(err, "%s: cannot read: %s (corrupt VM directory? delete it)", path,
+				    strerror(errno));
+	char *buf = malloc(RECORD_FILE_MAX + 1);
+	size_t len = 0;
+	ssize_t n = 0;
+	while (buf && len < RECORD_FILE_MAX &&
+	       ((n = read(fd, buf + len, RECORD_FILE_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	int saved = errno;
+	close(fd);
+	int ret;
+	if (!buf)
+		ret = nv_err_host(err, "%s: out of memory", path);
+	else if (n < 0)
+		ret = nv_err_host(err, "%s: cannot read: %s", path, strerror(saved));
+	else if (len >= RECORD_FILE_MAX)
+		ret = nv_err_input(err, "%s: larger than %d KiB, not a VM record", path, RECORD_FILE_MAX / 1024);
+	else if ((buf[len] = '\0', vm_record_parse_text(buf, len, path, r, err)) < 0)
+		ret = -1;
+	else if (strcmp(r->config.name, name))
+		ret = nv_err_input(err, "%s: config.name: '%s' is not the VM's directory name '%s'", path,
+				   r->config.name, name);
+	else
+		ret = 0;
+	free(buf);
+	return ret;
+}
+
+int vm_store_delete(const char *name, struct nv_err *err)
+{
+	char dir[PATH_LEN], vms[PATH_LEN], gone[PATH_LEN + 100];
+	if (vm_store_path(name, NULL, dir, sizeof(dir), err) < 0 ||
+	    state_dir_ensure(VM_STORE_DIR, vms, sizeof(vms), err) < 0)
+		return -1;
+	/* Out of sight first (one rename), then emptied at leisure. */
+	snprintf(gone, sizeof(gone), "%s/.deleted.%s.%d", vms, name, (int)getpid());
+	if (rename(dir, gone) < 0)
+		return errno == ENOENT ? no_such_vm(name, err)
+				       : nv_err_host(err, "cannot remove %s: %s", dir, strerror(errno));
+	fsync_dir(vms);
+	if (remove_dir(gone) < 0)
+		return nv_err_host(err, "VM %s is deleted but %s remains: %s", name, gone, strerror(errno));
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vm_store_list(char ***names, size_t *n, struct nv_err *err)
+{
+	char base[PATH_LEN], vms[PATH_LEN + 8];
+	*names = NULL;
+	*n = 0;
+	if (state_dir_path(base, sizeof(base), err) < 0)
+		return -1;
+	snprintf(vms, sizeof(vms), "%s/%s", base, VM_STORE_DIR);
+	DIR *d = opendir(vms);
+	if (!d)
+		return errno == ENOENT ? 0 : nv_err_host(err, "cannot read %s: %s", vms, strerror(errno));
+	size_t cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!state_name_valid(e->d_name, VM_NAME_MAX) || !vm_store_exists(e->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **grown = realloc(*names, cap * sizeof(char *));
+			if (!grown)
+				goto oom;
+			*names = grown;
+		}
+		if (!((*names)[*n] = strdup(e->d_name)))
+			goto oom;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*names, *n, sizeof(char *), cmp_names);
+	return 0;
+oom:
+	closedir(d);
+	for (size_t i = 0; i < *n; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL;
+	*n = 0;
+	return nv_err_host(err, "out of memory listing VMs");
+}
+
+bool vm_store_vmm_alive(const char *name)
+{
+	char path[PATH_LEN];
+	if (vm_store_path(name, VM_VMM_LOCK_FILE, path, sizeof(path), NULL) < 0)
+		return false;
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	bool alive = false;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		flock(fd, LOCK_UN);
+	else
+		alive = errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+int vm_store_reap(struct vm_record *r, struct nv_err *err)
+{
+	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(r->config.name))
+		return 0;
+	/* The VMM clears last_stop when it starts, so a reason here is the one
+	 * it wrote on its way down. */
+	if (!r->runtime.last_stop[0])
+		snprintf(r->runtime.last_stop, sizeof(r->runtime.last_stop), "the VMM process (pid %d) died",
+			 (int)r->runtime.pid);
+	r->runtime.state = VM_STATE_OFF;
+	r->runtime.pid = 0;
+	r->runtime.started_at = 0;
+	return vm_store_save(r, err) < 0 ? -1 : 1;
+}
