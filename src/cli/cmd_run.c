@@ -7,18 +7,14 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "mgmt/host_facts.h"
-#include "mgmt/nested_check.h"
 #include "mgmt/state_dir.h"
-#include "net/port_client.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
-#include "vmm/guest_files.h"
-#include "vmm/kernel_cmdline.h"
 #include "vmm/machine.h"
 #include "vmm/nic_spec.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
+#include "vmm/vm_launch.h"
 
 #define RUN_DEFAULT_MEMORY (512ULL << 20)
 #define RUN_MIN_MEMORY (16ULL << 20)
@@ -193,91 +189,6 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return -1;
 }
 
-struct loaded_files {
-	uint8_t *kernel, *initrd;
-	size_t kernel_len, initrd_len;
-};
-
-static int load_files(const struct run_args *a, struct loaded_files *f, struct nv_err *err)
-{
-	static char def_kernel[PATH_MAX], def_initrd[PATH_MAX];
-	const char *kernel = a->kernel, *initrd = a->initrd;
-	if (!kernel) {
-		if (guest_default_paths(def_kernel, def_initrd, sizeof(def_kernel), err) < 0)
-			return -1;
-		kernel = def_kernel;
-		if (!initrd)
-			initrd = def_initrd;
-	}
-	if (guest_file_read(kernel, "kernel", a->memory, &f->kernel, &f->kernel_len, err) < 0)
-		return -1;
-	if (initrd && guest_file_read(initrd, "initrd", a->memory, &f->initrd, &f->initrd_len, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* With the extensions exposed, the default guest also gets the nested
- * support disk (read-only, the last disk) and is told which one it is. */
-static void add_nested_support(struct run_args *a, char *append_buf, size_t size)
-{
-	static char image[PATH_MAX];
-	if (!a->nested || a->kernel || a->ndisks >= MACHINE_MAX_DISKS)
-		return;
-	if (guest_nested_image_path(image, sizeof(image)) < 0) {
-		fprintf(stderr, "nestvm: note: no nested support disk (guest/build-nested); the guest gets "
-				"the extensions but not nestvm and the kvm modules\n");
-		return;
-	}
-	unsigned idx = a->ndisks;
-	a->disks[a->ndisks++] = (struct machine_disk){ .path = image, .readonly = true };
-	snprintf(append_buf, size, "%s%snestvm.nested=vd%c", a->append ? a->append : "",
-		 a->append ? " " : "", 'a' + idx);
-	a->append = append_buf;
-}
-
-/* One adapter's switch port: what its hello says, kept for reconnecting. */
-struct nic_port {
-	char switch_name[SWITCH_NAME_MAX + 1];
-	struct port_hello hello;
-};
-
-static int nic_reconnect(void *opaque)
-{
-	struct nic_port *p = opaque;
-	/* Starts the switch's daemon again if it died; quiet on failure (the
-	 * device retries every second while the link is down). */
-	return port_client_connect(p->switch_name, &p->hello, NULL, 0, NULL);
-}
-
-/* Connects every --nic to its switch before the VM starts. 0, or -1 with err
- * (the fds connected so far are closed). */
-static int connect_nics(const struct run_args *a, const char *vm_name, struct machine_config *cfg,
-			struct nv_err *err)
-{
-	static struct nic_port ports[MACHINE_MAX_NICS]; /* live as long as the VM */
-	for (unsigned i = 0; i < a->nnics; i++) {
-		const struct nic_spec *s = &a->nics[i];
-		struct nic_port *p = &ports[i];
-		snprintf(p->switch_name, sizeof(p->switch_name), "%s", s->switch_name);
-		p->hello = (struct port_hello){ .vm = vm_name, .adapter = i, .mac_spoofing = s->mac_spoofing };
-		if (s->has_mac)
-			p->hello.mac = s->mac;
-		else
-			mac_generate(vm_name, i, &p->hello.mac);
-		int fd = port_client_connect(p->switch_name, &p->hello, NULL, 0, err);
-		if (fd < 0) {
-			for (unsigned j = 0; j < i; j++)
-				close(cfg->nics[j].fd);
-			return -1;
-		}
-		cfg->nics[i] = (struct machine_nic){
-			.mac = p->hello.mac, .fd = fd, .reconnect = nic_reconnect, .reconnect_opaque = p,
-		};
-	}
-	cfg->nnics = a->nnics;
-	return 0;
-}
-
 static int report_end(const struct machine_result *res)
 {
 	int status = exit_status_from_result(res);
@@ -307,50 +218,25 @@ int cmd_run(int argc, char **argv)
 		return st;
 	if (a.nested) {
 		/* Say why this host cannot give the extensions, before booting. */
-		struct host_facts hf;
 		char why[1024];
-		host_facts_gather(&hf, NULL, a.kvm_device);
-		if (nested_check_run_error(&hf, why, sizeof(why)) < 0)
+		if (vm_launch_nested_check(a.kvm_device, why, sizeof(why)) < 0)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--expose-virtualization-extensions: %s", why);
 	}
-	static char append_buf[KERNEL_CMDLINE_MAX];
-	add_nested_support(&a, append_buf, sizeof(append_buf));
-	struct nv_err err = { 0 };
-	struct loaded_files files = { 0 };
-	static char cmdline[KERNEL_CMDLINE_MAX];
-	int status;
-	if (load_files(&a, &files, &err) < 0 ||
-	    kernel_cmdline_build(cmdline, sizeof(cmdline), a.append, a.command, a.command_argc, &err) < 0) {
-		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-		goto out;
-	}
-	struct machine_config cfg = {
-		.kvm_path = a.kvm_device,
-		.kernel = files.kernel, .kernel_len = files.kernel_len,
-		.initrd = files.initrd, .initrd_len = files.initrd_len,
-		.cmdline = cmdline,
-		.ram_bytes = a.memory,
-		.ncpus = a.cpus,
-		.ndisks = a.ndisks,
-		.expose_virtualization_extensions = a.nested,
+	struct vm_launch_options lo = {
+		.kvm_device = a.kvm_device, .kernel = a.kernel, .initrd = a.initrd, .append = a.append,
+		.memory = a.memory, .cpus = a.cpus, .ndisks = a.ndisks, .nnics = a.nnics,
+		.name = a.name, .nested = a.nested, .command = a.command, .command_argc = a.command_argc,
 		.console_fd = STDOUT_FILENO,
 	};
-	memcpy(cfg.disks, a.disks, sizeof(a.disks));
-	static char vm_name[32];
-	snprintf(vm_name, sizeof(vm_name), "vm-%ld", (long)getpid());
-	if (connect_nics(&a, a.name ? a.name : vm_name, &cfg, &err) < 0) {
-		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-		goto out;
-	}
-	struct machine *m = machine_create(&cfg, &err);
-	if (!m) {
-		status = cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-		goto out;
-	}
-	/* The kernel and initrd now live in guest memory. */
-	free(files.kernel);
-	free(files.initrd);
-	files.kernel = files.initrd = NULL;
+	memcpy(lo.disks, a.disks, sizeof(a.disks));
+	memcpy(lo.nics, a.nics, sizeof(a.nics));
+	static struct vm_launch_state launch; /* lives as long as the VM */
+	struct nv_err err = { 0 };
+	struct machine *m = vm_launch(&lo, &launch, &err);
+	if (launch.note[0])
+		fprintf(stderr, "nestvm: note: %s\n", launch.note);
+	if (!m)
+		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 
 	struct terminal term;
 	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
@@ -361,9 +247,5 @@ int cmd_run(int argc, char **argv)
 	if (tty)
 		terminal_restore(&term);
 	machine_destroy(m);
-	status = report_end(&res);
-out:
-	free(files.kernel);
-	free(files.initrd);
-	return status;
+	return report_end(&res);
 }

@@ -1,7 +1,7 @@
 #include "vmm/console_escape.h"
 
-bool console_escape_filter(struct console_escape *st, const uint8_t *in, size_t n,
-			   uint8_t *out, size_t *out_len)
+int console_escape_filter_key(struct console_escape *st, const uint8_t *in, size_t n,
+			      uint8_t *out, size_t *out_len)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -10,7 +10,11 @@ bool console_escape_filter(struct console_escape *st, const uint8_t *in, size_t 
 			st->pending = false;
 			if (c == 'x' || c == 'X') {
 				*out_len = o;
-				return true;
+				return 'x';
+			}
+			if (st->detach_key && (c == 'd' || c == 'D')) {
+				*out_len = o;
+				return 'd';
 			}
 			out[o++] = CONSOLE_ESCAPE_CHAR;
 			if (c == CONSOLE_ESCAPE_CHAR)
@@ -23,5 +27,11 @@ bool console_escape_filter(struct console_escape *st, const uint8_t *in, size_t 
 		}
 	}
 	*out_len = o;
-	return false;
+	return 0;
+}
+
+bool console_escape_filter(struct console_escape *st, const uint8_t *in, size_t n,
+			   uint8_t *out, size_t *out_len)
+{
+	return console_escape_filter_key(st, in, n, out, out_len) == 'x';
 }

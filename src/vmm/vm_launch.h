@@ -1,0 +1,65 @@
+/* Turning launch options (kernel, initrd, append, memory, cpus, disks, nics,
+ * nested) into a created machine: the default guest lookup, the kernel
+ * command line, the nested support disk and the switch ports. One path for
+ * `nestvm run` and for a named VM's VMM process (vm-daemon), so that both
+ * build the same machine from the same settings. */
+#ifndef NESTVM_VMM_VM_LAUNCH_H
+#define NESTVM_VMM_VM_LAUNCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/port_client.h"
+#include "vmm/kernel_cmdline.h"
+#include "vmm/machine.h"
+#include "vmm/nic_spec.h"
+
+struct vm_launch_options {
+	const char *kvm_device;  /* NULL: /dev/kvm */
+	const char *kernel;      /* NULL: the default guest */
+	const char *initrd;      /* NULL: none, or the default guest's own */
+	const char *append;      /* may be NULL */
+	uint64_t memory;         /* bytes */
+	unsigned cpus;
+	struct machine_disk disks[MACHINE_MAX_DISKS];
+	unsigned ndisks;
+	struct nic_spec nics[MACHINE_MAX_NICS];
+	unsigned nnics;
+	const char *name;        /* the VM's name on its switches (port names, MACs) */
+	bool nested;             /* expose VT-x/AMD-V (checked by vm_launch_nested_check) */
+	char *const *command;    /* the default guest runs it; NULL: interactive */
+	int command_argc;
+	int console_fd;          /* where the serial console's output goes */
+};
+
+/* One adapter's switch port: what its hello says, kept for reconnecting. */
+struct vm_launch_port {
+	char switch_name[SWITCH_NAME_MAX + 1];
+	char vm_name[72];
+	struct port_hello hello; /* hello.vm points to vm_name */
+};
+
+/* What a launched machine needs to outlive it (the reconnect functions'
+ * state), and what the caller may want to tell the user. The caller owns it
+ * and keeps it until machine_destroy. */
+struct vm_launch_state {
+	struct vm_launch_port ports[MACHINE_MAX_NICS];
+	char nested_image[PATH_MAX];
+	char append[KERNEL_CMDLINE_MAX];
+	char cmdline[KERNEL_CMDLINE_MAX];
+	/* Non-empty: a note for the user (e.g. no nested support disk). */
+	char note[256];
+};
+
+/* Can this host give a VM the virtualization extensions? 0, or -1 with the
+ * reason and the fix in why. */
+int vm_launch_nested_check(const char *kvm_device, char *why, size_t size);
+
+/* Loads the files, builds the command line, connects the adapters to their
+ * switches and creates the machine (not started). NULL with err: the kind
+ * says whose problem it was (a missing kernel or switch is NV_ERR_INPUT). */
+struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_state *st,
+			  struct nv_err *err);
+
+#endif
