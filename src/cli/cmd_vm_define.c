@@ -1,0 +1,513 @@
+/* `nestvm vm create | set | delete`: define, change and remove VMs in the
+ * store. Every change is load, check, modify, save under the record lock,
+ * so concurrent commands lose no update. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "cli/vm_cli.h"
+#include "cli/vm_commands.h"
+#include "mgmt/vm_rules.h"
+#include "mgmt/vm_store.h"
+#include "net/switch_launch.h"
+#include "util/parse.h"
+#include "vmm/exit_status.h"
+#include "vmm/nic_spec.h"
+
+#define STOP_WAIT_MS 10000
+
+/* --memory: a size, whole MiB, 16M..4T. 0 or exit status. */
+static int parse_memory(const char *v, uint64_t *mib)
+{
+	uint64_t bytes;
+	if (parse_size(v, 20, &bytes) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (like 512M or 2G)", v);
+	if (bytes % (1ull << 20))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s is not a whole number of MiB", v);
+	if ((bytes >> 20) < VM_MIN_MEMORY_MIB || (bytes >> 20) > (4ull << 20))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s must be 16M..4T", v);
+	*mib = bytes >> 20;
+	return 0;
+}
+
+static int parse_cpus(const char *v, unsigned *cpus)
+{
+	unsigned long n;
+	if (parse_uint(v, 1, 255, &n) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be 1..255", v);
+	*cpus = (unsigned)n;
+	return 0;
+}
+
+/* A MAC for a new adapter: mac_generate(name, k) for the smallest k that no
+ * adapter uses, so that it is stable and stays unique after removals. */
+static struct mac_addr new_mac(const struct vm_config *c)
+{
+	struct mac_addr m;
+	for (unsigned k = 0;; k++) {
+		mac_generate(c->name, k, &m);
+		bool used = false;
+		for (unsigned i = 0; i < c->nnics && !used; i++)
+			used = mac_equal(&c->nics[i].mac, &m);
+		if (!used)
+			return m;
+	}
+}
+
+/* Adds --nic/--add-nic spec to c. 0 or exit status. */
+static int add_nic(struct vm_config *c, const char *spec)
+{
+	struct nic_spec s;
+	struct nv_err err = { 0 };
+	if (c->nnics == VM_MAX_NICS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s would have more than %d network adapters", c->name,
+				VM_MAX_NICS);
+	if (nic_spec_parse(spec, &s, &err) < 0)
+		return vm_cli_fail(&err);
+	struct vm_nic *n = &c->nics[c->nnics];
+	snprintf(n->switch_name, sizeof(n->switch_name), "%s", s.switch_name);
+	n->mac = s.has_mac ? s.mac : new_mac(c);
+	n->mac_spoofing = s.mac_spoofing;
+	c->nnics++;
+	if (!switch_exists(s.switch_name))
+		fprintf(stderr, "nestvm: warning: no switch named %s yet (nestvm switch create %s --type ...)\n",
+			s.switch_name, s.switch_name);
+	return 0;
+}
+
+static int add_disk(struct vm_config *c, const char *spec)
+{
+	if (c->ndisks == VM_MAX_DISKS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", VM_MAX_DISKS);
+	char path[VM_PATH_MAX];
+	bool ro = false;
+	snprintf(path, sizeof(path), "%s", spec);
+	char *comma = strrchr(path, ',');
+	if (comma && (!strcmp(comma + 1, "readonly") || !strcmp(comma + 1, "ro"))) {
+		*comma = '\0';
+		ro = true;
+	}
+	struct vm_disk *d = &c->disks[c->ndisks];
+	int st = vm_cli_abs_file("--disk", path, d->path, sizeof(d->path));
+	if (st)
+		return st;
+	d->readonly = ro;
+	c->ndisks++;
+	return 0;
+}
+
+static void create_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nestvm vm create NAME [OPTIONS]\n"
+		"Defines a VM (state Off); `nestvm vm start NAME` runs it.\n"
+		"  --memory SIZE          guest RAM: 512M, 2G; a bare number is MiB (default 512M)\n"
+		"  --cpus N               vCPUs, 1..255 (default 1)\n"
+		"  --disk PATH[,readonly] a raw image as virtio-blk (repeatable, up to 16)\n"
+		"  --nic switch=S[,mac=M][,mac-spoofing=on|off]\n"
+		"                         a network adapter (repeatable, up to 8); without mac=\n"
+		"                         one is derived from NAME and the adapter's index\n"
+		"  --kernel PATH          bzImage or vmlinux (default: the default guest)\n"
+		"  --initrd PATH          an initramfs\n"
+		"  --append ARGS          added to the kernel command line\n"
+		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
+		"Exit status: 0 created; 2 bad input; 125 failure.\n");
+}
+
+int cmd_vm_create(int argc, char **argv)
+{
+	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED };
+	static const struct option opts[] = {
+		{ "memory", required_argument, NULL, O_MEM },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "nic", required_argument, NULL, O_NIC },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "append", required_argument, NULL, O_APPEND },
+		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
+		{ "nested", no_argument, NULL, O_NESTED },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* Options first, checked against the name afterwards (MACs need it). */
+	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
+	unsigned nn = 0, nd = 0;
+	struct vm_record r;
+	memset(&r, 0, sizeof(r));
+	vm_config_defaults(&r.config, "");
+	struct vm_config *c = &r.config;
+	int o, st = 0;
+	opterr = 0;
+	optind = 1;
+	while (!st && (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_MEM: st = parse_memory(optarg, &c->memory_mib); break;
+		case O_CPUS: st = parse_cpus(optarg, &c->cpus); break;
+		case O_DISK:
+			if (nd == VM_MAX_DISKS)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", VM_MAX_DISKS);
+			disks[nd++] = optarg;
+			break;
+		case O_NIC:
+			if (nn == VM_MAX_NICS)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --nic options", VM_MAX_NICS);
+			nics[nn++] = optarg;
+			break;
+		case O_KERNEL: st = vm_cli_abs_file("--kernel", optarg, c->kernel, sizeof(c->kernel)); break;
+		case O_INITRD: st = vm_cli_abs_file("--initrd", optarg, c->initrd, sizeof(c->initrd)); break;
+		case O_APPEND:
+			if (strlen(optarg) >= sizeof(c->append))
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--append is longer than %d characters",
+						VM_APPEND_MAX - 1);
+			strcpy(c->append, optarg);
+			break;
+		case O_EXPOSE:
+			st = vm_cli_on_off("--expose-virtualization-extensions", optarg,
+					   &c->expose_virtualization_extensions);
+			break;
+		case O_NESTED: c->expose_virtualization_extensions = true; break;
+		case 'h': create_usage(stdout); return 0;
+		default: return vm_cli_getopt_error(o, argv, "create");
+		}
+	}
+	if (st)
+		return st;
+	const char *name;
+	if ((st = vm_cli_name_arg(argc, argv, "create", &name)))
+		return st;
+	if (optind < argc)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s' (try `nestvm vm create --help`)", argv[optind]);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (vm_store_exists(name))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "a VM named '%s' already exists (nestvm vm show %s)", name, name);
+	for (unsigned i = 0; i < nd; i++)
+		if ((st = add_disk(c, disks[i])))
+			return st;
+	for (unsigned i = 0; i < nn; i++)
+		if ((st = add_nic(c, nics[i])))
+			return st;
+	r.runtime.state = VM_STATE_OFF;
+	struct nv_err err = { 0 };
+	if (vm_store_create(&r, &err) < 0)
+		return vm_cli_fail(&err);
+	printf("VM %s created (Off)\n", name);
+	return 0;
+}
+
+/* ---- set ---- */
+
+struct set_args {
+	bool want[VM_SETTING_COUNT];
+	bool expose, spoof, dynmem;
+	unsigned cpus;
+	uint64_t memory_mib;
+	long adapter; /* -1: all */
+	const char *add[VM_MAX_NICS + 1];
+	unsigned nadd;
+	unsigned long remove;
+	const char *append;
+};
+
+static void set_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nestvm vm set NAME [OPTIONS]\n"
+		"Only while the VM is Off (as in Hyper-V):\n"
+		"  --expose-virtualization-extensions on|off   give the VM VT-x/AMD-V (--nested on|off)\n"
+		"  --cpus N | --memory SIZE | --append ARGS\n"
+		"  --add-nic switch=S[,mac=M][,mac-spoofing=on|off]   (repeatable)\n"
+		"  --remove-nic N         remove adapter N (eth N; later adapters move down)\n"
+		"  --dynamic-memory off   (nestvm VMs have fixed memory: on is refused)\n"
+		"At any time (applied at once to a running VM):\n"
+		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
+		"Exit status: 0 changed; 2 bad input or not allowed in this state; 125 failure.\n");
+}
+
+static int set_parse(int argc, char **argv, struct set_args *a)
+{
+	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND };
+	static const struct option opts[] = {
+		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
+		{ "nested", required_argument, NULL, O_EXPOSE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "memory", required_argument, NULL, O_MEM },
+		{ "dynamic-memory", required_argument, NULL, O_DYN },
+		{ "mac-spoofing", required_argument, NULL, O_SPOOF },
+		{ "adapter", required_argument, NULL, O_ADAPTER },
+		{ "add-nic", required_argument, NULL, O_ADD },
+		{ "remove-nic", required_argument, NULL, O_REMOVE },
+		{ "append", required_argument, NULL, O_APPEND },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long n;
+	int o, st = 0;
+	a->adapter = -1;
+	opterr = 0;
+	optind = 1;
+	while (!st && (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_EXPOSE:
+			a->want[VM_SETTING_EXPOSE_VIRT] = true;
+			st = vm_cli_on_off("--expose-virtualization-extensions", optarg, &a->expose);
+			break;
+		case O_CPUS: a->want[VM_SETTING_CPUS] = true; st = parse_cpus(optarg, &a->cpus); break;
+		case O_MEM: a->want[VM_SETTING_MEMORY] = true; st = parse_memory(optarg, &a->memory_mib); break;
+		case O_DYN:
+			a->want[VM_SETTING_DYNAMIC_MEMORY] = true;
+			st = vm_cli_on_off("--dynamic-memory", optarg, &a->dynmem);
+			if (!st && a->dynmem)
+				st = cli_fail(NESTVM_EXIT_BAD_INPUT,
+					      "nestvm VMs have fixed memory: dynamic memory cannot be enabled (use --memory SIZE)");
+			break;
+		case O_SPOOF:
+			a->want[VM_SETTING_MAC_SPOOFING] = true;
+			st = vm_cli_on_off("--mac-spoofing", optarg, &a->spoof);
+			break;
+		case O_ADAPTER:
+			if (parse_uint(optarg, 0, VM_MAX_NICS - 1, &n) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--adapter '%s' must be 0..%d", optarg, VM_MAX_NICS - 1);
+			a->adapter = (long)n;
+			break;
+		case O_ADD:
+			if (a->nadd == VM_MAX_NICS)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --add-nic options", VM_MAX_NICS);
+			a->want[VM_SETTING_ADD_NIC] = true;
+			a->add[a->nadd++] = optarg;
+			break;
+		case O_REMOVE:
+			if (a->want[VM_SETTING_REMOVE_NIC])
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--remove-nic given twice (one adapter at a time)");
+			if (parse_uint(optarg, 0, VM_MAX_NICS - 1, &a->remove) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--remove-nic '%s' must be 0..%d", optarg,
+						VM_MAX_NICS - 1);
+			a->want[VM_SETTING_REMOVE_NIC] = true;
+			break;
+		case O_APPEND:
+			if (strlen(optarg) >= VM_APPEND_MAX)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--append is longer than %d characters",
+						VM_APPEND_MAX - 1);
+			a->want[VM_SETTING_APPEND] = true;
+			a->append = optarg;
+			break;
+		case 'h': set_usage(stdout); return -1;
+		default: return vm_cli_getopt_error(o, argv, "set");
+		}
+	}
+	if (st)
+		return st;
+	if (a->adapter >= 0 && !a->want[VM_SETTING_MAC_SPOOFING])
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--adapter goes with --mac-spoofing");
+	bool any = false;
+	for (int i = 0; i < VM_SETTING_COUNT; i++)
+		any = any || a->want[i];
+	if (!any && optind < argc)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm set %s: nothing to set (try `nestvm vm set --help`)",
+				argv[optind]);
+	if (!any)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm set needs a VM NAME and a setting (try `nestvm vm set --help`)");
+	return 0;
+}
+
+/* Checks and applies a to the locked record r; prints what changed. 0 or
+ * exit status (nothing saved then). */
+static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
+{
+	struct vm_config *c = &r->config;
+	struct nv_err err = { 0 };
+	for (int s = 0; s < VM_SETTING_COUNT; s++)
+		if (a->want[s] && vm_setting_check((enum vm_setting)s, c->name, r->runtime.state, &err) < 0)
+			return vm_cli_fail(&err);
+	if (a->want[VM_SETTING_MAC_SPOOFING]) {
+		if (!c->nnics)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has no network adapters (--add-nic)", c->name);
+		if (a->adapter >= (long)c->nnics)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has no adapter %ld (it has 0..%u)", c->name,
+					a->adapter, c->nnics - 1);
+	}
+	if (a->want[VM_SETTING_REMOVE_NIC] && a->remove >= c->nnics)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has no adapter %lu to remove (it has %u)", c->name,
+				a->remove, c->nnics);
+	if (a->want[VM_SETTING_EXPOSE_VIRT]) {
+		c->expose_virtualization_extensions = a->expose;
+		fprintf(out, "VM %s: ExposeVirtualizationExtensions %s\n", c->name, a->expose ? "True" : "False");
+	}
+	if (a->want[VM_SETTING_CPUS]) {
+		c->cpus = a->cpus;
+		fprintf(out, "VM %s: CPUs %u\n", c->name, c->cpus);
+	}
+	if (a->want[VM_SETTING_MEMORY]) {
+		char m[32];
+		c->memory_mib = a->memory_mib;
+		vm_cli_memory(c->memory_mib, m, sizeof(m));
+		fprintf(out, "VM %s: Memory %s\n", c->name, m);
+	}
+	if (a->want[VM_SETTING_DYNAMIC_MEMORY]) {
+		c->dynamic_memory_enabled = false;
+		fprintf(out, "VM %s: DynamicMemoryEnabled False\n", c->name);
+	}
+	if (a->want[VM_SETTING_APPEND]) {
+		snprintf(c->append, sizeof(c->append), "%s", a->append);
+		fprintf(out, "VM %s: Append '%s'\n", c->name, c->append);
+	}
+	if (a->want[VM_SETTING_REMOVE_NIC]) {
+		unsigned i = (unsigned)a->remove;
+		fprintf(out, "VM %s: removed adapter eth%u (switch %s)\n", c->name, i, c->nics[i].switch_name);
+		memmove(&c->nics[i], &c->nics[i + 1], (c->nnics - i - 1) * sizeof(c->nics[0]));
+		c->nnics--;
+	}
+	for (unsigned k = 0; k < a->nadd; k++) {
+		int st = add_nic(c, a->add[k]);
+		if (st)
+			return st;
+		char mac[18];
+		mac_format(&c->nics[c->nnics - 1].mac, mac);
+		fprintf(out, "VM %s: added adapter eth%u on switch %s (MAC %s)\n", c->name, c->nnics - 1,
+		       c->nics[c->nnics - 1].switch_name, mac);
+	}
+	if (a->want[VM_SETTING_MAC_SPOOFING])
+		for (unsigned i = 0; i < c->nnics; i++)
+			if (a->adapter < 0 || (unsigned)a->adapter == i) {
+				c->nics[i].mac_spoofing = a->spoof;
+				fprintf(out, "VM %s: MacAddressSpoofing %s (eth%u, switch %s)\n", c->name,
+				       a->spoof ? "On" : "Off", i, c->nics[i].switch_name);
+			}
+	return 0;
+}
+
+int cmd_vm_set(int argc, char **argv)
+{
+	struct set_args a;
+	memset(&a, 0, sizeof(a));
+	int st = set_parse(argc, argv, &a);
+	if (st)
+		return st < 0 ? 0 : st;
+	const char *name;
+	if ((st = vm_cli_name_arg(argc, argv, "set", &name)))
+		return st;
+	if (optind < argc)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s' (try `nestvm vm set --help`)", argv[optind]);
+	struct vm_lock lk;
+	struct vm_record r;
+	struct nv_err err = { 0 };
+	if (vm_store_lock(name, &lk, &err) < 0)
+		return vm_cli_fail(&err);
+	if (vm_store_load(name, &r, &err) < 0 || vm_store_reap(&r, &err) < 0) {
+		vm_store_unlock(&lk);
+		return vm_cli_fail(&err);
+	}
+	/* Output is held until the record is saved: a refused change prints
+	 * only the refusal. */
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *mem = open_memstream(&out, &outlen);
+	st = set_apply(&r, &a, mem ? mem : stdout);
+	if (mem)
+		fclose(mem);
+	if (!st && vm_store_save(&r, &err) < 0)
+		st = vm_cli_fail(&err);
+	vm_store_unlock(&lk);
+	if (!st && out)
+		fputs(out, stdout);
+	free(out);
+	if (!st && a.want[VM_SETTING_MAC_SPOOFING] && r.runtime.state != VM_STATE_OFF &&
+	    vm_cli_push_spoofing(&r, (int)a.adapter) == 0)
+		printf("VM %s is %s: MAC address spoofing applied now\n", name, vm_state_name(r.runtime.state));
+	return st;
+}
+
+/* ---- delete ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Loads and reaps name under its lock; the lock stays held on success. */
+static int lock_and_load(const char *name, struct vm_lock *lk, struct vm_record *r)
+{
+	struct nv_err err = { 0 };
+	if (vm_store_lock(name, lk, &err) < 0)
+		return vm_cli_fail(&err);
+	if (vm_store_load(name, r, &err) < 0 || vm_store_reap(r, &err) < 0) {
+		vm_store_unlock(lk);
+		return vm_cli_fail(&err);
+	}
+	return 0;
+}
+
+int cmd_vm_delete(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool force = false;
+	int o, st;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":hf", opts, NULL)) != -1) {
+		if (o == 'f') {
+			force = true;
+		} else if (o == 'h') {
+			printf("usage: nestvm vm delete NAME [--force]\n"
+			       "Removes the VM's definition. It must be Off; --force stops a running VM first\n"
+			       "(SIGTERM to its VMM process, up to 10 s). Disk images are not touched.\n");
+			return 0;
+		} else {
+			return vm_cli_getopt_error(o, argv, "delete");
+		}
+	}
+	const char *name;
+	if ((st = vm_cli_name_arg(argc, argv, "delete", &name)))
+		return st;
+	if (optind < argc)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s' (try `nestvm vm delete --help`)", argv[optind]);
+	struct vm_lock lk;
+	struct vm_record r;
+	struct nv_err err = { 0 };
+	if ((st = lock_and_load(name, &lk, &r)))
+		return st;
+	if (r.runtime.state != VM_STATE_OFF) {
+		vm_store_unlock(&lk);
+		if (!force)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: stop it first (nestvm vm stop %s), or --force",
+					name, vm_state_name(r.runtime.state), name);
+		/* Not under the lock: the VMM takes it to record its stop. */
+		pid_t pid = r.runtime.pid;
+		if (pid > 0 && vm_store_vmm_alive(name) && kill(pid, SIGTERM) < 0 && errno != ESRCH)
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot stop VM %s's VMM (pid %d): %s", name, (int)pid,
+					strerror(errno));
+		int waited = 0;
+		while (vm_store_vmm_alive(name) && waited < STOP_WAIT_MS) {
+			sleep_ms(50);
+			waited += 50;
+		}
+		if (vm_store_vmm_alive(name))
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s's VMM (pid %d) did not stop within %d s",
+					name, (int)pid, STOP_WAIT_MS / 1000);
+		if ((st = lock_and_load(name, &lk, &r)))
+			return st;
+		if (r.runtime.state != VM_STATE_OFF) { /* started again meanwhile */
+			vm_store_unlock(&lk);
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s is %s again: not deleted", name,
+					vm_state_name(r.runtime.state));
+		}
+	}
+	if (vm_store_delete(name, &err) < 0) {
+		vm_store_unlock(&lk);
+		return vm_cli_fail(&err);
+	}
+	vm_store_unlock(&lk);
+	printf("VM %s deleted\n", name);
+	return 0;
+}

@@ -1,0 +1,271 @@
+/* `nestvm vm list | show`: what the VMs are, read from the store. A record
+ * that says the VM runs while no VMM holds its vmm.lock is reaped (made
+ * Off with the reason) first, so a dead VMM never shows as Running. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/vm_cli.h"
+#include "cli/vm_commands.h"
+#include "mgmt/vm_store.h"
+#include "vmm/exit_status.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Loads name; reaps it under its lock when the record claims a VMM that is
+ * gone (the lock only then, so listing never waits on a busy VM). */
+static int load_reaped(const char *name, struct vm_record *r, struct nv_err *err)
+{
+	if (vm_store_load(name, r, err) < 0)
+		return -1;
+	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(name))
+		return 0;
+	struct vm_lock lk;
+	if (vm_store_lock(name, &lk, err) < 0)
+		return -1;
+	int rc = vm_store_load(name, r, err) < 0 || vm_store_reap(r, err) < 0 ? -1 : 0;
+	vm_store_unlock(&lk);
+	return rc;
+}
+
+static void rtrim_print(char *line)
+{
+	size_t n = strlen(line);
+	while (n && line[n - 1] == ' ')
+		line[--n] = '\0';
+	puts(line);
+}
+
+struct list_row {
+	char name[VM_NAME_MAX + 1];
+	bool ok;
+	struct vm_record r;
+	char error[512];
+};
+
+static struct json_object *list_row_json(const struct list_row *row)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(row->name));
+	if (!row->ok) {
+		json_object_object_add(o, "state", json_object_new_string("Broken"));
+		json_object_object_add(o, "error", json_object_new_string(row->error));
+		return o;
+	}
+	const struct vm_record *r = &row->r;
+	int64_t up = vm_cli_uptime_seconds(r);
+	json_object_object_add(o, "state", json_object_new_string(vm_state_name(r->runtime.state)));
+	json_object_object_add(o, "cpus", json_object_new_int64(r->config.cpus));
+	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)r->config.memory_mib));
+	json_object_object_add(o, "nested", json_object_new_boolean(r->config.expose_virtualization_extensions));
+	json_object_object_add(o, "uptime_seconds", up < 0 ? NULL : json_object_new_int64(up));
+	json_object_object_add(o, "pid", json_object_new_int64(r->runtime.pid));
+	return o;
+}
+
+static void list_text(const struct list_row *rows, size_t n)
+{
+	int w = 4;
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(rows[i].name) > w)
+			w = (int)strlen(rows[i].name);
+	char line[512];
+	snprintf(line, sizeof(line), "%-*s %-8s %-4s %-6s %-6s %s", w, "Name", "State", "CPUs", "Memory", "Nested",
+		 "Uptime");
+	rtrim_print(line);
+	for (size_t i = 0; i < n; i++) {
+		const struct vm_record *r = &rows[i].r;
+		if (!rows[i].ok) {
+			snprintf(line, sizeof(line), "%-*s %-8s", w, rows[i].name, "Broken");
+			rtrim_print(line);
+			continue;
+		}
+		char cpus[16], mem[32], up[32];
+		snprintf(cpus, sizeof(cpus), "%u", r->config.cpus);
+		vm_cli_memory(r->config.memory_mib, mem, sizeof(mem));
+		vm_cli_uptime(vm_cli_uptime_seconds(r), up, sizeof(up));
+		snprintf(line, sizeof(line), "%-*s %-8s %-4s %-6s %-6s %s", w, rows[i].name,
+			 vm_state_name(r->runtime.state), cpus, mem,
+			 r->config.expose_virtualization_extensions ? "On" : "Off", up);
+		rtrim_print(line);
+	}
+}
+
+static void list_usage(FILE *f)
+{
+	fprintf(f, "usage: nestvm vm list [NAME...] [--json]\n"
+		   "Every VM (or the NAMEs): Name, State (Off, Starting, Running, Stopping;\n"
+		   "Broken for an unreadable record, whose error goes to stderr), CPUs, Memory,\n"
+		   "Nested (the virtualization extensions exposed: On/Off), Uptime (HH:MM:SS).\n"
+		   "Exit status: 0 listed (broken records included); 2 a NAME that is no VM;\n"
+		   "125 failure.\n");
+}
+
+int cmd_vm_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int o;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (o == 'j')
+			json = true;
+		else if (o == 'h')
+			return list_usage(stdout), 0;
+		else
+			return vm_cli_getopt_error(o, argv, "list");
+	}
+	struct nv_err err = { 0 };
+	char **names = NULL;
+	size_t n = 0;
+	int status = 0;
+	if (optind < argc) {
+		names = calloc((size_t)(argc - optind), sizeof(char *));
+		for (int i = optind; names && i < argc; i++) {
+			if (!vm_store_exists(argv[i])) {
+				status = cli_fail(NESTVM_EXIT_BAD_INPUT, "there is no VM named '%s' (nestvm vm list)",
+						  argv[i]);
+				continue;
+			}
+			names[n++] = strdup(argv[i]);
+		}
+		if (!names)
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");
+	} else if (vm_store_list(&names, &n, &err) < 0) {
+		return vm_cli_fail(&err);
+	}
+	struct list_row *rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(rows[i].name, sizeof(rows[i].name), "%s", names[i] ? names[i] : "?");
+		struct nv_err e = { 0 };
+		rows[i].ok = names[i] && load_reaped(names[i], &rows[i].r, &e) == 0;
+		if (!rows[i].ok) {
+			snprintf(rows[i].error, sizeof(rows[i].error), "%s", e.msg);
+			cli_fail(0, "%s", e.msg); /* the others still list */
+		}
+	}
+	if (json) {
+		struct json_object *a = json_object_new_array();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(a, list_row_json(&rows[i]));
+		printf("%s\n", json_object_to_json_string_ext(a, JSON_FLAGS));
+		json_object_put(a);
+	} else {
+		list_text(rows, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(rows);
+	if (fflush(stdout) != 0)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot write the list");
+	return status;
+}
+
+/* ---- show ---- */
+
+static void kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void kv(const char *key, const char *fmt, ...)
+{
+	char value[2048], line[2200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%-30s : %s", key, value);
+	rtrim_print(line);
+}
+
+static void show_text(const struct vm_record *r)
+{
+	const struct vm_config *c = &r->config;
+	char mem[32], up[32], key[64];
+	vm_cli_memory(c->memory_mib, mem, sizeof(mem));
+	vm_cli_uptime(vm_cli_uptime_seconds(r), up, sizeof(up));
+	bool on = r->runtime.state != VM_STATE_OFF;
+	kv("Name", "%s", c->name);
+	kv("State", "%s", vm_state_name(r->runtime.state));
+	if (on)
+		kv("Pid", "%d", (int)r->runtime.pid);
+	else
+		kv("Pid", "%s", "");
+	kv("Uptime", "%s", up);
+	kv("LastStop", "%s", r->runtime.last_stop);
+	kv("CPUs", "%u", c->cpus);
+	kv("Memory", "%s", mem);
+	kv("DynamicMemoryEnabled", "%s", c->dynamic_memory_enabled ? "True" : "False");
+	kv("ExposeVirtualizationExtensions", "%s", c->expose_virtualization_extensions ? "True" : "False");
+	kv("Kernel", "%s", c->kernel[0] ? c->kernel : "(default guest)");
+	kv("Initrd", "%s", c->initrd[0] ? c->initrd : c->kernel[0] ? "(none)" : "(default guest)");
+	kv("Append", "%s", c->append);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		snprintf(key, sizeof(key), "Disk %u", i);
+		kv(key, "%s%s", c->disks[i].path, c->disks[i].readonly ? " (readonly)" : "");
+	}
+	for (unsigned i = 0; i < c->nnics; i++) {
+		char mac[18];
+		mac_format(&c->nics[i].mac, mac);
+		snprintf(key, sizeof(key), "Adapter eth%u", i);
+		kv(key, "switch %s, MAC %s, MacAddressSpoofing %s", c->nics[i].switch_name, mac,
+		   c->nics[i].mac_spoofing ? "On" : "Off");
+	}
+}
+
+int cmd_vm_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int o, st;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (o == 'j') {
+			json = true;
+		} else if (o == 'h') {
+			printf("usage: nestvm vm show NAME [--json]\n"
+			       "Every setting, the state, the VMM's pid, uptime, why it last stopped, and the\n"
+			       "network adapters (switch, MAC, spoofing). --json: the record as stored\n"
+			       "({\"version\",\"config\",\"runtime\"}) plus \"uptime_seconds\".\n"
+			       "Exit status: 0; 2 no such VM or a broken record (the line names file and\n"
+			       "field); 125 failure.\n");
+			return 0;
+		} else {
+			return vm_cli_getopt_error(o, argv, "show");
+		}
+	}
+	const char *name;
+	if ((st = vm_cli_name_arg(argc, argv, "show", &name)))
+		return st;
+	if (optind < argc)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s' (try `nestvm vm show --help`)", argv[optind]);
+	struct vm_record r;
+	struct nv_err err = { 0 };
+	if (load_reaped(name, &r, &err) < 0)
+		return vm_cli_fail(&err);
+	if (json) {
+		struct json_object *doc = vm_record_to_json(&r);
+		int64_t up = vm_cli_uptime_seconds(&r);
+		json_object_object_add(doc, "uptime_seconds", up < 0 ? NULL : json_object_new_int64(up));
+		printf("%s\n", json_object_to_json_string_ext(doc, JSON_FLAGS));
+		json_object_put(doc);
+	} else {
+		show_text(&r);
+	}
+	return fflush(stdout) == 0 ? 0 : cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot write the report");
+}
