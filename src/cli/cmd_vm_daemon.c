@@ -1,0 +1,265 @@
+/* `nestvm vm-daemon NAME [--lock-fd N] [--notify-fd N]`: the VMM process of a
+ * named VM, started in the background by `nestvm vm start` (which detaches
+ * it and sends its stdout/stderr to vmm.log). It holds vmm.lock for its whole
+ * life, builds the machine from the record's config as `nestvm run` does
+ * (vm_launch), runs it (vm_process) and writes each state change to the
+ * record under the record lock:
+ *   Starting (pid) -> Running (pid, started_at) -> [Stopping] -> Off (last_stop)
+ * --lock-fd: vmm.lock as `vm start` locked it (the same open file, so there
+ * is no moment where the record says Starting and nobody holds the lock).
+ * --notify-fd: one line for `vm start` once it is Running ("0") or has
+ * failed (the exit status for the user: "2" or "125"); then closed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "mgmt/state_dir.h"
+#include "mgmt/vm_store.h"
+#include "util/parse.h"
+#include "vmm/exit_status.h"
+#include "vmm/vm_launch.h"
+#include "vmm/vm_process.h"
+
+struct daemon {
+	const char *name;
+	int notify_fd;
+	char sock_console[VM_PATH_MAX], sock_control[VM_PATH_MAX], log[VM_PATH_MAX];
+};
+
+static void log_line(const struct daemon *d, const char *fmt, const char *arg)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+	fprintf(stderr, "%s nestvm vm-daemon %s: ", when, d->name);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+}
+
+/* Tells `vm start` how it went, once. */
+static void notify(struct daemon *d, int status)
+{
+	if (d->notify_fd < 0)
+		return;
+	dprintf(d->notify_fd, "%d\n", status);
+	close(d->notify_fd);
+	d->notify_fd = -1;
+}
+
+enum change { TO_STARTING, TO_RUNNING, TO_STOPPING, TO_OFF };
+
+/* Read-modify-write of the record under its lock. */
+static int record_change(const struct daemon *d, enum change to, const char *reason)
+{
+	struct nv_err err = { 0 };
+	struct vm_lock lk;
+	struct vm_record r;
+	if (vm_store_lock(d->name, &lk, &err) < 0)
+		goto fail;
+	if (vm_store_load(d->name, &r, &err) < 0) {
+		vm_store_unlock(&lk);
+		goto fail;
+	}
+	switch (to) {
+	case TO_STARTING:
+		r.runtime.state = VM_STATE_STARTING;
+		r.runtime.pid = getpid();
+		r.runtime.started_at = 0;
+		r.runtime.last_stop[0] = '\0';
+		break;
+	case TO_RUNNING:
+		r.runtime.state = VM_STATE_RUNNING;
+		r.runtime.pid = getpid();
+		r.runtime.started_at = (int64_t)time(NULL);
+		break;
+	case TO_STOPPING:
+		if (r.runtime.state == VM_STATE_OFF)
+			break;
+		r.runtime.state = VM_STATE_STOPPING;
+		break;
+	case TO_OFF:
+		r.runtime.state = VM_STATE_OFF;
+		r.runtime.pid = 0;
+		r.runtime.started_at = 0;
+		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "%s", reason);
+		break;
+	}
+	int rc = vm_store_save(&r, &err);
+	vm_store_unlock(&lk);
+	if (rc == 0)
+		return 0;
+fail:
+	log_line(d, "cannot update the record: %s", err.msg);
+	return -1;
+}
+
+static void on_running(void *opaque)
+{
+	struct daemon *d = opaque;
+	record_change(d, TO_RUNNING, NULL);
+	log_line(d, "%s", "running");
+	notify(d, 0);
+}
+
+static void on_stopping(void *opaque)
+{
+	struct daemon *d = opaque;
+	record_change(d, TO_STOPPING, NULL);
+	log_line(d, "%s", "stopping");
+}
+
+static void on_ended(void *opaque, const struct machine_result *res)
+{
+	struct daemon *d = opaque;
+	char reason[256];
+	vm_process_stop_reason(res, reason, sizeof(reason));
+	record_change(d, TO_OFF, reason);
+	log_line(d, "off: %s", reason);
+	notify(d, NESTVM_EXIT_VMM_FAILURE); /* only if it never ran */
+}
+
+/* The VM did not get to run: Off with why, and the status for `vm start`. */
+static int fail_start(struct daemon *d, const struct nv_err *err)
+{
+	int status = err->kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT;
+	record_change(d, TO_OFF, err->msg);
+	log_line(d, "did not start: %s", err->msg);
+	notify(d, status);
+	return status;
+}
+
+/* vmm.lock: inherited from `vm start`, or taken here. -1 if another VMM
+ * holds it. Close-on-exec either way, so that nothing this process starts
+ * (a switch's daemon) keeps the VM looking alive after it died. */
+static int take_vmm_lock(const struct daemon *d, int fd)
+{
+	if (fd < 0) {
+		char path[VM_PATH_MAX];
+		struct nv_err err = { 0 };
+		if (vm_store_path(d->name, VM_VMM_LOCK_FILE, path, sizeof(path), &err) < 0)
+			return -1;
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+	} else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void config_to_launch(const struct vm_config *c, int console_fd, struct vm_launch_options *o)
+{
+	*o = (struct vm_launch_options){
+		.kernel = c->kernel[0] ? c->kernel : NULL,
+		.initrd = c->initrd[0] ? c->initrd : NULL,
+		.append = c->append[0] ? c->append : NULL,
+		.memory = c->memory_mib << 20,
+		.cpus = c->cpus,
+		.name = c->name,
+		.nested = c->expose_virtualization_extensions,
+		.console_fd = console_fd,
+	};
+	for (unsigned i = 0; i < c->ndisks && i < MACHINE_MAX_DISKS; i++)
+		o->disks[o->ndisks++] = (struct machine_disk){ .path = c->disks[i].path, .readonly = c->disks[i].readonly };
+	for (unsigned i = 0; i < c->nnics && i < MACHINE_MAX_NICS; i++) {
+		struct nic_spec *s = &o->nics[o->nnics++];
+		*s = (struct nic_spec){ .has_mac = true, .mac = c->nics[i].mac, .mac_spoofing = c->nics[i].mac_spoofing };
+		snprintf(s->switch_name, sizeof(s->switch_name), "%s", c->nics[i].switch_name);
+	}
+}
+
+static int parse_fd_opt(const char *v, int *out)
+{
+	unsigned long n;
+	if (parse_uint(v, 3, 1024, &n) < 0)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+static int run_vm(struct daemon *d, const struct vm_record *r)
+{
+	struct nv_err err = { 0 };
+	if (r->config.expose_virtualization_extensions) {
+		char why[1024];
+		if (vm_launch_nested_check(NULL, why, sizeof(why)) < 0) {
+			nv_err_input(&err, "expose_virtualization_extensions is on, but %.450s", why);
+			return fail_start(d, &err);
+		}
+	}
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		nv_err_host(&err, "pipe: %s", strerror(errno));
+		return fail_start(d, &err);
+	}
+	struct vm_launch_options lo;
+	config_to_launch(&r->config, pipefd[1], &lo);
+	static struct vm_launch_state launch; /* lives as long as the machine */
+	struct machine *m = vm_launch(&lo, &launch, &err);
+	if (launch.note[0])
+		log_line(d, "note: %s", launch.note);
+	if (!m) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return fail_start(d, &err);
+	}
+	struct vm_process_options po = {
+		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
+		.console_read_fd = pipefd[0],
+		.on_running = on_running, .on_stopping = on_stopping, .on_ended = on_ended, .opaque = d,
+	};
+	struct machine_result res;
+	if (vm_process_run(m, &po, &res, &err) < 0)
+		log_line(d, "%s", err.msg);
+	machine_destroy(m);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return exit_status_from_result(&res);
+}
+
+int cmd_vm_daemon(int argc, char **argv)
+{
+	struct daemon d = { .notify_fd = -1 };
+	int lock_fd = -1;
+	if (argc < 2 || !state_name_valid(argv[1], VM_NAME_MAX))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm vm-daemon NAME (started by `nestvm vm start`)");
+	d.name = argv[1];
+	for (int i = 2; i < argc; i += 2) {
+		int *dst = !strcmp(argv[i], "--lock-fd") ? &lock_fd : !strcmp(argv[i], "--notify-fd") ? &d.notify_fd : NULL;
+		if (!dst || i + 1 >= argc || parse_fd_opt(argv[i + 1], dst) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm-daemon: bad option '%s'", argv[i]);
+	}
+	if (d.notify_fd >= 0)
+		fcntl(d.notify_fd, F_SETFD, FD_CLOEXEC);
+	struct nv_err err = { 0 };
+	if (vm_store_path(d.name, VM_CONSOLE_SOCKET, d.sock_console, sizeof(d.sock_console), &err) < 0 ||
+	    vm_store_path(d.name, VM_CONTROL_SOCKET, d.sock_control, sizeof(d.sock_control), &err) < 0 ||
+	    vm_store_path(d.name, VM_CONSOLE_LOG, d.log, sizeof(d.log), &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	/* Held until this process exits: the store's sign that the VM lives. */
+	int vmm_lock = take_vmm_lock(&d, lock_fd);
+	if (vmm_lock < 0) {
+		notify(&d, NESTVM_EXIT_BAD_INPUT);
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
+	}
+	struct vm_record r;
+	if (vm_store_load(d.name, &r, &err) < 0) {
+		/* A record we cannot read is not ours to rewrite. */
+		notify(&d, err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT);
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	}
+	record_change(&d, TO_STARTING, NULL);
+	log_line(&d, "%s", "starting");
+	return run_vm(&d, &r);
+}

@@ -1,0 +1,176 @@
+#include "vmm/console_hub.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vmm/vm_control.h"
+
+int console_hub_open(struct console_hub *h, const char *sock_path, const char *log_path,
+		     struct nv_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->listen_fd = -1;
+	h->log.fd = -1;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		h->clients[i].fd = -1;
+	if (console_log_open(&h->log, log_path, err) < 0)
+		return -1;
+	h->listen_fd = vm_control_listen(sock_path, SOCK_STREAM, err);
+	if (h->listen_fd < 0) {
+		console_log_close(&h->log);
+		return -1;
+	}
+	return 0;
+}
+
+static void drop(struct console_client *c)
+{
+	close(c->fd);
+	free(c->out);
+	*c = (struct console_client){ .fd = -1 };
+}
+
+void console_hub_close(struct console_hub *h)
+{
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		if (h->clients[i].fd >= 0)
+			drop(&h->clients[i]);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	h->listen_fd = -1;
+	console_log_close(&h->log);
+}
+
+/* Writes what the client has buffered, as far as its socket takes it.
+ * false when the client is gone. */
+static bool client_write(struct console_client *c)
+{
+	while (c->out_len > 0) {
+		ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (w <= 0)
+			return false;
+		memmove(c->out, c->out + w, c->out_len - (size_t)w);
+		c->out_len -= (size_t)w;
+	}
+	return true;
+}
+
+/* Queues p for the client; false when it does not fit (the client lags too
+ * far behind and is dropped). */
+static bool client_queue(struct console_client *c, const uint8_t *p, size_t n)
+{
+	if (n > CONSOLE_CLIENT_BUF - c->out_len)
+		return false;
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return true;
+}
+
+void console_hub_output(struct console_hub *h, const uint8_t *p, size_t n)
+{
+	console_log_write(&h->log, p, n);
+	console_ring_write(&h->ring, p, n);
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++) {
+		struct console_client *c = &h->clients[i];
+		if (c->fd < 0)
+			continue;
+		if (!client_queue(c, p, n)) {
+			h->dropped++;
+			drop(c);
+		} else if (!client_write(c)) {
+			drop(c);
+		}
+	}
+}
+
+static void accept_client(struct console_hub *h)
+{
+	int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	struct console_client *c = NULL;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS && !c; i++)
+		if (h->clients[i].fd < 0)
+			c = &h->clients[i];
+	uint8_t *out = c ? malloc(CONSOLE_CLIENT_BUF) : NULL;
+	if (!out) {
+		static const char full[] = "\r\n[nestvm: too many consoles attached]\r\n";
+		ssize_t w = send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+		close(fd);
+		return;
+	}
+	*c = (struct console_client){ .fd = fd, .out = out };
+	/* The replay: what the console showed last, so the client sees the
+	 * prompt it attaches to. CONSOLE_RING_SIZE < CONSOLE_CLIENT_BUF. */
+	c->out_len = console_ring_copy(&h->ring, c->out);
+	if (!client_write(c))
+		drop(c);
+}
+
+size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input)
+{
+	size_t n = 0;
+	fds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++) {
+		struct console_client *c = &h->clients[i];
+		short ev = (short)((want_input ? POLLIN : 0) | (c->out_len ? POLLOUT : 0));
+		/* A free slot is polled as fd -1 (ignored), so slots and pollfds
+		 * keep the same index. */
+		fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+	}
+	return n;
+}
+
+/* false when the client is gone. */
+static bool client_read(struct console_client *c, uint8_t *in, size_t in_room, size_t *in_len)
+{
+	if (*in_len >= in_room)
+		return true;
+	ssize_t r = recv(c->fd, in + *in_len, in_room - *in_len, MSG_DONTWAIT);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return true;
+	if (r <= 0)
+		return false;
+	*in_len += (size_t)r;
+	return true;
+}
+
+void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size_t nfds,
+			   uint8_t *in, size_t in_room, size_t *in_len)
+{
+	if (nfds < CONSOLE_HUB_POLLFDS)
+		return;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++) {
+		struct console_client *c = &h->clients[i];
+		short re = fds[1 + i].revents;
+		if (c->fd < 0 || fds[1 + i].fd != c->fd || !re)
+			continue;
+		bool alive = true;
+		if (re & POLLOUT)
+			alive = client_write(c);
+		if (alive && (re & POLLIN))
+			alive = client_read(c, in, in_room, in_len);
+		else if (alive && (re & (POLLHUP | POLLERR)))
+			alive = false;
+		if (!alive)
+			drop(c);
+	}
+	/* After the clients, so a new one is not looked at with stale revents. */
+	if (fds[0].revents & POLLIN)
+		accept_client(h);
+}
+
+void console_hub_flush(struct console_hub *h)
+{
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		if (h->clients[i].fd >= 0)
+			client_write(&h->clients[i]);
+}

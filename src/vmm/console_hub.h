@@ -1,0 +1,55 @@
+/* A named VM's console, shared: the guest's output goes to console.log, to
+ * a replay ring and to every client attached on console.sock; any client's
+ * input goes to the guest. A client that stops reading is dropped once its
+ * buffer fills: it must never hold up the guest, whose UART output blocks
+ * on the console pipe. The event loop (vm_process) polls what this fills
+ * in and hands back the results. */
+#ifndef NESTVM_VMM_CONSOLE_HUB_H
+#define NESTVM_VMM_CONSOLE_HUB_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vmm/console_ring.h"
+
+#define CONSOLE_HUB_MAX_CLIENTS 16
+#define CONSOLE_CLIENT_BUF (256u * 1024) /* output a client may lag behind */
+/* Pollfds the hub adds: the listening socket and one per client. */
+#define CONSOLE_HUB_POLLFDS (1 + CONSOLE_HUB_MAX_CLIENTS)
+
+struct console_client {
+	int fd;           /* -1: free slot */
+	uint8_t *out;     /* CONSOLE_CLIENT_BUF bytes */
+	size_t out_len;
+};
+
+struct console_hub {
+	int listen_fd;
+	struct console_ring ring;
+	struct console_log log;
+	struct console_client clients[CONSOLE_HUB_MAX_CLIENTS];
+	unsigned dropped; /* clients dropped for not reading (for the log) */
+};
+
+int console_hub_open(struct console_hub *h, const char *sock_path, const char *log_path,
+		     struct nv_err *err);
+void console_hub_close(struct console_hub *h);
+
+/* The guest's output. */
+void console_hub_output(struct console_hub *h, const uint8_t *p, size_t n);
+
+/* Adds the hub's pollfds at fds (CONSOLE_HUB_POLLFDS of room); clients'
+ * input is polled only when want_input. Returns how many. */
+size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input);
+/* After poll: accepts, writes, drops, and reads clients' input into
+ * in[*in_len .. in_room). */
+void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size_t nfds,
+			   uint8_t *in, size_t in_room, size_t *in_len);
+
+/* Best effort, without blocking: what clients still have buffered. */
+void console_hub_flush(struct console_hub *h);
+
+#endif

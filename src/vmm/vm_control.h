@@ -1,0 +1,47 @@
+/* A named VM's control.sock (SOCK_SEQPACKET): one JSON request, one JSON
+ * reply, then the connection closes.
+ *   {"cmd":"status"}   -> {"ok":true,"state":"Running","pid":N,"uptime":S}
+ *   {"cmd":"shutdown"} -> {"ok":true}  (the ACPI power button is pressed)
+ *   {"cmd":"kill"[,"reason":"..."]} -> {"ok":true}  (the VM ends now)
+ *   anything else      -> {"ok":false,"error":"..."}
+ * Both sides are here; the VMM's loop is vm_process. */
+#ifndef NESTVM_VMM_VM_CONTROL_H
+#define NESTVM_VMM_VM_CONTROL_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct json_object;
+
+#define VM_CONTROL_MAX 4096 /* bytes in one request or reply */
+
+enum vm_control_cmd {
+	VM_CONTROL_INVALID,
+	VM_CONTROL_STATUS,
+	VM_CONTROL_SHUTDOWN,
+	VM_CONTROL_KILL,
+};
+
+struct vm_control_request {
+	enum vm_control_cmd cmd;
+	char reason[160]; /* kill: why, for last_stop ("" = not given) */
+	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
+};
+
+/* Parses one request message (not NUL-terminated). */
+void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req);
+
+/* A listening AF_UNIX socket of type (SOCK_STREAM, SOCK_SEQPACKET) at path,
+ * mode 0600, non-blocking and close-on-exec; a stale socket file is
+ * replaced. */
+int vm_control_listen(const char *path, int type, struct nv_err *err);
+
+/* The client: sends req (not consumed) to the VMM of VM name and returns its
+ * reply (the caller puts it), or NULL with err: no VMM listening is
+ * NV_ERR_INPUT ("VM X is not running"); {"ok":false} is returned as its
+ * error. */
+struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
+				    struct nv_err *err);
+
+#endif

@@ -1,0 +1,288 @@
+/* The pieces of a named VM's VMM process that need no VM: the console's
+ * replay ring, console.log capping, the shared console (clients attach, get
+ * the replay, a client that does not read is dropped), the detach key, the
+ * control requests, and the reasons written to last_stop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vmm/console_escape.h"
+#include "vmm/console_hub.h"
+#include "vmm/console_ring.h"
+#include "vmm/vm_control.h"
+#include "vmm/vm_process.h"
+
+static void fill(uint8_t *p, size_t n, size_t from)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((from + i) * 7 + 3);
+}
+
+static void test_ring(void **state)
+{
+	(void)state;
+	static struct console_ring r;
+	static uint8_t out[CONSOLE_RING_SIZE], in[3 * CONSOLE_RING_SIZE];
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(console_ring_copy(&r, out), 0);
+	console_ring_write(&r, (const uint8_t *)"hello ", 6);
+	console_ring_write(&r, (const uint8_t *)"world", 5);
+	assert_int_equal(console_ring_copy(&r, out), 11);
+	assert_memory_equal(out, "hello world", 11);
+	/* Many small writes wrap around: the last RING_SIZE bytes, in order. */
+	fill(in, sizeof(in), 0);
+	memset(&r, 0, sizeof(r));
+	for (size_t off = 0; off < sizeof(in); off += 1000)
+		console_ring_write(&r, in + off, off + 1000 <= sizeof(in) ? 1000 : sizeof(in) - off);
+	assert_int_equal(console_ring_copy(&r, out), CONSOLE_RING_SIZE);
+	assert_memory_equal(out, in + sizeof(in) - CONSOLE_RING_SIZE, CONSOLE_RING_SIZE);
+	/* One write larger than the ring keeps its end. */
+	console_ring_write(&r, in, sizeof(in) - 5);
+	assert_int_equal(console_ring_copy(&r, out), CONSOLE_RING_SIZE);
+	assert_memory_equal(out, in + sizeof(in) - 5 - CONSOLE_RING_SIZE, CONSOLE_RING_SIZE);
+}
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/nv-unit.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_log_cap(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/console.log", tmpdir);
+	struct console_log l;
+	struct nv_err err = { 0 };
+	assert_int_equal(console_log_open(&l, path, &err), 0);
+	assert_int_equal(l.max, CONSOLE_LOG_MAX);
+	assert_int_equal(l.keep, CONSOLE_LOG_KEEP);
+	l.max = 1000; /* the same rule, smaller */
+	l.keep = 400;
+	uint8_t data[3000];
+	fill(data, sizeof(data), 0);
+	console_log_write(&l, data, 900);
+	assert_int_equal(l.size, 900);
+	console_log_write(&l, data + 900, 200); /* passes 1000: cut to the last 400 */
+	assert_int_equal(l.size, 400);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 400);
+	console_log_write(&l, data + 1100, 50);
+	console_log_close(&l);
+	uint8_t back[600];
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t got = fread(back, 1, sizeof(back), f);
+	fclose(f);
+	assert_int_equal(got, 450);
+	assert_memory_equal(back, data + 700, 450);
+	/* Reopened: appends after what is there. */
+	assert_int_equal(console_log_open(&l, path, &err), 0);
+	assert_int_equal(l.size, 450);
+	console_log_close(&l);
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* One round of what vm_process does with the hub. */
+static void hub_round(struct console_hub *h, uint8_t *in, size_t room, size_t *in_len)
+{
+	struct pollfd fds[CONSOLE_HUB_POLLFDS];
+	size_t n = console_hub_poll_fill(h, fds, true);
+	assert_int_equal(n, CONSOLE_HUB_POLLFDS);
+	poll(fds, n, 100);
+	console_hub_poll_done(h, fds, n, in, room, in_len);
+}
+
+static unsigned clients(const struct console_hub *h)
+{
+	unsigned c = 0;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		c += h->clients[i].fd >= 0;
+	return c;
+}
+
+static void test_hub(void **state)
+{
+	(void)state;
+	char sock[128], log[128];
+	snprintf(sock, sizeof(sock), "%s/console.sock", tmpdir);
+	snprintf(log, sizeof(log), "%s/hub.log", tmpdir);
+	static struct console_hub h;
+	struct nv_err err = { 0 };
+	assert_int_equal(console_hub_open(&h, sock, log, &err), 0);
+	struct stat st;
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	console_hub_output(&h, (const uint8_t *)"boot\r\n# ", 8);
+
+	/* A client attaches: it gets the replay, then new output. */
+	int a = connect_to(sock);
+	uint8_t in[64];
+	size_t in_len = 0;
+	hub_round(&h, in, sizeof(in), &in_len);
+	assert_int_equal(clients(&h), 1);
+	char buf[64];
+	assert_int_equal(recv(a, buf, sizeof(buf), 0), 8);
+	assert_memory_equal(buf, "boot\r\n# ", 8);
+	/* Its input is collected for the guest. */
+	assert_int_equal(send(a, "ls\r", 3, 0), 3);
+	hub_round(&h, in, sizeof(in), &in_len);
+	assert_int_equal(in_len, 3);
+	assert_memory_equal(in, "ls\r", 3);
+
+	/* A second client that never reads: dropped once it lags by more than
+	 * its buffer; the reading one stays. */
+	int b = connect_to(sock);
+	hub_round(&h, in, sizeof(in), &in_len);
+	assert_int_equal(clients(&h), 2);
+	static uint8_t chunk[8192];
+	memset(chunk, 'z', sizeof(chunk));
+	size_t sent = 0;
+	while (clients(&h) == 2 && sent < 64 * CONSOLE_CLIENT_BUF) {
+		console_hub_output(&h, chunk, sizeof(chunk));
+		sent += sizeof(chunk);
+		while (recv(a, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	assert_int_equal(clients(&h), 1);
+	assert_int_equal(h.dropped, 1);
+	assert_true(sent > CONSOLE_CLIENT_BUF);
+	/* A client that leaves is forgotten. */
+	close(a);
+	for (int i = 0; i < 5 && clients(&h); i++)
+		hub_round(&h, in, sizeof(in), &in_len);
+	assert_int_equal(clients(&h), 0);
+	close(b);
+	console_hub_close(&h);
+	/* Everything went to the log too. */
+	assert_int_equal(stat(log, &st), 0);
+	assert_int_equal((size_t)st.st_size, 8 + sent);
+}
+
+static void test_detach_key(void **state)
+{
+	(void)state;
+	struct console_escape st = { .detach_key = true };
+	uint8_t out[32];
+	size_t n;
+	assert_int_equal(console_escape_filter_key(&st, (const uint8_t *)"ab\x01", 3, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(console_escape_filter_key(&st, (const uint8_t *)"dzz", 3, out, &n), 'd');
+	assert_int_equal(n, 0);
+	st = (struct console_escape){ .detach_key = true };
+	assert_int_equal(console_escape_filter_key(&st, (const uint8_t *)"q\x01X", 3, out, &n), 'x');
+	assert_int_equal(n, 1);
+	st = (struct console_escape){ .detach_key = true };
+	assert_int_equal(console_escape_filter_key(&st, (const uint8_t *)"\x01\x01" "d", 3, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(out, "\x01" "d", 2);
+	/* Without detach_key (`nestvm run`), Ctrl-A d goes to the guest. */
+	st = (struct console_escape){ 0 };
+	assert_int_equal(console_escape_filter_key(&st, (const uint8_t *)"\x01" "d", 2, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_false(console_escape_filter(&st, (const uint8_t *)"\x01" "D", 2, out, &n));
+}
+
+static void test_control_parse(void **state)
+{
+	(void)state;
+	struct vm_control_request r;
+#define P(s) vm_control_parse(s, strlen(s), &r)
+	P("{\"cmd\":\"status\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_STATUS);
+	P("{\"cmd\":\"shutdown\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_SHUTDOWN);
+	P("{\"cmd\":\"kill\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_KILL);
+	assert_string_equal(r.reason, "");
+	P("{\"cmd\":\"kill\",\"reason\":\"forced by x\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_KILL);
+	assert_string_equal(r.reason, "forced by x");
+	P("{\"cmd\":\"reboot\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	assert_non_null(strstr(r.error, "unknown cmd"));
+	P("{\"cmd\":7}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("[1,2]");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"sta");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	vm_control_parse("{\"cmd\":\"status\"}", 5, &r); /* not NUL-terminated: only 5 bytes count */
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	static char big[VM_CONTROL_MAX + 10];
+	memset(big, ' ', sizeof(big));
+	vm_control_parse(big, sizeof(big), &r);
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+#undef P
+}
+
+static void test_stop_reasons(void **state)
+{
+	(void)state;
+	char s[256];
+	struct machine_result r = { .end = MACHINE_END_POWEROFF };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "the guest powered off");
+	r = (struct machine_result){ .end = MACHINE_END_EXIT_STATUS, .status = 0 };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "the guest powered off");
+	r.status = 3;
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_non_null(strstr(s, "status 3"));
+	r = (struct machine_result){ .end = MACHINE_END_RESET };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "the guest rebooted");
+	r = (struct machine_result){ .end = MACHINE_END_PANIC };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "the guest kernel panicked");
+	r = (struct machine_result){ .end = MACHINE_END_STOPPED, .detail = VM_PROCESS_KILL_DEFAULT };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "stopped: forced by nestvm vm stop --force");
+	r = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE, .detail = "poll failed" };
+	vm_process_stop_reason(&r, s, sizeof(s));
+	assert_string_equal(s, "VMM failure: poll failed");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_log_cap),
+		cmocka_unit_test(test_hub),
+		cmocka_unit_test(test_detach_key),
+		cmocka_unit_test(test_control_parse),
+		cmocka_unit_test(test_stop_reasons),
+	};
+	return cmocka_run_group_tests_name("vm_process", tests, setup_dir, teardown_dir);
+}
