@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The translation: argv of the native command (argv[0] = "vm", "switch",
  * "status" or "enable-nested"), strings owned by the struct. */
@@ -25,5 +26,8 @@ bool hyperv_is_cmdlet(const char *word);
 int hyperv_translate(int argc, char **argv, struct hyperv_translation *out, char *err,
 		     size_t errlen);
 void hyperv_translation_free(struct hyperv_translation *t);
+/* `nestvm Get-Help [CMDLET]`: every cmdlet with its native command, or one
+ * cmdlet's parameters. 0, or -1 if cmdlet is not one nestvm knows. */
+int hyperv_help(FILE *f, const char *cmdlet);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/commands.h"
 #include "cli/hyperv_alias.h"
@@ -75,6 +76,12 @@ int main(int argc, char **argv)
 	int st = dispatch(argc - 1, argv + 1);
 	if (st >= 0)
 		return st;
+	if (!strcasecmp(argv[1], "Get-Help")) {
+		if (hyperv_help(stdout, argc > 2 ? argv[2] : NULL) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "Get-Help: '%s' is not a cmdlet nestvm knows",
+					argv[2]);
+		return 0;
+	}
 	if (hyperv_is_cmdlet(argv[1]))
 		return run_cmdlet(argc - 1, argv + 1);
 	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown command '%s' (try `nestvm --help`)", argv[1]);
