@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Hyper-V's published nested-virtualization walk-through, typed at nestvm
+# through the real binary: New-VM, Set-VMProcessor
+# -ExposeVirtualizationExtensions, Set-VMMemory, New-VMSwitch,
+# Add-VMNetworkAdapter, Set-VMNetworkAdapter -MacAddressSpoofing, then
+# Get-VMProcessor and the native `vm show --json` agree; New-NetNat as copied
+# from the page (en dashes, curly quotes) makes a NAT switch; bad calls exit 2
+# with one line. No VM is started. State lives in a temporary NESTVM_HOME.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}}
+T=$(mktemp -d)
+export NESTVM_HOME=$T/home
+
+cleanup() {
+	for s in VmNAT LocalNAT; do "$NV" switch delete "$s" >/dev/null 2>&1; done
+	for f in "$NESTVM_HOME"/switches/*/daemon.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+if [ ! -x "$NV" ]; then
+	t_not_ok "binary" "need $NV (make)"
+	t_summary
+	exit 1
+fi
+
+EN=$'\xe2\x80\x93' # the en dash and curly quotes the published page carries
+LDQ=$'\xe2\x80\x9c'
+RDQ=$'\xe2\x80\x9d'
+
+# Exactly one line on stderr naming the problem, status 2.
+bad() {
+	local name=$1 re=$2
+	shift 2
+	local err st
+	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
+	if [ "$st" != 2 ]; then
+		t_not_ok "$name" "exit status $st, wanted 2: $err"
+	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
+		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
+	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
+		t_not_ok "$name" "message does not match /$re/: $err"
+	else
+		t_ok "$name: $err"
+	fi
+}
+
+# json_has NAME REGEX: the VM's JSON, spaces and newlines removed, matches.
+json_has() {
+	local j
+	j=$("$NV" vm show NestedHost --json 2>/dev/null | tr -d ' \n\t')
+	if printf '%s' "$j" | grep -Eq -- "$2"; then t_ok "$1"
+	else t_not_ok "$1" "no /$2/ in: $j"; fi
+}
+
+# The walk-through, with $true/$false quoted as a bash user must.
+t_expect "New-VM -Name NestedHost -MemoryStartupBytes 4GB" 0 "NestedHost" -- \
+	"$NV" New-VM -Name NestedHost -MemoryStartupBytes 4GB
+t_expect "Set-VMProcessor -ExposeVirtualizationExtensions '\$true'" 0 "" -- \
+	"$NV" Set-VMProcessor -VMName NestedHost -ExposeVirtualizationExtensions '$true'
+t_expect "Set-VMMemory -StartupBytes 4GB -DynamicMemoryEnabled '\$false'" 0 "" -- \
+	"$NV" Set-VMMemory -VMName NestedHost -StartupBytes 4GB -DynamicMemoryEnabled '$false'
+t_expect "New-VMSwitch -Name VmNAT -SwitchType Private" 0 "VmNAT" -- \
+	"$NV" New-VMSwitch -Name VmNAT -SwitchType Private
+t_expect "Add-VMNetworkAdapter -VMName NestedHost -SwitchName VmNAT" 0 "" -- \
+	"$NV" Add-VMNetworkAdapter -VMName NestedHost -SwitchName VmNAT
+t_expect "Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing On" 0 "" -- \
+	"$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing On
+t_expect "Get-VMProcessor shows the extensions on" 0 "ExposeVirtualizationExtensions *:? *(True|on|yes)" -- \
+	"$NV" Get-VMProcessor -VMName NestedHost
+t_expect "Get-VM lists NestedHost" 0 "NestedHost" -- "$NV" Get-VM
+t_expect "Get-VM -Name NestedHost" 0 "NestedHost" -- "$NV" get-vm -name NestedHost
+
+json_has "vm show --json: 4096 MiB" '"memory_mib":4096[,}]'
+json_has "vm show --json: extensions exposed" '"expose_virtualization_extensions":true'
+json_has "vm show --json: fixed memory" '"dynamic_memory_enabled":false'
+json_has "vm show --json: adapter on VmNAT with spoofing" '"switch":"VmNAT"[^}]*"mac_spoofing":true'
+
+# Case, -Param:value, positional name, typographic dashes and quotes.
+t_expect "set-vmprocessor NestedHost -count:2 (any case, colon)" 0 "" -- \
+	"$NV" set-vmprocessor NestedHost -count:2
+json_has "vm show --json: 2 CPUs" '"cpus":2[,}]'
+t_expect "Set-VMProcessor with en dashes and curly quotes" 0 "" -- \
+	"$NV" Set-VMProcessor "${EN}VMName" "${LDQ}NestedHost${RDQ}" "${EN}ExposeVirtualizationExtensions" "${LDQ}\$false${RDQ}"
+json_has "vm show --json: extensions off again" '"expose_virtualization_extensions":false'
+
+# New-NetNat exactly as the page prints it.
+t_expect "New-NetNat ${EN}Name LocalNAT ${EN}InternalIPInterfaceAddressPrefix ${LDQ}192.168.100.0/24${RDQ}" 0 \
+	"NAT switch LocalNAT created with gateway .1, DHCP and DNS" -- \
+	"$NV" New-NetNat "${EN}Name" LocalNAT "${EN}InternalIPInterfaceAddressPrefix" "${LDQ}192.168.100.0/24${RDQ}"
+t_expect "switch show LocalNAT: a NAT switch on 192.168.100.0/24" 0 "192\.168\.100\." -- \
+	"$NV" switch show LocalNAT
+t_expect "Get-VMSwitch lists both" 0 "LocalNAT" -- "$NV" Get-VMSwitch
+out=$T_LAST_OUT
+t_has "Get-VMSwitch: LocalNAT is nat" "LocalNAT +nat"
+t_has "Get-VMSwitch: VmNAT is private" "VmNAT +private"
+t_expect "Get-VMSwitch -Name LocalNAT" 0 "nat" -- "$NV" Get-VMSwitch -Name LocalNAT
+t_expect "Get-NestedVirtStatus" "$("$NV" status >/dev/null 2>&1; echo $?)" "nested virtualization" -- \
+	"$NV" Get-NestedVirtStatus
+t_expect "Get-Help lists the cmdlets" 0 "New-NetNat" -- "$NV" Get-Help
+t_expect "Get-Help Set-VMProcessor" 0 "--expose-virtualization-extensions" -- "$NV" Get-Help Set-VMProcessor
+
+# Bad calls: one line, status 2, naming the cmdlet and the parameter.
+bad "unquoted \$true (the shell leaves nothing)" \
+	"Set-VMProcessor: -ExposeVirtualizationExtensions needs a value: the shell expanded \\\$true" \
+	"$NV" Set-VMProcessor -VMName NestedHost -ExposeVirtualizationExtensions
+bad "-Param:\$true unquoted" "-DynamicMemoryEnabled needs a value: the shell expanded" \
+	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled:
+bad "pipeline: Set-VMNetworkAdapter without -VMName" \
+	"Set-VMNetworkAdapter: -VMName is required \(nestvm takes no pipeline input" \
+	"$NV" Set-VMNetworkAdapter -MacAddressSpoofing On
+bad "quoted pipe" "no pipeline" "$NV" Get-VMNetworkAdapter -VMName NestedHost '|' Set-VMNetworkAdapter
+bad "unknown parameter" "New-VM: unknown parameter -Colour" "$NV" New-VM -Name x -Colour red
+bad "unsupported -Path" "New-VM: -Path is not supported" "$NV" New-VM -Name x -Path /vms
+bad "unsupported -MaximumBytes" "Set-VMMemory: -MaximumBytes is not supported" \
+	"$NV" Set-VMMemory -VMName NestedHost -MaximumBytes 8GB
+bad "parameter given twice" "-Count given twice" "$NV" Set-VMProcessor -VMName NestedHost -Count 1 -Count 2
+bad "size not whole MiB" "not a whole number of MiB" "$NV" Set-VMMemory -VMName NestedHost -StartupBytes 1000000
+bad "size garbage" "'4GiB' is not a size" "$NV" New-VM -Name y -MemoryStartupBytes 4GiB
+bad "MacAddressSpoofing yes" "'yes' is not On or Off" "$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing yes
+bad "New-NetNat without prefix" "-InternalIPInterfaceAddressPrefix is required" "$NV" New-NetNat -Name n2
+bad "Get-Help of an unknown cmdlet" "Get-Help: 'Get-Nothing' is not a cmdlet" "$NV" Get-Help Get-Nothing
+bad "dynamic memory on is refused by nestvm" "." \
+	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled '$true'
+t_expect "Get-VM after the bad calls: still one VM, no x or y" 0 "" -- "$NV" vm list
+if printf '%s\n' "$T_LAST_OUT" | grep -Eq '^(x|y) '; then t_not_ok "bad calls created nothing" "$T_LAST_OUT"
+else t_ok "bad calls created nothing"; fi
+
+# Clean up through the cmdlets.
+t_expect "Remove-VM -Name NestedHost -Force" 0 "" -- "$NV" Remove-VM -Name NestedHost -Force
+t_expect "Remove-VMSwitch -Name VmNAT" 0 "" -- "$NV" Remove-VMSwitch -Name VmNAT
+t_expect "switch delete LocalNAT" 0 "" -- "$NV" switch delete LocalNAT
+t_expect "Get-VMSwitch: none left" 0 "" -- "$NV" Get-VMSwitch
+if printf '%s\n' "$T_LAST_OUT" | grep -Eq 'VmNAT|LocalNAT'; then t_not_ok "switches deleted" "$T_LAST_OUT"
+else t_ok "switches deleted"; fi
+t_summary
