@@ -1,0 +1,242 @@
+/* A VM's record (vm.json): defaults, validation, the JSON round trip, and
+ * strict parsing where every malformed document gives one line naming the
+ * file and the field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "mgmt/vm_config.h"
+
+#define FILE_NAME "/h/vms/web1/vm.json"
+
+static void assert_contains(const char *s, const char *sub)
+{
+	if (!strstr(s, sub))
+		fail_msg("'%s' does not contain '%s'", s, sub);
+}
+
+static void sample(struct vm_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	vm_config_defaults(&r->config, "web1");
+	struct vm_config *c = &r->config;
+	c->cpus = 2;
+	c->memory_mib = 2048;
+	strcpy(c->kernel, "/boot/vmlinuz");
+	strcpy(c->append, "console=ttyS0 quiet");
+	strcpy(c->disks[0].path, "/img/a.img");
+	strcpy(c->disks[1].path, "/img/b.img");
+	c->disks[1].readonly = true;
+	c->ndisks = 2;
+	strcpy(c->nics[0].switch_name, "wan");
+	mac_generate("web1", 0, &c->nics[0].mac);
+	strcpy(c->nics[1].switch_name, "lan");
+	mac_parse("52:54:00:00:00:0a", &c->nics[1].mac);
+	c->nics[1].mac_spoofing = true;
+	c->nnics = 2;
+	c->expose_virtualization_extensions = true;
+	r->runtime.state = VM_STATE_RUNNING;
+	r->runtime.pid = 4242;
+	r->runtime.started_at = 1700000000;
+	strcpy(r->runtime.last_stop, "guest powered off");
+}
+
+static void test_defaults_and_states(void **state)
+{
+	(void)state;
+	struct vm_config c;
+	vm_config_defaults(&c, "a");
+	assert_int_equal(c.memory_mib, 512);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(c.nnics, 0);
+	assert_false(c.expose_virtualization_extensions);
+	struct nv_err e = { 0 };
+	assert_int_equal(vm_config_validate(&c, "a", &e), 0);
+	enum vm_state s;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(vm_state_parse(vm_state_name((enum vm_state)i), &s), 0);
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(vm_state_name(VM_STATE_STOPPING), "Stopping");
+	assert_int_equal(vm_state_parse("running", &s), -1);
+}
+
+static void test_validate(void **state)
+{
+	(void)state;
+	struct vm_record r;
+	struct nv_err e = { 0 };
+	sample(&r);
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), 0);
+	r.config.cpus = 0;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "cpus: must be 1..255");
+	sample(&r);
+	r.config.memory_mib = 8;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "memory_mib");
+	sample(&r);
+	strcpy(r.config.disks[1].path, "rel.img");
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "disks[1].path");
+	sample(&r);
+	r.config.nics[0].mac.b[0] = 1;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "nics[0].mac");
+	assert_contains(e.msg, "multicast");
+	sample(&r);
+	strcpy(r.config.nics[1].switch_name, "bad/name");
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "nics[1].switch");
+	sample(&r);
+	r.config.dynamic_memory_enabled = true;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "nestvm VMs have fixed memory: dynamic memory cannot be enabled");
+	sample(&r);
+	strcpy(r.config.name, ".hidden");
+	assert_int_equal(vm_config_validate(&r.config, "x", &e), -1);
+	assert_contains(e.msg, "name");
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *doc = vm_record_to_json(&r);
+	const char *text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	json_object_put(doc);
+	assert_memory_equal(&r.config, &back.config, sizeof(r.config));
+	assert_int_equal(back.runtime.state, VM_STATE_RUNNING);
+	assert_int_equal(back.runtime.pid, 4242);
+	assert_int_equal(back.runtime.started_at, 1700000000);
+	assert_string_equal(back.runtime.last_stop, "guest powered off");
+}
+
+/* Parses the sample with one change made by edit (a JSON pointer-like
+ * tweak done on the json-c tree) and checks the error. */
+typedef void (*edit_fn)(struct json_object *doc);
+
+static void expect_error(edit_fn edit, const char *want)
+{
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *doc = vm_record_to_json(&r);
+	edit(doc);
+	const char *text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), -1);
+	json_object_put(doc);
+	assert_int_equal(e.kind, NV_ERR_INPUT);
+	assert_null(strchr(e.msg, '\n'));
+	assert_contains(e.msg, FILE_NAME ": ");
+	assert_contains(e.msg, want);
+}
+
+static struct json_object *cfg(struct json_object *doc)
+{
+	return json_object_object_get(doc, "config");
+}
+
+static struct json_object *nic(struct json_object *doc, int i)
+{
+	return json_object_array_get_idx(json_object_object_get(cfg(doc), "nics"), (size_t)i);
+}
+
+static void e_missing_cpus(struct json_object *d) { json_object_object_del(cfg(d), "cpus"); }
+static void e_cpus_string(struct json_object *d) { json_object_object_add(cfg(d), "cpus", json_object_new_string("2")); }
+static void e_cpus_zero(struct json_object *d) { json_object_object_add(cfg(d), "cpus", json_object_new_int(0)); }
+static void e_cpus_huge(struct json_object *d) { json_object_object_add(cfg(d), "cpus", json_object_new_int64(4294967297LL)); }
+static void e_unknown(struct json_object *d) { json_object_object_add(cfg(d), "balloon", json_object_new_boolean(1)); }
+static void e_unknown_top(struct json_object *d) { json_object_object_add(d, "extra", json_object_new_int(1)); }
+static void e_unknown_nic(struct json_object *d) { json_object_object_add(nic(d, 1), "vlan", json_object_new_int(5)); }
+static void e_bad_mac(struct json_object *d) { json_object_object_add(nic(d, 1), "mac", json_object_new_string("52:54:zz")); }
+static void e_mcast_mac(struct json_object *d) { json_object_object_add(nic(d, 0), "mac", json_object_new_string("01:00:5e:00:00:01")); }
+static void e_spoof_type(struct json_object *d) { json_object_object_add(nic(d, 0), "mac_spoofing", json_object_new_string("on")); }
+static void e_rel_disk(struct json_object *d)
+{
+	struct json_object *disk = json_object_array_get_idx(json_object_object_get(cfg(d), "disks"), 0);
+	json_object_object_add(disk, "path", json_object_new_string("data.img"));
+}
+static void e_rel_kernel(struct json_object *d) { json_object_object_add(cfg(d), "kernel", json_object_new_string("bzImage")); }
+static void e_version2(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(2)); }
+static void e_version0(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(0)); }
+static void e_no_version(struct json_object *d) { json_object_object_del(d, "version"); }
+static void e_dynmem(struct json_object *d) { json_object_object_add(cfg(d), "dynamic_memory_enabled", json_object_new_boolean(1)); }
+static void e_state(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "state", json_object_new_string("Paused")); }
+static void e_no_runtime(struct json_object *d) { json_object_object_del(d, "runtime"); }
+static void e_nics_object(struct json_object *d) { json_object_object_add(cfg(d), "nics", json_object_new_object()); }
+static void e_nic_not_object(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "nics"), 0, json_object_new_int(3)); }
+static void e_memory_double(struct json_object *d) { json_object_object_add(cfg(d), "memory_mib", json_object_new_double(512.5)); }
+
+static void test_malformed_fields(void **state)
+{
+	(void)state;
+	expect_error(e_missing_cpus, "config.cpus: missing");
+	expect_error(e_cpus_string, "config.cpus: must be an integer");
+	expect_error(e_cpus_zero, "config.cpus: must be 1..255");
+	expect_error(e_cpus_huge, "config.cpus: must be 1..255");
+	expect_error(e_unknown, "config.balloon: unknown field");
+	expect_error(e_unknown_top, "extra: unknown field");
+	expect_error(e_unknown_nic, "config.nics[1].vlan: unknown field");
+	expect_error(e_bad_mac, "config.nics[1].mac: not a MAC address");
+	expect_error(e_mcast_mac, "config.nics[0].mac: MAC 01:00:5e:00:00:01 is multicast");
+	expect_error(e_spoof_type, "config.nics[0].mac_spoofing: must be true or false");
+	expect_error(e_rel_disk, "config.disks[0].path: 'data.img' is not an absolute path");
+	expect_error(e_rel_kernel, "config.kernel: 'bzImage' is not an absolute path");
+	expect_error(e_version2, "version: 2 was written by a newer nestvm");
+	expect_error(e_version0, "version: must be 1");
+	expect_error(e_no_version, "version: missing");
+	expect_error(e_dynmem, "config.dynamic_memory_enabled: nestvm VMs have fixed memory");
+	expect_error(e_state, "runtime.state: must be Off, Starting, Running or Stopping");
+	expect_error(e_no_runtime, "runtime: missing");
+	expect_error(e_nics_object, "config.nics: must be an array");
+	expect_error(e_nic_not_object, "config.nics[0]: must be an object");
+	expect_error(e_memory_double, "config.memory_mib: must be an integer");
+}
+
+static void test_malformed_text(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *doc = vm_record_to_json(&r);
+	const char *text = json_object_to_json_string(doc);
+	/* Truncated anywhere: one line naming the file. */
+	for (size_t cut = 0; cut < strlen(text); cut += 7) {
+		assert_int_equal(vm_record_parse_text(text, cut, FILE_NAME, &back, &e), -1);
+		assert_contains(e.msg, FILE_NAME ": not valid JSON");
+	}
+	json_object_put(doc);
+	const char *arr = "[1,2,3]";
+	assert_int_equal(vm_record_parse_text(arr, strlen(arr), FILE_NAME, &back, &e), -1);
+	assert_contains(e.msg, FILE_NAME ": not a JSON object");
+	const char *trail = "{} {}";
+	assert_int_equal(vm_record_parse_text(trail, strlen(trail), FILE_NAME, &back, &e), -1);
+	assert_contains(e.msg, FILE_NAME ": not valid JSON");
+	const char *garbage = "{\"version\": 1,, }";
+	assert_int_equal(vm_record_parse_text(garbage, strlen(garbage), FILE_NAME, &back, &e), -1);
+	assert_contains(e.msg, FILE_NAME ": not valid JSON");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_and_states),
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_malformed_fields),
+		cmocka_unit_test(test_malformed_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
