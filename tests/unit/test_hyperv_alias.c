@@ -102,6 +102,10 @@ static void test_new_vm(void **state)
 	ok("New-VM -Name X", "vm create X");
 	ok("New-VM -VHDPath /img/d.img -SwitchName lan -MemoryStartupBytes 512MB -Name X",
 	   "vm create X --memory 512M --nic switch=lan --disk /img/d.img");
+}
+
+static void test_new_vm_positional(void **state)
+{
 	ok("New-VM NestedHost -MemoryStartupBytes 2GB", "vm create NestedHost --memory 2048M");
 	ok("New-VM -VMName X", "vm create X");
 }
@@ -112,6 +116,10 @@ static void test_new_vm_noops(void **state)
 	ok_note("New-VM -Name X -Generation 1 -MemoryStartupBytes 1GB", "vm create X --memory 1024M",
 		"no BIOS or UEFI");
 	ok_note("New-VM -Name X -NoVHD", "vm create X", "-NoVHD");
+}
+
+static void test_new_vm_unsupported(void **state)
+{
 	bad("New-VM -Name X -Generation 3", "New-VM: -Generation: '3' is not 1 or 2");
 	bad("New-VM -Name X -Path /vms", "-Path is not supported");
 	bad("New-VM -Name X -BootDevice VHD", "-BootDevice is not supported");
@@ -126,6 +134,10 @@ static void test_get_vm(void **state)
 	ok("Get-VM a,b,c", "vm list a b c");
 	ok("Get-VM -Name a, b", "vm list a b"); /* PowerShell's "a, b" split by the shell */
 	ok("Get-VM -VMName web1", "vm list web1");
+}
+
+static void test_get_vm_bad(void **state)
+{
 	bad("Get-VM -Name Nested*", "wildcards are not supported");
 	bad("Get-VM -Name ,", "-Name needs a value");
 	bad("Get-VM -Id 1234", "-Id is not supported");
@@ -136,13 +148,25 @@ static void test_start_stop_remove(void **state)
 	ok("Start-VM -Name NestedHost", "vm start NestedHost");
 	ok("Start-VM NestedHost", "vm start NestedHost");
 	ok("Start-VM -VMName NestedHost", "vm start NestedHost");
+}
+
+static void test_stop_vm(void **state)
+{
 	ok("Stop-VM -Name X", "vm stop X");
 	ok("Stop-VM X -TurnOff", "vm stop X --force");
 	ok_note("Stop-VM -Name X -Force", "vm stop X", "nestvm never asks");
 	ok_note("Stop-VM -Name X -Force -TurnOff", "vm stop X --force", "-Force");
+}
+
+static void test_remove_vm(void **state)
+{
 	ok("Remove-VM -Name X", "vm delete X");
 	ok("Remove-VM -Name X -Force", "vm delete X --force");
 	ok("Remove-VM X -Force:$false", "vm delete X");
+}
+
+static void test_vm_lifecycle_bad(void **state)
+{
 	bad("Stop-VM -Name X -Save", "Stop-VM: -Save is not supported: nestvm cannot save");
 	bad("Start-VM -Name a,b", "Start-VM: -Name: one name only");
 	bad("Start-VM a b", "Start-VM: unexpected argument 'b'");
@@ -158,6 +182,10 @@ static void test_set_processor(void **state)
 	ok("Set-VMProcessor -Count 2 -ExposeVirtualizationExtensions true -VMName X",
 	   "vm set X --expose-virtualization-extensions on --cpus 2");
 	ok("Set-VMProcessor X -ExposeVirtualizationExtensions 1", "vm set X --expose-virtualization-extensions on");
+}
+
+static void test_set_processor_bad(void **state)
+{
 	bad("Set-VMProcessor -VMName X -Count 0", "-Count: '0' is not a positive whole number");
 	bad("Set-VMProcessor -VMName X -Count two", "-Count: 'two' is not a positive");
 	bad("Set-VMProcessor -VMName X", "Set-VMProcessor: nothing to change");
@@ -180,6 +208,10 @@ static void test_set_memory(void **state)
 	   "vm set NestedHost --memory 4096M --dynamic-memory off");
 	ok("Set-VMMemory -DynamicMemoryEnabled 0 -VMName X", "vm set X --dynamic-memory off");
 	ok("Set-VMMemory -VMName X -DynamicMemoryEnabled $true", "vm set X --dynamic-memory on");
+}
+
+static void test_set_memory_unsupported(void **state)
+{
 	bad("Set-VMMemory -VMName X -MaximumBytes 8GB", "Set-VMMemory: -MaximumBytes is not supported: nestvm VMs have fixed memory");
 	bad("Set-VMMemory -VMName X -MinimumBytes 4GB", "-MinimumBytes is not supported");
 }
@@ -190,13 +222,25 @@ static void test_adapters(void **state)
 	   "vm set NestedHost --mac-spoofing on");
 	ok("Set-VMNetworkAdapter -VMNAME X -MacAddressSpoofing off", "vm set X --mac-spoofing off");
 	ok("Set-VMNetworkAdapter -VMName X -MacAddressSpoofing ON", "vm set X --mac-spoofing on");
+}
+
+static void test_add_adapter(void **state)
+{
 	ok("Add-VMNetworkAdapter -VMName NestedHost -SwitchName VmNAT", "vm set NestedHost --add-nic switch=VmNAT");
 	ok("Add-VMNetworkAdapter X -SwitchName lan -StaticMacAddress 00155D010203",
 	   "vm set X --add-nic switch=lan,mac=00:15:5d:01:02:03");
 	ok("Add-VMNetworkAdapter -StaticMacAddress 52-54-00-AB-CD-EF -VMName X -SwitchName lan",
 	   "vm set X --add-nic switch=lan,mac=52:54:00:ab:cd:ef");
+}
+
+static void test_connect_adapter(void **state)
+{
 	ok_note("Connect-VMNetworkAdapter -VMName X -SwitchName lan", "vm set X --add-nic switch=lan",
 		"always connected");
+}
+
+static void test_adapters_bad(void **state)
+{
 	bad("Set-VMNetworkAdapter -VMName X -MacAddressSpoofing yes", "-MacAddressSpoofing: 'yes' is not On or Off");
 	bad("Add-VMNetworkAdapter -VMName X -SwitchName lan -StaticMacAddress 00155D0102",
 	    "-StaticMacAddress: '00155D0102' is not a MAC address");
@@ -224,11 +268,19 @@ static void test_switches(void **state)
 	ok("New-VMSwitch lan -SwitchType private", "switch create lan --type private");
 	ok_note("New-VMSwitch -Name n -SwitchType NAT -NATSubnetAddress 172.16.1.0/24",
 		"switch create n --type nat --subnet 172.16.1.0/24", "NAT switch n created");
+}
+
+static void test_get_remove_switch(void **state)
+{
 	ok("Get-VMSwitch", "switch list");
 	ok("Get-VMSwitch -Name lan", "switch show lan");
 	ok("Get-VMSwitch lan", "switch show lan");
 	ok("Remove-VMSwitch -Name lan", "switch delete lan");
 	ok_note("Remove-VMSwitch lan -Force", "switch delete lan", "never asks");
+}
+
+static void test_switches_bad(void **state)
+{
 	bad("New-VMSwitch -Name x", "-SwitchType or -NetAdapterName is required");
 	bad("New-VMSwitch -Name x -SwitchType External", "give -NetAdapterName");
 	bad("New-VMSwitch -Name x -SwitchType Internal -NetAdapterName eth0", "exclude each other");
@@ -249,6 +301,10 @@ static void test_new_netnat(void **state)
 	ok_note("New-NetNat " EN "Name LocalNAT " EN "InternalIPInterfaceAddressPrefix " LDQ
 		"192.168.100.0/24" RDQ,
 		"switch create LocalNAT --type nat --subnet 192.168.100.0/24", want_note);
+}
+
+static void test_new_netnat_bad(void **state)
+{
 	bad("New-NetNat -Name LocalNAT", "-InternalIPInterfaceAddressPrefix is required (usage: nestvm New-NetNat");
 	bad("New-NetNat -Name n -InternalIPInterfaceAddressPrefix 10.0.0.0/24 -ExternalIPInterfaceAddressPrefix 1.2.3.0/24",
 	    "-ExternalIPInterfaceAddressPrefix is not supported");
@@ -258,6 +314,10 @@ static void test_nested_scripts(void **state)
 {
 	ok("Enable-NestedVm -VMName NestedHost", "enable-nested NestedHost");
 	ok("Enable-NestedVM -vmName " LDQ "NestedHost" RDQ, "enable-nested NestedHost");
+}
+
+static void test_nested_status(void **state)
+{
 	ok("Get-NestedVirtStatus", "status");
 	ok("Get-NestedVirtStatus -VMName a", "status a");
 	ok("Get-NestedVirtStatus a,b", "status a b");
@@ -293,6 +353,10 @@ static void test_prefixes(void **state)
 {
 	ok("Set-VMProcessor -VMName X -Expose true", "vm set X --expose-virtualization-extensions on");
 	ok("Set-VMProcessor -VMN X -Cou 3", "vm set X --cpus 3");
+}
+
+static void test_prefixes_ambiguous(void **state)
+{
 	bad("Set-VMProcessor -VMName X -C 3", "-C is ambiguous: -Count, -Compatibility");
 	bad("New-VM -N X", "-N is ambiguous");
 }
@@ -302,6 +366,10 @@ static void test_typographic(void **state)
 	ok("Set-VMProcessor " EN "VMName NestedHost " EM "ExposeVirtualizationExtensions $true",
 	   "vm set NestedHost --expose-virtualization-extensions on");
 	ok("New-VM " EM "Name " LSQ "X" RSQ " " EN "MemoryStartupBytes " LDQ "4GB" RDQ, "vm create X --memory 4096M");
+}
+
+static void test_curly_quotes(void **state)
+{
 	ok("Set-VMProcessor -VMName " RDQ "X" RDQ " -ExposeVirtualizationExtensions " LDQ "$true" RDQ,
 	   "vm set X --expose-virtualization-extensions on");
 	ok("Set-VMProcessor " EN "VMName:" LDQ "X" RDQ " " EN "Count:2", "vm set X --cpus 2");
@@ -320,9 +388,17 @@ static void test_sizes(void **state)
 	ok("Set-VMMemory -VMName X -StartupBytes 1.5GB", "vm set X --memory 1536M");
 	ok("Set-VMMemory -VMName X -StartupBytes 0.5gb", "vm set X --memory 512M");
 	ok("Set-VMMemory -VMName X -StartupBytes 1PB", "vm set X --memory 1073741824M");
+}
+
+static void test_sizes_not_mib(void **state)
+{
 	bad("Set-VMMemory -VMName X -StartupBytes 1000000", "-StartupBytes: 1000000 is not a whole number of MiB");
 	bad("Set-VMMemory -VMName X -StartupBytes 1500KB", "not a whole number of MiB");
 	bad("Set-VMMemory -VMName X -StartupBytes 1.1MB", "not a whole number of MiB");
+}
+
+static void test_sizes_garbage(void **state)
+{
 	bad("Set-VMMemory -VMName X -StartupBytes 4GiB", "-StartupBytes: '4GiB' is not a size");
 	bad("Set-VMMemory -VMName X -StartupBytes lots", "'lots' is not a size");
 	bad("Set-VMMemory -VMName X -StartupBytes 4G", "'4G' is not a size");
@@ -360,6 +436,10 @@ static void test_shell_ate_true(void **state)
 	bad("Set-VMProcessor -VMName X -ExposeVirtualizationExtensions", "quote it ('$true') or write true");
 	bad("Set-VMMemory -VMName X -DynamicMemoryEnabled", "-DynamicMemoryEnabled needs a value: the shell expanded $true or $false");
 	bad("Remove-VM -Name X -Force:", "-Force needs a value: the shell expanded");
+}
+
+static void test_missing_values(void **state)
+{
 	/* Other parameters: plainly missing. */
 	bad("New-VM -Name X -MemoryStartupBytes", "New-VM: -MemoryStartupBytes needs a value");
 	bad("Set-VMProcessor -VMName -Count 2", "Set-VMProcessor: -VMName needs a value");
@@ -370,15 +450,31 @@ static void test_shell_ate_true(void **state)
 static void test_bad_parameters(void **state)
 {
 	bad("Set-VMProcessor -VMName X -Frobnicate 1", "Set-VMProcessor: unknown parameter -Frobnicate");
+}
+
+static void test_duplicates(void **state)
+{
 	bad("Set-VMProcessor -VMName X -Count 2 -Count 3", "Set-VMProcessor: -Count given twice");
 	bad("Set-VMProcessor -VMName X -vmname Y -Count 3", "-VMName given twice");
 	bad("Set-VMProcessor X -VMName Y -Count 3", "-VMName given twice");
 	bad("Get-VM -Name a -VMName b", "-Name given twice");
+}
+
+static void test_double_dash(void **state)
+{
 	bad("Set-VMProcessor -VMName X --cpus 2", "'--cpus' is not a cmdlet parameter");
+}
+
+static void test_common_parameters(void **state)
+{
 	bad("Set-VMProcessor -VMName X -Verbose", "-Verbose is not supported: a PowerShell common parameter");
 	bad("Remove-VM -Name X -Confirm:$false", "-Confirm is not supported");
 	bad("Get-VM -ComputerName host2", "-ComputerName is not supported: nestvm manages this host only");
 	bad("Set-VMProcessor -VM $vm -Count 2", "-VM is not supported");
+}
+
+static void test_unexpected_positional(void **state)
+{
 	bad("Get-VMSwitch a b", "unexpected argument 'b'");
 }
 
@@ -414,6 +510,12 @@ static void test_translation_free(void **state)
 	assert_int_equal(t.argc, 0);
 	assert_null(t.argv[0]);
 	hyperv_translation_free(&t); /* twice is harmless */
+}
+
+static void test_failure_frees(void **state)
+{
+	struct hyperv_translation t;
+	char err[256];
 	/* A failure after some arguments were pushed frees them. */
 	char *w[] = { "Set-VMProcessor", "-VMName", "X", NULL };
 	assert_int_equal(hyperv_translate(3, w, &t, err, sizeof(err)), -1);
@@ -498,27 +600,52 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_vm),
+		cmocka_unit_test(test_new_vm_positional),
 		cmocka_unit_test(test_new_vm_noops),
+		cmocka_unit_test(test_new_vm_unsupported),
 		cmocka_unit_test(test_get_vm),
+		cmocka_unit_test(test_get_vm_bad),
 		cmocka_unit_test(test_start_stop_remove),
+		cmocka_unit_test(test_stop_vm),
+		cmocka_unit_test(test_remove_vm),
+		cmocka_unit_test(test_vm_lifecycle_bad),
 		cmocka_unit_test(test_set_processor),
+		cmocka_unit_test(test_set_processor_bad),
 		cmocka_unit_test(test_get_shows),
 		cmocka_unit_test(test_set_memory),
+		cmocka_unit_test(test_set_memory_unsupported),
 		cmocka_unit_test(test_adapters),
+		cmocka_unit_test(test_add_adapter),
+		cmocka_unit_test(test_connect_adapter),
+		cmocka_unit_test(test_adapters_bad),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_switches),
+		cmocka_unit_test(test_get_remove_switch),
+		cmocka_unit_test(test_switches_bad),
 		cmocka_unit_test(test_new_netnat),
+		cmocka_unit_test(test_new_netnat_bad),
 		cmocka_unit_test(test_nested_scripts),
+		cmocka_unit_test(test_nested_status),
 		cmocka_unit_test(test_case_insensitive),
 		cmocka_unit_test(test_colon_values),
 		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_prefixes_ambiguous),
 		cmocka_unit_test(test_typographic),
+		cmocka_unit_test(test_curly_quotes),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_sizes_not_mib),
+		cmocka_unit_test(test_sizes_garbage),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_shell_ate_true),
+		cmocka_unit_test(test_missing_values),
 		cmocka_unit_test(test_bad_parameters),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_double_dash),
+		cmocka_unit_test(test_common_parameters),
+		cmocka_unit_test(test_unexpected_positional),
 		cmocka_unit_test(test_is_cmdlet),
 		cmocka_unit_test(test_translation_free),
+		cmocka_unit_test(test_failure_frees),
 		cmocka_unit_test(test_long_input),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_table),
