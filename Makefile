@@ -88,10 +88,15 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 
 # Host-side helper programs for the CLI tests (tests/tools/switch_probe.c:
 # a fake VM adapter on a switch).
-TOOL_BIN := $(B)/tests/tools/switch_probe
+TOOL_BIN := $(B)/tests/tools/switch_probe $(B)/tests/tools/pty_run
 $(B)/tests/tools/switch_probe: tests/tools/switch_probe.c $(B)/libnestvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libnestvm.a $(LDLIBS)
+
+# tests/tools/pty_run.c: a command on a pty, answering its prompts.
+$(B)/tests/tools/pty_run: tests/tools/pty_run.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
 check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm
 
