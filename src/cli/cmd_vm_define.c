@@ -475,8 +475,21 @@ int cmd_vm_delete(int argc, char **argv)
 	struct vm_lock lk;
 	struct vm_record r;
 	struct nv_err err = { 0 };
-	if ((st = lock_and_load(name, &lk, &r)))
-		return st;
+	if (vm_store_lock(name, &lk, &err) < 0)
+		return vm_cli_fail(&err);
+	if (vm_store_load(name, &r, &err) < 0) {
+		/* A broken record can go when no VMM holds vmm.lock: its state
+		 * is unknown, but nothing runs it. */
+		if (err.kind != NV_ERR_INPUT || vm_store_vmm_alive(name)) {
+			vm_store_unlock(&lk);
+			return vm_cli_fail(&err);
+		}
+		fprintf(stderr, "nestvm: warning: deleting a broken record: %s\n", err.msg);
+		memset(&r, 0, sizeof(r));
+	} else if (vm_store_reap(&r, &err) < 0) {
+		vm_store_unlock(&lk);
+		return vm_cli_fail(&err);
+	}
 	if (r.runtime.state != VM_STATE_OFF) {
 		vm_store_unlock(&lk);
 		if (!force)
