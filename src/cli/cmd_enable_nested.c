@@ -40,6 +40,8 @@ static bool ask(const char *question, bool yes)
 			s++;
 		while (e > s && isspace((unsigned char)e[-1]))
 			*--e = '\0';
+		if (!isatty(STDIN_FILENO)) /* no terminal echo: show the answer */
+			printf("%s\n", s);
 		if (!strcasecmp(s, "y") || !strcasecmp(s, "yes"))
 			return true;
 		if (!strcasecmp(s, "n") || !strcasecmp(s, "no"))

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,9 +50,9 @@ void vm_cli_uptime(int64_t s, char *out, size_t size)
 
 int vm_cli_on_off(const char *opt, const char *v, bool *out)
 {
-	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+	if (!strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "1"))
 		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+	else if (!strcasecmp(v, "off") || !strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "0"))
 		*out = false;
 	else
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s must be on or off, not '%s'", opt, v);
