@@ -10,11 +10,13 @@ cd "$(dirname "$0")/../.."
 NV=${NESTVM_BIN:-build/nestvm}
 case $NV in /*) ;; *) NV=$PWD/$NV ;; esac
 PTY=${PTY_RUN:-$(dirname "$NV")/tests/tools/pty_run}
+PROBE=${NESTVM_SWITCH_PROBE:-$(dirname "$NV")/tests/tools/switch_probe}
 T=$(mktemp -d)
 export NESTVM_HOME=$T/home
 HOLDERS=()
 cleanup() {
 	for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; done
+	"$NV" switch delete live >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -137,6 +139,27 @@ kill "$HOLDER"; wait "$HOLDER" 2>/dev/null
 t_expect "the VMM died: list shows Off" 0 '^web1 +Off +3 +2G +Off$' -- "$NV" vm list
 t_expect "  with the reason" 0 "^LastStop +: the VMM process \\(pid $HOLDER\\) died\$" -- "$NV" vm show web1
 t_expect "  and Off settings may change again" 0 'CPUs 4' -- "$NV" vm set web1 --cpus 4
+
+# Spoofing set on a running VM reaches its switch at once: a real switch,
+# and switch_probe as the VM's adapter sp/0.
+if [ -x "$PROBE" ] && "$NV" switch create live --type private >/dev/null 2>&1; then
+	"$NV" vm create sp --nic switch=live,mac=52:54:00:00:00:5a >/dev/null 2>&1
+	simulate_running sp
+	mkfifo "$T/probe.in"
+	"$PROBE" live sp 0 52:54:00:00:00:5a off <"$T/probe.in" >"$T/probe.out" 2>&1 &
+	HOLDERS+=($!)
+	exec 8>"$T/probe.in"
+	for _ in $(seq 100); do grep -q connected "$T/probe.out" && break; sleep 0.05; done
+	t_expect "spoofing on a running VM is applied at once" 0 '^VM sp is Running: MAC address spoofing applied now$' -- "$NV" vm set sp --mac-spoofing on
+	t_expect "  the switch's port has it" 0 'port sp/0  mac 52:54:00:00:00:5a  mac-spoofing on' -- "$NV" switch show live
+	t_expect "  and off again" 0 'applied now' -- "$NV" vm set sp --mac-spoofing off --adapter 0
+	t_expect "  the switch's port has it off" 0 'port sp/0  mac 52:54:00:00:00:5a  mac-spoofing off' -- "$NV" switch show live
+	echo quit >&8; exec 8>&-
+	kill "$HOLDER"; wait "$HOLDER" 2>/dev/null
+	"$NV" switch delete live >/dev/null 2>&1
+else
+	t_not_ok "spoofing reaches a running VM's switch" "no $PROBE or switch create failed"
+fi
 
 # delete --force: SIGTERM to the live VMM, then delete.
 "$NV" vm create doomed >/dev/null 2>&1
