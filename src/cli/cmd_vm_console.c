@@ -166,7 +166,10 @@ int cmd_vm_console(int argc, char **argv)
 	 * closes), or the VMM died (reaping notices). */
 	int off = vm_lifecycle_wait_off(name, &r, END_WAIT_MS, &err);
 	if (off > 0) {
-		fprintf(stderr, "\n[VM %s stopped: %s]\n", name, r.runtime.last_stop);
+		const char *why = r.runtime.last_stop;
+		if (!strncmp(why, "stopped: ", 9))
+			why += 9; /* "[VM x stopped: forced by ...]", not "stopped: stopped:" */
+		fprintf(stderr, "\n[VM %s stopped: %s]\n", name, why);
 		return 0;
 	}
 	if (end == RELAY_ERROR)
