@@ -11,6 +11,7 @@
  * failed (the exit status for the user: "2" or "125"); then closed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,9 @@ int cmd_vm_daemon(int argc, char **argv)
 	}
 	if (d.notify_fd >= 0)
 		fcntl(d.notify_fd, F_SETFD, FD_CLOEXEC);
+	/* A `vm start` that gave up waiting, or a console client that left,
+	 * must not kill the VM's process. */
+	signal(SIGPIPE, SIG_IGN);
 	struct nv_err err = { 0 };
 	if (vm_store_path(d.name, VM_CONSOLE_SOCKET, d.sock_console, sizeof(d.sock_console), &err) < 0 ||
 	    vm_store_path(d.name, VM_CONTROL_SOCKET, d.sock_control, sizeof(d.sock_control), &err) < 0 ||
