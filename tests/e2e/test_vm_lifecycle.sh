@@ -41,19 +41,24 @@ wait_prompt() {
 	return 1
 }
 
-# console VM SECONDS INPUT...: attach, type each INPUT line (CR, as a
-# terminal sends), give the guest SECONDS, detach with Ctrl-A d. The guest's
-# output is in $tmp/console.out, nestvm's own lines in $tmp/console.err.
+# console VM PATTERN INPUT...: attach, type each INPUT line (CR, as a
+# terminal sends), wait until PATTERN shows in the guest's output (up to 120
+# s: the lab's guests are slow), detach with Ctrl-A d. The guest's output is
+# in $tmp/console.out, nestvm's own lines in $tmp/console.err.
 console() {
-	local vm=$1 secs=$2
+	local vm=$1 pattern=$2
 	shift 2
+	: >"$tmp/console.out"
 	{
 		sleep 1
 		for line in "$@"; do printf '%s\r' "$line"; sleep 1; done
-		sleep "$secs"
+		for _ in $(seq 240); do
+			grep -q -- "$pattern" "$tmp/console.out" && break
+			sleep 0.5
+		done
 		printf '\001d'
 		sleep 2
-	} | timeout $((secs + $# + 60)) "$NV" vm console "$vm" >"$tmp/console.out" 2>"$tmp/console.err"
+	} | timeout 300 "$NV" vm console "$vm" >"$tmp/console.out" 2>"$tmp/console.err"
 }
 
 t_expect "create private switch lan" 0 '' -- "$NV" switch create lan --type private
@@ -95,7 +100,7 @@ fails_running c
 
 # --- the console: type a command, read its output, detach -----------------
 # The quotes keep the echo of the typed line from matching.
-console a 3 "echo hello-from-con''sole"
+console a '^hello-from-console' "echo hello-from-con''sole"
 st=$?
 out=$(cat "$tmp/console.out")
 t_status "vm console a: Ctrl-A d detaches, exit 0" 0 "$st"
@@ -104,15 +109,15 @@ out=$(cat "$tmp/console.err")
 t_has "console: attached line" '^\[attached to a; Ctrl-A d detaches\]'
 t_has "console: detached line" '^\[detached\]'
 t_expect "a is still Running after the detach" 0 '^a +Running' -- "$NV" vm list a
-console a 1
+console a '^hello-from-console'
 out=$(cat "$tmp/console.out")
 t_has "attaching again replays the recent output" '^hello-from-console'
 if grep -q '^hello-from-console' "$NESTVM_HOME/vms/a/console.log"; then t_ok "console.log has the output"
 else t_not_ok "console.log has the output" "$(tail -c 300 "$NESTVM_HOME/vms/a/console.log" | tr '\n' '|')"; fi
-console b 3 "grep -qw svm /proc/cpuinfo && echo b-has-s''vm; grep -qw svm /proc/cpuinfo || echo b-has-no-s''vm"
+console b '^b-has-' "grep -qw svm /proc/cpuinfo && echo b-has-s''vm; grep -qw svm /proc/cpuinfo || echo b-has-no-s''vm"
 out=$(cat "$tmp/console.out")
 t_has "b's guest sees SVM (extensions on)" '^b-has-svm'
-console c 3 "grep -qw svm /proc/cpuinfo && echo c-has-s''vm; grep -qw svm /proc/cpuinfo || echo c-has-no-s''vm"
+console c '^c-has-' "grep -qw svm /proc/cpuinfo && echo c-has-s''vm; grep -qw svm /proc/cpuinfo || echo c-has-no-s''vm"
 out=$(cat "$tmp/console.out")
 t_has "c's guest does not see SVM (extensions off)" '^c-has-no-svm'
 
@@ -159,7 +164,7 @@ t_expect "vm set a --cpus 2 is allowed while a is Off" 0 '' -- "$NV" vm set a --
 off=$(stat -c %s "$NESTVM_HOME/vms/a/console.log")
 t_expect "vm start a again" 0 '^VM a started' -- "$NV" vm start a
 if wait_prompt a "$off"; then t_ok "a reaches its prompt again"; else t_not_ok "a reaches its prompt again" "no prompt"; fi
-console a 3 "echo cpus-\$(nproc)-on''line"
+console a '^cpus-' "echo cpus-\$(nproc)-on''line"
 out=$(cat "$tmp/console.out")
 t_has "a runs with 2 vCPUs now" '^cpus-2-online'
 fails_running a
