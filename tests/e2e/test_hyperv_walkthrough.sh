@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Hyper-V's published nesting instructions, typed with nestvm in place of
+# PowerShell, end to end in the lab (the lab host is the physical host):
+# create the VM, give it a NAT network, expose the extensions, fix its
+# memory, turn on MAC address spoofing, check with Get-NestedVirtStatus,
+# start it; then, in its console, the VM runs its own switch and a nested
+# guest that reaches the network; Stop-VM powers it off.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+NV=${NESTVM:-build/nestvm}
+T=${NESTVM_E2E_L2_TIMEOUT:-1200}
+export NESTVM_HOME
+NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
+tmp=$(mktemp -d)
+httpd_pid=''
+cleanup() {
+	"$NV" vm stop NestedHost --force >/dev/null 2>&1
+	"$NV" switch delete LocalNAT >/dev/null 2>&1
+	[ -z "$httpd_pid" ] || kill "$httpd_pid" 2>/dev/null
+	rm -rf "$NESTVM_HOME" "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/www" && echo hello-from-the-physical-host >"$tmp/www/index.html"
+busybox httpd -f -p 127.0.0.1:8000 -h "$tmp/www" &
+httpd_pid=$!
+
+# The reference page's commands, in its order (quotes as bash needs them).
+t_expect "New-VM" 0 'created' -- "$NV" New-VM -Name NestedHost -MemoryStartupBytes 1GB
+t_expect "New-NetNat with the page's dashes and quotes" 0 '' -- \
+	"$NV" New-NetNat –Name LocalNAT –InternalIPInterfaceAddressPrefix “192.168.100.0/24”
+t_expect "Add-VMNetworkAdapter" 0 '' -- "$NV" Add-VMNetworkAdapter -VMName NestedHost -SwitchName LocalNAT
+t_expect "Get-NestedVirtStatus says NO before (extensions off)" 0 \
+	'The virtual machine NestedHost supports nested virtualization: NO' -- \
+	"$NV" Get-NestedVirtStatus -VMName NestedHost
+t_expect "Set-VMProcessor -ExposeVirtualizationExtensions \$true" 0 '' -- \
+	"$NV" Set-VMProcessor -VMName NestedHost -ExposeVirtualizationExtensions '$true'
+t_expect "Set-VMMemory -StartupBytes 2GB -DynamicMemoryEnabled \$false" 0 '' -- \
+	"$NV" Set-VMMemory -VMName NestedHost -StartupBytes 2GB -DynamicMemoryEnabled '$false'
+t_expect "Set-VMNetworkAdapter -MacAddressSpoofing On" 0 '' -- \
+	"$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing On
+t_expect "Get-VMProcessor shows the extensions exposed" 0 'ExposeVirtualizationExtensions *: *True' -- \
+	"$NV" Get-VMProcessor -VMName NestedHost
+t_expect "Get-NestedVirtStatus says YES" 0 \
+	'The virtual machine NestedHost supports nested virtualization: YES' -- \
+	"$NV" Get-NestedVirtStatus -VMName NestedHost
+t_expect "Start-VM" 0 'started' -- "$NV" Start-VM NestedHost
+t_expect "Get-VM shows it Running" 0 'NestedHost +Running' -- "$NV" Get-VM
+
+# In the VM, as its administrator would: a switch on its adapter and a
+# nested guest behind it (spoofing is on, so its frames pass LocalNAT).
+log=$NESTVM_HOME/vms/NestedHost/console.log
+for _ in $(seq "$T"); do grep -q 'shell on the console' "$log" 2>/dev/null && break; sleep 1; done
+printf '%s\r' "nestvm switch create ext --type external --interface eth0 && nestvm run --name nested --nic switch=ext -- sh -c 'wget -q -O - http://192.168.100.1:8000/; echo nested-status=\$?'" |
+	"$NV" vm console NestedHost >/dev/null 2>&1
+for _ in $(seq "$T"); do grep -q 'nested-status=' "$log" && break; sleep 1; done
+out=$(cat "$log")
+t_has "the nested guest fetches the physical host's page" '^hello-from-the-physical-host'
+t_has "the nested guest's command succeeds" 'nested-status=0'
+t_expect "Stop-VM powers it off" 0 '' -- "$NV" Stop-VM NestedHost
+t_expect "Get-VM shows it Off" 0 'NestedHost +Off' -- "$NV" Get-VM
+t_summary
