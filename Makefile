@@ -62,6 +62,10 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libnestvm-san.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(WARN) $(CFLAGS) $(SAN) -o $@ $< $(B)/libnestvm-san.a -lcmocka $(LDLIBS)
 
+# This unit test compiles the CLI's cmdlet translation in (src/cli is not in
+# the library), so it depends on those sources too.
+$(B)/tests/unit/test_hyperv_alias: src/cli/hyperv_alias.c src/cli/hyperv_cmdlets.c src/cli/hyperv_cmdlets.h src/cli/hyperv_alias.h
+
 # KVM-API tests: tiny guest code compiled into the test binary itself
 # (general registers only, so the emulator of a paravirtual KVM copes).
 $(B)/tests/kvm/guest/%.o: tests/kvm/guest/%.c tests/kvm/guest/guest.h tests/kvm/ucall.h
