@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The KVM-API tests (tests/kvm: freestanding guest programs driving nestvm's
+# devices, among them a virtio-net driver that sends hostile frames) again,
+# on the lab's real KVM with AMD-V instead of this project's paravirtual one.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+n=0
+for t in build/tests/kvm/test_*; do
+	[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
+	n=$((n + 1))
+	t_expect "$(basename "$t") on the lab's KVM" 0 '\[  PASSED  \]' -- "$t"
+done
+[ "$n" -gt 0 ] || t_not_ok "KVM-API test binaries in the lab" "none under build/tests/kvm"
+t_summary
