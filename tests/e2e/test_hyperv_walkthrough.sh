@@ -53,7 +53,7 @@ log=$NESTVM_HOME/vms/NestedHost/console.log
 for _ in $(seq "$T"); do grep -q 'shell on the console' "$log" 2>/dev/null && break; sleep 1; done
 printf '%s\r' "nestvm switch create ext --type external --interface eth0 && nestvm run --name nested --nic switch=ext -- sh -c 'wget -q -O - http://192.168.100.1:8000/; echo nested-status=\$?'" |
 	"$NV" vm console NestedHost >/dev/null 2>&1
-for _ in $(seq "$T"); do grep -q 'nested-status=' "$log" && break; sleep 1; done
+for _ in $(seq "$T"); do grep -q 'nested-status=[0-9]' "$log" && break; sleep 1; done
 out=$(cat "$log")
 t_has "the nested guest fetches the physical host's page" '^hello-from-the-physical-host'
 t_has "the nested guest's command succeeds" 'nested-status=0'
