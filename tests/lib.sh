@@ -37,6 +37,32 @@ t_status() {
 	else t_not_ok "$1" "status $3, wanted $2: $(printf '%s' "$out" | tail -n 8 | tr '\n' '|')"; fi
 }
 
+# t_fails NAME WANT_STATUS REGEX -- COMMAND...: the CLI's error contract:
+# COMMAND exits WANT_STATUS and prints exactly one line on stderr, which
+# matches REGEX (stdout is not looked at).
+t_fails() {
+	local name=$1 want=$2 re=$3
+	shift 4
+	local err st
+	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
+	if [ "$st" != "$want" ]; then
+		t_not_ok "$name" "exit status $st, wanted $want: $err"
+	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
+		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
+	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
+		t_not_ok "$name" "message does not match /$re/: $err"
+	else
+		t_ok "$name: $err"
+	fi
+}
+
+# t_bad NAME REGEX COMMAND...: bad input, so exit status 2 and one line.
+t_bad() {
+	local name=$1 re=$2
+	shift 2
+	t_fails "$name" 2 "$re" -- "$@"
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

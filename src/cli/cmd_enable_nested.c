@@ -81,13 +81,7 @@ static int run_vm_stop(const char *name)
 static int load_reaped(const char *name, struct vm_lock *lk, struct vm_record *r)
 {
 	struct nv_err err = { 0 };
-	if (vm_store_lock(name, lk, &err) < 0)
-		return vm_cli_fail(&err);
-	if (vm_store_load(name, r, &err) < 0 || vm_store_reap(r, &err) < 0) {
-		vm_store_unlock(lk);
-		return vm_cli_fail(&err);
-	}
-	return 0;
+	return vm_store_lock_load(name, lk, r, &err) < 0 ? vm_cli_fail(&err) : 0;
 }
 
 /* Applies the accepted steps under the lock and says what changed. */

@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/vm_commands.h"
+#include "cli/vm_cli.h"
 #include "cli/vm_lifecycle.h"
 #include "mgmt/state_dir.h"
 #include "mgmt/vm_store.h"
@@ -118,9 +119,7 @@ int cmd_vm_console(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return console_usage(stdout);
-		if (c == ':')
-			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a value", argv[optind - 1]);
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown option '%s' (try `nestvm vm console --help`)", argv[optind - 1]);
+		return vm_cli_getopt_error(c, argv, "console");
 	}
 	if (optind >= argc)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm console needs a VM NAME (try `nestvm vm console --help`)");
@@ -134,7 +133,7 @@ int cmd_vm_console(int argc, char **argv)
 	struct vm_record r;
 	char path[VM_PATH_MAX];
 	if (vm_store_path(name, VM_CONSOLE_SOCKET, path, sizeof(path), &err) < 0 ||
-	    vm_lifecycle_load(name, &r, &err) < 0)
+	    vm_store_load_reaped(name, &r, &err) < 0)
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	int sock = -1;
 	for (int waited = 0; r.runtime.state != VM_STATE_OFF; waited += 200) {
@@ -142,7 +141,7 @@ int cmd_vm_console(int argc, char **argv)
 		if (sock >= 0 || waited >= CONNECT_WAIT_MS || (errno != ENOENT && errno != ECONNREFUSED))
 			break;
 		vm_lifecycle_sleep_ms(200);
-		if (vm_lifecycle_load(name, &r, &err) < 0)
+		if (vm_store_load_reaped(name, &r, &err) < 0)
 			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "%s", err.msg);
 	}
 	if (r.runtime.state == VM_STATE_OFF)

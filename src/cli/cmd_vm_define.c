@@ -397,12 +397,8 @@ int cmd_vm_set(int argc, char **argv)
 	struct vm_lock lk;
 	struct vm_record r;
 	struct nv_err err = { 0 };
-	if (vm_store_lock(name, &lk, &err) < 0)
+	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return vm_cli_fail(&err);
-	if (vm_store_load(name, &r, &err) < 0 || vm_store_reap(&r, &err) < 0) {
-		vm_store_unlock(&lk);
-		return vm_cli_fail(&err);
-	}
 	/* Output is held until the record is saved: a refused change prints
 	 * only the refusal. */
 	char *out = NULL;
@@ -435,13 +431,7 @@ static void sleep_ms(long ms)
 static int lock_and_load(const char *name, struct vm_lock *lk, struct vm_record *r)
 {
 	struct nv_err err = { 0 };
-	if (vm_store_lock(name, lk, &err) < 0)
-		return vm_cli_fail(&err);
-	if (vm_store_load(name, r, &err) < 0 || vm_store_reap(r, &err) < 0) {
-		vm_store_unlock(lk);
-		return vm_cli_fail(&err);
-	}
-	return 0;
+	return vm_store_lock_load(name, lk, r, &err) < 0 ? vm_cli_fail(&err) : 0;
 }
 
 int cmd_vm_delete(int argc, char **argv)

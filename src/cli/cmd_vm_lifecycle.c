@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/vm_commands.h"
+#include "cli/vm_cli.h"
 #include "cli/vm_lifecycle.h"
 #include "mgmt/state_dir.h"
 #include "mgmt/vm_store.h"
@@ -37,20 +38,10 @@ void vm_lifecycle_sleep_ms(int ms)
 		;
 }
 
-int vm_lifecycle_load(const char *name, struct vm_record *r, struct nv_err *err)
-{
-	struct vm_lock lk;
-	if (vm_store_lock(name, &lk, err) < 0)
-		return -1;
-	int rc = vm_store_load(name, r, err) < 0 || vm_store_reap(r, err) < 0 ? -1 : 0;
-	vm_store_unlock(&lk);
-	return rc;
-}
-
 int vm_lifecycle_wait_off(const char *name, struct vm_record *r, int timeout_ms, struct nv_err *err)
 {
 	for (int waited = 0;; waited += 200) {
-		if (vm_lifecycle_load(name, r, err) < 0)
+		if (vm_store_load_reaped(name, r, err) < 0)
 			return -1;
 		if (r->runtime.state == VM_STATE_OFF)
 			return 1;
@@ -89,13 +80,6 @@ static int name_arg(int argc, char **argv, const char *sub, const char **name)
 	if (optind < argc)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm %s: unexpected '%s'", sub, argv[optind]);
 	return 0;
-}
-
-static int getopt_error(int c, char **argv, const char *sub)
-{
-	if (c == ':')
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a value", argv[optind - 1]);
-	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown option '%s' (try `nestvm vm %s --help`)", argv[optind - 1], sub);
 }
 
 /* ---- start ------------------------------------------------------------ */
@@ -208,7 +192,7 @@ int cmd_vm_start(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return start_usage(stdout);
-		return getopt_error(c, argv, "start");
+		return vm_cli_getopt_error(c, argv, "start");
 	}
 	const char *name;
 	int st = name_arg(argc, argv, "start", &name);
@@ -218,12 +202,8 @@ int cmd_vm_start(int argc, char **argv)
 	struct nv_err err = { 0 };
 	struct vm_lock lk;
 	struct vm_record r;
-	if (vm_store_lock(name, &lk, &err) < 0)
+	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return fail_err(&err);
-	if (vm_store_load(name, &r, &err) < 0 || vm_store_reap(&r, &err) < 0) {
-		vm_store_unlock(&lk);
-		return fail_err(&err);
-	}
 	if (r.runtime.state != VM_STATE_OFF) {
 		vm_store_unlock(&lk);
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is already %s", name, vm_state_name(r.runtime.state));
@@ -258,7 +238,7 @@ int cmd_vm_start(int argc, char **argv)
 	bool timed_out;
 	int status = read_notify(pipefd[0], START_TIMEOUT_MS, &timed_out);
 	close(pipefd[0]);
-	if (vm_lifecycle_load(name, &r, &err) < 0)
+	if (vm_store_load_reaped(name, &r, &err) < 0)
 		return fail_err(&err);
 	char log[VM_PATH_MAX];
 	vm_store_path(name, "vmm.log", log, sizeof(log), NULL);
@@ -340,7 +320,7 @@ int cmd_vm_stop(int argc, char **argv)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--timeout '%s' must be a number of seconds (0 to 86400)", optarg);
 			break;
 		case 'h': return stop_usage(stdout);
-		default: return getopt_error(c, argv, "stop");
+		default: return vm_cli_getopt_error(c, argv, "stop");
 		}
 	}
 	const char *name;
@@ -349,7 +329,7 @@ int cmd_vm_stop(int argc, char **argv)
 		return st;
 	struct nv_err err = { 0 };
 	struct vm_record r;
-	if (vm_lifecycle_load(name, &r, &err) < 0)
+	if (vm_store_load_reaped(name, &r, &err) < 0)
 		return fail_err(&err);
 	if (r.runtime.state == VM_STATE_OFF) {
 		printf("VM %s is already off%s%s\n", name, r.runtime.last_stop[0] ? ": " : "", r.runtime.last_stop);

@@ -19,20 +19,6 @@
 
 /* Loads name; reaps it under its lock when the record claims a VMM that is
  * gone (the lock only then, so listing never waits on a busy VM). */
-static int load_reaped(const char *name, struct vm_record *r, struct nv_err *err)
-{
-	if (vm_store_load(name, r, err) < 0)
-		return -1;
-	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(name))
-		return 0;
-	struct vm_lock lk;
-	if (vm_store_lock(name, &lk, err) < 0)
-		return -1;
-	int rc = vm_store_load(name, r, err) < 0 || vm_store_reap(r, err) < 0 ? -1 : 0;
-	vm_store_unlock(&lk);
-	return rc;
-}
-
 static void rtrim_print(char *line)
 {
 	size_t n = strlen(line);
@@ -150,7 +136,7 @@ int cmd_vm_list(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(rows[i].name, sizeof(rows[i].name), "%s", names[i] ? names[i] : "?");
 		struct nv_err e = { 0 };
-		rows[i].ok = names[i] && load_reaped(names[i], &rows[i].r, &e) == 0;
+		rows[i].ok = names[i] && vm_store_load_reaped(names[i], &rows[i].r, &e) == 0;
 		if (!rows[i].ok) {
 			snprintf(rows[i].error, sizeof(rows[i].error), "%s", e.msg);
 			cli_fail(0, "%s", e.msg); /* the others still list */
@@ -256,7 +242,7 @@ int cmd_vm_show(int argc, char **argv)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s' (try `nestvm vm show --help`)", argv[optind]);
 	struct vm_record r;
 	struct nv_err err = { 0 };
-	if (load_reaped(name, &r, &err) < 0)
+	if (vm_store_load_reaped(name, &r, &err) < 0)
 		return vm_cli_fail(&err);
 	if (json) {
 		struct json_object *doc = vm_record_to_json(&r);

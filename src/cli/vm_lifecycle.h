@@ -6,10 +6,6 @@
 #include "mgmt/vm_config.h"
 #include "util/err.h"
 
-/* Loads name's record under its lock and reaps it (a VMM that died leaves
- * it Off with the reason). 0, or -1 with err. */
-int vm_lifecycle_load(const char *name, struct vm_record *r, struct nv_err *err);
-
 /* Polls the record (reaping) until it is Off or timeout_ms passed. 1 Off,
  * 0 not yet, -1 with err. */
 int vm_lifecycle_wait_off(const char *name, struct vm_record *r, int timeout_ms, struct nv_err *err);

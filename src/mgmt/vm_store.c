@@ -357,3 +357,28 @@ int vm_store_reap(struct vm_record *r, struct nv_err *err)
 	r->runtime.started_at = 0;
 	return vm_store_save(r, err) < 0 ? -1 : 1;
 }
+
+int vm_store_lock_load(const char *name, struct vm_lock *lk, struct vm_record *r,
+		       struct nv_err *err)
+{
+	if (vm_store_lock(name, lk, err) < 0)
+		return -1;
+	if (vm_store_load(name, r, err) < 0 || vm_store_reap(r, err) < 0) {
+		vm_store_unlock(lk);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_store_load_reaped(const char *name, struct vm_record *r, struct nv_err *err)
+{
+	if (vm_store_load(name, r, err) < 0)
+		return -1;
+	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(name))
+		return 0;
+	struct vm_lock lk;
+	if (vm_store_lock_load(name, &lk, r, err) < 0)
+		return -1;
+	vm_store_unlock(&lk);
+	return 0;
+}

@@ -55,5 +55,12 @@ bool vm_store_vmm_alive(const char *name);
  * holds vmm.lock becomes Off with last_stop "the VMM process (pid N) died"
  * (unless the VMM wrote a reason itself) and is saved. 1 if it changed. */
 int vm_store_reap(struct vm_record *r, struct nv_err *err);
+/* Lock, load and reap: the record as it is, for a read-modify-write. On
+ * success the lock stays held (vm_store_unlock it); on failure it is not. */
+int vm_store_lock_load(const char *name, struct vm_lock *lk, struct vm_record *r,
+		       struct nv_err *err);
+/* vm_store_load, then, if the record says the VM runs but no VMM is alive,
+ * reap it under the lock: the current truth, for commands that only read. */
+int vm_store_load_reaped(const char *name, struct vm_record *r, struct nv_err *err);
 
 #endif

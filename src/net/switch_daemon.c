@@ -26,6 +26,7 @@
 #include "net/switch_show.h"
 #include "net/uplink.h"
 #include "net/uplink_tap.h"
+#include "util/unix_json.h"
 
 #define MAX_PENDING 16         /* connections that have not said hello yet */
 #define MAX_CONTROL 8          /* control connections at once */
@@ -345,25 +346,6 @@ static void accept_control(struct daemon *d)
 	}
 }
 
-static int listen_on(const char *path, struct nv_err *err)
-{
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return nv_err_host(err, "socket: %s", strerror(errno));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path); /* stale: no daemon answers (checked before) */
-	mode_t old = umask(0077); /* mode 0600 from the start, no window */
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		return nv_err_host(err, "cannot listen on %s: %s", path, strerror(e));
-	}
-	return fd;
-}
-
 /* ---- the loop ------------------------------------------------------ */
 
 enum { K_PORT_L, K_CTL_L, K_PENDING, K_CTL, K_PORT };
@@ -502,9 +484,9 @@ static int daemon_start(struct daemon *d, const char *name, struct nv_err *err)
 	if (uplink_create(d, err) < 0)
 		return -1;
 	/* control.sock last: once it answers, switch_ensure_running is done. */
-	if ((d->port_lfd = listen_on(d->port_path, err)) < 0)
+	if ((d->port_lfd = unix_listen(d->port_path, SOCK_SEQPACKET, 64, err)) < 0)
 		return -1;
-	if ((d->ctl_lfd = listen_on(d->ctl_path, err)) < 0)
+	if ((d->ctl_lfd = unix_listen(d->ctl_path, SOCK_SEQPACKET, 64, err)) < 0)
 		return -1;
 	return 0;
 }

@@ -1,16 +1,12 @@
 #include "vmm/vm_control.h"
 
-#include <errno.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "mgmt/vm_store.h"
+#include "util/unix_json.h"
 
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)
 {
@@ -48,76 +44,24 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 
 int vm_control_listen(const char *path, int type, struct nv_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return nv_err_host(err, "socket path too long: %s", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return nv_err_host(err, "socket: %s", strerror(errno));
-	/* Stale: only the holder of vmm.lock gets here, so no VMM uses it. */
-	unlink(path);
-	mode_t old = umask(0177); /* mode 0600 from the start, no window */
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || listen(fd, 16) < 0) {
-		int e = errno;
-		close(fd);
-		return nv_err_host(err, "cannot listen on %s: %s", path, strerror(e));
-	}
-	return fd;
-}
-
-static int control_connect(const char *name, struct nv_err *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (vm_store_path(name, VM_CONTROL_SOCKET, sa.sun_path, sizeof(sa.sun_path), err) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nv_err_host(err, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		if (e == ENOENT || e == ECONNREFUSED)
-			return nv_err_input(err, "VM %s is not running (no VMM answers on its control socket)", name);
-		return nv_err_host(err, "cannot connect to the VMM of %s: %s", name, strerror(e));
-	}
-	return fd;
+	/* Stale sockets are replaced: only the holder of vmm.lock gets here. */
+	return unix_listen(path, type, 16, err);
 }
 
 struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
 				    struct nv_err *err)
 {
-	int fd = control_connect(name, err);
+	char path[4096], label[96], refused[96], not_running[160];
+	if (vm_store_path(name, VM_CONTROL_SOCKET, path, sizeof(path), err) < 0)
+		return NULL;
+	snprintf(label, sizeof(label), "the VMM of %s", name);
+	snprintf(refused, sizeof(refused), "VM %s", name);
+	snprintf(not_running, sizeof(not_running),
+		 "VM %s is not running (no VMM answers on its control socket)", name);
+	int fd = unix_seqpacket_connect(path, label, not_running, err);
 	if (fd < 0)
 		return NULL;
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	struct json_object *o = NULL, *v;
-	char buf[VM_CONTROL_MAX + 1];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0) {
-		nv_err_host(err, "VM %s: cannot send to its VMM: %s", name, strerror(errno));
-	} else if (poll(&p, 1, timeout_ms) <= 0) {
-		nv_err_host(err, "the VMM of %s did not answer within %d ms", name, timeout_ms);
-	} else if ((n = recv(fd, buf, VM_CONTROL_MAX, MSG_DONTWAIT)) <= 0) {
-		nv_err_host(err, "the VMM of %s closed the control connection without an answer", name);
-	} else {
-		buf[n] = '\0';
-		o = json_tokener_parse(buf);
-		if (!o || !json_object_is_type(o, json_type_object)) {
-			json_object_put(o);
-			o = NULL;
-			nv_err_host(err, "the VMM of %s sent a malformed answer", name);
-		}
-	}
+	struct json_object *o = unix_json_exchange(fd, req, VM_CONTROL_MAX, timeout_ms, label, refused, err);
 	close(fd);
-	if (o && (!json_object_object_get_ex(o, "ok", &v) || !json_object_get_boolean(v))) {
-		const char *why = json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v) : NULL;
-		nv_err_input(err, "VM %s: %s", name, why ? why : "the VMM refused, giving no reason");
-		json_object_put(o);
-		o = NULL;
-	}
 	return o;
 }

@@ -10,23 +10,6 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 K=build/guest/vmlinuz
 
-# Exactly one line on stderr, naming the problem, status 2.
-bad() {
-	local name=$1 re=$2
-	shift 2
-	local err st
-	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
-	if [ "$st" != 2 ]; then
-		t_not_ok "$name" "exit status $st, wanted 2: $err"
-	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
-	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
-		t_not_ok "$name" "message does not match /$re/: $err"
-	else
-		t_ok "$name: $err"
-	fi
-}
-
 head -c 3000000 /dev/urandom >"$T/random.bin"
 head -c 20M /dev/urandom >"$T/random-20M.bin"
 head -c 20000 "$K" >"$T/truncated-bzImage"
@@ -36,44 +19,44 @@ head -c 4096 /dev/zero >>"$T/arm64.elf"
 head -c 600M /dev/zero >"$T/huge.img" 2>/dev/null || truncate -s 600M "$T/huge.img"
 printf 'x' >"$T/disk.img"
 
-bad "missing kernel" "kernel '$T/nope'.*No such file" $NV run --kernel "$T/nope" -- true
-bad "random bytes as kernel" "not a Linux kernel" $NV run --kernel "$T/random.bin" -- true
-bad "truncated bzImage" "(truncated|not a Linux kernel)" $NV run --kernel "$T/truncated-bzImage" -- true
-bad "ELF for another architecture" "(aarch64|AArch64|ARM|not x86-64)" $NV run --kernel "$T/arm64.elf" -- true
-bad "initrd larger than memory" "initrd.*(larger|fit)" $NV run --memory 256M --initrd "$T/huge.img" -- true
+t_bad "missing kernel" "kernel '$T/nope'.*No such file" $NV run --kernel "$T/nope" -- true
+t_bad "random bytes as kernel" "not a Linux kernel" $NV run --kernel "$T/random.bin" -- true
+t_bad "truncated bzImage" "(truncated|not a Linux kernel)" $NV run --kernel "$T/truncated-bzImage" -- true
+t_bad "ELF for another architecture" "(aarch64|AArch64|ARM|not x86-64)" $NV run --kernel "$T/arm64.elf" -- true
+t_bad "initrd larger than memory" "initrd.*(larger|fit)" $NV run --memory 256M --initrd "$T/huge.img" -- true
 head -c 40M /dev/zero >"$T/initrd-40M.img"
-bad "initrd does not fit beside the kernel" "initrd.*does not fit" $NV run --memory 80M --initrd "$T/initrd-40M.img" -- true
-bad "kernel larger than memory" "kernel.*(larger|fit)" $NV run --memory 16M --kernel "$T/random-20M.bin" -- true
-bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
-bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
-bad "memory with a fraction" "not a size" $NV run --memory 1.5G -- true
-bad "memory beyond the host" "more than this host has" $NV run --memory 100T -- true
-bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
-bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
-bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
-bad "missing disk" "$T/missing.img.*No such file" $NV run --disk "$T/missing.img" -- true
-bad "disk with an unknown option" "unknown option 'cache'" $NV run --disk "$T/disk.img,cache" -- true
+t_bad "initrd does not fit beside the kernel" "initrd.*does not fit" $NV run --memory 80M --initrd "$T/initrd-40M.img" -- true
+t_bad "kernel larger than memory" "kernel.*(larger|fit)" $NV run --memory 16M --kernel "$T/random-20M.bin" -- true
+t_bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
+t_bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
+t_bad "memory with a fraction" "not a size" $NV run --memory 1.5G -- true
+t_bad "memory beyond the host" "more than this host has" $NV run --memory 100T -- true
+t_bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
+t_bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
+t_bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
+t_bad "missing disk" "$T/missing.img.*No such file" $NV run --disk "$T/missing.img" -- true
+t_bad "disk with an unknown option" "unknown option 'cache'" $NV run --disk "$T/disk.img,cache" -- true
 # --nic: switches live under NESTVM_HOME, an empty one here.
 export NESTVM_HOME="$T/home"
-bad "nic with an unknown key" "unknown key 'model'" $NV run --nic switch=lan,model=e1000 -- true
-bad "nic with a malformed MAC" "'52:54:00:zz:00:01' is not a MAC" $NV run --nic switch=lan,mac=52:54:00:zz:00:01 -- true
-bad "nic with a multicast MAC" "multicast" $NV run --nic switch=lan,mac=01:00:5e:00:00:01 -- true
-bad "nic with a zero MAC" "all zeros" $NV run --nic switch=lan,mac=00:00:00:00:00:00 -- true
-bad "nic without switch=" "missing switch=" $NV run --nic mac=52:54:00:00:00:01 -- true
-bad "nic with a bad spoofing flag" "on or off" $NV run --nic switch=lan,mac-spoofing=maybe -- true
-bad "nic on no such switch" "no switch named nosuch" $NV run --nic switch=nosuch -- true
-bad "nine nics" "at most 8 --nic" $NV run --nic switch=a --nic switch=a --nic switch=a --nic switch=a \
+t_bad "nic with an unknown key" "unknown key 'model'" $NV run --nic switch=lan,model=e1000 -- true
+t_bad "nic with a malformed MAC" "'52:54:00:zz:00:01' is not a MAC" $NV run --nic switch=lan,mac=52:54:00:zz:00:01 -- true
+t_bad "nic with a multicast MAC" "multicast" $NV run --nic switch=lan,mac=01:00:5e:00:00:01 -- true
+t_bad "nic with a zero MAC" "all zeros" $NV run --nic switch=lan,mac=00:00:00:00:00:00 -- true
+t_bad "nic without switch=" "missing switch=" $NV run --nic mac=52:54:00:00:00:01 -- true
+t_bad "nic with a bad spoofing flag" "on or off" $NV run --nic switch=lan,mac-spoofing=maybe -- true
+t_bad "nic on no such switch" "no switch named nosuch" $NV run --nic switch=nosuch -- true
+t_bad "nine nics" "at most 8 --nic" $NV run --nic switch=a --nic switch=a --nic switch=a --nic switch=a \
 	--nic switch=a --nic switch=a --nic switch=a --nic switch=a --nic switch=a -- true
-bad "invalid VM name" "--name '../x' is not a valid VM name" $NV run --name ../x -- true
+t_bad "invalid VM name" "--name '../x' is not a valid VM name" $NV run --name ../x -- true
 unset NESTVM_HOME
-bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true
-bad "kvm device missing" "/nonexistent/kvm is missing" $NV run --kvm-device /nonexistent/kvm -- true
+t_bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true
+t_bad "kvm device missing" "/nonexistent/kvm is missing" $NV run --kvm-device /nonexistent/kvm -- true
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -e /dev/kvm ]; then
 	# An unprivileged user with a readable copy of everything but /dev/kvm.
 	mkdir -p "$T/guest" && cp "$NV" "$T/nestvm" && cp build/guest/vmlinuz build/guest/initrd.img "$T/guest/"
 	chmod -R a+rX "$T"
-	bad "kvm device not permitted" "/dev/kvm is not permitted" \
+	t_bad "kvm device not permitted" "/dev/kvm is not permitted" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$T/nestvm" run -- true
 fi
-bad "unknown subcommand" "unknown command 'frob'" $NV frob
+t_bad "unknown subcommand" "unknown command 'frob'" $NV frob
 t_summary

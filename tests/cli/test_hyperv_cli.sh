@@ -32,23 +32,6 @@ EN=$'\xe2\x80\x93' # the en dash and curly quotes the published page carries
 LDQ=$'\xe2\x80\x9c'
 RDQ=$'\xe2\x80\x9d'
 
-# Exactly one line on stderr naming the problem, status 2.
-bad() {
-	local name=$1 re=$2
-	shift 2
-	local err st
-	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
-	if [ "$st" != 2 ]; then
-		t_not_ok "$name" "exit status $st, wanted 2: $err"
-	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
-	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
-		t_not_ok "$name" "message does not match /$re/: $err"
-	else
-		t_ok "$name: $err"
-	fi
-}
-
 # json_has NAME REGEX: the VM's JSON, spaces and newlines removed, matches.
 json_has() {
 	local j
@@ -105,26 +88,26 @@ t_expect "Get-Help lists the cmdlets" 0 "New-NetNat" -- "$NV" Get-Help
 t_expect "Get-Help Set-VMProcessor" 0 "--expose-virtualization-extensions" -- "$NV" Get-Help Set-VMProcessor
 
 # Bad calls: one line, status 2, naming the cmdlet and the parameter.
-bad "unquoted \$true (the shell leaves nothing)" \
+t_bad "unquoted \$true (the shell leaves nothing)" \
 	"Set-VMProcessor: -ExposeVirtualizationExtensions needs a value: the shell expanded \\\$true" \
 	"$NV" Set-VMProcessor -VMName NestedHost -ExposeVirtualizationExtensions
-bad "-Param:\$true unquoted" "-DynamicMemoryEnabled needs a value: the shell expanded" \
+t_bad "-Param:\$true unquoted" "-DynamicMemoryEnabled needs a value: the shell expanded" \
 	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled:
-bad "pipeline: Set-VMNetworkAdapter without -VMName" \
+t_bad "pipeline: Set-VMNetworkAdapter without -VMName" \
 	"Set-VMNetworkAdapter: -VMName is required \(nestvm takes no pipeline input" \
 	"$NV" Set-VMNetworkAdapter -MacAddressSpoofing On
-bad "quoted pipe" "no pipeline" "$NV" Get-VMNetworkAdapter -VMName NestedHost '|' Set-VMNetworkAdapter
-bad "unknown parameter" "New-VM: unknown parameter -Colour" "$NV" New-VM -Name x -Colour red
-bad "unsupported -Path" "New-VM: -Path is not supported" "$NV" New-VM -Name x -Path /vms
-bad "unsupported -MaximumBytes" "Set-VMMemory: -MaximumBytes is not supported" \
+t_bad "quoted pipe" "no pipeline" "$NV" Get-VMNetworkAdapter -VMName NestedHost '|' Set-VMNetworkAdapter
+t_bad "unknown parameter" "New-VM: unknown parameter -Colour" "$NV" New-VM -Name x -Colour red
+t_bad "unsupported -Path" "New-VM: -Path is not supported" "$NV" New-VM -Name x -Path /vms
+t_bad "unsupported -MaximumBytes" "Set-VMMemory: -MaximumBytes is not supported" \
 	"$NV" Set-VMMemory -VMName NestedHost -MaximumBytes 8GB
-bad "parameter given twice" "-Count given twice" "$NV" Set-VMProcessor -VMName NestedHost -Count 1 -Count 2
-bad "size not whole MiB" "not a whole number of MiB" "$NV" Set-VMMemory -VMName NestedHost -StartupBytes 1000000
-bad "size garbage" "'4GiB' is not a size" "$NV" New-VM -Name y -MemoryStartupBytes 4GiB
-bad "MacAddressSpoofing yes" "'yes' is not On or Off" "$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing yes
-bad "New-NetNat without prefix" "-InternalIPInterfaceAddressPrefix is required" "$NV" New-NetNat -Name n2
-bad "Get-Help of an unknown cmdlet" "Get-Help: 'Get-Nothing' is not a cmdlet" "$NV" Get-Help Get-Nothing
-bad "dynamic memory on is refused by nestvm" "." \
+t_bad "parameter given twice" "-Count given twice" "$NV" Set-VMProcessor -VMName NestedHost -Count 1 -Count 2
+t_bad "size not whole MiB" "not a whole number of MiB" "$NV" Set-VMMemory -VMName NestedHost -StartupBytes 1000000
+t_bad "size garbage" "'4GiB' is not a size" "$NV" New-VM -Name y -MemoryStartupBytes 4GiB
+t_bad "MacAddressSpoofing yes" "'yes' is not On or Off" "$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing yes
+t_bad "New-NetNat without prefix" "-InternalIPInterfaceAddressPrefix is required" "$NV" New-NetNat -Name n2
+t_bad "Get-Help of an unknown cmdlet" "Get-Help: 'Get-Nothing' is not a cmdlet" "$NV" Get-Help Get-Nothing
+t_bad "dynamic memory on is refused by nestvm" "." \
 	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled '$true'
 t_expect "Get-VM after the bad calls: still one VM, no x or y" 0 "" -- "$NV" vm list
 if printf '%s\n' "$T_LAST_OUT" | grep -Eq '^(x|y) '; then t_not_ok "bad calls created nothing" "$T_LAST_OUT"

@@ -29,23 +29,6 @@ if [ ! -x "$NV" ] || [ ! -x "$PROBE" ]; then
 	exit 1
 fi
 
-# Exactly one line on stderr, naming the problem, status 2.
-bad() {
-	local name=$1 re=$2
-	shift 2
-	local err st
-	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
-	if [ "$st" != 2 ]; then
-		t_not_ok "$name" "exit status $st, wanted 2: $err"
-	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
-	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
-		t_not_ok "$name" "message does not match /$re/: $err"
-	else
-		t_ok "$name: $err"
-	fi
-}
-
 # wait_for FILE REGEX: up to 5 s for a line of FILE to match.
 wait_for() {
 	for _ in $(seq 50); do
@@ -143,8 +126,8 @@ t_expect "malformed frames are counted" 0 "^2$" -- json_port_field a/0 dropped_m
 # --- duplicates and unknown ports
 t_expect "a second a/0 is refused" 2 "already connected" -- "$PROBE" sw1 a 0 52:54:00:00:00:1a off
 t_expect "a multicast MAC is refused" 2 "not a unicast" -- "$PROBE" sw1 m 0 01:00:5e:00:00:01 off
-bad "port of an unknown adapter" "no port zz/0.*connected: a/0, b/0, c/0" "$NV" switch port sw1 zz/0 --mac-spoofing on
-bad "port with a bad setting" "not on or off" "$NV" switch port sw1 a --mac-spoofing maybe
+t_bad "port of an unknown adapter" "no port zz/0.*connected: a/0, b/0, c/0" "$NV" switch port sw1 zz/0 --mac-spoofing on
+t_bad "port with a bad setting" "not on or off" "$NV" switch port sw1 a --mac-spoofing maybe
 
 # --- an adapter that dies takes only its own port
 kill -9 "$PID_c"
@@ -189,37 +172,37 @@ fi
 if [ "$(id -u)" = 0 ]; then
 	if command -v setpriv >/dev/null && chmod 755 "$T" 2>/dev/null && \
 	   setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$NV" --help >/dev/null 2>&1; then
-		bad "internal without privilege" "needs root or CAP_NET_ADMIN to create tap device nv-x" \
+		t_bad "internal without privilege" "needs root or CAP_NET_ADMIN to create tap device nv-x" \
 			setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$NV" switch create x --type internal
 	else
 		echo "ok - internal without privilege # skip: running as root without a way to drop privileges"
 	fi
 else
-	bad "internal without privilege" "needs root or CAP_NET_ADMIN to create tap device nv-x" "$NV" switch create x --type internal
+	t_bad "internal without privilege" "needs root or CAP_NET_ADMIN to create tap device nv-x" "$NV" switch create x --type internal
 fi
 
 # --- bad input
-bad "bad switch name" "not a valid switch name" "$NV" switch create "bad name!" --type private
-bad "name starting with a dot" "not a valid switch name" "$NV" switch create .hidden --type private
-bad "name too long" "not a valid switch name" "$NV" switch create aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --type private
-bad "bad type" "--type 'bridge' is not private, internal, external or nat" "$NV" switch create x --type bridge
-bad "missing type" "needs --type" "$NV" switch create x
-bad "missing name" "needs a switch NAME" "$NV" switch create --type private
-bad "subnet with host bits" "host bits set.*10.0.0.0/8" "$NV" switch create x --type nat --subnet 10.0.0.1/8
-bad "subnet prefix too long" "8..30" "$NV" switch create x --type nat --subnet 10.0.0.0/31
-bad "subnet not an address" "not an IPv4 address" "$NV" switch create x --type nat --subnet 10.0.0/24
-bad "subnet on a private switch" "--subnet is only for nat and internal" "$NV" switch create x --type private --subnet 10.0.0.0/24
-bad "external without --interface" "needs --interface" "$NV" switch create x --type external
-bad "external on an unknown interface" "no network interface named nvnosuch0" "$NV" switch create x --type external --interface nvnosuch0
-bad "forward on a private switch" "--forward is only for nat" "$NV" switch create x --type private --forward tcp:80:192.168.100.15:80
-bad "forward with port 0" "host port '0'" "$NV" switch create x --type nat --forward tcp:0:192.168.100.15:80
-bad "forward outside the subnet" "not a host address in the subnet" "$NV" switch create x --type nat --forward tcp:80:10.0.0.1:80
-bad "forward with a bad protocol" "not tcp or udp" "$NV" switch create x --type nat --forward icmp:80:192.168.100.15:80
-bad "unknown option" "unknown option '--colour'" "$NV" switch create x --type private --colour red
-bad "unknown switch: show" "no switch named nosuch" "$NV" switch show nosuch
-bad "unknown switch: delete" "no switch named nosuch" "$NV" switch delete nosuch
-bad "unknown switch: port" "no switch named nosuch" "$NV" switch port nosuch a --mac-spoofing on
-bad "unknown switch command" "unknown switch command 'frobnicate'" "$NV" switch frobnicate
+t_bad "bad switch name" "not a valid switch name" "$NV" switch create "bad name!" --type private
+t_bad "name starting with a dot" "not a valid switch name" "$NV" switch create .hidden --type private
+t_bad "name too long" "not a valid switch name" "$NV" switch create aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --type private
+t_bad "bad type" "--type 'bridge' is not private, internal, external or nat" "$NV" switch create x --type bridge
+t_bad "missing type" "needs --type" "$NV" switch create x
+t_bad "missing name" "needs a switch NAME" "$NV" switch create --type private
+t_bad "subnet with host bits" "host bits set.*10.0.0.0/8" "$NV" switch create x --type nat --subnet 10.0.0.1/8
+t_bad "subnet prefix too long" "8..30" "$NV" switch create x --type nat --subnet 10.0.0.0/31
+t_bad "subnet not an address" "not an IPv4 address" "$NV" switch create x --type nat --subnet 10.0.0/24
+t_bad "subnet on a private switch" "--subnet is only for nat and internal" "$NV" switch create x --type private --subnet 10.0.0.0/24
+t_bad "external without --interface" "needs --interface" "$NV" switch create x --type external
+t_bad "external on an unknown interface" "no network interface named nvnosuch0" "$NV" switch create x --type external --interface nvnosuch0
+t_bad "forward on a private switch" "--forward is only for nat" "$NV" switch create x --type private --forward tcp:80:192.168.100.15:80
+t_bad "forward with port 0" "host port '0'" "$NV" switch create x --type nat --forward tcp:0:192.168.100.15:80
+t_bad "forward outside the subnet" "not a host address in the subnet" "$NV" switch create x --type nat --forward tcp:80:10.0.0.1:80
+t_bad "forward with a bad protocol" "not tcp or udp" "$NV" switch create x --type nat --forward icmp:80:192.168.100.15:80
+t_bad "unknown option" "unknown option '--colour'" "$NV" switch create x --type private --colour red
+t_bad "unknown switch: show" "no switch named nosuch" "$NV" switch show nosuch
+t_bad "unknown switch: delete" "no switch named nosuch" "$NV" switch delete nosuch
+t_bad "unknown switch: port" "no switch named nosuch" "$NV" switch port nosuch a --mac-spoofing on
+t_bad "unknown switch command" "unknown switch command 'frobnicate'" "$NV" switch frobnicate
 t_expect "switch --help" 0 "create NAME --type" -- "$NV" switch --help
 t_expect "switch create --help" 0 "--forward" -- "$NV" switch create --help
 t_expect "switch-daemon is not in the usage" 0 "" -- sh -c "! \"$NV\" --help | grep -q switch-daemon"

@@ -35,23 +35,6 @@ if [ ! -x "$NV" ]; then
 	exit 1
 fi
 
-# fails NAME STATUS REGEX -- COMMAND: exactly one line on stderr matching.
-fails() {
-	local name=$1 want=$2 re=$3
-	shift 4
-	local err st
-	err=$("$@" 2>&1 >/dev/null </dev/null) && st=0 || st=$?
-	if [ "$st" != "$want" ]; then
-		t_not_ok "$name" "exit status $st, wanted $want: $err"
-	elif [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-		t_not_ok "$name" "wanted one line, got: $(printf '%s' "$err" | tr '\n' '|')"
-	elif ! printf '%s' "$err" | grep -Eq -- "$re"; then
-		t_not_ok "$name" "message does not match /$re/: $err"
-	else
-		t_ok "$name: $err"
-	fi
-}
-
 # A live process (not a zombie that init has not reaped yet).
 alive() {
 	local s
@@ -66,7 +49,7 @@ field() { # VM FIELD: a "Key : Value" line of vm show
 # --- start failures: the record says why --------------------------------
 head -c 8192 /dev/urandom >"$T/corrupt.img"
 t_expect "create a VM with a corrupt kernel" 0 '' -- "$NV" vm create broken --kernel "$T/corrupt.img"
-fails "start with a corrupt kernel: exit 2, the reason" 2 'VM broken did not start: not a Linux kernel' -- "$NV" vm start broken
+t_fails "start with a corrupt kernel: exit 2, the reason" 2 'VM broken did not start: not a Linux kernel' -- "$NV" vm start broken
 t_expect "the VM is Off after the failed start" 0 '^broken +Off' -- "$NV" vm list
 stop=$(field broken LastStop)
 if printf '%s' "$stop" | grep -q 'not a Linux kernel'; then t_ok "its last stop names the kernel problem"
@@ -75,15 +58,15 @@ if [ -s "$NESTVM_HOME/vms/broken/vmm.log" ]; then t_ok "the VMM wrote vmm.log"
 else t_not_ok "the VMM wrote vmm.log" "empty or missing"; fi
 
 t_expect "create a VM on a switch that does not exist" 0 '' -- "$NV" vm create lonely --nic switch=nowhere
-fails "start without its switch: exit 2, names the switch" 2 'no switch named nowhere' -- "$NV" vm start lonely
+t_fails "start without its switch: exit 2, names the switch" 2 'no switch named nowhere' -- "$NV" vm start lonely
 t_expect "that VM is Off too" 0 '^lonely +Off' -- "$NV" vm list
 
 t_expect "stop of an Off VM says so, exit 0" 0 'VM broken is already off' -- "$NV" vm stop broken
-fails "console of an Off VM: exit 2" 2 'VM broken is not running' -- "$NV" vm console broken
-fails "start of a VM that does not exist" 2 'ghost' -- "$NV" vm start ghost
-fails "stop of a VM that does not exist" 2 'ghost' -- "$NV" vm stop ghost
-fails "stop --timeout must be a number" 2 'timeout' -- "$NV" vm stop broken --timeout soon
-fails "console needs a name" 2 'NAME' -- "$NV" vm console
+t_fails "console of an Off VM: exit 2" 2 'VM broken is not running' -- "$NV" vm console broken
+t_fails "start of a VM that does not exist" 2 'ghost' -- "$NV" vm start ghost
+t_fails "stop of a VM that does not exist" 2 'ghost' -- "$NV" vm stop ghost
+t_fails "stop --timeout must be a number" 2 'timeout' -- "$NV" vm stop broken --timeout soon
+t_fails "console needs a name" 2 'NAME' -- "$NV" vm console
 
 if [ ! -f "$NESTVM_GUEST_DIR/vmlinuz" ]; then
 	t_not_ok "the default guest is built" "no $NESTVM_GUEST_DIR/vmlinuz (make guest)"
@@ -96,7 +79,7 @@ t_expect "create VM g (the default guest)" 0 '' -- "$NV" vm create g --memory 25
 t_expect "vm start g: started with its pid" 0 '^VM g started \(pid [0-9]+\)$' -- "$NV" vm start g
 pid=$(field g Pid)
 t_expect "vm list: g Running with an uptime" 0 '^g +Running .* [0-9]{2}:[0-9]{2}:[0-9]{2}$' -- "$NV" vm list
-fails "a second start is refused" 2 'VM g is already Running' -- "$NV" vm start g
+t_fails "a second start is refused" 2 'VM g is already Running' -- "$NV" vm start g
 if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'vm-daemon g'; then
 	t_ok "the record's pid is g's vm-daemon ($pid)"
 else t_not_ok "the record's pid is g's vm-daemon" "pid '$pid'"; fi
@@ -145,7 +128,7 @@ else t_ok "the VMM process has exited"; fi
 if [ ! -e "$NESTVM_HOME/vms/g/control.sock" ] && [ ! -e "$NESTVM_HOME/vms/g/console.sock" ]; then
 	t_ok "its sockets are removed"
 else t_not_ok "its sockets are removed" "$(ls "$NESTVM_HOME/vms/g")"; fi
-fails "console of g now: not running, with the reason" 2 'not running \(Off: stopped: forced' -- "$NV" vm console g
+t_fails "console of g now: not running, with the reason" 2 'not running \(Off: stopped: forced' -- "$NV" vm console g
 
 # --- death detection: SIGKILL of a VMM that started a switch's daemon ----
 t_expect "create private switch s1" 0 '' -- "$NV" switch create s1 --type private

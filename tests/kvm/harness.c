@@ -131,3 +131,24 @@ int harness_run_to_done(struct harness *h)
 			return (int)h->ucall.args[0];
 	}
 }
+
+int harness_setup(void **state)
+{
+	struct harness *h = malloc(sizeof(*h));
+	if (!h || harness_create(h, HARNESS_RAM) < 0) {
+		free(h);
+		h = NULL;
+	}
+	*state = h;
+	return 0;
+}
+
+int harness_teardown(void **state)
+{
+	struct harness *h = *state;
+	if (h) {
+		harness_destroy(h);
+		free(h);
+	}
+	return 0;
+}

@@ -36,6 +36,11 @@ struct harness {
 /* Returns -1 (and the test should skip) when /dev/kvm is not usable here. */
 int harness_create(struct harness *h, uint64_t ram_bytes);
 void harness_destroy(struct harness *h);
+/* cmocka setup/teardown: *state becomes a harness with HARNESS_RAM of
+ * guest RAM, or NULL when /dev/kvm is not usable (the test then skips). */
+#define HARNESS_RAM (64ULL << 20)
+int harness_setup(void **state);
+int harness_teardown(void **state);
 /* Loads build/tests/kvm/guest/NAME.bin and points vCPU 0 at it. */
 void harness_load_guest(struct harness *h, const char *name);
 enum harness_stop harness_run(struct harness *h, unsigned max_exits);

@@ -18,30 +18,7 @@
 #include "dev/virtio/mmio.h"
 #include "kvm/harness.h"
 
-#define RAM (64ULL << 20)
 #define VIRTIO_BASE 0xd0000000ULL
-
-static int setup(void **state)
-{
-	struct harness *h = malloc(sizeof(*h));
-	if (!h || harness_create(h, RAM) < 0) {
-		free(h);
-		*state = NULL;
-		return 0;
-	}
-	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	if (h) {
-		harness_destroy(h);
-		free(h);
-	}
-	return 0;
-}
 
 #define NEED_KVM(h) do { if (!(h)) { print_message("no usable /dev/kvm\n"); skip(); } } while (0)
 
@@ -173,11 +150,11 @@ static void test_virtio_blk_request_from_guest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_uart_output_and_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_i8042_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_debug_exit_status, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_virtio_mmio_registers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_virtio_blk_request_from_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uart_output_and_input, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_i8042_reset, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_debug_exit_status, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_mmio_registers, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_blk_request_from_guest, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("kvm_devices", tests, NULL, NULL);
 }

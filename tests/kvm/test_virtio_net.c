@@ -18,32 +18,9 @@
 #include "dev/virtio/net.h"
 #include "kvm/harness.h"
 
-#define RAM (64ULL << 20)
 #define VIRTIO_BASE 0xd0000000ULL
 
 static const struct mac_addr MAC = { { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc } };
-
-static int setup(void **state)
-{
-	struct harness *h = malloc(sizeof(*h));
-	if (!h || harness_create(h, RAM) < 0) {
-		free(h);
-		*state = NULL;
-		return 0;
-	}
-	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	if (h) {
-		harness_destroy(h);
-		free(h);
-	}
-	return 0;
-}
 
 static uint8_t pattern(uint8_t seed, uint32_t i)
 {
@@ -154,7 +131,7 @@ static void test_virtio_net_hostile_guest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_virtio_net_hostile_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_net_hostile_guest, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("kvm_virtio_net", tests, NULL, NULL);
 }
