@@ -17,6 +17,7 @@ export NESTVM_HOME
 NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
 tmp=$(mktemp -d)
 cleanup() {
+	exec 3>&-
 	kill "$server" "$l2" 2>/dev/null
 	wait 2>/dev/null
 	"$NV" switch delete outer >/dev/null 2>&1
@@ -41,13 +42,18 @@ l3_script='for i in $(seq 1 100); do
 	fi
 	echo L3-fetch-failed; sleep 1
 done; exit 1'
+# L2's console input is a FIFO held open here: L2 waits on it at the end so
+# that its port (and what outer learned on it) is still there to look at.
+mkfifo "$tmp/l2.in"
+exec 3<>"$tmp/l2.in"
 timeout "$T" "$NV" run --name l2 --nested --memory 1G --nic switch=outer \
 	--append nestvm.net=10.20.0.2/24 -- sh -c "
 	nestvm switch create ext --type external --interface eth0 && echo L2-ext-switch-up
 	ping -c 1 -W 5 10.20.0.1 >/dev/null && echo L2-reaches-server
 	nestvm run --name l3 --memory 256M --nic switch=ext --append nestvm.net=10.20.0.3/24 -- sh -c '$l3_script'
 	echo L3-status=\$?
-	nestvm switch show ext" >"$tmp/l2.out" 2>&1 &
+	nestvm switch show ext
+	echo L2-waiting; read -t 600 go; echo L2-done" <"$tmp/l2.in" >"$tmp/l2.out" 2>&1 &
 l2=$!
 
 # wait_for REGEX SECONDS: until L2's output has a line matching REGEX.
@@ -79,11 +85,14 @@ t_expect "turn spoofing on for l2's adapter while it runs" 0 '' -- \
 wait_for '^L3-(fetch-ok|status=)' 600
 out=$(cat "$tmp/l2.out")
 t_has "with spoofing on, the same L3 request succeeds" '^L3-fetch-ok$'
-# l2's port goes when L2 ends: look while it runs.
+# l2's port goes when L2 ends: look while L2 waits for its console input.
+wait_for '^L2-waiting' 300
 after=$("$NV" switch show outer --json 2>&1)
+echo go >&3
 wait "$l2"
 out=$(cat "$tmp/l2.out")
 t_has "L3 exits 0 after its fetch" '^L3-status=0$'
+t_has "L2 ends once told, after the look at outer" '^L2-done$'
 n=$(printf '%s' "$after" | tr -d ' \n' | grep -o '"port":"l2/0"[^]]*' | grep -o '"learned_macs":\[[^]]*' | grep -o '"[0-9a-f:]*"' | wc -l)
 if [ "$n" -ge 2 ]; then t_ok "outer learned L3's MAC on l2's port ($n MACs)"
 else t_not_ok "outer learned L3's MAC on l2's port" "$after"; fi
