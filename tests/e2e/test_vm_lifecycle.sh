@@ -29,13 +29,14 @@ field() { # VM FIELD: a "Key : Value" line of vm show
 
 # wait_prompt VM [OFFSET]: until the guest's shell prompt is in console.log
 # (after guest/init's banner, past OFFSET bytes: the log keeps earlier
-# runs), up to T seconds.
+# runs), up to T seconds; gives up at once when the VM went Off.
 wait_prompt() {
 	local log=$NESTVM_HOME/vms/$1/console.log off=${2:-0}
 	for _ in $(seq "$T"); do
 		if tail -c +$((off + 1)) "$log" 2>/dev/null | sed -n '/shell on the console/,$p' | grep -q '# '; then
 			return 0
 		fi
+		[ "$(field "$1" State)" = Off ] && return 1
 		sleep 1
 	done
 	return 1
@@ -83,7 +84,7 @@ for v in a b c; do
 done
 for v in a b c; do
 	if wait_prompt "$v"; then t_ok "VM $v reaches its shell prompt (console.log)"
-	else t_not_ok "VM $v reaches its shell prompt (console.log)" "$(tail -c 300 "$NESTVM_HOME/vms/$v/console.log" 2>&1 | tr '\n' '|')"; fi
+	else t_not_ok "VM $v reaches its shell prompt (console.log)" "$(field "$v" State): $(field "$v" LastStop); $(tail -c 300 "$NESTVM_HOME/vms/$v/console.log" 2>&1 | tr '\n' '|')"; fi
 done
 sleep 2
 out=$("$NV" vm list 2>&1)
