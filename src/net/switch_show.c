@@ -2,6 +2,7 @@
 
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static struct json_object *u64(uint64_t v)
@@ -51,6 +52,18 @@ static struct json_object *uplink_json(struct switch_core *core, struct uplink *
 	return o;
 }
 
+/* Ports by name: slots follow connection order, which races at start-up, and
+ * people (and scripts) read the list. */
+static int by_port_name(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
+	struct json_object *nx = NULL, *ny = NULL;
+	json_object_object_get_ex(x, "port", &nx);
+	json_object_object_get_ex(y, "port", &ny);
+	const char *sx = json_object_get_string(nx), *sy = json_object_get_string(ny);
+	return strcmp(sx ? sx : "", sy ? sy : "");
+}
+
 struct json_object *switch_show_reply(const struct switch_config *cfg, struct switch_core *core,
 				      struct uplink *up)
 {
@@ -82,6 +95,7 @@ struct json_object *switch_show_reply(const struct switch_config *cfg, struct sw
 	for (unsigned i = 0; macs && i < switch_core_max_ports(core); i++)
 		if (switch_core_port(core, (int)i))
 			json_object_array_add(ports, port_json(core, (int)i, macs));
+	json_object_array_sort(ports, by_port_name);
 	json_object_object_add(o, "ports", ports);
 	json_object_object_add(o, "uplink", up && macs ? uplink_json(core, up, macs) : NULL);
 	free(macs);

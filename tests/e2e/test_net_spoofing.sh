@@ -28,6 +28,7 @@ trap cleanup EXIT
 
 t_expect "create private switch outer" 0 '' -- "$NV" switch create outer --type private
 
+# The server boots beside L2: L2 pings until it answers (up to ~2 minutes).
 timeout "$T" "$NV" run --name server --memory 256M --nic switch=outer \
 	--append nestvm.net=10.20.0.1/24 -- sh -c '
 	mkdir -p /www && echo hello-from-outer >/www/index.html
@@ -49,7 +50,7 @@ exec 3<>"$tmp/l2.in"
 timeout "$T" "$NV" run --name l2 --nested --memory 1G --nic switch=outer \
 	--append nestvm.net=10.20.0.2/24 -- sh -c "
 	nestvm switch create ext --type external --interface eth0 && echo L2-ext-switch-up
-	ping -c 1 -W 5 10.20.0.1 >/dev/null && echo L2-reaches-server
+	for i in \$(seq 1 60); do ping -c 1 -W 2 10.20.0.1 >/dev/null && { echo L2-reaches-server; break; }; done
 	nestvm run --name l3 --memory 256M --nic switch=ext --append nestvm.net=10.20.0.3/24 -- sh -c '$l3_script'
 	echo L3-status=\$?
 	nestvm switch show ext
@@ -71,6 +72,9 @@ wait_for '^L3-fetch-(failed|ok)' 900
 out=$(cat "$tmp/l2.out")
 t_has "L2 runs an external switch on its adapter" '^L2-ext-switch-up$'
 t_has "L2 itself reaches the server (its own MAC)" '^L2-reaches-server$'
+grep -q '^L2-reaches-server$' "$tmp/l2.out" ||
+	echo "# the server's console: $(tail -c 400 "$tmp/server.out" | tr '\n' '|')" \
+		"outer: $("$NV" switch show outer --json 2>&1 | tr -d ' \n')"
 t_has "with spoofing off, L3's request fails" '^L3-fetch-failed$'
 if grep -q '^L3-fetch-ok' "$tmp/l2.out"; then t_not_ok "with spoofing off, L3 never gets through" "$out"
 else t_ok "with spoofing off, L3 never gets through"; fi

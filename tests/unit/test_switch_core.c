@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
+#include "net/switch_config.h"
 #include "net/switch_core.h"
+#include "net/switch_show.h"
 
 #define MAXOUT 64
 
@@ -325,6 +328,30 @@ static void test_no_uplink(void **state)
 	assert_int_equal(nout, 0);
 }
 
+/* `switch show` (and the CLI's messages built from it) lists ports by name,
+ * not in the order they happened to connect. */
+static void test_show_lists_ports_by_name(void **state)
+{
+	(void)state;
+	switch_core_remove_port(sw, 0); /* slot 0 is taken again below */
+	struct mac_addr m = mac_n(9);
+	assert_int_equal(switch_core_add_port(sw, "zz/1", &m, false), 0);
+	m = mac_n(10);
+	assert_int_equal(switch_core_add_port(sw, "aa/0", &m, false), 3);
+	struct switch_config cfg = { .name = "sw", .type = SWITCH_PRIVATE };
+	struct json_object *o = switch_show_reply(&cfg, sw, NULL);
+	struct json_object *ports = NULL;
+	assert_true(json_object_object_get_ex(o, "ports", &ports));
+	const char *want[] = { "aa/0", "vm1/0", "vm2/0", "zz/1" };
+	assert_int_equal(json_object_array_length(ports), 4);
+	for (size_t i = 0; i < 4; i++) {
+		struct json_object *name = NULL;
+		assert_true(json_object_object_get_ex(json_object_array_get_idx(ports, i), "port", &name));
+		assert_string_equal(json_object_get_string(name), want[i]);
+	}
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +372,7 @@ int main(void)
 		T(test_duplicate_name_and_full_switch),
 		T(test_queue_full_counted_on_destination),
 		T(test_no_uplink),
+		T(test_show_lists_ports_by_name),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
