@@ -63,6 +63,21 @@ t_bad() {
 	t_fails "$name" 2 "$re" -- "$@"
 }
 
+# vm_wait_prompt VM SECONDS [OFFSET]: until the named VM's shell prompt is
+# in its console.log (after guest/init's banner, past OFFSET bytes: the log
+# keeps earlier runs); gives up at once when the VM is Off. Uses $NV and
+# $NESTVM_HOME. Type into a console only after it: the shell first asks the
+# terminal for the cursor position and would take early keys as the answer.
+vm_wait_prompt() {
+	local log=$NESTVM_HOME/vms/$1/console.log off=${3:-0}
+	for _ in $(seq "$2"); do
+		tail -c +$((off + 1)) "$log" 2>/dev/null | sed -n '/shell on the console/,$p' | grep -q '# ' && return 0
+		"$NV" vm show "$1" 2>/dev/null | grep -Eq '^State *: *Off$' && return 1
+		sleep 1
+	done
+	return 1
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

@@ -78,19 +78,13 @@ static int run_vm_stop(const char *name)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
-static int load_reaped(const char *name, struct vm_lock *lk, struct vm_record *r)
-{
-	struct nv_err err = { 0 };
-	return vm_store_lock_load(name, lk, r, &err) < 0 ? vm_cli_fail(&err) : 0;
-}
-
 /* Applies the accepted steps under the lock and says what changed. */
 static int apply(const char *name, const struct enable_nested_plan *p, bool required, bool spoof)
 {
 	struct vm_lock lk;
 	struct vm_record r;
 	struct nv_err err = { 0 };
-	int st = load_reaped(name, &lk, &r);
+	int st = vm_cli_lock_load(name, &lk, &r);
 	if (st)
 		return st;
 	if (required && r.runtime.state != VM_STATE_OFF) {
@@ -162,7 +156,7 @@ int cmd_enable_nested(int argc, char **argv)
 	struct vm_record r;
 	if (!vm_store_exists(name))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "there is no VM named '%s' (nestvm vm list)", name);
-	if ((st = load_reaped(name, &lk, &r)))
+	if ((st = vm_cli_lock_load(name, &lk, &r)))
 		return st;
 	vm_store_unlock(&lk);
 

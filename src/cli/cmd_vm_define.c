@@ -427,13 +427,6 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Loads and reaps name under its lock; the lock stays held on success. */
-static int lock_and_load(const char *name, struct vm_lock *lk, struct vm_record *r)
-{
-	struct nv_err err = { 0 };
-	return vm_store_lock_load(name, lk, r, &err) < 0 ? vm_cli_fail(&err) : 0;
-}
-
 int cmd_vm_delete(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -498,7 +491,7 @@ int cmd_vm_delete(int argc, char **argv)
 		if (vm_store_vmm_alive(name))
 			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s's VMM (pid %d) did not stop within %d s",
 					name, (int)pid, STOP_WAIT_MS / 1000);
-		if ((st = lock_and_load(name, &lk, &r)))
+		if ((st = vm_cli_lock_load(name, &lk, &r)))
 			return st;
 		if (r.runtime.state != VM_STATE_OFF) { /* started again meanwhile */
 			vm_store_unlock(&lk);

@@ -17,8 +17,6 @@
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* Loads name; reaps it under its lock when the record claims a VMM that is
- * gone (the lock only then, so listing never waits on a busy VM). */
 static void rtrim_print(char *line)
 {
 	size_t n = strlen(line);

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "mgmt/state_dir.h"
+#include "mgmt/vm_store.h"
 #include "net/switch_control.h"
 #include "vmm/exit_status.h"
 
@@ -133,4 +134,10 @@ int vm_cli_fail(const struct nv_err *err)
 {
 	return cli_fail(err->kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s",
 			err->msg);
+}
+
+int vm_cli_lock_load(const char *name, struct vm_lock *lk, struct vm_record *r)
+{
+	struct nv_err err = { 0 };
+	return vm_store_lock_load(name, lk, r, &err) < 0 ? vm_cli_fail(&err) : 0;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "mgmt/vm_config.h"
+#include "mgmt/vm_store.h"
 #include "util/err.h"
 
 /* "512M", "2G", "1536M". */
@@ -32,5 +33,8 @@ int vm_cli_abs_file(const char *what, const char *path, char *out, size_t size);
 int vm_cli_push_spoofing(const struct vm_record *r, int adapter);
 /* Exit status for err's kind, after printing it. */
 int vm_cli_fail(const struct nv_err *err);
+/* vm_store_lock_load for a command: 0 with the lock held, or the exit
+ * status after printing why. */
+int vm_cli_lock_load(const char *name, struct vm_lock *lk, struct vm_record *r);
 
 #endif

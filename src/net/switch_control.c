@@ -15,10 +15,5 @@ struct json_object *switch_control_request(const char *name, struct json_object 
 		return NULL;
 	snprintf(label, sizeof(label), "switch %s", name);
 	snprintf(not_running, sizeof(not_running), "switch %s is not running (its daemon is stopped)", name);
-	int fd = unix_seqpacket_connect(path, label, not_running, err);
-	if (fd < 0)
-		return NULL;
-	struct json_object *o = unix_json_exchange(fd, req, SWITCH_CONTROL_MAX, timeout_ms, label, label, err);
-	close(fd);
-	return o;
+	return unix_json_request(path, req, SWITCH_CONTROL_MAX, timeout_ms, label, not_running, label, err);
 }

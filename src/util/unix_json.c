@@ -112,3 +112,15 @@ struct json_object *unix_json_exchange(int fd, struct json_object *req, size_t m
 	}
 	return o;
 }
+
+struct json_object *unix_json_request(const char *path, struct json_object *req, size_t max,
+				      int timeout_ms, const char *label, const char *not_running,
+				      const char *refused, struct nv_err *err)
+{
+	int fd = unix_seqpacket_connect(path, label, not_running, err);
+	if (fd < 0)
+		return NULL;
+	struct json_object *o = unix_json_exchange(fd, req, max, timeout_ms, label, refused, err);
+	close(fd);
+	return o;
+}

@@ -58,10 +58,5 @@ struct json_object *vm_control_call(const char *name, struct json_object *req, i
 	snprintf(refused, sizeof(refused), "VM %s", name);
 	snprintf(not_running, sizeof(not_running),
 		 "VM %s is not running (no VMM answers on its control socket)", name);
-	int fd = unix_seqpacket_connect(path, label, not_running, err);
-	if (fd < 0)
-		return NULL;
-	struct json_object *o = unix_json_exchange(fd, req, VM_CONTROL_MAX, timeout_ms, label, refused, err);
-	close(fd);
-	return o;
+	return unix_json_request(path, req, VM_CONTROL_MAX, timeout_ms, label, not_running, refused, err);
 }

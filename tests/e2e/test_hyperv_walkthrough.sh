@@ -50,12 +50,7 @@ t_expect "Get-VM shows it Running" 0 'NestedHost +Running' -- "$NV" Get-VM
 # In the VM, as its administrator would: a switch on its adapter and a
 # nested guest behind it (spoofing is on, so its frames pass LocalNAT).
 log=$NESTVM_HOME/vms/NestedHost/console.log
-# Type only once the shell shows its prompt (it asks the terminal for the
-# cursor position first, and would take early keys as the answer).
-for _ in $(seq "$T"); do
-	sed -n '/shell on the console/,$p' "$log" 2>/dev/null | grep -q '# ' && break
-	sleep 1
-done
+vm_wait_prompt NestedHost "$T"
 {
 	sleep 2
 	printf '%s\r' "nestvm switch create ext --type external --interface eth0 && nestvm run --name nested --nic switch=ext -- sh -c 'wget -q -O - http://192.168.100.1:8000/; echo nested-status=\$?'"

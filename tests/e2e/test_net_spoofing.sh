@@ -71,10 +71,11 @@ wait_for() {
 wait_for '^L3-fetch-(failed|ok)' 900
 out=$(cat "$tmp/l2.out")
 t_has "L2 runs an external switch on its adapter" '^L2-ext-switch-up$'
-t_has "L2 itself reaches the server (its own MAC)" '^L2-reaches-server$'
-grep -q '^L2-reaches-server$' "$tmp/l2.out" ||
-	echo "# the server's console: $(tail -c 400 "$tmp/server.out" | tr '\n' '|')" \
-		"outer: $("$NV" switch show outer --json 2>&1 | tr -d ' \n')"
+# On failure: L2's output, the server's console and outer's ports, to tell
+# which side it was.
+if grep -q '^L2-reaches-server$' "$tmp/l2.out"; then t_ok "L2 itself reaches the server (its own MAC)"
+else t_not_ok "L2 itself reaches the server (its own MAC)" "L2: $(tr '\n' '|' <"$tmp/l2.out") \
+server: $(tail -c 400 "$tmp/server.out" | tr '\n' '|') outer: $("$NV" switch show outer --json 2>&1 | tr -d ' \n')"; fi
 t_has "with spoofing off, L3's request fails" '^L3-fetch-failed$'
 if grep -q '^L3-fetch-ok' "$tmp/l2.out"; then t_not_ok "with spoofing off, L3 never gets through" "$out"
 else t_ok "with spoofing off, L3 never gets through"; fi

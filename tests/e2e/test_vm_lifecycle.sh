@@ -27,21 +27,6 @@ field() { # VM FIELD: a "Key : Value" line of vm show
 	"$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"
 }
 
-# wait_prompt VM [OFFSET]: until the guest's shell prompt is in console.log
-# (after guest/init's banner, past OFFSET bytes: the log keeps earlier
-# runs), up to T seconds; gives up at once when the VM went Off.
-wait_prompt() {
-	local log=$NESTVM_HOME/vms/$1/console.log off=${2:-0}
-	for _ in $(seq "$T"); do
-		if tail -c +$((off + 1)) "$log" 2>/dev/null | sed -n '/shell on the console/,$p' | grep -q '# '; then
-			return 0
-		fi
-		[ "$(field "$1" State)" = Off ] && return 1
-		sleep 1
-	done
-	return 1
-}
-
 # console VM PATTERN INPUT...: attach, type each INPUT line (CR, as a
 # terminal sends), wait until PATTERN shows in the guest's output (up to 120
 # s: the lab's guests are slow), detach with Ctrl-A d. The guest's output is
@@ -87,7 +72,7 @@ for v in a b c; do
 	t_has "vm start $v says it started, with the pid" "^VM $v started \(pid [0-9]+\)$"
 done
 for v in a b c; do
-	if wait_prompt "$v"; then t_ok "VM $v reaches its shell prompt (console.log)"
+	if vm_wait_prompt "$v" "$T"; then t_ok "VM $v reaches its shell prompt (console.log)"
 	else t_not_ok "VM $v reaches its shell prompt (console.log)" "$(field "$v" State): $(field "$v" LastStop); $(tail -c 300 "$NESTVM_HOME/vms/$v/console.log" 2>&1 | tr '\n' '|')"; fi
 done
 sleep 2
@@ -168,7 +153,7 @@ else t_not_ok "c's last stop says its VMM died" "LastStop: $last"; fi
 t_expect "vm set a --cpus 2 is allowed while a is Off" 0 '' -- "$NV" vm set a --cpus 2
 off=$(stat -c %s "$NESTVM_HOME/vms/a/console.log")
 t_expect "vm start a again" 0 '^VM a started' -- "$NV" vm start a
-if wait_prompt a "$off"; then t_ok "a reaches its prompt again"; else t_not_ok "a reaches its prompt again" "no prompt"; fi
+if vm_wait_prompt a "$T" "$off"; then t_ok "a reaches its prompt again"; else t_not_ok "a reaches its prompt again" "no prompt"; fi
 console a '^cpus-' "echo cpus-\$(nproc)-on''line"
 out=$(cat "$tmp/console.out")
 t_has "a runs with 2 vCPUs now" '^cpus-2-online'
