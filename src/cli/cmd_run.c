@@ -26,6 +26,7 @@ struct run_args {
 	const char *append;
 	const char *kvm_device;
 	bool nested;
+	bool pvm_kernel;
 	uint64_t memory;
 	unsigned cpus;
 	struct machine_disk disks[MACHINE_MAX_DISKS];
@@ -56,6 +57,8 @@ static void run_usage(FILE *f)
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
 		"  --expose-virtualization-extensions, --nested\n"
 		"                        give the guest VT-x/AMD-V so it can run its own VMs\n"
+		"  --pvm-kernel          the kernel is built for a paravirtual KVM (kvm_pvm): boot it\n"
+		"                        there (without it, such a host refuses a stock kernel)\n"
 		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
 		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
 		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
@@ -108,7 +111,7 @@ static int parse_nic(struct run_args *a, const char *spec)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC,
-	       O_NAME };
+	       O_NAME, O_PVM_KERNEL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -121,6 +124,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
 		{ "nested", no_argument, NULL, O_NESTED },
+		{ "pvm-kernel", no_argument, NULL, O_PVM_KERNEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -139,6 +143,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_APPEND: a->append = optarg; break;
 		case O_KVM: a->kvm_device = optarg; break;
 		case O_NESTED: a->nested = true; break;
+		case O_PVM_KERNEL: a->pvm_kernel = true; break;
 		case O_NAME: a->name = optarg; break;
 		case O_NIC: {
 			int st = parse_nic(a, optarg);
@@ -216,16 +221,10 @@ int cmd_run(int argc, char **argv)
 	int st = parse_args(argc, argv, &a);
 	if (st >= 0)
 		return st;
-	if (a.nested) {
-		/* Say why this host cannot give the extensions, before booting. */
-		char why[1024];
-		if (vm_launch_nested_check(a.kvm_device, why, sizeof(why)) < 0)
-			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--expose-virtualization-extensions: %s", why);
-	}
 	struct vm_launch_options lo = {
 		.kvm_device = a.kvm_device, .kernel = a.kernel, .initrd = a.initrd, .append = a.append,
 		.memory = a.memory, .cpus = a.cpus, .ndisks = a.ndisks, .nnics = a.nnics,
-		.name = a.name, .nested = a.nested, .command = a.command, .command_argc = a.command_argc,
+		.name = a.name, .nested = a.nested, .pvm_kernel = a.pvm_kernel, .command = a.command, .command_argc = a.command_argc,
 		.console_fd = STDOUT_FILENO,
 	};
 	memcpy(lo.disks, a.disks, sizeof(a.disks));

@@ -192,13 +192,6 @@ static int parse_fd_opt(const char *v, int *out)
 static int run_vm(struct daemon *d, const struct vm_record *r)
 {
 	struct nv_err err = { 0 };
-	if (r->config.expose_virtualization_extensions) {
-		char why[1024];
-		if (vm_launch_nested_check(NULL, why, sizeof(why)) < 0) {
-			nv_err_input(&err, "expose_virtualization_extensions is on, but %.450s", why);
-			return fail_start(d, &err);
-		}
-	}
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		nv_err_host(&err, "pipe: %s", strerror(errno));

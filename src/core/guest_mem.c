@@ -14,7 +14,7 @@ void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size)
 	m->nregions = 1;
 	if (ram_size > low) {
 		m->regions[1] = (struct guest_mem_region){
-			.gpa = GUEST_MMIO_HOLE_END, .size = ram_size - low, .host = host + low
+			.gpa = GUEST_MMIO_HOLE_END, .size = ram_size - low, .host = host ? host + low : NULL
 		};
 		m->nregions = 2;
 	}

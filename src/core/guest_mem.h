@@ -30,7 +30,8 @@ struct guest_mem {
 	uint8_t *mapping;  /* the single host mapping behind all regions */
 };
 
-/* Lay out the regions over an existing host buffer (used by tests). */
+/* Lay out the regions over an existing host buffer (used by tests); host
+ * NULL gives the layout alone, for checks that must not touch memory. */
 void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size);
 /* mmap anonymous memory of ram_size bytes, GUEST_MEM_ALIGN-aligned, and
  * lay it out. */

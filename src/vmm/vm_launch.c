@@ -5,16 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86/boot.h"
+#include "dev/virtio/blk.h"
 #include "mgmt/host_facts.h"
 #include "mgmt/nested_check.h"
+#include "net/switch_launch.h"
 #include "vmm/guest_files.h"
-
-int vm_launch_nested_check(const char *kvm_device, char *why, size_t size)
-{
-	struct host_facts hf;
-	host_facts_gather(&hf, NULL, kvm_device ? kvm_device : "/dev/kvm");
-	return nested_check_run_error(&hf, why, size);
-}
 
 struct loaded_files {
 	uint8_t *kernel, *initrd;
@@ -101,6 +97,49 @@ static int connect_nics(const struct vm_launch_options *o, struct vm_launch_stat
 	return 0;
 }
 
+/* Every input, before anything touches KVM, so that a bad file or name is
+ * what the user hears about on any host, with or without a usable KVM. */
+static int check_input(const struct vm_launch_options *o, const struct machine_config *cfg,
+		       const struct loaded_files *f, struct nv_err *err)
+{
+	struct x86_boot_params_in bin = {
+		.kernel = f->kernel, .kernel_len = f->kernel_len,
+		.initrd = f->initrd, .initrd_len = f->initrd_len,
+		.cmdline = cfg->cmdline,
+	};
+	if (x86_boot_check(o->memory, &bin, err) < 0)
+		return -1;
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (virtio_blk_check_image(cfg->disks[i].path, cfg->disks[i].readonly, err) < 0)
+			return -1;
+	for (unsigned i = 0; i < o->nnics; i++)
+		if (!switch_exists(o->nics[i].switch_name))
+			return nv_err_input(err, "no switch named %s: create it with `nestvm switch create %s "
+					    "--type nat` (or private, internal, external)",
+					    o->nics[i].switch_name, o->nics[i].switch_name);
+	return 0;
+}
+
+/* The host, once the input is good: a KVM that can run a VM at all, give it
+ * the extensions when asked, and boot a Linux kernel (a paravirtual KVM
+ * cannot: such a boot hangs instead of failing). Refusals are NV_ERR_INPUT:
+ * the user's choice of host or options, said with the fix. */
+static int check_host(const struct vm_launch_options *o, const char *kvm_path, struct nv_err *err)
+{
+	struct host_facts hf;
+	char why[1024];
+	host_facts_gather(&hf, NULL, kvm_path);
+	if (nested_check_kvm_error(&hf, why, sizeof(why)) < 0)
+		return nv_err_input(err, "%s", why);
+	if (o->nested && nested_check_run_error(&hf, why, sizeof(why)) < 0)
+		return nv_err_input(err, "--expose-virtualization-extensions: %s", why);
+	if (nested_check_backend(&hf) == NESTED_BACKEND_PARAVIRTUAL && !o->pvm_kernel)
+		return nv_err_input(err, "%s is a paravirtual KVM (kvm_pvm), on which a stock Linux kernel "
+				    "does not boot; fix: run the VM inside the emulated lab host (nestvm lab -- "
+				    "nestvm run ...), or pass --pvm-kernel if this kernel is built for PVM", kvm_path);
+	return 0;
+}
+
 struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_state *st,
 			  struct nv_err *err)
 {
@@ -121,6 +160,7 @@ struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_st
 	struct machine *m = NULL;
 	if (load_files(o, &files, err) < 0 ||
 	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), append, o->command, o->command_argc, err) < 0 ||
+	    check_input(o, &cfg, &files, err) < 0 || check_host(o, cfg.kvm_path, err) < 0 ||
 	    connect_nics(o, st, &cfg, err) < 0)
 		goto out;
 	cfg.kernel = files.kernel;

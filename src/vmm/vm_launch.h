@@ -27,7 +27,8 @@ struct vm_launch_options {
 	struct nic_spec nics[MACHINE_MAX_NICS];
 	unsigned nnics;
 	const char *name;        /* the VM's name on its switches (port names, MACs) */
-	bool nested;             /* expose VT-x/AMD-V (checked by vm_launch_nested_check) */
+	bool nested;             /* expose VT-x/AMD-V (vm_launch checks the host can) */
+	bool pvm_kernel;         /* the kernel is built for a paravirtual KVM (kvm_pvm) */
 	char *const *command;    /* the default guest runs it; NULL: interactive */
 	int command_argc;
 	int console_fd;          /* where the serial console's output goes */
@@ -52,13 +53,12 @@ struct vm_launch_state {
 	char note[256];
 };
 
-/* Can this host give a VM the virtualization extensions? 0, or -1 with the
- * reason and the fix in why. */
-int vm_launch_nested_check(const char *kvm_device, char *why, size_t size);
-
-/* Loads the files, builds the command line, connects the adapters to their
- * switches and creates the machine (not started). NULL with err: the kind
- * says whose problem it was (a missing kernel or switch is NV_ERR_INPUT). */
+/* Loads the files, builds the command line, checks every input (kernel,
+ * initrd, command line, disks, switches), then the host (a usable KVM, the
+ * extensions when asked, a KVM that can boot Linux), connects the adapters
+ * to their switches and creates the machine (not started). Nothing opens
+ * KVM before the input is known good. NULL with err: the kind says whose
+ * problem it was (a bad file, a missing switch or KVM is NV_ERR_INPUT). */
 struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_state *st,
 			  struct nv_err *err);
 

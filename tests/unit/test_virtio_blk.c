@@ -414,6 +414,33 @@ static void test_open_errors(void **state)
 	virtio_blk_free(r2);
 }
 
+/* The check before a VM exists says what virtio_blk_new would, and keeps
+ * neither the image open nor its lock. */
+static void test_check_image(void **state)
+{
+	struct nv_err check = { 0 }, made = { 0 };
+	const char *missing = "/tmp/nestvm-no-such-image.img";
+	assert_int_equal(virtio_blk_check_image(missing, false, &check), -1);
+	assert_null(virtio_blk_new(&mem, line(), missing, false, &made));
+	assert_int_equal(check.kind, NV_ERR_INPUT);
+	assert_string_equal(check.msg, made.msg);
+
+	memset(&check, 0, sizeof(check));
+	assert_int_equal(virtio_blk_check_image("/tmp", true, &check), -1);
+	assert_non_null(strstr(check.msg, "not a regular file or block device"));
+
+	make_image(4096);
+	assert_int_equal(virtio_blk_check_image(path, false, &check), 0);
+	/* No lock left behind: a writer opens it afterwards. */
+	open_blk(false);
+	memset(&check, 0, sizeof(check));
+	assert_int_equal(virtio_blk_check_image(path, true, &check), -1);
+	assert_non_null(strstr(check.msg, "in use by another process"));
+	virtio_blk_free(blk);
+	blk = NULL;
+	assert_int_equal(virtio_blk_check_image(path, true, &check), 0);
+}
+
 static void test_malformed_requests(void **state)
 {
 	open_blk(false);
@@ -516,6 +543,7 @@ int main(void)
 		T(test_get_id),
 		T(test_unsupported),
 		T(test_open_errors),
+		T(test_check_image),
 		T(test_malformed_requests),
 		T(test_empty_and_odd_images),
 		T(test_indirect_read),

@@ -378,11 +378,16 @@ static void fuzz_one(const struct guest_mem *m, const uint8_t *k, size_t len)
 	struct x86_boot_params_in in = { .kernel = k, .kernel_len = len, .cmdline = "x",
 					 .initrd = (const uint8_t *)"rd", .initrd_len = 2 };
 	struct x86_boot_info info;
-	struct nv_err err = { 0 };
+	struct nv_err err = { 0 }, check = { 0 };
+	int checked = x86_boot_check(m->ram_size, &in, &check);
 	if (x86_boot_load(m, &in, &info, &err) < 0) {
 		assert_int_equal(err.kind, NV_ERR_INPUT);
 		assert_true(err.msg[0] != 0);
+		/* The check before a VM exists must say the same. */
+		assert_int_equal(checked, -1);
+		assert_string_equal(check.msg, err.msg);
 	} else {
+		assert_int_equal(checked, 0);
 		assert_true(info.entry < guest_mem_low_end(m));
 		assert_true(info.initrd_addr >= info.kernel_end);
 	}

@@ -60,6 +60,11 @@ static inline void expect_refused(const struct guest_mem *m, const struct x86_bo
 	assert_int_equal(err.kind, NV_ERR_INPUT);
 	expect_msg(&err, part);
 	assert_true(all_zero(m, 0, 2 * MiB));
+	/* The check before a VM exists refuses alike, with the same words. */
+	struct nv_err check = { 0 };
+	assert_int_equal(x86_boot_check(m->ram_size, in, &check), -1);
+	assert_int_equal(check.kind, NV_ERR_INPUT);
+	assert_string_equal(check.msg, err.msg);
 }
 
 struct bz {

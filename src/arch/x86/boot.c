@@ -82,68 +82,96 @@ static void fill_zero_page(struct boot_params *zp, const struct guest_mem *mem,
 	zp->e820_entries = (uint8_t)n;
 }
 
-int x86_boot_load(const struct guest_mem *mem, const struct x86_boot_params_in *in,
-		  struct x86_boot_info *out, struct nv_err *err)
+/* What the checks decide: the kernel's image and where the initrd goes. */
+struct boot_plan {
+	struct x86_kimage img;
+	enum x86_kernel_kind kind;
+	size_t cmdline_len;
+	uint64_t initrd_addr, initrd_len;
+};
+
+/* Every check, against the layout of guest RAM only (no host memory is
+ * touched), so that a bad file is named before a VM exists. */
+static int boot_plan(const struct guest_mem *mem, const struct x86_boot_params_in *in,
+		     struct boot_plan *p, struct nv_err *err)
 {
-	uint64_t low_end = guest_mem_low_end(mem);
-	if (low_end <= KERNEL_LOAD || !guest_mem_ptr(mem, 0, KERNEL_LOAD))
+	memset(p, 0, sizeof(*p));
+	if (guest_mem_low_end(mem) <= KERNEL_LOAD)
 		return nv_err_input(err, "guest memory (%llu MiB) is too small to boot Linux",
 				    (unsigned long long)(mem->ram_size >> 20));
 	const uint8_t *k = in->kernel;
 	size_t klen = in->kernel ? in->kernel_len : 0;
 
 	/* 1. Parse and check the kernel against guest RAM. */
-	struct x86_kimage img;
-	enum x86_kernel_kind kind;
 	if (x86_elf_probe(k, klen)) {
-		kind = X86_KERNEL_ELF;
-		if (x86_elf_parse(k, klen, mem, &img, err) < 0)
+		p->kind = X86_KERNEL_ELF;
+		if (x86_elf_parse(k, klen, mem, &p->img, err) < 0)
 			return -1;
 	} else if (x86_bzimage_probe(k, klen)) {
-		kind = X86_KERNEL_BZIMAGE;
-		if (x86_bzimage_parse(k, klen, mem, &img, err) < 0)
+		p->kind = X86_KERNEL_BZIMAGE;
+		if (x86_bzimage_parse(k, klen, mem, &p->img, err) < 0)
 			return -1;
 	} else {
 		return not_a_kernel(k, klen, err);
 	}
 
 	/* 2. Command line and initrd. */
-	const char *cmdline = in->cmdline ? in->cmdline : "";
-	size_t clen = strlen(cmdline);
-	if (clen > img.cmdline_max)
-		return nv_err_input(err, "kernel command line is %zu bytes, the limit is %u", clen,
-				    img.cmdline_max);
-	uint64_t initrd_addr = 0, initrd_len = 0;
+	p->cmdline_len = strlen(in->cmdline ? in->cmdline : "");
+	if (p->cmdline_len > p->img.cmdline_max)
+		return nv_err_input(err, "kernel command line is %zu bytes, the limit is %u", p->cmdline_len,
+				    p->img.cmdline_max);
 	if (in->initrd) {
 		if (in->initrd_len == 0)
 			return nv_err_input(err, "initrd is empty");
-		if (place_initrd(mem, &img, in->initrd_len, &initrd_addr, err) < 0)
+		if (place_initrd(mem, &p->img, in->initrd_len, &p->initrd_addr, err) < 0)
 			return -1;
-		initrd_len = in->initrd_len;
+		p->initrd_len = in->initrd_len;
 	}
+	return 0;
+}
+
+int x86_boot_check(uint64_t ram_bytes, const struct x86_boot_params_in *in, struct nv_err *err)
+{
+	struct guest_mem layout;
+	guest_mem_init_over(&layout, NULL, ram_bytes); /* regions only; never dereferenced */
+	struct boot_plan p;
+	return boot_plan(&layout, in, &p, err);
+}
+
+int x86_boot_load(const struct guest_mem *mem, const struct x86_boot_params_in *in,
+		  struct x86_boot_info *out, struct nv_err *err)
+{
+	struct boot_plan p;
+	if (boot_plan(mem, in, &p, err) < 0)
+		return -1;
+	if (!guest_mem_ptr(mem, 0, KERNEL_LOAD))
+		return nv_err_host(err, "boot: guest memory below 1 MiB is not mapped");
+	const uint8_t *k = in->kernel;
+	size_t klen = in->kernel_len;
+	const char *cmdline = in->cmdline ? in->cmdline : "";
 
 	/* 3. Write. Every range was checked above; failures here are bugs
 	 * in the checks, reported rather than trusted. */
 	struct boot_params zp;
 	memset(&zp, 0, sizeof(zp));
-	int r = kind == X86_KERNEL_ELF ? x86_elf_load(k, klen, mem, &zp, err)
-				       : x86_bzimage_load(mem, &img, &zp, err);
+	int r = p.kind == X86_KERNEL_ELF ? x86_elf_load(k, klen, mem, &zp, err)
+					 : x86_bzimage_load(mem, &p.img, &zp, err);
 	if (r < 0)
 		return -1;
-	fill_zero_page(&zp, mem, initrd_addr, initrd_len, in->rsdp_addr);
-	if (guest_mem_write(mem, BOOT_CMDLINE, cmdline, clen + 1) < 0 ||
+	fill_zero_page(&zp, mem, p.initrd_addr, p.initrd_len, in->rsdp_addr);
+	if (guest_mem_write(mem, BOOT_CMDLINE, cmdline, p.cmdline_len + 1) < 0 ||
 	    guest_mem_write(mem, BOOT_ZERO_PAGE, &zp, sizeof(zp)) < 0 ||
-	    (initrd_len && guest_mem_write(mem, initrd_addr, in->initrd, initrd_len) < 0))
+	    (p.initrd_len && guest_mem_write(mem, p.initrd_addr, in->initrd, p.initrd_len) < 0))
 		return nv_err_host(err, "boot: writing the boot data to guest memory failed");
 
 	*out = (struct x86_boot_info){
-		.entry = img.entry,
+		.entry = p.img.entry,
 		.zero_page = BOOT_ZERO_PAGE,
-		.kernel_start = img.start,
-		.kernel_end = img.end,
-		.initrd_addr = initrd_addr,
-		.initrd_len = initrd_len,
-		.kind = kind,
+		.kernel_start = p.img.start,
+		.kernel_end = p.img.end,
+		.initrd_addr = p.initrd_addr,
+		.initrd_len = p.initrd_len,
+		.kind = p.kind,
 	};
 	return 0;
 }

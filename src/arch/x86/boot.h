@@ -40,4 +40,9 @@ struct x86_boot_info {
 int x86_boot_load(const struct guest_mem *mem, const struct x86_boot_params_in *in,
 		  struct x86_boot_info *out, struct nv_err *err);
 
+/* The same checks as x86_boot_load, for RAM of ram_bytes that need not exist
+ * yet: a VMM names a bad kernel, initrd or command line before it opens KVM.
+ * rsdp_addr is not looked at. */
+int x86_boot_check(uint64_t ram_bytes, const struct x86_boot_params_in *in, struct nv_err *err);
+
 #endif

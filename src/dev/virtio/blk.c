@@ -203,6 +203,45 @@ static void build_config(struct virtio_blk *b)
 	put_le(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
 }
 
+/* Opens, sizes and locks an image: shared for read-only users, exclusive
+ * for a writer (a second VM writing the same image would corrupt it).
+ * The open fd, or -1 with err. */
+static int open_image(const char *path, bool readonly, struct stat *st, uint64_t *size,
+		      struct nv_err *err)
+{
+	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return nv_err_input(err, "cannot open disk image %s: %s", path, strerror(errno));
+	if (fstat(fd, st) < 0) {
+		nv_err_host(err, "cannot stat disk image %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (image_size(fd, st, path, size, err) < 0)
+		goto fail;
+	if (flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			nv_err_input(err, "disk image %s is in use by another process", path);
+		else
+			nv_err_host(err, "cannot lock disk image %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int virtio_blk_check_image(const char *path, bool readonly, struct nv_err *err)
+{
+	struct stat st;
+	uint64_t size;
+	int fd = open_image(path, readonly, &st, &size, err);
+	if (fd < 0)
+		return -1;
+	close(fd); /* drops the trial lock */
+	return 0;
+}
+
 struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line irq,
 				  const char *path, bool readonly, struct nv_err *err)
 {
@@ -212,28 +251,11 @@ struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line i
 		return NULL;
 	}
 	b->readonly = readonly;
-	b->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		nv_err_input(err, "cannot open disk image %s: %s", path, strerror(errno));
-		goto fail;
-	}
 	struct stat st;
-	if (fstat(b->fd, &st) < 0) {
-		nv_err_host(err, "cannot stat disk image %s: %s", path, strerror(errno));
-		goto fail;
-	}
 	uint64_t size;
-	if (image_size(b->fd, &st, path, &size, err) < 0)
+	b->fd = open_image(path, readonly, &st, &size, err);
+	if (b->fd < 0)
 		goto fail;
-	/* Shared for read-only users, exclusive for a writer: a second VM
-	 * writing the same image would corrupt it. */
-	if (flock(b->fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			nv_err_input(err, "disk image %s is in use by another process", path);
-		else
-			nv_err_host(err, "cannot lock disk image %s: %s", path, strerror(errno));
-		goto fail;
-	}
 	b->capacity = size / VIRTIO_BLK_SECTOR;
 	/* A stable serial for /dev/disk/by-id: the image's device and inode. */
 	char id[VIRTIO_BLK_ID_BYTES + 1];

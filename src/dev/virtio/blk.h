@@ -48,6 +48,10 @@ struct virtio_blk;
  * path. Capacity is the size rounded down to 512-byte sectors. */
 struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line irq,
 				  const char *path, bool readonly, struct nv_err *err);
+/* The checks virtio_blk_new makes of an image (it opens in that mode, is a
+ * regular file or block device, no writer holds it), without keeping it:
+ * a bad --disk is named before the VM exists. 0, or -1 with err. */
+int virtio_blk_check_image(const char *path, bool readonly, struct nv_err *err);
 /* Register this on the MMIO bus with virtio_mmio_access, VIRTIO_MMIO_WINDOW. */
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
 /* Capacity in 512-byte sectors. */
