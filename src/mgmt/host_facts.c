@@ -33,6 +33,7 @@ void host_facts_init(struct host_facts *f)
 	f->dev_errno = ENOENT;
 	snprintf(f->dev_path, sizeof(f->dev_path), "/dev/kvm");
 	f->api_version = -1;
+	f->misc_kvm_minor = -1;
 	for (int i = 0; i < HOST_CAP_COUNT; i++)
 		f->caps[i] = -1;
 }
@@ -58,6 +59,10 @@ static void hypervisor_signature(uint32_t base, char *out)
 	for (size_t i = 0; i < 12; i++)
 		if (raw[i])
 			out[n++] = raw[i] >= 0x20 && raw[i] < 0x7f ? raw[i] : '?';
+	/* Trailing blanks are padding ("bhyve bhyve "), and a facts file
+	 * could not keep them. */
+	while (n && out[n - 1] == ' ')
+		n--;
 	out[n] = '\0';
 }
 
@@ -175,6 +180,30 @@ static void gather_modules(struct host_facts *f, const char *root)
 	fclose(in);
 }
 
+/* /proc/misc lists the misc devices the kernel registered, "%3i %s\n"
+ * (minor, name): KVM's is "kvm" once kvm_intel, kvm_amd or kvm_pvm
+ * initialised. Tells a kernel without a KVM device from a missing node. */
+static void gather_misc(struct host_facts *f, const char *root)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/proc/misc", root);
+	FILE *in = fopen(path, "re");
+	if (!in)
+		return;
+	f->misc_kvm = FACT_NO;
+	char line[128];
+	while (fgets(line, sizeof(line), in)) {
+		int minor;
+		char name[64];
+		if (sscanf(line, "%d %63s", &minor, name) == 2 && !strcmp(name, "kvm") && minor >= 0) {
+			f->misc_kvm = FACT_YES;
+			f->misc_kvm_minor = minor;
+			break;
+		}
+	}
+	fclose(in);
+}
+
 /* System ioctls only: a /dev/kvm fd answers these without a VM. */
 static void gather_kvm(struct host_facts *f, const char *kvm_path)
 {
@@ -218,6 +247,7 @@ void host_facts_gather(struct host_facts *f, const char *root, const char *kvm_p
 	gather_cpuid(f);
 	gather_cpuinfo(f, root);
 	gather_modules(f, root);
+	gather_misc(f, root);
 	struct passwd *pw = getpwuid(geteuid());
 	if (pw)
 		snprintf(f->user, sizeof(f->user), "%s", pw->pw_name);
@@ -291,6 +321,7 @@ const char *host_facts_hypervisor_name(const struct host_facts *f)
 		{ "TCGTCGTCGTCG", "QEMU TCG" },
 		{ "XenVMMXenVMM", "Xen" },
 		{ "VBoxVBoxVBox", "VirtualBox" },
+		{ "bhyve bhyve", "bhyve" },
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(f->hypervisor_sig, known[i].sig))

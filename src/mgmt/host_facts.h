@@ -1,6 +1,7 @@
 /* What this host offers for nested virtualization, gathered without root and
  * without creating a VM: the CPU (CPUID instruction, /proc/cpuinfo), the
- * hypervisor under it, the KVM modules (/sys/module), /dev/kvm and what KVM
+ * hypervisor under it, the KVM modules (/sys/module), whether the kernel
+ * registered a KVM device (/proc/misc), /dev/kvm and what KVM
  * says through the system ioctls (API version, capabilities, the CPUID it
  * offers guests). A plain struct, so that recorded hosts (host_facts_file.h)
  * and this one go through the same check (nested_check.h). */
@@ -53,6 +54,11 @@ struct host_facts {
 	bool kvm_loaded;                 /* /sys/module/kvm */
 	enum host_kvm_module kvm_module; /* the vendor module found */
 	char kvm_nested[8];              /* its "nested" parameter as read; "" unknown */
+	/* A "kvm" line in /proc/misc: the kernel registered the KVM device
+	 * (a module in /sys/module may be built in yet have failed to
+	 * initialise). NO: /proc/misc read without one; UNKNOWN: not read. */
+	enum fact misc_kvm;
+	int misc_kvm_minor; /* its misc minor (the node is char 10:minor); -1 unknown */
 
 	/* /dev/kvm, opened read-write as this user. */
 	char user[32];
@@ -86,7 +92,7 @@ const char *host_facts_paging(const struct host_facts *f);
 const char *host_facts_module_name(enum host_kvm_module m);
 /* The module's nested parameter: "1"/"Y" on, "0"/"N" off, else unknown. */
 enum fact host_facts_nested(const struct host_facts *f);
-/* "KVM", "Hyper-V", "VMware", "QEMU TCG", "Xen", "VirtualBox", else the raw
+/* "KVM", "Hyper-V", "VMware", "QEMU TCG", "Xen", "VirtualBox", "bhyve", else the raw
  * signature (or "unknown" when empty). */
 const char *host_facts_hypervisor_name(const struct host_facts *f);
 /* Capability names as in reports and files ("nested_state"). */

@@ -32,6 +32,8 @@ static const struct field fields[] = {
 	FIELD(kvm_loaded, K_BOOL),
 	FIELD(kvm_module, K_MODULE),
 	FIELD(kvm_nested, K_STR),
+	FIELD(misc_kvm, K_FACT),
+	FIELD(misc_kvm_minor, K_INT),
 	FIELD(user, K_STR),
 	FIELD(dev_path, K_STR),
 	FIELD(dev_present, K_BOOL),

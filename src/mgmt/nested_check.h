@@ -45,4 +45,15 @@ const char *nested_check_backend_text(const struct host_facts *f, char *buf, siz
  * "REASON; fix: FIX", from the first problem. */
 int nested_check_run_error(const struct host_facts *f, char *msg, size_t n);
 
+/* For `nestvm run` once its input is good: can this host run any KVM VM
+ * through f->dev_path? 0 when the device opened (dev_errno == 0) and, where
+ * known, speaks KVM API 12 with the capabilities nestvm needs (msg "");
+ * else -1 with ONE line in msg (no newline), "REASON; fix: FIX": no KVM in
+ * the kernel, KVM without a registered device (no kvm in /proc/misc), a
+ * registered device without its node (mknod with the minor from
+ * /proc/misc), a --kvm-device path that is missing, no permission, or the
+ * wrong API. Where this host's KVM cannot be made to work, the fix names
+ * `nestvm lab`. Truncated to n, always terminated. */
+int nested_check_kvm_error(const struct host_facts *f, char *msg, size_t n);
+
 #endif

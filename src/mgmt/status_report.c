@@ -58,6 +58,18 @@ static void row_module(const struct host_facts *f, char *out)
 		snprintf(out, VALUE_MAX, "not loaded");
 }
 
+static void row_misc(const struct host_facts *f, char *out)
+{
+	if (f->misc_kvm == FACT_YES && f->misc_kvm_minor >= 0)
+		snprintf(out, VALUE_MAX, "yes (misc minor %d)", f->misc_kvm_minor);
+	else if (f->misc_kvm == FACT_YES)
+		snprintf(out, VALUE_MAX, "yes");
+	else if (f->misc_kvm == FACT_NO)
+		snprintf(out, VALUE_MAX, "no (no kvm in /proc/misc)");
+	else
+		snprintf(out, VALUE_MAX, "unknown (/proc/misc not read)");
+}
+
 static void row_device(const struct host_facts *f, char *out)
 {
 	const char *user = f->user[0] ? f->user : "this user";
@@ -123,6 +135,7 @@ static const struct {
 	{ "Second-level paging", row_paging },
 	{ "Running under a hypervisor", row_hypervisor },
 	{ "KVM module", row_module },
+	{ "KVM device registered", row_misc },
 	{ "/dev/kvm", row_device },
 	{ "KVM API version", row_api },
 	{ "KVM capabilities", row_caps },
@@ -231,6 +244,8 @@ static void j_facts(struct jb *j, const struct host_facts *f)
 	j_bool(j, "kvm_module_loaded", f->kvm_loaded);
 	j_str(j, "kvm_module", host_facts_module_name(f->kvm_module));
 	j_str(j, "kvm_nested", f->kvm_nested[0] ? f->kvm_nested : NULL);
+	j_fact(j, "kvm_device_registered", f->misc_kvm);
+	j_add(j, j->obj, "kvm_misc_minor", j_int_or_null(f->misc_kvm_minor), f->misc_kvm_minor >= 0);
 	j_str(j, "user", f->user[0] ? f->user : NULL);
 	j_str(j, "dev_kvm_path", f->dev_path);
 	j_bool(j, "dev_kvm_present", f->dev_present);

@@ -14,7 +14,8 @@ char *status_report_text(const struct host_facts *f, const struct nested_verdict
 
 /* One JSON object (json-c, pretty-printed, newline-terminated) with the same
  * facts in snake_case keys, "supported", "problems" and "warnings" (arrays
- * of {"reason","fix"}); unknown values are null. malloc()ed; NULL when out of
+ * of {"reason","fix"}); "kvm_device_registered" (a kvm line in /proc/misc)
+ * and "kvm_misc_minor"; unknown values are null. malloc()ed; NULL when out of
  * memory. */
 char *status_report_json(const struct host_facts *f, const struct nested_verdict *v);
 
