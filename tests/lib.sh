@@ -82,3 +82,93 @@ t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
+
+# --- where tests that run guests run ------------------------------------
+# A test that runs guests says what its KVM must do, and runs on this host
+# when this host's KVM does it, else inside the lab (lab/run), where kvm_amd
+# nests. Never skipped, never failing for the lack of KVM; the log says
+# which, and why.
+#   tiny   a usable /dev/kvm of any kind (the KVM-API tests' freestanding
+#          guests run even on a paravirtual kvm_pvm)
+#   linux  a hardware-assisted KVM (kvm_intel/kvm_amd), which boots Linux
+#   nested that, and it gives its VMs VT-x/AMD-V (the end-to-end tests nest)
+
+# t_proc PID N: field N of /proc/PID/stat counted after the command name
+# (1 state, 2 ppid, 3 process group, 4 session); the lab's busybox ps has
+# no -o/-p, so tests read /proc directly.
+t_proc() {
+	local st n=$2
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $st
+	[ "$n" -ge 1 ] && [ "$n" -le $# ] || return 1
+	eval "echo \"\${$n}\""
+}
+
+# t_in_lab: is this shell inside the lab host?
+t_in_lab() { grep -qw 'nestvm.lab=1' /proc/cmdline 2>/dev/null; }
+
+# t_kvm_meets NEED: 0 when this host's KVM does NEED; KVM_WHY says why or
+# why not, in a few words.
+t_kvm_meets() {
+	local nv=${NV:-build/nestvm} st json reason
+	if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
+		reason=$("$nv" status 2>/dev/null | sed -n 's/^Reason *: //p' | head -n 1)
+		KVM_WHY="this host has no usable /dev/kvm${reason:+ ($reason)}"
+		return 1
+	fi
+	[ "$1" = tiny ] && { KVM_WHY="its /dev/kvm is usable"; return 0; }
+	json=$("$nv" status --json 2>/dev/null) && st=0 || st=$?
+	if ! printf '%s' "$json" | grep -q '"kvm_backend": "hardware'; then
+		KVM_WHY="this host's /dev/kvm is not a hardware-assisted KVM (it cannot boot Linux)"
+		return 1
+	fi
+	[ "$1" = linux ] && { KVM_WHY="its /dev/kvm is a hardware-assisted KVM"; return 0; }
+	if ! printf '%s' "$json" | grep -q '"supported": true'; then
+		KVM_WHY="this host's KVM does not give its VMs VT-x/AMD-V (see nestvm status)"
+		return 1
+	fi
+	KVM_WHY="its /dev/kvm is a hardware-assisted KVM that nests"
+}
+
+# t_lab_run SECONDS CMD...: CMD inside a fresh lab, its output streaming;
+# exits like lab/run. When the lab host itself dies or hangs (lab/run 125 or
+# 124) before CMD printed a "N passed, N failed" line, CMD runs once more in a
+# new lab, said out loud (the lab's emulated SVM has faults of its own, see
+# lab/README.md); a test's own failures are never retried.
+t_lab_run() {
+	local secs=$1 log st try
+	shift
+	log=$(mktemp)
+	for try in 1 2; do
+		lab/run --timeout "$secs" -- "$@" </dev/null 2>&1 | tee "$log"
+		st=${PIPESTATUS[0]}
+		if [ "$try" = 1 ] && { [ "$st" = 124 ] || [ "$st" = 125 ]; } &&
+			! grep -Eq '^[0-9]+ passed, [0-9]+ failed' "$log"; then
+			echo "!! the lab host failed (lab/run exit $st): once more in a fresh lab"
+			continue
+		fi
+		break
+	done
+	rm -f "$log"
+	return "$st"
+}
+
+# t_kvm_or_lab NEED SCRIPT [ARGS...]: the first line of a test that runs
+# guests, called as `t_kvm_or_lab nested "$0" "$@"`. Returns when the test
+# can run here; else runs SCRIPT inside the lab and exits with its status.
+t_kvm_or_lab() {
+	local need=$1 script=$2
+	shift 2
+	# Tests cd to the repo first: a relative $0 is relative to where they
+	# were started ($OLDPWD). The lab has the repo at the same path.
+	case $script in /*) ;; *) script=$(realpath -- "${OLDPWD:-.}/$script" 2>/dev/null || echo "$PWD/$script") ;; esac
+	if t_kvm_meets "$need"; then
+		echo "# $(basename "$script") runs on this host: $KVM_WHY"
+		return 0
+	fi
+	echo "# $(basename "$script") runs in the lab, because $KVM_WHY"
+	t_lab_run "${NESTVM_E2E_LAB_TIMEOUT:-900}" bash "$script" "$@"
+	exit $?
+}

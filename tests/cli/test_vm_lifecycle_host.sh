@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# `nestvm vm start/stop/console` on this host, where no Linux guest gets far
-# (the paravirtual /dev/kvm runs the default guest's kernel slowly, printing
-# nothing, for minutes): what needs no guest. A corrupt kernel and a missing
-# switch make start fail (exit 2, the record Off with the reason); stop and
-# console of an Off VM say so; a started default-guest VM is Running, its
-# console attaches and detaches, its VMM answers on control.sock, stop
-# --force ends it, and a VMM killed with SIGKILL is noticed (Off, "died"),
-# also when the VMM started a switch's daemon (which must not inherit
-# vmm.lock). State lives in a temporary NESTVM_HOME; daemons are cleaned up.
+# `nestvm vm start/stop/console` of named VMs with the default guest: a
+# corrupt kernel and a missing switch make start fail (exit 2, the record Off
+# with the reason); stop and console of an Off VM say so; a started
+# default-guest VM is Running, its console attaches and detaches, its VMM
+# answers on control.sock, stop --force ends it, and a VMM killed with SIGKILL
+# is noticed (Off, "died"), also when the VMM started a switch's daemon (which
+# must not inherit vmm.lock). Runs on this host when its KVM boots Linux,
+# else in the lab (t_kvm_or_lab). State lives in a temporary NESTVM_HOME;
+# daemons are cleaned up.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}}
+t_kvm_or_lab linux "$0" "$@"
 NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}}
 T=$(mktemp -d)
 export NESTVM_HOME=$T/home
@@ -38,7 +40,7 @@ fi
 # A live process (not a zombie that init has not reaped yet).
 alive() {
 	local s
-	s=$(ps -o stat= -p "$1" 2>/dev/null)
+	s=$(t_proc "$1" 1)
 	[ -n "$s" ] && [ "${s#Z}" = "$s" ]
 }
 
@@ -88,10 +90,10 @@ if [ "$perms" = "600 600 " ]; then t_ok "console.sock and control.sock are mode 
 else t_not_ok "console.sock and control.sock are mode 0600" "$perms"; fi
 if [ -n "$pid" ] && [ "$(readlink /proc/$pid/fd/0)" = /dev/null ] &&
 	[ "$(readlink /proc/$pid/fd/2)" = "$NESTVM_HOME/vms/g/vmm.log" ] &&
-	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] &&
-	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != $$ ]; then
+	[ "$(t_proc "$pid" 4)" != "$(t_proc $$ 4)" ] &&
+	[ "$(t_proc "$pid" 2)" != $$ ]; then
 	t_ok "the VMM is detached: own session, stdin /dev/null, stderr vmm.log"
-else t_not_ok "the VMM is detached" "fd0 $(readlink /proc/$pid/fd/0) fd2 $(readlink /proc/$pid/fd/2) sid $(ps -o sid= -p "$pid")"; fi
+else t_not_ok "the VMM is detached" "fd0 $(readlink /proc/$pid/fd/0) fd2 $(readlink /proc/$pid/fd/2) sid $(t_proc "$pid" 4) (ours $(t_proc $$ 4))"; fi
 
 # The console: attach, Ctrl-A d detaches, the VM runs on.
 out=$({ sleep 1; printf '\001d'; sleep 5; } | timeout 20 "$NV" vm console g 2>&1 >/dev/null); st=$?

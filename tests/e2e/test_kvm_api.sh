@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 n=0
 for t in build/tests/kvm/test_*; do
 	[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue

@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 L2_TIMEOUT=${NESTVM_E2E_L2_TIMEOUT:-1200}
 L3_TIMEOUT=${NESTVM_E2E_L3_TIMEOUT:-900}

@@ -9,6 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 . guest/lib.sh
 NV=${NESTVM:-build/nestvm}
 IMG=build/guest/qemu.img

@@ -11,6 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_L2_TIMEOUT:-1200}
 export NESTVM_HOME

@@ -12,6 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 TO=${NESTVM_E2E_TIMEOUT:-300}
 STOP_TIMEOUT=${NESTVM_E2E_STOP_TIMEOUT:-60}

@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 
 t_expect "status exits 0" 0 '' -- "$NV" status
