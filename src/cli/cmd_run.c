@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine.h"

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "mgmt/host_facts.h"
-#include "mgmt/host_facts_file.h"
-#include "mgmt/nested_check.h"
-#include "mgmt/state_dir.h"
-#include "mgmt/status_report.h"
+#include "host/host_facts.h"
+#include "host/host_facts_file.h"
+#include "host/nested_check.h"
+#include "util/state_dir.h"
+#include "host/status_report.h"
 #include "mgmt/vm_nested_check.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"

@@ -16,7 +16,7 @@
 
 #include "cli/cmd_switch.h"
 #include "cli/commands.h"
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "net/port_client.h"
 #include "net/switch_config.h"
 #include "net/switch_control.h"

@@ -19,7 +19,7 @@
 #include "cli/vm_commands.h"
 #include "cli/vm_cli.h"
 #include "cli/vm_lifecycle.h"
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "mgmt/vm_store.h"
 #include "net/switch_control.h"
 #include "vmm/exit_status.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 
 /* 4 TiB: far above any host today, low enough that bytes fit everywhere. */
 #define VM_MAX_MEMORY_MIB (4ull * 1024 * 1024)

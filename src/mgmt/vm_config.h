@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "util/err.h"
 
 struct json_object;

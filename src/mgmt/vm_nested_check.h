@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "mgmt/nested_check.h"
+#include "host/nested_check.h"
 #include "mgmt/vm_config.h"
 
 struct json_object;

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 
 /* A record is a few KiB at most; anything much larger is not ours. */
 #define RECORD_FILE_MAX (256 * 1024)

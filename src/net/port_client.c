@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "net/switch_launch.h"
 #include "net/switch_protocol.h"
 #include "util/unix_json.h"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "util/err.h"
 
 struct port_hello {

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "util/parse.h"
 
 /* config.json is a few hundred bytes; anything much larger is not ours. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 
 #define SWITCH_MAX_PORTS 256
 #define SWITCH_MAC_TABLE_SIZE 1024

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 #include "net/switch_protocol.h"
 
 static int refuse(char *why, size_t len, const char *fmt, ...)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "net/switch_core.h"
 
 #define SWITCH_HELLO_MAX 1024

@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 
 /* Frames slirp emits while the switch is inside send() wait here until the
  * next handle(), so deliver() is never re-entered from send(). */

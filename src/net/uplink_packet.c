@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 
 /* Frames read per handle(): the switch's other ports get their turn even
  * when the wire is busy; poll reports the rest next round. */

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 
 /* Frames read per handle(): the switch's ports get their turn too. */
 #define TAP_BURST 64

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "util/err.h"
 
 #define MACHINE_MAX_DISKS 16

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 
 /* Longest spec we look at: a switch name, a MAC and the flag fit easily. */
 #define SPEC_MAX 256

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "net/switch_protocol.h"
 #include "util/err.h"
 

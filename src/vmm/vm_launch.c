@@ -7,8 +7,8 @@
 
 #include "arch/x86/boot.h"
 #include "dev/virtio/blk.h"
-#include "mgmt/host_facts.h"
-#include "mgmt/nested_check.h"
+#include "host/host_facts.h"
+#include "host/nested_check.h"
 #include "net/switch_launch.h"
 #include "vmm/guest_files.h"
 

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "net/port_client.h"
 
 static int send_frame(int fd, const char *dst, const char *src, size_t len)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mgmt/host_facts.h"
-#include "mgmt/host_facts_file.h"
-#include "mgmt/nested_check.h"
+#include "host/host_facts.h"
+#include "host/host_facts_file.h"
+#include "host/nested_check.h"
 
 /* tests/unit/data/hosts/NAME from the repo root, else next to the binary
  * (build/tests/unit/). */

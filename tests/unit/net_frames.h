@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 
 static inline uint16_t csum(const void *data, size_t len, uint32_t sum)
 {

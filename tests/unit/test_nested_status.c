@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "host_fixtures.h"
-#include "mgmt/nested_check.h"
-#include "mgmt/status_report.h"
+#include "host/nested_check.h"
+#include "host/status_report.h"
 
 /* Problem i (errors first, then warnings) has both substrings. */
 static void expect_problem(const struct nested_verdict *v, unsigned i, bool warning,

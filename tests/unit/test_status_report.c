@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "host_fixtures.h"
-#include "mgmt/nested_check.h"
-#include "mgmt/status_report.h"
+#include "host/nested_check.h"
+#include "host/status_report.h"
 
 /* Every line after the first is "Key<pad> : Value" with the colon in one column. */
 static void test_text_report(void **state)

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "net/uplink.h"
 #include "unit/net_frames.h"
 

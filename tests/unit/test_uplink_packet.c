@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/eth.h"
+#include "util/eth.h"
 #include "net/uplink.h"
 
 #define TEST_TYPE 0x88b5

@@ -15,7 +15,7 @@
 #include "core/guest_mem.h"
 #include "core/irq.h"
 #include "dev/virtio/mmio.h"
-#include "net/eth.h"
+#include "util/eth.h"
 #include "util/err.h"
 
 #define VIRTIO_ID_NET 1

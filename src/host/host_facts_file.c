@@ -1,4 +1,4 @@
-#include "mgmt/host_facts_file.h"
+#include "host/host_facts_file.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,13 +5,13 @@
  * offers VMX/SVM to guests. Each thing in the way is one problem with a
  * reason and a fix; problems that only follow from an earlier one (no kvm
  * module because the CPU has no extensions) are left out. */
-#ifndef NESTVM_MGMT_NESTED_CHECK_H
-#define NESTVM_MGMT_NESTED_CHECK_H
+#ifndef NESTVM_HOST_NESTED_CHECK_H
+#define NESTVM_HOST_NESTED_CHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mgmt/host_facts.h"
+#include "host/host_facts.h"
 
 #define NESTED_CHECK_MAX_PROBLEMS 12
 #define NESTED_CHECK_LINE 400

@@ -1,7 +1,7 @@
 /* Ethernet basics shared by the virtio-net device, the switch and its
  * uplinks: MAC addresses (parse, format, generate) and frame limits. */
-#ifndef NESTVM_NET_ETH_H
-#define NESTVM_NET_ETH_H
+#ifndef NESTVM_UTIL_ETH_H
+#define NESTVM_UTIL_ETH_H
 
 #include <stdbool.h>
 #include <stddef.h>

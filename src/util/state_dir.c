@@ -1,4 +1,4 @@
-#include "mgmt/state_dir.h"
+#include "util/state_dir.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "mgmt/host_facts.h"
+#include "host/host_facts.h"
 
 #include <cpuid.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
  * says through the system ioctls (API version, capabilities, the CPUID it
  * offers guests). A plain struct, so that recorded hosts (host_facts_file.h)
  * and this one go through the same check (nested_check.h). */
-#ifndef NESTVM_MGMT_HOST_FACTS_H
-#define NESTVM_MGMT_HOST_FACTS_H
+#ifndef NESTVM_HOST_HOST_FACTS_H
+#define NESTVM_HOST_HOST_FACTS_H
 
 #include <stdbool.h>
 

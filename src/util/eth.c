@@ -1,4 +1,4 @@
-#include "net/eth.h"
+#include "util/eth.h"
 
 #include <stdio.h>
 #include <string.h>

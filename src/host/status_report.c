@@ -1,4 +1,4 @@
-#include "mgmt/status_report.h"
+#include "host/status_report.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* Where nestvm keeps what outlives one command (switches now; VM definitions
  * later): $NESTVM_HOME if set; else, for root, /var/lib/nestvm; else
  * $XDG_STATE_HOME/nestvm or ~/.local/state/nestvm. */
-#ifndef NESTVM_MGMT_STATE_DIR_H
-#define NESTVM_MGMT_STATE_DIR_H
+#ifndef NESTVM_UTIL_STATE_DIR_H
+#define NESTVM_UTIL_STATE_DIR_H
 
 #include <stddef.h>
 

@@ -1,10 +1,10 @@
 /* `nestvm status` output, built in memory (cli/ prints it): the text report
  * in the style of Hyper-V's Get-NestedVirtStatus, and the same as JSON. */
-#ifndef NESTVM_MGMT_STATUS_REPORT_H
-#define NESTVM_MGMT_STATUS_REPORT_H
+#ifndef NESTVM_HOST_STATUS_REPORT_H
+#define NESTVM_HOST_STATUS_REPORT_H
 
-#include "mgmt/host_facts.h"
-#include "mgmt/nested_check.h"
+#include "host/host_facts.h"
+#include "host/nested_check.h"
 
 /* First line "This host supports nested virtualization: YES|NO", then
  * "Key : Value" lines aligned like PowerShell's Format-List, then a

@@ -1,4 +1,4 @@
-#include "mgmt/nested_check.h"
+#include "host/nested_check.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

@@ -10,12 +10,12 @@
  * One `key = value` a line, the keys being the struct host_facts fields
  * (caps as cap_NAME). Booleans are 0/1, facts yes/no/unknown, numbers -1 when
  * unknown, dev_errno "ok" or an errno name. Keys left out stay unknown. */
-#ifndef NESTVM_MGMT_HOST_FACTS_FILE_H
-#define NESTVM_MGMT_HOST_FACTS_FILE_H
+#ifndef NESTVM_HOST_HOST_FACTS_FILE_H
+#define NESTVM_HOST_HOST_FACTS_FILE_H
 
 #include <stddef.h>
 
-#include "mgmt/host_facts.h"
+#include "host/host_facts.h"
 #include "util/err.h"
 
 /* Writes every field of f into buf (NUL-terminated). Returns the length,
