@@ -33,7 +33,7 @@ GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
 GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
-.PHONY: all test run setup guest lab clean check-tests
+.PHONY: all test run setup guest lab clean check-tests layers
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
 all: $(B)/nestvm
@@ -64,7 +64,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libnestvm-san.a
 
 # This unit test compiles the CLI's cmdlet translation in (src/cli is not in
 # the library), so it depends on those sources too.
-$(B)/tests/unit/test_hyperv_alias: src/cli/hyperv_alias.c src/cli/hyperv_cmdlets.c src/cli/hyperv_cmdlets.h src/cli/hyperv_alias.h
+$(B)/tests/unit/test_hyperv_alias: src/cli/hyperv_alias.c src/cli/hyperv_cmdlets.c src/cli/hyperv_alias_private.h src/cli/hyperv_alias.h
 
 # KVM-API tests: tiny guest code compiled into the test binary itself
 # (general registers only, so the emulator of a paravirtual KVM copes).
@@ -102,7 +102,11 @@ $(B)/tests/tools/pty_run: tests/tools/pty_run.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
-check-tests: $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm
+check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm
+
+# The dependency arrows of src/ point down only (tests/tools/check-layers).
+layers:
+	tests/tools/check-layers src
 
 setup:
 	./scripts/setup

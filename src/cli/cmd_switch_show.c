@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd_switch.h"
+#include "cli/cmd_switch_show.h"
 #include "cli/commands.h"
+#include "cli/switch_args.h"
 #include "util/state_dir.h"
+#include "net/switch_path.h"
 #include "net/port_client.h"
 #include "net/switch_config.h"
 #include "net/switch_control.h"

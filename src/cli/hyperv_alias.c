@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli/hyperv_cmdlets.h"
+#include "cli/hyperv_alias_private.h"
 
 static const struct hv_cmdlet *find_cmdlet(const char *word)
 {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/hyperv_cmdlets.h"
+#include "cli/hyperv_alias_private.h"
 
 #define END { NULL, NULL, 0, 0, NULL, NULL }
 #define UNSUP(n, why) { n, NULL, HV_UNSUPPORTED, 0, NULL, why }

@@ -17,8 +17,6 @@ struct port_hello {
 	bool mac_spoofing;
 };
 
-/* <state dir>/switches/<name>/<file> into out. */
-int switch_path(const char *name, const char *file, char *out, size_t len, struct nv_err *err);
 /* A connected, non-blocking, close-on-exec fd, or -1: a missing switch is
  * NV_ERR_INPUT ("no switch named X: create it with nestvm switch create X"),
  * a refusal carries the switch's reason. port_name (may be NULL) receives the

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "net/port_client.h"
 #include "net/switch_protocol.h"
+#include "net/switch_path.h"
 #include "util/unix_json.h"
 
 struct json_object *switch_control_request(const char *name, struct json_object *req,

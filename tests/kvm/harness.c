@@ -41,7 +41,7 @@ int harness_create(struct harness *h, uint64_t ram_bytes)
 	struct nv_err err = { 0 };
 	if (access("/dev/kvm", R_OK | W_OK) != 0)
 		return -1;
-	if (vm_create(&h->vm, "/dev/kvm", ram_bytes, &err) < 0) {
+	if (kvm_vm_create(&h->vm, "/dev/kvm", ram_bytes, &err) < 0) {
 		print_message("vm_create: %s\n", err.msg);
 		return -1;
 	}
@@ -64,7 +64,7 @@ int harness_create(struct harness *h, uint64_t ram_bytes)
 void harness_destroy(struct harness *h)
 {
 	vcpu_destroy(&h->vcpu);
-	vm_destroy(&h->vm);
+	kvm_vm_destroy(&h->vm);
 }
 
 void harness_load_guest(struct harness *h, const char *name)

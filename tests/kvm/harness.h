@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/vcpu.h"
-#include "core/vm.h"
+#include "core/kvm_vm.h"
 #include "dev/platform/platform_sink.h"
 #include "kvm/ucall.h"
 
@@ -22,7 +22,7 @@ enum harness_stop {
 };
 
 struct harness {
-	struct vm vm;
+	struct kvm_vm vm;
 	struct vcpu vcpu;
 	struct vcpu_host host;
 	struct platform_sink sink;

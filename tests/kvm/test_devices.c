@@ -39,7 +39,7 @@ static void test_uart_output_and_input(void **state)
 	struct harness *h = *state;
 	NEED_KVM(h);
 	struct capture cap = { .len = 0 };
-	struct uart16550 *u = uart16550_new(vm_irq_line(&h->vm, 4), capture_tx, &cap);
+	struct uart16550 *u = uart16550_new(kvm_vm_irq_line(&h->vm, 4), capture_tx, &cap);
 	assert_non_null(u);
 	assert_int_equal(bus_register(&h->vm.pio, 0x3f8, 8, uart16550_io, u), 0);
 	harness_load_guest(h, "uart");
@@ -102,7 +102,7 @@ static struct virtio_blk *attach_blk(struct harness *h, char *path)
 {
 	make_image(path, 1 << 20);
 	struct nv_err err = { 0 };
-	struct virtio_blk *b = virtio_blk_new(&h->vm.mem, vm_irq_line(&h->vm, 5), path, false, &err);
+	struct virtio_blk *b = virtio_blk_new(&h->vm.mem, kvm_vm_irq_line(&h->vm, 5), path, false, &err);
 	assert_non_null(b);
 	assert_int_equal(bus_register(&h->vm.mmio, VIRTIO_BASE, VIRTIO_MMIO_WINDOW, virtio_mmio_access,
 				      virtio_blk_transport(b)), 0);

@@ -84,7 +84,7 @@ static void test_virtio_net_hostile_guest(void **state)
 	int peer = sv[1];
 	struct virtio_net_config cfg = { .mac = MAC, .fd = sv[0] };
 	struct nv_err err = { 0 };
-	struct virtio_net *n = virtio_net_new(&h->vm.mem, vm_irq_line(&h->vm, 5), &cfg, &err);
+	struct virtio_net *n = virtio_net_new(&h->vm.mem, kvm_vm_irq_line(&h->vm, 5), &cfg, &err);
 	assert_non_null(n);
 	assert_int_equal(bus_register(&h->vm.mmio, VIRTIO_BASE, VIRTIO_MMIO_WINDOW, virtio_mmio_access,
 				      virtio_net_transport(n)), 0);

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/nic_spec.h"
+#include "mgmt/nic_spec.h"
 
 static void test_switch_only(void **state)
 {

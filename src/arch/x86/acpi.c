@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/x86/aml.h"
+#include "util/le.h"
 
 #if defined(__has_include)
 #if __has_include("arch/x86/layout.h")
@@ -56,24 +57,6 @@ struct acpi_area {
 	size_t off;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint8_t checksum(const uint8_t *p, size_t len)
 {
 	uint8_t sum = 0;
@@ -97,14 +80,14 @@ static uint8_t *area_take(struct acpi_area *a, size_t len, uint64_t *gpa)
 static void header_fill(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	le_put32(t + 4, len);
 	t[8] = rev;
 	t[9] = 0; /* checksum, set by header_seal() */
 	memcpy(t + 10, OEM_ID, 6);
 	memcpy(t + 16, OEM_TABLE_ID, 8);
-	put32(t + 24, OEM_REVISION);
+	le_put32(t + 24, OEM_REVISION);
 	memcpy(t + 28, CREATOR_ID, 4);
-	put32(t + 32, CREATOR_REVISION);
+	le_put32(t + 32, CREATOR_REVISION);
 }
 
 static void header_seal(uint8_t *t, uint32_t len)
@@ -120,7 +103,7 @@ static void gas_io_port(uint8_t *g, uint16_t port)
 	g[1] = 8; /* register bit width */
 	g[2] = 0; /* bit offset */
 	g[3] = GAS_ACCESS_BYTE;
-	put64(g + 4, port);
+	le_put64(g + 4, port);
 }
 
 static void fadt_fill(uint8_t *t, const struct acpi_config *cfg, uint64_t dsdt)
@@ -128,17 +111,17 @@ static void fadt_fill(uint8_t *t, const struct acpi_config *cfg, uint64_t dsdt)
 	header_fill(t, "FACP", FADT_LEN, 6);
 	/* Hardware-reduced: no FACS, SCI, SMI command port, PM1/PM2/GPE
 	 * blocks or PM timer, so all of those stay zero. */
-	put32(t + 40, (uint32_t)dsdt);
-	put16(t + 109, BOOT_VGA_NOT_PRESENT | BOOT_CMOS_RTC_NOT_PRESENT);
+	le_put32(t + 40, (uint32_t)dsdt);
+	le_put16(t + 109, BOOT_VGA_NOT_PRESENT | BOOT_CMOS_RTC_NOT_PRESENT);
 	uint32_t flags = FADT_HW_REDUCED_ACPI | FADT_PWR_BUTTON | FADT_SLP_BUTTON;
 	if (cfg->reset_port) {
 		flags |= FADT_RESET_REG_SUP;
 		gas_io_port(t + 116, cfg->reset_port);
 		t[128] = ACPI_RESET_VALUE;
 	}
-	put32(t + 112, flags);
+	le_put32(t + 112, flags);
 	t[131] = 0; /* FADT minor version: ACPI 6.0 */
-	put64(t + 140, dsdt); /* X_DSDT */
+	le_put64(t + 140, dsdt); /* X_DSDT */
 	gas_io_port(t + 244, cfg->sleep_port); /* SLEEP_CONTROL_REG */
 	gas_io_port(t + 256, cfg->sleep_port); /* SLEEP_STATUS_REG */
 	memcpy(t + 268, "NESTVM\0\0", 8);   /* hypervisor vendor identity */
@@ -155,9 +138,9 @@ static void madt_fill(uint8_t *t, const struct acpi_config *cfg)
 {
 	uint32_t len = (uint32_t)madt_len(cfg);
 	header_fill(t, "APIC", len, 5);
-	put32(t + 36, ACPI_LAPIC_ADDR);
+	le_put32(t + 36, ACPI_LAPIC_ADDR);
 	/* Flags: PCAT_COMPAT stays clear, there is no 8259 to mask. */
-	put32(t + 40, 0);
+	le_put32(t + 40, 0);
 
 	uint8_t *e = t + MADT_HEADER_LEN;
 	for (unsigned i = 0; i < cfg->ncpus; i++, e += MADT_LAPIC_LEN) {
@@ -165,15 +148,15 @@ static void madt_fill(uint8_t *t, const struct acpi_config *cfg)
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)i; /* APIC id: KVM's default is the vCPU index */
-		put32(e + 4, MADT_LAPIC_ENABLED);
+		le_put32(e + 4, MADT_LAPIC_ENABLED);
 	}
 
 	e[0] = MADT_TYPE_IOAPIC;
 	e[1] = MADT_IOAPIC_LEN;
 	e[2] = (uint8_t)cfg->ncpus; /* first id after the local APICs */
 	e[3] = 0;
-	put32(e + 4, ACPI_IOAPIC_ADDR);
-	put32(e + 8, 0); /* GSI base */
+	le_put32(e + 4, ACPI_IOAPIC_ADDR);
+	le_put32(e + 8, 0); /* GSI base */
 	e += MADT_IOAPIC_LEN;
 
 	/* The PIT's ISA IRQ 0 is wired to IOAPIC pin 2, as on a PC. Flags 0:
@@ -182,8 +165,8 @@ static void madt_fill(uint8_t *t, const struct acpi_config *cfg)
 	e[1] = MADT_ISO_LEN;
 	e[2] = 0; /* bus: ISA */
 	e[3] = 0; /* source IRQ */
-	put32(e + 4, 2);
-	put16(e + 8, 0);
+	le_put32(e + 4, 2);
+	le_put16(e + 8, 0);
 
 	header_seal(t, len);
 }
@@ -315,7 +298,7 @@ static void xsdt_fill(uint8_t *t, const uint64_t *entries, unsigned n)
 	uint32_t len = HEADER_LEN + 8 * n;
 	header_fill(t, "XSDT", len, 1);
 	for (unsigned i = 0; i < n; i++)
-		put64(t + HEADER_LEN + 8 * i, entries[i]);
+		le_put64(t + HEADER_LEN + 8 * i, entries[i]);
 	header_seal(t, len);
 }
 
@@ -324,9 +307,9 @@ static void rsdp_fill(uint8_t *r, uint64_t xsdt)
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, OEM_ID, 6);
 	r[15] = 2;           /* revision: ACPI 2.0+, XSDT present */
-	put32(r + 16, 0);    /* no RSDT */
-	put32(r + 20, RSDP_LEN);
-	put64(r + 24, xsdt);
+	le_put32(r + 16, 0);    /* no RSDT */
+	le_put32(r + 20, RSDP_LEN);
+	le_put64(r + 24, xsdt);
 	r[8] = 0;
 	r[8] = checksum(r, 20); /* ACPI 1.0 part */
 	r[32] = 0;

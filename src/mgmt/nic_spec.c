@@ -1,4 +1,4 @@
-#include "vmm/nic_spec.h"
+#include "mgmt/nic_spec.h"
 
 #include <stdio.h>
 #include <string.h>

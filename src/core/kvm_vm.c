@@ -1,4 +1,4 @@
-#include "core/vm.h"
+#include "core/kvm_vm.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #define VM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 #define VM_TSS_ADDR 0xfeffd000ULL
 
-static int vm_map_memory(struct vm *vm, struct nv_err *err)
+static int vm_map_memory(struct kvm_vm *vm, struct nv_err *err)
 {
 	for (int i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];
@@ -21,7 +21,7 @@ static int vm_map_memory(struct vm *vm, struct nv_err *err)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err)
+int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = -1;
@@ -72,11 +72,11 @@ int vm_create(struct vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv
 		goto fail;
 	return 0;
 fail:
-	vm_destroy(vm);
+	kvm_vm_destroy(vm);
 	return -1;
 }
 
-void vm_destroy(struct vm *vm)
+void kvm_vm_destroy(struct kvm_vm *vm)
 {
 	if (vm->fd >= 0)
 		close(vm->fd);
@@ -88,11 +88,11 @@ void vm_destroy(struct vm *vm)
 
 static void vm_irq_set(void *opaque, unsigned gsi, int level)
 {
-	struct vm *vm = opaque;
+	struct kvm_vm *vm = opaque;
 	kvm_irq_line(vm->fd, gsi, level);
 }
 
-struct irq_line vm_irq_line(struct vm *vm, unsigned gsi)
+struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi)
 {
 	return (struct irq_line){ .set_level = vm_irq_set, .opaque = vm, .gsi = gsi };
 }

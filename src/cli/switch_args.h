@@ -1,13 +1,9 @@
-/* The parts of `nestvm switch` split over cmd_switch.c (create, delete,
- * dispatch) and cmd_switch_show.c (list, show, port). */
-#ifndef NESTVM_CLI_CMD_SWITCH_H
-#define NESTVM_CLI_CMD_SWITCH_H
+/* What the `nestvm switch` subcommands share: error statuses, option
+ * errors and the NAME argument. */
+#ifndef NESTVM_CLI_SWITCH_ARGS_H
+#define NESTVM_CLI_SWITCH_ARGS_H
 
 #include "util/err.h"
-
-int cmd_switch_list(int argc, char **argv);
-int cmd_switch_show(int argc, char **argv);
-int cmd_switch_port(int argc, char **argv);
 
 /* Exit status for an error's kind (2 input, 125 host), and cli_fail with it. */
 int cli_err_status(const struct nv_err *err);

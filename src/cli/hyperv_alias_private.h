@@ -1,8 +1,8 @@
-/* Inside the Hyper-V cmdlet translation (hyperv_alias.h): the cmdlet table
- * as data (hyperv_cmdlets.c) and what its few special cases use from the
- * parser (hyperv_alias.c). */
-#ifndef NESTVM_CLI_HYPERV_CMDLETS_H
-#define NESTVM_CLI_HYPERV_CMDLETS_H
+/* Inside the Hyper-V cmdlet translation (hyperv_alias.h), shared by its two
+ * files: the cmdlet table as data (hyperv_cmdlets.c) and the parser
+ * (hyperv_alias.c), whose helpers the table's special cases use. */
+#ifndef NESTVM_CLI_HYPERV_ALIAS_PRIVATE_H
+#define NESTVM_CLI_HYPERV_ALIAS_PRIVATE_H
 
 #include <stdbool.h>
 #include <stddef.h>

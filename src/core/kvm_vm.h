@@ -1,7 +1,7 @@
 /* A KVM virtual machine: its file descriptors, guest RAM registered as
  * memory slots, the in-kernel interrupt controllers and the two buses. */
-#ifndef NESTVM_CORE_VM_H
-#define NESTVM_CORE_VM_H
+#ifndef NESTVM_CORE_KVM_VM_H
+#define NESTVM_CORE_KVM_VM_H
 
 #include <stdint.h>
 
@@ -10,7 +10,7 @@
 #include "core/irq.h"
 #include "util/err.h"
 
-struct vm {
+struct kvm_vm {
 	int kvm_fd;
 	int fd;
 	int run_size;
@@ -21,10 +21,10 @@ struct vm {
 
 /* Opens kvm_path, creates the VM with irqchip and PIT, allocates and maps
  * ram_bytes of RAM. On failure everything is released. */
-int vm_create(struct vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err);
-void vm_destroy(struct vm *vm);
+int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err);
+void kvm_vm_destroy(struct kvm_vm *vm);
 
 /* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */
-struct irq_line vm_irq_line(struct vm *vm, unsigned gsi);
+struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi);
 
 #endif

@@ -1,6 +1,6 @@
 /* The value of `nestvm run --nic`: "switch=NAME[,mac=MAC][,mac-spoofing=on|off]". */
-#ifndef NESTVM_VMM_NIC_SPEC_H
-#define NESTVM_VMM_NIC_SPEC_H
+#ifndef NESTVM_MGMT_NIC_SPEC_H
+#define NESTVM_MGMT_NIC_SPEC_H
 
 #include <stdbool.h>
 
