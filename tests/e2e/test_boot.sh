@@ -33,6 +33,13 @@ t_expect "read-only disk refuses writes" 1 '^refused$' -- nv run --disk "$T/disk
 case "$T_LAST_OUT" in *written-by-guest*) t_ok "read-only disk is readable";; *) t_not_ok "read-only disk is readable" "$T_LAST_OUT";; esac
 if cmp -s "$T/disk.img" "$T/before.img"; then t_ok "read-only image unchanged"; else t_not_ok "read-only image unchanged" "bytes differ"; fi
 
+# --device rng: a virtio device type that is one file and one table line
+# (dev/virtio/rng.c); the guest's driver serves the host's randomness.
+t_expect "--device rng: the guest reads /dev/hwrng from virtio_rng" 0 '^virtio_rng\.0 [0-9a-f]{64}$' -- \
+	nv run --device rng -- sh -c 'printf "%s " "$(cat /sys/class/misc/hw_random/rng_current)"; head -c 32 /dev/hwrng | od -An -tx1 | tr -d " \n"; echo'
+t_expect "without --device rng the guest has no hardware RNG" 0 '^none$' -- \
+	nv run -- sh -c 'cat /sys/class/misc/hw_random/rng_current 2>/dev/null | grep . || echo none'
+
 # How a guest ends decides nestvm's exit status.
 t_expect "guest power-off exits 0" 0 '' -- nv run -- poweroff -f
 t_expect "guest panic exits 3" 3 'crashed' -- nv run -- sh -c 'echo c >/proc/sysrq-trigger'

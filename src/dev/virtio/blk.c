@@ -12,6 +12,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/le.h"
+
 #define REQ_HDR_LEN 16 /* le32 type, le32 reserved, le64 sector */
 
 struct virtio_blk {
@@ -26,20 +28,6 @@ struct virtio_blk {
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static uint64_t blk_features(void *dev)
 {
@@ -111,8 +99,8 @@ static int64_t blk_request(struct virtio_blk *b)
 		return -1;
 	uint8_t hdr[REQ_HDR_LEN];
 	virtq_chain_read(c, 0, hdr, sizeof(hdr)); /* one copy: no TOCTOU */
-	uint32_t type = (uint32_t)get_le(hdr, 4);
-	uint64_t sector = get_le(hdr + 8, 8);
+	uint32_t type = (uint32_t)le_get(hdr, 4);
+	uint64_t sector = le_get(hdr + 8, 8);
 	/* Writable buffers come last, so the status byte ends the last one. */
 	const struct virtq_buf *last = &c->bufs[c->nbufs - 1];
 	uint8_t *status = last->host + last->len - 1;
@@ -197,10 +185,10 @@ static int image_size(int fd, const struct stat *st, const char *path, uint64_t 
 
 static void build_config(struct virtio_blk *b)
 {
-	put_le(b->config + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
-	put_le(b->config + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
-	put_le(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
-	put_le(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
+	le_put(b->config + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
 }
 
 /* Opens, sizes and locks an image: shared for read-only users, exclusive
@@ -294,3 +282,35 @@ void virtio_blk_free(struct virtio_blk *b)
 	close(b->fd);
 	free(b);
 }
+
+static void *blk_create(const struct guest_mem *mem, struct irq_line irq, const void *spec,
+			struct nv_err *err)
+{
+	const struct virtio_blk_spec *s = spec;
+	return virtio_blk_new(mem, irq, s->path, s->readonly, err);
+}
+
+static void blk_destroy(void *dev)
+{
+	virtio_blk_free(dev);
+}
+
+static struct virtio_mmio *blk_transport(void *dev)
+{
+	return virtio_blk_transport(dev);
+}
+
+/* Requests complete on the kicking vCPU before it returns to the guest:
+ * with the vCPUs paused nothing is in flight, so no pause hooks. */
+static const struct device_ops blk_device_ops = {
+	.kind = "virtio-blk",
+	.destroy = blk_destroy,
+};
+
+const struct virtio_device_type virtio_blk_type = {
+	.name = "blk",
+	.configured_by = "--disk",
+	.ops = &blk_device_ops,
+	.create = blk_create,
+	.transport = blk_transport,
+};

@@ -9,6 +9,7 @@
 #include "core/guest_mem.h"
 #include "core/irq.h"
 #include "dev/virtio/mmio.h"
+#include "dev/virtio/virtio_device.h"
 #include "util/err.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -41,6 +42,14 @@
 #define VIRTIO_BLK_CFG_LEN 60
 
 struct virtio_blk;
+
+/* One disk's settings, the spec virtio_blk_type.create takes. */
+struct virtio_blk_spec {
+	const char *path;
+	bool readonly;
+};
+
+extern const struct virtio_device_type virtio_blk_type;
 
 /* Opens path (O_RDWR, or O_RDONLY when readonly) and locks it with flock
  * (exclusive, or shared when readonly) so two VMs cannot write one image.

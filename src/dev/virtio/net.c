@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/le.h"
+
 #define HDR VIRTIO_NET_HDR_LEN
 #define FRAME_BUF (HDR + NET_FRAME_MAX)
 /* Frames read per wakeup before looking at the other fds again. */
@@ -45,6 +47,10 @@ struct virtio_net {
 	uint16_t heads[VIRTQ_MAX_SIZE];
 	uint32_t lens[VIRTQ_MAX_SIZE];
 
+	/* Paused (device_ops.pause): the I/O thread leaves guest memory, the
+	 * interrupt and the backend alone; a frame it read stays in rx_buf. */
+	bool paused;
+
 	virtio_net_reconnect_fn reconnect;
 	void *reconnect_opaque;
 	int kick_fd; /* the driver added RX buffers, or TX waits for room */
@@ -52,12 +58,6 @@ struct virtio_net {
 	pthread_t thread;
 	bool thread_started;
 };
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
 
 static void wake(struct virtio_net *n)
 {
@@ -244,7 +244,7 @@ static const struct virtio_device_ops net_ops = {
 
 static void set_link(struct virtio_net *n, bool up)
 {
-	put_le16(n->config + VIRTIO_NET_CFG_STATUS, up ? VIRTIO_NET_S_LINK_UP : 0);
+	le_put16(n->config + VIRTIO_NET_CFG_STATUS, up ? VIRTIO_NET_S_LINK_UP : 0);
 	virtio_mmio_config_changed(n->t);
 }
 
@@ -252,7 +252,8 @@ static void set_link(struct virtio_net *n, bool up)
 static void backend_down(struct virtio_net *n)
 {
 	virtio_mmio_lock(n->t);
-	if (n->fd >= 0) {
+	/* Paused: the hangup stays readable and is handled after resume. */
+	if (n->fd >= 0 && !n->paused) {
 		close(n->fd);
 		n->fd = -1;
 		set_link(n, false);
@@ -270,8 +271,10 @@ static void rx_read(struct virtio_net *n, int fd, short revents)
 {
 	for (int i = 0; i < RX_BATCH; i++) {
 		virtio_mmio_lock(n->t);
-		bool pending = n->rx_pending;
+		bool pending = n->rx_pending, paused = n->paused;
 		virtio_mmio_unlock(n->t);
+		if (paused)
+			return;
 		if (pending) {
 			if (revents & (POLLHUP | POLLERR))
 				backend_down(n);
@@ -294,7 +297,8 @@ static void rx_read(struct virtio_net *n, int fd, short revents)
 		} else {
 			memset(n->rx_buf, 0, HDR); /* no offloads: flags, gso_type 0 */
 			n->rx_len = HDR + (size_t)r;
-			if (rx_deliver(n) == 0)
+			/* Paused since the check above: keep it for resume. */
+			if (n->paused || rx_deliver(n) == 0)
 				n->rx_pending = true;
 		}
 		virtio_mmio_unlock(n->t);
@@ -327,11 +331,13 @@ static void *io_thread(void *arg)
 	uint64_t next_try = 0;
 	for (;;) {
 		virtio_mmio_lock(n->t);
-		int fd = n->fd;
+		bool paused = n->paused;
+		int fd = paused ? -1 : n->fd; /* poll ignores -1 */
 		short ev = (n->rx_pending ? 0 : POLLIN | POLLRDHUP) | (n->tx_held ? POLLOUT : 0);
+		bool link_down = n->fd < 0;
 		virtio_mmio_unlock(n->t);
 		int timeout = -1;
-		if (fd < 0 && n->reconnect) {
+		if (!paused && link_down && n->reconnect) {
 			uint64_t now = now_ms();
 			if (next_try == 0)
 				next_try = now + RECONNECT_MS;
@@ -351,15 +357,18 @@ static void *io_thread(void *arg)
 			ssize_t r = read(n->kick_fd, &v, sizeof(v));
 			(void)r;
 			virtio_mmio_lock(n->t);
-			if (n->rx_pending && rx_deliver(n) != 0)
+			if (!n->paused && n->rx_pending && rx_deliver(n) != 0)
 				n->rx_pending = false;
 			virtio_mmio_unlock(n->t);
 		}
+		if (paused)
+			continue;
 		if (fd >= 0) {
 			next_try = 0;
 			if (p[2].revents & POLLOUT) {
 				virtio_mmio_lock(n->t);
-				tx_process(n);
+				if (!n->paused)
+					tx_process(n);
 				virtio_mmio_unlock(n->t);
 			}
 			if (p[2].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
@@ -388,9 +397,9 @@ struct virtio_net *virtio_net_new(const struct guest_mem *mem, struct irq_line i
 	n->reconnect = cfg->reconnect;
 	n->reconnect_opaque = cfg->reconnect_opaque;
 	memcpy(n->config + VIRTIO_NET_CFG_MAC, cfg->mac.b, ETH_ALEN_);
-	put_le16(n->config + VIRTIO_NET_CFG_STATUS, n->fd >= 0 ? VIRTIO_NET_S_LINK_UP : 0);
-	put_le16(n->config + VIRTIO_NET_CFG_MAX_PAIRS, 1);
-	put_le16(n->config + VIRTIO_NET_CFG_MTU, NET_MTU);
+	le_put16(n->config + VIRTIO_NET_CFG_STATUS, n->fd >= 0 ? VIRTIO_NET_S_LINK_UP : 0);
+	le_put16(n->config + VIRTIO_NET_CFG_MAX_PAIRS, 1);
+	le_put16(n->config + VIRTIO_NET_CFG_MTU, NET_MTU);
 	if (n->kick_fd < 0 || n->stop_fd < 0) {
 		nv_err_host(err, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -459,3 +468,54 @@ void virtio_net_free(struct virtio_net *n)
 		close(n->stop_fd);
 	free(n);
 }
+
+/* Pausing takes the transport lock, under which the I/O thread does all
+ * its guest-memory and interrupt work: once it returns, that work waits. */
+static void net_pause(void *dev)
+{
+	struct virtio_net *n = dev;
+	virtio_mmio_lock(n->t);
+	n->paused = true;
+	virtio_mmio_unlock(n->t);
+	wake(n);
+}
+
+static void net_resume(void *dev)
+{
+	struct virtio_net *n = dev;
+	virtio_mmio_lock(n->t);
+	n->paused = false;
+	virtio_mmio_unlock(n->t);
+	wake(n); /* a frame kept while paused is delivered now */
+}
+
+static void *net_create(const struct guest_mem *mem, struct irq_line irq, const void *spec,
+			struct nv_err *err)
+{
+	return virtio_net_new(mem, irq, spec, err);
+}
+
+static void net_destroy(void *dev)
+{
+	virtio_net_free(dev);
+}
+
+static struct virtio_mmio *net_transport(void *dev)
+{
+	return virtio_net_transport(dev);
+}
+
+static const struct device_ops net_device_ops = {
+	.kind = "virtio-net",
+	.pause = net_pause,
+	.resume = net_resume,
+	.destroy = net_destroy,
+};
+
+const struct virtio_device_type virtio_net_type = {
+	.name = "net",
+	.configured_by = "--nic",
+	.ops = &net_device_ops,
+	.create = net_create,
+	.transport = net_transport,
+};

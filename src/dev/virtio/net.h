@@ -15,6 +15,7 @@
 #include "core/guest_mem.h"
 #include "core/irq.h"
 #include "dev/virtio/mmio.h"
+#include "dev/virtio/virtio_device.h"
 #include "util/eth.h"
 #include "util/err.h"
 
@@ -62,6 +63,8 @@ struct virtio_net_stats {
 	uint64_t rx_dropped_no_buffer; /* driver not ready, or buffers that can never fit */
 	uint64_t reconnects;           /* times a new backend was brought up */
 };
+
+extern const struct virtio_device_type virtio_net_type;
 
 /* Starts the I/O thread. NULL with err on failure (the fd is closed). */
 struct virtio_net *virtio_net_new(const struct guest_mem *mem, struct irq_line irq,

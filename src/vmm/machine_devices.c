@@ -1,0 +1,212 @@
+/* The machine's device table: every device it has, where it sits (a port,
+ * a virtio-mmio window, a GSI) and its lifecycle entry. Platform devices
+ * first, then disks, network adapters and --device entries, in that order,
+ * so guest device names (vda, eth0) depend only on the settings. */
+#include "vmm/machine_private.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dev/legacy/i8042.h"
+#include "dev/legacy/uart16550.h"
+#include "dev/platform/acpi_sleep.h"
+#include "dev/platform/debug_exit.h"
+#include "dev/platform/pvpanic.h"
+#include "dev/virtio/blk.h"
+#include "dev/virtio/net.h"
+#include "dev/virtio/virtio_device.h"
+
+static void on_platform_event(void *opaque, enum platform_event ev, int value)
+{
+	struct machine *m = opaque;
+	switch (ev) {
+	case PLATFORM_EVENT_EXIT_STATUS:
+		machine_request_end(m, MACHINE_END_EXIT_STATUS, value, NULL);
+		break;
+	case PLATFORM_EVENT_POWEROFF:
+		machine_request_end(m, MACHINE_END_POWEROFF, 0, NULL);
+		break;
+	case PLATFORM_EVENT_PANIC:
+		machine_request_end(m, MACHINE_END_PANIC, 0, "the guest kernel panicked");
+		break;
+	case PLATFORM_EVENT_RESET:
+		machine_request_end(m, MACHINE_END_RESET, 0, NULL);
+		break;
+	}
+}
+
+static void on_i8042_reset(void *opaque)
+{
+	on_platform_event(opaque, PLATFORM_EVENT_RESET, 0);
+}
+
+/* The UART's output: straight to the console fd, retrying short writes. */
+static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+	/* After the guest reported how it ended, what it still prints on its
+	 * way down (the kernel's "reboot: Power down") is not the user's. */
+	if (atomic_load(&m->ended))
+		return;
+	while (len > 0) {
+		ssize_t w = write(m->res.console_fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EPIPE) {
+			/* Nobody reads the console any more (`nestvm run -- yes | head`):
+			 * end like a shell pipeline does, 128 + SIGPIPE. */
+			machine_request_end(m, MACHINE_END_STOPPED, SIGPIPE, "console output closed");
+			return;
+		}
+		if (w <= 0)
+			return; /* other console errors must not stop the guest */
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static int register_pio(struct machine *m, uint64_t port, uint64_t len, bus_access_fn fn,
+			void *opaque, struct nv_err *err)
+{
+	if (bus_register(&m->vm.pio, port, len, fn, opaque) < 0)
+		return nv_err_host(err, "port 0x%llx is claimed twice", (unsigned long long)port);
+	return 0;
+}
+
+/* The next virtio-mmio window and GSI, in device-table order. */
+static uint64_t next_virtio_base(const struct acpi_config *acpi)
+{
+	return MACHINE_VIRTIO_MMIO_BASE + acpi->nvirtio * MACHINE_VIRTIO_MMIO_STRIDE;
+}
+
+static unsigned next_virtio_gsi(const struct acpi_config *acpi)
+{
+	return MACHINE_VIRTIO_GSI_BASE + acpi->nvirtio;
+}
+
+/* Map a transport at the next window and describe it in the DSDT. */
+static int add_virtio_window(struct machine *m, struct acpi_config *acpi, struct virtio_mmio *t,
+			     struct nv_err *err)
+{
+	uint64_t base = next_virtio_base(acpi);
+	if (bus_register(&m->vm.mmio, base, VIRTIO_MMIO_WINDOW, virtio_mmio_access, t) < 0)
+		return nv_err_host(err, "MMIO window 0x%llx is claimed twice", (unsigned long long)base);
+	acpi->virtio[acpi->nvirtio].base = base;
+	acpi->virtio[acpi->nvirtio].size = VIRTIO_MMIO_WINDOW;
+	acpi->virtio[acpi->nvirtio].gsi = next_virtio_gsi(acpi);
+	acpi->nvirtio++;
+	return 0;
+}
+
+static void uart_destroy(void *dev)
+{
+	uart16550_free(dev);
+}
+
+static void i8042_destroy(void *dev)
+{
+	i8042_free(dev);
+}
+
+/* Kinds without hooks yet: their state arrives with save/restore. The
+ * port devices below report to the machine's sink and keep no state. */
+static const struct device_ops uart_ops = { .kind = "uart16550", .destroy = uart_destroy };
+static const struct device_ops i8042_ops = { .kind = "i8042", .destroy = i8042_destroy };
+static const struct device_ops debug_exit_ops = { .kind = "debug-exit" };
+static const struct device_ops pvpanic_ops = { .kind = "pvpanic" };
+static const struct device_ops acpi_sleep_ops = { .kind = "acpi-sleep" };
+/* KVM's in-kernel IOAPIC, PIC and PIT (created with the VM). */
+static const struct device_ops irqchip_ops = { .kind = "kvm-irqchip" };
+
+/* One table entry that also answers ports [port, port + len). */
+static int add_port_device(struct machine *m, const char *name, const struct device_ops *ops,
+			   void *dev, uint64_t port, uint64_t len, bus_access_fn io,
+			   struct nv_err *err)
+{
+	if (device_table_add(&m->devices, ops, dev, name, err) < 0)
+		return -1;
+	return register_pio(m, port, len, io, dev, err);
+}
+
+static int add_platform_devices(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
+{
+	m->sink = (struct platform_sink){ .event = on_platform_event, .opaque = m };
+	acpi->sleep_port = ACPI_SLEEP_PORT;
+	acpi->pvpanic = true;
+	acpi->power_button_gsi = MACHINE_POWER_BUTTON_GSI;
+	if (device_table_add(&m->devices, &irqchip_ops, &m->vm, "irqchip", err) < 0)
+		return -1;
+	struct uart16550 *uart = uart16550_new(kvm_vm_irq_line(&m->vm, MACHINE_UART_GSI), on_uart_tx, m);
+	if (!uart)
+		return nv_err_host(err, "out of memory creating the UART");
+	if (add_port_device(m, "uart0", &uart_ops, uart, MACHINE_UART_PORT, UART16550_NR_PORTS,
+			    uart16550_io, err) < 0)
+		return -1;
+	m->uart = uart;
+	struct i8042 *kbd = i8042_new(on_i8042_reset, m);
+	if (!kbd)
+		return nv_err_host(err, "out of memory creating the i8042");
+	if (add_port_device(m, "i8042", &i8042_ops, kbd, MACHINE_I8042_PORT, 5, i8042_io, err) < 0 ||
+	    add_port_device(m, "debug-exit", &debug_exit_ops, &m->sink, DEBUG_EXIT_PORT,
+			    DEBUG_EXIT_LEN, debug_exit_io, err) < 0 ||
+	    add_port_device(m, "pvpanic", &pvpanic_ops, &m->sink, PVPANIC_PORT, 1, pvpanic_io,
+			    err) < 0 ||
+	    add_port_device(m, "acpi-sleep", &acpi_sleep_ops, &m->sink, ACPI_SLEEP_PORT, 1,
+			    acpi_sleep_io, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* One virtio device of type t at the next window and GSI. */
+static int add_virtio(struct machine *m, struct acpi_config *acpi,
+		      const struct virtio_device_type *t, const void *spec, unsigned index,
+		      struct nv_err *err)
+{
+	if (acpi->nvirtio >= VM_MAX_VIRTIO)
+		return nv_err_input(err, "at most %d virtio devices (disks, adapters and --device together)",
+				    VM_MAX_VIRTIO);
+	void *dev = t->create(&m->vm.mem, kvm_vm_irq_line(&m->vm, next_virtio_gsi(acpi)), spec, err);
+	if (!dev)
+		return -1;
+	char name[DEVICE_NAME_MAX];
+	snprintf(name, sizeof(name), "virtio-%s%u", t->name, index);
+	if (device_table_add(&m->devices, t->ops, dev, name, err) < 0)
+		return -1;
+	return add_virtio_window(m, acpi, t->transport(dev), err);
+}
+
+int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
+{
+	if (add_platform_devices(m, acpi, err) < 0)
+		return -1;
+	for (unsigned i = 0; i < m->cfg.ndisks; i++) {
+		struct virtio_blk_spec spec = { .path = m->cfg.disks[i].path,
+						.readonly = m->cfg.disks[i].readonly };
+		if (add_virtio(m, acpi, &virtio_blk_type, &spec, i, err) < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < m->cfg.nnics; i++) {
+		const struct machine_nic *nic = &m->res.nics[i];
+		struct virtio_net_config spec = {
+			.mac = m->cfg.nics[i].mac, .fd = nic->fd,
+			.reconnect = nic->reconnect, .reconnect_opaque = nic->reconnect_opaque,
+		};
+		m->res.nics[i].fd = -1; /* the device owns it now, even on failure */
+		if (add_virtio(m, acpi, &virtio_net_type, &spec, i, err) < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < m->cfg.ndevices; i++) {
+		const struct virtio_device_type *t = virtio_device_type_find(m->cfg.devices[i]);
+		if (virtio_device_type_check_option(m->cfg.devices[i], err) < 0)
+			return -1; /* validated before; a record edited since is still refused */
+		unsigned index = 0; /* the n-th of its type */
+		for (unsigned j = 0; j < i; j++)
+			index += strcmp(m->cfg.devices[j], m->cfg.devices[i]) == 0;
+		if (add_virtio(m, acpi, t, NULL, index, err) < 0)
+			return -1;
+	}
+	return 0;
+}
