@@ -26,8 +26,10 @@ int console_hub_open(struct console_hub *h, const char *sock_path, const char *l
 	return 0;
 }
 
-static void drop(struct console_client *c)
+static void drop(struct console_hub *h, struct console_client *c)
 {
+	if (h->loop)
+		evloop_remove(h->loop, c->id);
 	close(c->fd);
 	free(c->out);
 	*c = (struct console_client){ .fd = -1 };
@@ -37,7 +39,10 @@ void console_hub_close(struct console_hub *h)
 {
 	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
 		if (h->clients[i].fd >= 0)
-			drop(&h->clients[i]);
+			drop(h, &h->clients[i]);
+	if (h->loop)
+		evloop_remove(h->loop, h->listen_id);
+	h->loop = NULL;
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	h->listen_fd = -1;
@@ -73,6 +78,16 @@ static bool client_queue(struct console_client *c, const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Attached hubs: watches the client for what it can do now. */
+static void client_watch(struct console_hub *h, struct console_client *c)
+{
+	if (!h->loop || c->fd < 0)
+		return;
+	uint32_t want = (h->want_input ? EVLOOP_IN : 0) | (c->out_len ? EVLOOP_OUT : 0);
+	if (want != c->interest && evloop_modify(h->loop, c->id, want) == 0)
+		c->interest = want;
+}
+
 void console_hub_output(struct console_hub *h, const uint8_t *p, size_t n)
 {
 	console_log_write(&h->log, p, n);
@@ -83,12 +98,16 @@ void console_hub_output(struct console_hub *h, const uint8_t *p, size_t n)
 			continue;
 		if (!client_queue(c, p, n)) {
 			h->dropped++;
-			drop(c);
+			drop(h, c);
 		} else if (!client_write(c)) {
-			drop(c);
+			drop(h, c);
+		} else {
+			client_watch(h, c);
 		}
 	}
 }
+
+static void client_event(struct evloop *l, const struct evloop_event *ev, void *opaque);
 
 static void accept_client(struct console_hub *h)
 {
@@ -111,8 +130,17 @@ static void accept_client(struct console_hub *h)
 	/* The replay: what the console showed last, so the client sees the
 	 * prompt it attaches to. CONSOLE_RING_SIZE < CONSOLE_CLIENT_BUF. */
 	c->out_len = console_ring_copy(&h->ring, c->out);
-	if (!client_write(c))
-		drop(c);
+	if (!client_write(c)) {
+		drop(h, c);
+		return;
+	}
+	if (h->loop) {
+		c->interest = (h->want_input ? EVLOOP_IN : 0) | (c->out_len ? EVLOOP_OUT : 0);
+		if (evloop_add_fd(h->loop, c->fd, c->interest, client_event, h, &c->id) < 0) {
+			c->id = 0;
+			drop(h, c);
+		}
+	}
 }
 
 size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input)
@@ -129,18 +157,82 @@ size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool wan
 	return n;
 }
 
-/* false when the client is gone. */
-static bool client_read(struct console_client *c, uint8_t *in, size_t in_room, size_t *in_len)
+/* The client's input, up to room bytes: how many, 0 for none now, -1 when
+ * the client is gone. */
+static ssize_t client_recv(struct console_client *c, uint8_t *buf, size_t room)
 {
-	if (*in_len >= in_room)
-		return true;
-	ssize_t r = recv(c->fd, in + *in_len, in_room - *in_len, MSG_DONTWAIT);
+	if (room == 0)
+		return 0;
+	ssize_t r = recv(c->fd, buf, room, MSG_DONTWAIT);
 	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-		return true;
-	if (r <= 0)
-		return false;
-	*in_len += (size_t)r;
-	return true;
+		return 0;
+	return r <= 0 ? -1 : r;
+}
+
+/* A client is ready: writes its queue, reads its input into buf (*got
+ * bytes), notices a hang-up. false when it is gone. */
+static bool client_ready(struct console_client *c, bool out, bool in, bool hup,
+			 uint8_t *buf, size_t room, size_t *got)
+{
+	*got = 0;
+	bool alive = true;
+	if (out)
+		alive = client_write(c);
+	if (alive && in) {
+		ssize_t r = client_recv(c, buf, room);
+		alive = r >= 0;
+		*got = r > 0 ? (size_t)r : 0;
+	} else if (alive && hup) {
+		alive = false;
+	}
+	return alive;
+}
+
+static void client_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
+{
+	struct console_hub *h = opaque;
+	struct console_client *c = NULL;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS && !c; i++)
+		if (h->clients[i].fd >= 0 && h->clients[i].id == ev->id)
+			c = &h->clients[i];
+	if (!c)
+		return;
+	uint8_t buf[8192];
+	size_t room = h->in.room(h->in.opaque), got;
+	if (room > sizeof(buf))
+		room = sizeof(buf);
+	bool alive = client_ready(c, ev->events & EVLOOP_OUT, ev->events & EVLOOP_IN,
+				  ev->events & (EVLOOP_HUP | EVLOOP_ERR), buf, room, &got);
+	if (got)
+		h->in.put(h->in.opaque, buf, got); /* may close the gate: client_watch below */
+	if (alive)
+		client_watch(h, c);
+	else
+		drop(h, c);
+}
+
+static void listen_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
+{
+	accept_client(opaque);
+}
+
+int console_hub_attach(struct console_hub *h, struct evloop *l, const struct console_hub_input *in,
+		       struct nv_err *err)
+{
+	int r = evloop_add_fd(l, h->listen_fd, EVLOOP_IN, listen_event, h, &h->listen_id);
+	if (r < 0)
+		return nv_err_host(err, "console socket: %s", strerror(-r));
+	h->loop = l;
+	h->in = *in;
+	h->want_input = true;
+	return 0;
+}
+
+void console_hub_want_input(struct console_hub *h, bool want)
+{
+	h->want_input = want;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		client_watch(h, &h->clients[i]);
 }
 
 void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size_t nfds,
@@ -153,15 +245,13 @@ void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size
 		short re = fds[1 + i].revents;
 		if (c->fd < 0 || fds[1 + i].fd != c->fd || !re)
 			continue;
-		bool alive = true;
-		if (re & POLLOUT)
-			alive = client_write(c);
-		if (alive && (re & POLLIN))
-			alive = client_read(c, in, in_room, in_len);
-		else if (alive && (re & (POLLHUP | POLLERR)))
-			alive = false;
+		size_t got;
+		size_t room = *in_len < in_room ? in_room - *in_len : 0;
+		bool alive = client_ready(c, re & POLLOUT, re & POLLIN, re & (POLLHUP | POLLERR),
+					  in + *in_len, room, &got);
+		*in_len += got;
 		if (!alive)
-			drop(c);
+			drop(h, c);
 	}
 	/* After the clients, so a new one is not looked at with stale revents. */
 	if (fds[0].revents & POLLIN)

@@ -2,8 +2,8 @@
  * a replay ring and to every client attached on console.sock; any client's
  * input goes to the guest. A client that stops reading is dropped once its
  * buffer fills: it must never hold up the guest, whose UART output blocks
- * on the console pipe. The event loop (vm_process) polls what this fills
- * in and hands back the results. */
+ * on the console pipe. The hub serves itself from an evloop
+ * (console_hub_attach); poll_fill/poll_done drive it without one. */
 #ifndef NESTVM_VMM_CONSOLE_HUB_H
 #define NESTVM_VMM_CONSOLE_HUB_H
 
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/evloop.h"
 #include "util/err.h"
 #include "vmm/console_ring.h"
 
@@ -24,6 +25,15 @@ struct console_client {
 	int fd;           /* -1: free slot */
 	uint8_t *out;     /* CONSOLE_CLIENT_BUF bytes */
 	size_t out_len;
+	evloop_id id;       /* attached hubs: its entry, and what it watches */
+	uint32_t interest;
+};
+
+/* Where clients' input goes: room() bytes fit now, put() takes them. */
+struct console_hub_input {
+	size_t (*room)(void *opaque);
+	void (*put)(void *opaque, const uint8_t *p, size_t n);
+	void *opaque;
 };
 
 struct console_hub {
@@ -32,6 +42,10 @@ struct console_hub {
 	struct console_log log;
 	struct console_client clients[CONSOLE_HUB_MAX_CLIENTS];
 	unsigned dropped; /* clients dropped for not reading (for the log) */
+	struct evloop *loop; /* NULL unless attached */
+	evloop_id listen_id;
+	struct console_hub_input in;
+	bool want_input;
 };
 
 int console_hub_open(struct console_hub *h, const char *sock_path, const char *log_path,
@@ -41,7 +55,15 @@ void console_hub_close(struct console_hub *h);
 /* The guest's output. */
 void console_hub_output(struct console_hub *h, const uint8_t *p, size_t n);
 
-/* Adds the hub's pollfds at fds (CONSOLE_HUB_POLLFDS of room); clients'
+/* Serves the hub from l until console_hub_close: accepts clients, writes
+ * what they have queued, and gives their input to in while input is
+ * wanted (from the start). Callbacks run on l's thread. */
+int console_hub_attach(struct console_hub *h, struct evloop *l, const struct console_hub_input *in,
+		       struct nv_err *err);
+/* Attached hubs: whether clients' input is read now. */
+void console_hub_want_input(struct console_hub *h, bool want);
+
+/* Without an evloop: adds the hub's pollfds at fds (CONSOLE_HUB_POLLFDS of room); clients'
  * input is polled only when want_input. Returns how many. */
 size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input);
 /* After poll: accepts, writes, drops, and reads clients' input into

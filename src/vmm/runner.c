@@ -1,114 +1,109 @@
 #include "vmm/runner.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "vmm/console_escape.h"
+#include "vmm/vmm_loop.h"
 
-/* Console input not yet taken by the UART (it has a bounded FIFO). */
-struct pending_input {
-	uint8_t buf[8192];
-	size_t len;
+struct runner_io {
+	struct machine *m;
+	const struct runner_options *opt;
+	struct vmm_loop loop;
+	struct console_escape esc;
+	evloop_id input; /* 0 once input is finished */
 };
 
-static void flush_pending(struct machine *m, struct pending_input *p)
+static size_t give_input(void *opaque, const uint8_t *p, size_t n)
 {
-	if (p->len == 0)
-		return;
-	size_t took = machine_console_input(m, p->buf, p->len);
-	memmove(p->buf, p->buf + took, p->len - took);
-	p->len -= took;
+	struct runner_io *io = opaque;
+	return machine_console_input(io->m, p, n);
 }
 
-/* Returns false when input is finished (EOF, error, or the quit key). */
-static bool read_input(struct machine *m, int fd, struct console_escape *esc, bool escape_keys,
-		       struct pending_input *p)
+static void on_signal(void *opaque, int signo)
 {
-	uint8_t raw[2048];
-	size_t room = (sizeof(p->buf) - p->len) / 2;
+	struct runner_io *io = opaque;
+	machine_request_end(io->m, MACHINE_END_STOPPED, signo, strsignal(signo));
+}
+
+/* Input is read only while the UART has taken the last. */
+static void input_gate(void *opaque, bool open)
+{
+	struct runner_io *io = opaque;
+	if (io->input)
+		evloop_modify(io->loop.ev, io->input, open ? EVLOOP_IN : 0);
+}
+
+static void input_finish(struct runner_io *io)
+{
+	evloop_remove(io->loop.ev, io->input);
+	io->input = 0;
+}
+
+/* Finished on EOF, an error, or the quit key. */
+static void input_ready(struct evloop *ev, const struct evloop_event *e, void *opaque)
+{
+	struct runner_io *io = opaque;
+	uint8_t raw[2048], out[2 * sizeof(raw)];
+	/* Half the room: the escape filter may double what it is given. */
+	size_t room = vmm_loop_input_room(&io->loop) / 2;
 	if (room > sizeof(raw))
 		room = sizeof(raw);
 	if (room == 0)
-		return true;
-	ssize_t n = read(fd, raw, room);
+		return;
+	ssize_t n = read(io->opt->input_fd, raw, room);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
-	if (n <= 0)
-		return false;
+		return;
+	if (n <= 0) {
+		input_finish(io);
+		return;
+	}
 	size_t out_len = 0;
 	bool quit = false;
-	if (escape_keys) {
-		quit = console_escape_filter(esc, raw, (size_t)n, p->buf + p->len, &out_len);
+	if (io->opt->escape_keys) {
+		quit = console_escape_filter(&io->esc, raw, (size_t)n, out, &out_len);
 	} else {
-		memcpy(p->buf + p->len, raw, (size_t)n);
+		memcpy(out, raw, (size_t)n);
 		out_len = (size_t)n;
 	}
-	p->len += out_len;
-	flush_pending(m, p);
-	if (quit)
-		machine_request_end(m, MACHINE_END_STOPPED, 0, "console escape (Ctrl-A x)");
-	return !quit;
+	vmm_loop_input(&io->loop, out, out_len);
+	if (quit) {
+		machine_request_end(io->m, MACHINE_END_STOPPED, 0, "console escape (Ctrl-A x)");
+		input_finish(io);
+	}
+}
+
+static int io_open(struct runner_io *io, struct nv_err *err)
+{
+	const struct vmm_loop_ops ops = {
+		.console_input = give_input, .on_signal = on_signal, .input_gate = input_gate, .opaque = io,
+	};
+	if (vmm_loop_open(&io->loop, machine_end_fd(io->m), &ops, err) < 0)
+		return -1;
+	/* An input that cannot be watched (closed) is as good as none. */
+	if (io->opt->input_fd >= 0 &&
+	    evloop_add_fd(io->loop.ev, io->opt->input_fd, EVLOOP_IN, input_ready, io, &io->input) < 0)
+		io->input = 0;
+	return 0;
 }
 
 int runner_run(struct machine *m, const struct runner_options *opt,
 	       struct machine_result *res, struct nv_err *err)
 {
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGQUIT);
-	sigset_t old;
-	pthread_sigmask(SIG_BLOCK, &sigs, &old);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return nv_err_host(err, "signalfd: %s", strerror(errno));
-	}
-	/* vCPU threads inherit this mask, so signals land on the signalfd. */
-	if (machine_start(m, err) < 0) {
+	static struct runner_io io; /* holds the input buffer; one per process */
+	memset(&io, 0, sizeof(io));
+	io.m = m;
+	io.opt = opt;
+	int rc = 0;
+	/* The loop first: vCPU threads inherit its signal mask. */
+	if (io_open(&io, err) < 0 || machine_start(m, err) < 0) {
 		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
-		machine_finish(m, res);
-		close(sfd);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return -1;
-	}
-	struct console_escape esc = { 0 };
-	struct pending_input pending = { .len = 0 };
-	bool input_open = opt->input_fd >= 0;
-	for (;;) {
-		struct pollfd fds[3] = {
-			{ .fd = machine_end_fd(m), .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = input_open && pending.len == 0 ? opt->input_fd : -1, .events = POLLIN },
-		};
-		/* With input waiting for UART room, poll again soon. */
-		int r = poll(fds, 3, pending.len ? 10 : -1);
-		if (r < 0 && errno != EINTR) {
-			machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, "poll failed");
-			break;
-		}
-		if (fds[0].revents)
-			break;
-		if (fds[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				machine_request_end(m, MACHINE_END_STOPPED, (int)si.ssi_signo,
-						    strsignal((int)si.ssi_signo));
-				break;
-			}
-		}
-		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
-			input_open = read_input(m, opt->input_fd, &esc, opt->escape_keys, &pending);
-		flush_pending(m, &pending);
+		rc = -1;
+	} else if (vmm_loop_run(&io.loop, err) < 0) {
+		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 	}
 	machine_finish(m, res);
-	close(sfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
+	vmm_loop_close(&io.loop);
+	return rc;
 }

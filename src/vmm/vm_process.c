@@ -3,32 +3,37 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vmm/console_hub.h"
 #include "vmm/vm_control.h"
+#include "vmm/vmm_loop.h"
 
 #define MAX_CONTROL 8          /* control connections waiting for their request */
 #define CONTROL_DEADLINE_MS 5000
+#define CONTROL_SWEEP_MS 1000
+
+struct control_conn {
+	int fd; /* -1: free */
+	evloop_id id;
+	int64_t since;
+};
 
 struct proc {
 	struct machine *m;
 	const struct vm_process_options *o;
+	struct vmm_loop loop;
 	struct console_hub hub;
-	int ctl_lfd, sfd;
-	int ctl[MAX_CONTROL];
-	int64_t ctl_since[MAX_CONTROL];
+	int ctl_lfd;
+	struct control_conn ctl[MAX_CONTROL];
+	evloop_id console_id;
 	bool stopping;
 	int64_t started; /* monotonic seconds */
-	uint8_t pending[8192]; /* console input not yet taken by the UART */
-	size_t pending_len;
 };
 
 static int64_t mono_ms(void)
@@ -85,130 +90,149 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 	reply(fd, o);
 }
 
-static void control_accept(struct proc *p)
+static void control_close(struct proc *p, struct control_conn *c)
 {
+	evloop_remove(p->loop.ev, c->id);
+	close(c->fd);
+	*c = (struct control_conn){ .fd = -1 };
+}
+
+/* One request per connection, then it closes. */
+static void control_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
+{
+	struct proc *p = opaque;
+	struct control_conn *c = NULL;
+	for (int i = 0; i < MAX_CONTROL && !c; i++)
+		if (p->ctl[i].fd >= 0 && p->ctl[i].id == ev->id)
+			c = &p->ctl[i];
+	if (!c)
+		return;
+	char msg[VM_CONTROL_MAX + 1];
+	ssize_t n = recv(c->fd, msg, sizeof(msg), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		handle_request(p, c->fd, msg, (size_t)n);
+	control_close(p, c);
+}
+
+static void control_accept(struct evloop *l, const struct evloop_event *ev, void *opaque)
+{
+	struct proc *p = opaque;
 	int fd = accept4(p->ctl_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	for (int i = 0; i < MAX_CONTROL; i++) {
-		if (p->ctl[i] < 0) {
-			p->ctl[i] = fd;
-			p->ctl_since[i] = mono_ms();
-			return;
-		}
+		struct control_conn *c = &p->ctl[i];
+		if (c->fd >= 0)
+			continue;
+		if (evloop_add_fd(l, fd, EVLOOP_IN, control_event, p, &c->id) < 0)
+			break;
+		c->fd = fd;
+		c->since = mono_ms();
+		return;
 	}
 	close(fd); /* too many at once: that client retries */
 }
 
-static void control_read(struct proc *p, int i)
+/* Connected and never asked: not our problem. */
+static void control_sweep(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
-	char msg[VM_CONTROL_MAX + 1];
-	ssize_t n = recv(p->ctl[i], msg, sizeof(msg), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		handle_request(p, p->ctl[i], msg, (size_t)n);
-	close(p->ctl[i]);
-	p->ctl[i] = -1;
+	struct proc *p = opaque;
+	int64_t now = mono_ms();
+	for (int i = 0; i < MAX_CONTROL; i++)
+		if (p->ctl[i].fd >= 0 && now - p->ctl[i].since > CONTROL_DEADLINE_MS)
+			control_close(p, &p->ctl[i]);
 }
 
-static void flush_pending(struct proc *p)
-{
-	if (p->pending_len == 0)
-		return;
-	size_t took = machine_console_input(p->m, p->pending, p->pending_len);
-	memmove(p->pending, p->pending + took, p->pending_len - took);
-	p->pending_len -= took;
-}
-
-/* The guest's console output: all of it that the pipe holds. */
-static void console_read(struct proc *p)
+/* The guest's console output: all of it that the pipe holds. false once
+ * the pipe has closed. */
+static bool console_read(struct proc *p)
 {
 	uint8_t buf[16384];
 	for (int rounds = 0; rounds < 16; rounds++) {
 		ssize_t n = read(p->o->console_read_fd, buf, sizeof(buf));
 		if (n <= 0)
-			return;
+			return n < 0;
 		console_hub_output(&p->hub, buf, (size_t)n);
 	}
-}
-
-enum { F_END, F_SIG, F_CONSOLE, F_CTL_L, F_CTL, F_HUB = F_CTL + MAX_CONTROL, F_MAX = F_HUB + CONSOLE_HUB_POLLFDS };
-
-/* One round of the loop; false once the VM has ended. */
-static bool loop_once(struct proc *p)
-{
-	struct pollfd fds[F_MAX];
-	fds[F_END] = (struct pollfd){ .fd = machine_end_fd(p->m), .events = POLLIN };
-	fds[F_SIG] = (struct pollfd){ .fd = p->sfd, .events = POLLIN };
-	fds[F_CONSOLE] = (struct pollfd){ .fd = p->o->console_read_fd, .events = POLLIN };
-	fds[F_CTL_L] = (struct pollfd){ .fd = p->ctl_lfd, .events = POLLIN };
-	int64_t now = mono_ms();
-	int timeout = p->pending_len ? 10 : 1000;
-	for (int i = 0; i < MAX_CONTROL; i++) {
-		if (p->ctl[i] >= 0 && now - p->ctl_since[i] > CONTROL_DEADLINE_MS) {
-			close(p->ctl[i]); /* connected and never asked: not our problem */
-			p->ctl[i] = -1;
-		}
-		fds[F_CTL + i] = (struct pollfd){ .fd = p->ctl[i], .events = POLLIN };
-	}
-	/* Input from clients only while the UART has taken the last. */
-	size_t nhub = console_hub_poll_fill(&p->hub, fds + F_HUB, p->pending_len == 0);
-	int r = poll(fds, (nfds_t)(F_HUB + nhub), timeout);
-	if (r < 0 && errno != EINTR) {
-		machine_request_end(p->m, MACHINE_END_VMM_FAILURE, 0, "poll failed");
-		return false;
-	}
-	if (r <= 0) {
-		flush_pending(p);
-		return true;
-	}
-	if (fds[F_CONSOLE].revents)
-		console_read(p);
-	if (fds[F_END].revents)
-		return false;
-	if (fds[F_SIG].revents & POLLIN) {
-		struct signalfd_siginfo si;
-		if (read(p->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			char why[96];
-			snprintf(why, sizeof(why), "the VMM got signal %u (%s)", si.ssi_signo,
-				 strsignal((int)si.ssi_signo));
-			set_stopping(p);
-			machine_request_end(p->m, MACHINE_END_STOPPED, (int)si.ssi_signo, why);
-			return false;
-		}
-	}
-	if (fds[F_CTL_L].revents & POLLIN)
-		control_accept(p);
-	for (int i = 0; i < MAX_CONTROL; i++)
-		if (p->ctl[i] >= 0 && fds[F_CTL + i].fd == p->ctl[i] && fds[F_CTL + i].revents)
-			control_read(p, i);
-	console_hub_poll_done(&p->hub, fds + F_HUB, nhub, p->pending, sizeof(p->pending), &p->pending_len);
-	flush_pending(p);
 	return true;
 }
 
-static int setup(struct proc *p, sigset_t *old, struct nv_err *err)
+static void console_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGQUIT);
-	/* vCPU threads inherit this mask, so signals land on the signalfd. */
-	pthread_sigmask(SIG_BLOCK, &sigs, old);
+	struct proc *p = opaque;
+	if (!console_read(p)) {
+		evloop_remove(l, p->console_id); /* closed: its hang-up would repeat */
+		p->console_id = 0;
+	}
+}
+
+static size_t give_input(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct proc *p = opaque;
+	return machine_console_input(p->m, buf, n);
+}
+
+static void on_signal(void *opaque, int signo)
+{
+	struct proc *p = opaque;
+	char why[96];
+	snprintf(why, sizeof(why), "the VMM got signal %d (%s)", signo, strsignal(signo));
+	set_stopping(p);
+	machine_request_end(p->m, MACHINE_END_STOPPED, signo, why);
+}
+
+/* Input from clients only while the UART has taken the last. */
+static void input_gate(void *opaque, bool open)
+{
+	struct proc *p = opaque;
+	console_hub_want_input(&p->hub, open);
+}
+
+static size_t hub_room(void *opaque)
+{
+	struct proc *p = opaque;
+	return vmm_loop_input_room(&p->loop);
+}
+
+static void hub_put(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct proc *p = opaque;
+	vmm_loop_input(&p->loop, buf, n);
+}
+
+/* The loop and everything on it, before the vCPUs start (they inherit the
+ * signal mask the loop sets). */
+static int setup(struct proc *p, struct nv_err *err)
+{
+	const struct vmm_loop_ops ops = {
+		.console_input = give_input, .on_signal = on_signal, .input_gate = input_gate, .opaque = p,
+	};
+	if (vmm_loop_open(&p->loop, machine_end_fd(p->m), &ops, err) < 0)
+		return -1;
+	struct evloop *l = p->loop.ev;
 	signal(SIGPIPE, SIG_IGN); /* a console client that left is not our end */
 	int fl = fcntl(p->o->console_read_fd, F_GETFL);
 	if (fl < 0 || fcntl(p->o->console_read_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return nv_err_host(err, "console pipe: %s", strerror(errno));
-	p->sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (p->sfd < 0)
-		return nv_err_host(err, "signalfd: %s", strerror(errno));
 	if (console_hub_open(&p->hub, p->o->console_sock, p->o->console_log, err) < 0)
 		return -1;
 	p->ctl_lfd = vm_control_listen(p->o->control_sock, SOCK_SEQPACKET, err);
-	return p->ctl_lfd < 0 ? -1 : 0;
+	if (p->ctl_lfd < 0)
+		return -1;
+	const struct console_hub_input in = { .room = hub_room, .put = hub_put, .opaque = p };
+	if (console_hub_attach(&p->hub, l, &in, err) < 0)
+		return -1;
+	evloop_id id;
+	int r = evloop_add_fd(l, p->o->console_read_fd, EVLOOP_IN, console_event, p, &p->console_id);
+	if (r >= 0)
+		r = evloop_add_fd(l, p->ctl_lfd, EVLOOP_IN, control_accept, p, &id);
+	if (r >= 0)
+		r = evloop_add_timer(l, control_sweep, p, &id);
+	if (r >= 0)
+		r = evloop_timer_arm(l, id, CONTROL_SWEEP_MS, CONTROL_SWEEP_MS);
+	return r < 0 ? nv_err_host(err, "event loop: %s", strerror(-r)) : 0;
 }
 
 int vm_process_run(struct machine *m, const struct vm_process_options *o,
@@ -219,14 +243,13 @@ int vm_process_run(struct machine *m, const struct vm_process_options *o,
 	memset(p, 0, sizeof(*p));
 	p->m = m;
 	p->o = o;
-	p->sfd = p->ctl_lfd = -1;
+	p->ctl_lfd = -1;
 	p->hub.listen_fd = -1;
 	p->hub.log.fd = -1;
 	for (int i = 0; i < MAX_CONTROL; i++)
-		p->ctl[i] = -1;
-	sigset_t old;
+		p->ctl[i].fd = -1;
 	int rc = 0;
-	if (setup(p, &old, err) < 0 || machine_start(m, err) < 0) {
+	if (setup(p, err) < 0 || machine_start(m, err) < 0) {
 		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 		machine_finish(m, res);
 		rc = -1;
@@ -235,8 +258,8 @@ int vm_process_run(struct machine *m, const struct vm_process_options *o,
 	p->started = mono_ms() / 1000;
 	if (o->on_running)
 		o->on_running(o->opaque);
-	while (loop_once(p))
-		;
+	if (vmm_loop_run(&p->loop, err) < 0)
+		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 	machine_finish(m, res);
 	console_read(p); /* what the guest printed last */
 	console_hub_flush(&p->hub);
@@ -244,18 +267,16 @@ ended:
 	if (o->on_ended)
 		o->on_ended(o->opaque, res);
 	for (int i = 0; i < MAX_CONTROL; i++)
-		if (p->ctl[i] >= 0)
-			close(p->ctl[i]);
+		if (p->ctl[i].fd >= 0)
+			control_close(p, &p->ctl[i]);
 	if (p->ctl_lfd >= 0) {
 		close(p->ctl_lfd);
 		unlink(o->control_sock);
 	}
 	if (p->hub.listen_fd >= 0)
 		unlink(o->console_sock);
-	console_hub_close(&p->hub);
-	if (p->sfd >= 0)
-		close(p->sfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	console_hub_close(&p->hub); /* before the loop it is attached to */
+	vmm_loop_close(&p->loop);   /* unblocks the signals */
 	return rc;
 }
 
