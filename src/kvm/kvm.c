@@ -74,23 +74,35 @@ int kvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned *capac
 	return -E2BIG;
 }
 
-int kvm_get_msr_feature_list(int kvm_fd, struct kvm_msr_list **out)
+/* A struct kvm_msr_list of whatever length KVM has: ask with none, then
+ * with room for all (+1 in case the list grows in between). */
+static int get_msr_list(int kvm_fd, unsigned long req, struct kvm_msr_list **out)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 };
-	int r = xioctl(kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &probe);
+	int r = xioctl(kvm_fd, req, &probe);
 	if (r < 0 && r != -E2BIG)
 		return r;
 	struct kvm_msr_list *l = calloc(1, sizeof(*l) + (probe.nmsrs + 1) * sizeof(l->indices[0]));
 	if (!l)
 		return -ENOMEM;
-	l->nmsrs = probe.nmsrs;
-	r = xioctl(kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, l);
+	l->nmsrs = probe.nmsrs + 1;
+	r = xioctl(kvm_fd, req, l);
 	if (r < 0) {
 		free(l);
 		return r;
 	}
 	*out = l;
 	return 0;
+}
+
+int kvm_get_msr_feature_list(int kvm_fd, struct kvm_msr_list **out)
+{
+	return get_msr_list(kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, out);
+}
+
+int kvm_get_msr_index_list(int kvm_fd, struct kvm_msr_list **out)
+{
+	return get_msr_list(kvm_fd, KVM_GET_MSR_INDEX_LIST, out);
 }
 
 int kvm_get_feature_msrs(int kvm_fd, struct kvm_msrs *m)
@@ -180,6 +192,134 @@ int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m)
 int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *s)
 {
 	return xioctl(vcpu_fd, KVM_GET_MP_STATE, s);
+}
+
+int kvm_set_mp_state(int vcpu_fd, const struct kvm_mp_state *s)
+{
+	return xioctl(vcpu_fd, KVM_SET_MP_STATE, (void *)s);
+}
+
+int kvm_get_fpu(int vcpu_fd, struct kvm_fpu *f)
+{
+	return xioctl(vcpu_fd, KVM_GET_FPU, f);
+}
+
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *f)
+{
+	return xioctl(vcpu_fd, KVM_SET_FPU, (void *)f);
+}
+
+int kvm_xsave_size(int vm_fd)
+{
+	int n = kvm_check_extension(vm_fd, KVM_CAP_XSAVE2);
+	if (n < 0)
+		return n;
+	return n > (int)sizeof(struct kvm_xsave) ? n : (int)sizeof(struct kvm_xsave);
+}
+
+int kvm_get_xsave(int vcpu_fd, struct kvm_xsave *x)
+{
+	return xioctl(vcpu_fd, KVM_GET_XSAVE, x);
+}
+
+int kvm_get_xsave2(int vcpu_fd, struct kvm_xsave *x)
+{
+	return xioctl(vcpu_fd, KVM_GET_XSAVE2, x);
+}
+
+int kvm_set_xsave(int vcpu_fd, const struct kvm_xsave *x)
+{
+	return xioctl(vcpu_fd, KVM_SET_XSAVE, (void *)x);
+}
+
+int kvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *x)
+{
+	return xioctl(vcpu_fd, KVM_GET_XCRS, x);
+}
+
+int kvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *x)
+{
+	return xioctl(vcpu_fd, KVM_SET_XCRS, (void *)x);
+}
+
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l)
+{
+	return xioctl(vcpu_fd, KVM_GET_LAPIC, l);
+}
+
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l)
+{
+	return xioctl(vcpu_fd, KVM_SET_LAPIC, (void *)l);
+}
+
+int kvm_get_msrs(int vcpu_fd, struct kvm_msrs *m)
+{
+	return xioctl(vcpu_fd, KVM_GET_MSRS, m);
+}
+
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *e)
+{
+	return xioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, e);
+}
+
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *e)
+{
+	return xioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, (void *)e);
+}
+
+int kvm_get_debugregs(int vcpu_fd, struct kvm_debugregs *d)
+{
+	return xioctl(vcpu_fd, KVM_GET_DEBUGREGS, d);
+}
+
+int kvm_set_debugregs(int vcpu_fd, const struct kvm_debugregs *d)
+{
+	return xioctl(vcpu_fd, KVM_SET_DEBUGREGS, (void *)d);
+}
+
+int kvm_nested_state_size(int fd)
+{
+	return kvm_check_extension(fd, KVM_CAP_NESTED_STATE);
+}
+
+int kvm_get_nested_state(int vcpu_fd, struct kvm_nested_state *s)
+{
+	return xioctl(vcpu_fd, KVM_GET_NESTED_STATE, s);
+}
+
+int kvm_set_nested_state(int vcpu_fd, const struct kvm_nested_state *s)
+{
+	return xioctl(vcpu_fd, KVM_SET_NESTED_STATE, (void *)s);
+}
+
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *c)
+{
+	return xioctl(vm_fd, KVM_GET_CLOCK, c);
+}
+
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *c)
+{
+	return xioctl(vm_fd, KVM_SET_CLOCK, (void *)c);
+}
+
+int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *c)
+{
+	return xioctl(vm_fd, KVM_GET_IRQCHIP, c);
+}
+
+int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *c)
+{
+	return xioctl(vm_fd, KVM_SET_IRQCHIP, (void *)c);
+}
+
+int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *p)
+{
+	return xioctl(vm_fd, KVM_GET_PIT2, p);
+}
+
+int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *p)
+{
+	return xioctl(vm_fd, KVM_SET_PIT2, (void *)p);
 }
 
 int kvm_get_api_version(int kvm_fd)

@@ -40,6 +40,51 @@ int kvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c);
 int kvm_set_msrs(int vcpu_fd, const struct kvm_msrs *m);
 int kvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *s);
 
+/* vCPU state for save/restore. KVM wants vCPU ioctls from the vCPU's own
+ * thread: once a vCPU thread runs, call these through vcpu_run_on(). */
+int kvm_set_mp_state(int vcpu_fd, const struct kvm_mp_state *s);
+int kvm_get_fpu(int vcpu_fd, struct kvm_fpu *f);
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *f);
+/* Bytes a struct kvm_xsave must have on this VM: KVM_CAP_XSAVE2's value
+ * (4096 or more, asked on the VM fd after KVM_SET_CPUID2, since dynamic
+ * features such as AMX grow it), or sizeof(struct kvm_xsave) without it. */
+int kvm_xsave_size(int vm_fd);
+/* KVM_GET_XSAVE fills 4096 bytes; KVM_GET_XSAVE2 (KVM_CAP_XSAVE2) fills
+ * kvm_xsave_size() bytes; KVM_SET_XSAVE reads kvm_xsave_size() bytes. */
+int kvm_get_xsave(int vcpu_fd, struct kvm_xsave *x);
+int kvm_get_xsave2(int vcpu_fd, struct kvm_xsave *x);
+int kvm_set_xsave(int vcpu_fd, const struct kvm_xsave *x);
+int kvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *x);
+int kvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *x);
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l);
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l);
+/* Returns how many of m->nmsrs entries KVM read (it stops at the first MSR
+ * it does not know), like kvm_set_msrs. */
+int kvm_get_msrs(int vcpu_fd, struct kvm_msrs *m);
+/* The MSRs KVM saves and restores for a guest (system ioctl); *out is
+ * malloc()ed. */
+int kvm_get_msr_index_list(int kvm_fd, struct kvm_msr_list **out);
+int kvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *e);
+int kvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *e);
+int kvm_get_debugregs(int vcpu_fd, struct kvm_debugregs *d);
+int kvm_set_debugregs(int vcpu_fd, const struct kvm_debugregs *d);
+/* Nested virtualization state (VMX or SVM). kvm_nested_state_size() is the
+ * largest state KVM can report (KVM_CAP_NESTED_STATE on any KVM fd), 0 when
+ * this KVM has no nesting. Set s->size to the bytes s holds before the get;
+ * -E2BIG means too small, and s->size then says how many are needed. */
+int kvm_nested_state_size(int fd);
+int kvm_get_nested_state(int vcpu_fd, struct kvm_nested_state *s);
+int kvm_set_nested_state(int vcpu_fd, const struct kvm_nested_state *s);
+
+/* VM-wide state. c->chip_id (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC)
+ * picks the in-kernel chip. */
+int kvm_get_clock(int vm_fd, struct kvm_clock_data *c);
+int kvm_set_clock(int vm_fd, const struct kvm_clock_data *c);
+int kvm_get_irqchip(int vm_fd, struct kvm_irqchip *c);
+int kvm_set_irqchip(int vm_fd, const struct kvm_irqchip *c);
+int kvm_get_pit2(int vm_fd, struct kvm_pit_state2 *p);
+int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *p);
+
 /* KVM_GET_API_VERSION on a /dev/kvm fd, for reports (kvm_open checks it). */
 int kvm_get_api_version(int kvm_fd);
 
