@@ -7,39 +7,30 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/vm_options.h"
+#include "dev/virtio/virtio_device.h"
 #include "util/state_dir.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine.h"
-#include "vmm/nic_spec.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 #include "vmm/vm_launch.h"
 
-#define RUN_DEFAULT_MEMORY (512ULL << 20)
-#define RUN_MIN_MEMORY (16ULL << 20)
-#define RUN_NAME_MAX 64
-
+/* What `run` takes besides the VM's settings, which go straight into a
+ * transient record of the one schema (mgmt/vm_config.h). */
 struct run_args {
-	const char *kernel;
-	const char *initrd;
-	const char *append;
-	const char *kvm_device;
-	bool nested;
-	bool pvm_kernel;
-	uint64_t memory;
-	unsigned cpus;
-	struct machine_disk disks[MACHINE_MAX_DISKS];
-	unsigned ndisks;
-	struct nic_spec nics[MACHINE_MAX_NICS];
-	unsigned nnics;
+	struct vm_config vm;
+	struct vm_launch_options launch;
 	const char *name;
-	char **command;
-	int command_argc;
+	const char *nics[VM_MAX_NICS];
+	unsigned nnics;
 };
 
 static void run_usage(FILE *f)
 {
+	char devices[128];
+	virtio_device_type_option_names(devices, sizeof(devices));
 	fprintf(f,
 		"usage: nestvm run [OPTIONS] [-- COMMAND [ARGS...]]\n"
 		"  --kernel PATH         bzImage or ELF vmlinux (default: the built-in default guest)\n"
@@ -52,6 +43,7 @@ static void run_usage(FILE *f)
 		"                        a network adapter (virtio-net) on switch NAME (repeatable, up\n"
 		"                        to 8); MAC defaults to one derived from --name and the index;\n"
 		"                        mac-spoofing=on lets the guest send from other MACs\n"
+		"  --device NAME         a virtio device without settings (repeatable): %s\n"
 		"  --name NAME           the VM's name on its switches (default vm-PID; 1-64 of\n"
 		"                        A-Z a-z 0-9 _ . -)\n"
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
@@ -62,55 +54,13 @@ static void run_usage(FILE *f)
 		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
 		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
 		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
-		"triple fault; 125 VMM failure; 128+N killed by signal N.\n");
-}
-
-static uint64_t host_memory_bytes(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
-}
-
-/* 0, or the exit status after printing why. */
-static int parse_disk(struct run_args *a, const char *spec)
-{
-	if (a->ndisks == MACHINE_MAX_DISKS)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", MACHINE_MAX_DISKS);
-	char *copy = strdup(spec); /* lives as long as the process */
-	if (!copy)
-		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");
-	bool ro = false;
-	char *comma = strchr(copy, ',');
-	if (comma) {
-		*comma = '\0';
-		for (char *opt = strtok(comma + 1, ","); opt; opt = strtok(NULL, ",")) {
-			if (!strcmp(opt, "readonly") || !strcmp(opt, "ro"))
-				ro = true;
-			else
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk %s: unknown option '%s' (only 'readonly')", spec, opt);
-		}
-	}
-	if (!*copy)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk needs a path");
-	a->disks[a->ndisks++] = (struct machine_disk){ .path = copy, .readonly = ro };
-	return 0;
-}
-
-static int parse_nic(struct run_args *a, const char *spec)
-{
-	if (a->nnics == MACHINE_MAX_NICS)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --nic options", MACHINE_MAX_NICS);
-	struct nv_err err = { 0 };
-	if (nic_spec_parse(spec, &a->nics[a->nnics], &err) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-	a->nnics++;
-	return 0;
+		"triple fault; 125 VMM failure; 128+N killed by signal N.\n", devices);
 }
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC,
+	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
 	       O_NAME, O_PVM_KERNEL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -121,6 +71,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "kvm-device", required_argument, NULL, O_KVM },
 		{ "nic", required_argument, NULL, O_NIC },
+		{ "device", required_argument, NULL, O_DEVICE },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
 		{ "nested", no_argument, NULL, O_NESTED },
@@ -129,43 +80,31 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(a, 0, sizeof(*a));
-	a->memory = RUN_DEFAULT_MEMORY;
-	a->cpus = 1;
-	a->kvm_device = "/dev/kvm";
+	vm_config_defaults(&a->vm, "");
+	a->launch = (struct vm_launch_options){ .kvm_device = "/dev/kvm", .console_fd = STDOUT_FILENO };
+	struct vm_config *c = &a->vm;
 	opterr = 0;
 	optind = 1;
-	int c;
-	unsigned long v;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_KERNEL: a->kernel = optarg; break;
-		case O_INITRD: a->initrd = optarg; break;
-		case O_APPEND: a->append = optarg; break;
-		case O_KVM: a->kvm_device = optarg; break;
-		case O_NESTED: a->nested = true; break;
-		case O_PVM_KERNEL: a->pvm_kernel = true; break;
+	int o, st = 0;
+	while (!st && (o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
+		case O_INITRD: st = vm_option_file("--initrd", optarg, false, c->initrd, sizeof(c->initrd)); break;
+		case O_APPEND: st = vm_option_append(c, optarg); break;
+		case O_MEMORY: st = vm_option_memory(optarg, &c->memory_mib); break;
+		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
+		case O_DISK: st = vm_option_disk(c, optarg, false); break;
+		case O_DEVICE: st = vm_option_device(c, optarg); break;
+		case O_NESTED: c->expose_virtualization_extensions = true; break;
+		case O_KVM: a->launch.kvm_device = optarg; break;
+		case O_PVM_KERNEL: a->launch.pvm_kernel = true; break;
 		case O_NAME: a->name = optarg; break;
-		case O_NIC: {
-			int st = parse_nic(a, optarg);
-			if (st)
-				return st;
+		case O_NIC:
+			/* Applied once the name is known: MACs derive from it. */
+			if (a->nnics == VM_MAX_NICS)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --nic options", VM_MAX_NICS);
+			a->nics[a->nnics++] = optarg;
 			break;
-		}
-		case O_MEMORY:
-			if (parse_size(optarg, 20, &a->memory) < 0)
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (try 512M or 2G)", optarg);
-			break;
-		case O_CPUS:
-			if (parse_uint(optarg, 1, MACHINE_MAX_CPUS, &v) < 0)
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be a number from 1 to %d", optarg, MACHINE_MAX_CPUS);
-			a->cpus = (unsigned)v;
-			break;
-		case O_DISK: {
-			int st = parse_disk(a, optarg);
-			if (st)
-				return st;
-			break;
-		}
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -175,22 +114,24 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown option '%s' (try `nestvm run --help`)", argv[optind - 1]);
 		}
 	}
+	if (st)
+		return st;
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--") != 0)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "unexpected '%s': put the guest command after --", argv[optind]);
-		a->command = argv + optind;
-		a->command_argc = argc - optind;
+		a->launch.command = argv + optind;
+		a->launch.command_argc = argc - optind;
 	}
-	if (a->name && !state_name_valid(a->name, RUN_NAME_MAX))
+	if (a->name && !state_name_valid(a->name, VM_NAME_MAX))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
-				"not starting with . or -)", a->name, RUN_NAME_MAX);
-	if (a->memory < RUN_MIN_MEMORY)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %llu MiB is too small (at least %llu MiB)",
-				(unsigned long long)(a->memory >> 20), RUN_MIN_MEMORY >> 20);
-	uint64_t host = host_memory_bytes();
-	if (a->memory > host)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %llu MiB is more than this host has (%llu MiB)",
-				(unsigned long long)(a->memory >> 20), (unsigned long long)(host >> 20));
+				"not starting with . or -)", a->name, VM_NAME_MAX);
+	if (a->name)
+		snprintf(c->name, sizeof(c->name), "%s", a->name);
+	else
+		snprintf(c->name, sizeof(c->name), "vm-%ld", (long)getpid());
+	for (unsigned i = 0; i < a->nnics; i++)
+		if ((st = vm_option_nic(c, a->nics[i])))
+			return st;
 	return -1;
 }
 
@@ -217,21 +158,13 @@ static int report_end(const struct machine_result *res)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a;
+	static struct run_args a; /* the record is large; one per process */
 	int st = parse_args(argc, argv, &a);
 	if (st >= 0)
 		return st;
-	struct vm_launch_options lo = {
-		.kvm_device = a.kvm_device, .kernel = a.kernel, .initrd = a.initrd, .append = a.append,
-		.memory = a.memory, .cpus = a.cpus, .ndisks = a.ndisks, .nnics = a.nnics,
-		.name = a.name, .nested = a.nested, .pvm_kernel = a.pvm_kernel, .command = a.command, .command_argc = a.command_argc,
-		.console_fd = STDOUT_FILENO,
-	};
-	memcpy(lo.disks, a.disks, sizeof(a.disks));
-	memcpy(lo.nics, a.nics, sizeof(a.nics));
 	static struct vm_launch_state launch; /* lives as long as the VM */
 	struct nv_err err = { 0 };
-	struct machine *m = vm_launch(&lo, &launch, &err);
+	struct machine *m = vm_launch(&a.vm, &a.launch, &launch, &err);
 	if (launch.note[0])
 		fprintf(stderr, "nestvm: note: %s\n", launch.note);
 	if (!m)

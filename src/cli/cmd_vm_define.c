@@ -13,97 +13,34 @@
 #include "cli/commands.h"
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
+#include "cli/vm_options.h"
+#include "dev/virtio/virtio_device.h"
 #include "mgmt/vm_rules.h"
 #include "mgmt/vm_store.h"
 #include "net/switch_launch.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
-#include "vmm/nic_spec.h"
 
 #define STOP_WAIT_MS 10000
 
-/* --memory: a size, whole MiB, 16M..4T. 0 or exit status. */
-static int parse_memory(const char *v, uint64_t *mib)
-{
-	uint64_t bytes;
-	if (parse_size(v, 20, &bytes) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (like 512M or 2G)", v);
-	if (bytes % (1ull << 20))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s is not a whole number of MiB", v);
-	if ((bytes >> 20) < VM_MIN_MEMORY_MIB || (bytes >> 20) > (4ull << 20))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s must be 16M..4T", v);
-	*mib = bytes >> 20;
-	return 0;
-}
-
-static int parse_cpus(const char *v, unsigned *cpus)
-{
-	unsigned long n;
-	if (parse_uint(v, 1, 255, &n) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be 1..255", v);
-	*cpus = (unsigned)n;
-	return 0;
-}
-
-/* A MAC for a new adapter: mac_generate(name, k) for the smallest k that no
- * adapter uses, so that it is stable and stays unique after removals. */
-static struct mac_addr new_mac(const struct vm_config *c)
-{
-	struct mac_addr m;
-	for (unsigned k = 0;; k++) {
-		mac_generate(c->name, k, &m);
-		bool used = false;
-		for (unsigned i = 0; i < c->nnics && !used; i++)
-			used = mac_equal(&c->nics[i].mac, &m);
-		if (!used)
-			return m;
-	}
-}
-
-/* Adds --nic/--add-nic spec to c. 0 or exit status. */
+/* Adds --nic/--add-nic spec to c, with a warning for a switch that does
+ * not exist yet (it may be created before the VM starts). 0 or status. */
 static int add_nic(struct vm_config *c, const char *spec)
 {
-	struct nic_spec s;
-	struct nv_err err = { 0 };
-	if (c->nnics == VM_MAX_NICS)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s would have more than %d network adapters", c->name,
-				VM_MAX_NICS);
-	if (nic_spec_parse(spec, &s, &err) < 0)
-		return vm_cli_fail(&err);
-	struct vm_nic *n = &c->nics[c->nnics];
-	snprintf(n->switch_name, sizeof(n->switch_name), "%s", s.switch_name);
-	n->mac = s.has_mac ? s.mac : new_mac(c);
-	n->mac_spoofing = s.mac_spoofing;
-	c->nnics++;
-	if (!switch_exists(s.switch_name))
-		fprintf(stderr, "nestvm: warning: no switch named %s yet (nestvm switch create %s --type ...)\n",
-			s.switch_name, s.switch_name);
-	return 0;
-}
-
-static int add_disk(struct vm_config *c, const char *spec)
-{
-	if (c->ndisks == VM_MAX_DISKS)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", VM_MAX_DISKS);
-	char path[VM_PATH_MAX];
-	bool ro = false;
-	snprintf(path, sizeof(path), "%s", spec);
-	char *comma = strrchr(path, ',');
-	if (comma && (!strcmp(comma + 1, "readonly") || !strcmp(comma + 1, "ro"))) {
-		*comma = '\0';
-		ro = true;
-	}
-	struct vm_disk *d = &c->disks[c->ndisks];
-	int st = vm_cli_abs_file("--disk", path, d->path, sizeof(d->path));
+	int st = vm_option_nic(c, spec);
 	if (st)
 		return st;
-	d->readonly = ro;
-	c->ndisks++;
+	const char *sw = c->nics[c->nnics - 1].switch_name;
+	if (!switch_exists(sw))
+		fprintf(stderr, "nestvm: warning: no switch named %s yet (nestvm switch create %s --type ...)\n",
+			sw, sw);
 	return 0;
 }
 
 static void create_usage(FILE *f)
 {
+	char devices[128];
+	virtio_device_type_option_names(devices, sizeof(devices));
 	fprintf(f,
 		"usage: nestvm vm create NAME [OPTIONS]\n"
 		"Defines a VM (state Off); `nestvm vm start NAME` runs it.\n"
@@ -117,12 +54,13 @@ static void create_usage(FILE *f)
 		"  --initrd PATH          an initramfs\n"
 		"  --append ARGS          added to the kernel command line\n"
 		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
-		"Exit status: 0 created; 2 bad input; 125 failure.\n");
+		"  --device NAME          a virtio device without settings (repeatable): %s\n"
+		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices);
 }
 
 int cmd_vm_create(int argc, char **argv)
 {
-	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED };
+	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED, O_DEVICE };
 	static const struct option opts[] = {
 		{ "memory", required_argument, NULL, O_MEM },
 		{ "cpus", required_argument, NULL, O_CPUS },
@@ -133,6 +71,7 @@ int cmd_vm_create(int argc, char **argv)
 		{ "append", required_argument, NULL, O_APPEND },
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", no_argument, NULL, O_NESTED },
+		{ "device", required_argument, NULL, O_DEVICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,8 +87,9 @@ int cmd_vm_create(int argc, char **argv)
 	optind = 1;
 	while (!st && (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (o) {
-		case O_MEM: st = parse_memory(optarg, &c->memory_mib); break;
-		case O_CPUS: st = parse_cpus(optarg, &c->cpus); break;
+		case O_MEM: st = vm_option_memory(optarg, &c->memory_mib); break;
+		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
+		case O_DEVICE: st = vm_option_device(c, optarg); break;
 		case O_DISK:
 			if (nd == VM_MAX_DISKS)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", VM_MAX_DISKS);
@@ -160,14 +100,9 @@ int cmd_vm_create(int argc, char **argv)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --nic options", VM_MAX_NICS);
 			nics[nn++] = optarg;
 			break;
-		case O_KERNEL: st = vm_cli_abs_file("--kernel", optarg, c->kernel, sizeof(c->kernel)); break;
-		case O_INITRD: st = vm_cli_abs_file("--initrd", optarg, c->initrd, sizeof(c->initrd)); break;
-		case O_APPEND:
-			if (strlen(optarg) >= sizeof(c->append))
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--append is longer than %d characters",
-						VM_APPEND_MAX - 1);
-			strcpy(c->append, optarg);
-			break;
+		case O_KERNEL: st = vm_option_file("--kernel", optarg, true, c->kernel, sizeof(c->kernel)); break;
+		case O_INITRD: st = vm_option_file("--initrd", optarg, true, c->initrd, sizeof(c->initrd)); break;
+		case O_APPEND: st = vm_option_append(c, optarg); break;
 		case O_EXPOSE:
 			st = vm_cli_on_off("--expose-virtualization-extensions", optarg,
 					   &c->expose_virtualization_extensions);
@@ -188,7 +123,7 @@ int cmd_vm_create(int argc, char **argv)
 	if (vm_store_exists(name))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "a VM named '%s' already exists (nestvm vm show %s)", name, name);
 	for (unsigned i = 0; i < nd; i++)
-		if ((st = add_disk(c, disks[i])))
+		if ((st = vm_option_disk(c, disks[i], true)))
 			return st;
 	for (unsigned i = 0; i < nn; i++)
 		if ((st = add_nic(c, nics[i])))
@@ -258,8 +193,8 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 			a->want[VM_SETTING_EXPOSE_VIRT] = true;
 			st = vm_cli_on_off("--expose-virtualization-extensions", optarg, &a->expose);
 			break;
-		case O_CPUS: a->want[VM_SETTING_CPUS] = true; st = parse_cpus(optarg, &a->cpus); break;
-		case O_MEM: a->want[VM_SETTING_MEMORY] = true; st = parse_memory(optarg, &a->memory_mib); break;
+		case O_CPUS: a->want[VM_SETTING_CPUS] = true; st = vm_option_cpus(optarg, &a->cpus); break;
+		case O_MEM: a->want[VM_SETTING_MEMORY] = true; st = vm_option_memory(optarg, &a->memory_mib); break;
 		case O_DYN:
 			a->want[VM_SETTING_DYNAMIC_MEMORY] = true;
 			st = vm_cli_on_off("--dynamic-memory", optarg, &a->dynmem);

@@ -205,6 +205,10 @@ static void show_text(const struct vm_record *r)
 		kv(key, "switch %s, MAC %s, MacAddressSpoofing %s", c->nics[i].switch_name, mac,
 		   c->nics[i].mac_spoofing ? "On" : "Off");
 	}
+	for (unsigned i = 0; i < c->ndevices; i++) {
+		snprintf(key, sizeof(key), "Device %u", i);
+		kv(key, "%s", c->devices[i]);
+	}
 }
 
 int cmd_vm_show(int argc, char **argv)

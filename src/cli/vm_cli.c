@@ -80,29 +80,6 @@ int vm_cli_getopt_error(int c, char **argv, const char *sub)
 			argv[optind - 1], sub);
 }
 
-int vm_cli_abs_file(const char *what, const char *path, char *out, size_t size)
-{
-	char cwd[PATH_MAX];
-	int n;
-	if (!*path)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a path", what);
-	if (path[0] == '/') {
-		n = snprintf(out, size, "%s", path);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot find the current directory: %s", strerror(errno));
-		n = snprintf(out, size, "%s/%s", cwd, path);
-	}
-	if (n < 0 || (size_t)n >= size)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: the path is too long", what, path);
-	struct stat st;
-	if (stat(out, &st) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: %s", what, path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: is a directory, not a file", what, path);
-	return 0;
-}
-
 int vm_cli_push_spoofing(const struct vm_record *r, int adapter)
 {
 	int failed = 0;

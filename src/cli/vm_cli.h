@@ -24,9 +24,6 @@ int vm_cli_on_off(const char *opt, const char *v, bool *out);
 int vm_cli_name_arg(int argc, char **argv, const char *sub, const char **name);
 /* A bad option from getopt_long in `vm SUB`: the message, and 2. */
 int vm_cli_getopt_error(int c, char **argv, const char *sub);
-/* PATH made absolute (against the current directory, symlinks kept) and
- * checked to exist as a regular file; what names the option. 0 or status. */
-int vm_cli_abs_file(const char *what, const char *path, char *out, size_t size);
 /* For a running VM: set-port on adapter's switch (adapter -1: every
  * adapter), as the record says. Prints a warning for each adapter it could
  * not reach; returns how many failed. */

@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dev/virtio/virtio_device.h"
 #include "util/state_dir.h"
 
-/* 4 TiB: far above any host today, low enough that bytes fit everywhere. */
-#define VM_MAX_MEMORY_MIB (4ull * 1024 * 1024)
-#define VM_MAX_CPUS 255
 
 static const char *const state_names[] = { "Off", "Starting", "Running", "Stopping" };
 
@@ -99,6 +97,18 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		if (check_mac(&c->nics[i].mac, where, f, err) < 0)
 			return -1;
 	}
+	if (c->ndevices > VM_MAX_DEVICES)
+		return field_err(err, where, "devices", "more than %d devices", VM_MAX_DEVICES);
+	for (unsigned i = 0; i < c->ndevices; i++) {
+		struct nv_err why = { 0 };
+		snprintf(f, sizeof(f), "devices[%u]", i);
+		if (virtio_device_type_check_option(c->devices[i], &why) < 0)
+			return field_err(err, where, f, "%s", why.msg);
+	}
+	if (c->ndisks + c->nnics + c->ndevices > VM_MAX_VIRTIO)
+		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices are more "
+				 "than the %d virtio devices a VM can have", c->ndisks, c->nnics, c->ndevices,
+				 VM_MAX_VIRTIO);
 	if (c->dynamic_memory_enabled)
 		return field_err(err, where, "dynamic_memory_enabled",
 				 "nestvm VMs have fixed memory: dynamic memory cannot be enabled");
@@ -142,6 +152,10 @@ static struct json_object *config_to_json(const struct vm_config *c)
 		json_object_array_add(a, n);
 	}
 	json_object_object_add(o, "nics", a);
+	a = json_object_new_array();
+	for (unsigned i = 0; i < c->ndevices; i++)
+		json_object_array_add(a, json_object_new_string(c->devices[i]));
+	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "expose_virtualization_extensions",
 			       json_object_new_boolean(c->expose_virtualization_extensions));
 	json_object_object_add(o, "dynamic_memory_enabled", json_object_new_boolean(c->dynamic_memory_enabled));
@@ -306,13 +320,35 @@ static int parse_nics(const struct pctx *p, struct json_object *a, struct vm_con
 	return 0;
 }
 
+static int parse_devices(const struct pctx *p, struct json_object *a, struct vm_config *c)
+{
+	if (!json_object_is_type(a, json_type_array))
+		return perr(p, "config.devices", "must be an array of device names");
+	size_t n = json_object_array_length(a);
+	if (n > VM_MAX_DEVICES)
+		return perr(p, "config.devices", "more than %d devices", VM_MAX_DEVICES);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(a, i);
+		char path[48];
+		snprintf(path, sizeof(path), "config.devices[%zu]", i);
+		if (!json_object_is_type(d, json_type_string))
+			return perr(p, path, "must be a string");
+		const char *name = json_object_get_string(d);
+		if (strlen(name) >= VM_DEVICE_NAME_MAX)
+			return perr(p, path, "'%.20s...' is too long", name);
+		snprintf(c->devices[i], sizeof(c->devices[i]), "%s", name);
+	}
+	c->ndevices = (unsigned)n;
+	return 0;
+}
+
 static int parse_config(const struct pctx *p, struct json_object *o, struct vm_config *c)
 {
 	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
-					    "disks", "nics", "expose_virtualization_extensions",
+					    "disks", "nics", "devices", "expose_virtualization_extensions",
 					    "dynamic_memory_enabled", NULL };
 	int64_t mem, cpus;
-	struct json_object *disks, *nics;
+	struct json_object *disks, *nics, *devices;
 	if (only_keys(p, o, "config", keys) < 0 ||
 	    get_string(p, o, "config", "name", c->name, sizeof(c->name)) < 0 ||
 	    get_int(p, o, "config", "memory_mib", &mem) < 0 ||
@@ -325,6 +361,9 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	    get_bool(p, o, "config", "expose_virtualization_extensions",
 		     &c->expose_virtualization_extensions) < 0 ||
 	    get_bool(p, o, "config", "dynamic_memory_enabled", &c->dynamic_memory_enabled) < 0)
+		return -1;
+	/* Optional: records from before devices existed have none. */
+	if (json_object_object_get_ex(o, "devices", &devices) && parse_devices(p, devices, c) < 0)
 		return -1;
 	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
 	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)

@@ -1,10 +1,12 @@
-/* A named VM's definition and its runtime record: one schema for the CLI,
- * the store and the VMM process. Stored as one JSON document per VM:
+/* A VM's definition and its runtime record: the one schema for `run` (a
+ * transient record), the store of named VMs, the VMM process and the
+ * machine it builds; its limits and its validation live here only. Stored as one JSON document per VM:
  *   {"version":1,
  *    "config":{"name":"web1","memory_mib":512,"cpus":1,
  *              "kernel":"","initrd":"","append":"",         ("" = default guest)
  *              "disks":[{"path":"/abs/data.img","readonly":false}],
  *              "nics":[{"switch":"wan","mac":"52:54:00:..","mac_spoofing":false}],
+ *              "devices":["rng"],                            (optional: none)
  *              "expose_virtualization_extensions":false,
  *              "dynamic_memory_enabled":false},
  *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"..."}}
@@ -29,6 +31,14 @@ struct json_object;
 #define VM_APPEND_MAX 1024
 #define VM_MAX_DISKS 16
 #define VM_MAX_NICS 8
+#define VM_MAX_DEVICES 8 /* --device entries */
+#define VM_DEVICE_NAME_MAX 16
+/* Disks, adapters and --device entries share the machine's virtio-mmio
+ * windows and interrupts. */
+#define VM_MAX_VIRTIO 16
+#define VM_MAX_CPUS 255 /* xAPIC ids: the MADT uses 8-bit ids */
+/* 4 TiB: far above any host today, low enough that bytes fit everywhere. */
+#define VM_MAX_MEMORY_MIB (4ull * 1024 * 1024)
 #define VM_SWITCH_NAME_MAX 32
 #define VM_DEFAULT_MEMORY_MIB 512
 #define VM_MIN_MEMORY_MIB 16
@@ -59,6 +69,10 @@ struct vm_config {
 	unsigned ndisks;
 	struct vm_nic nics[VM_MAX_NICS];
 	unsigned nnics;
+	/* Virtio devices without settings, by type name (`--device rng`, the
+	 * list in dev/virtio/virtio_types.c), after the adapters in this order. */
+	char devices[VM_MAX_DEVICES][VM_DEVICE_NAME_MAX];
+	unsigned ndevices;
 	bool expose_virtualization_extensions;
 	/* nestvm VMs always have fixed memory (no balloon); kept so that the
 	 * Hyper-V setting has a home and status can show it. Only false is
@@ -88,7 +102,8 @@ struct vm_record {
 /* Defaults for a new VM called name (memory, cpus; everything else empty). */
 void vm_config_defaults(struct vm_config *c, const char *name);
 /* Checks a config as a whole (name, sizes, counts, paths absolute, MACs
- * unicast, switch names valid, dynamic memory off). what prefixes errors. */
+ * unicast, switch names valid, devices known, dynamic memory off). what
+ * prefixes errors. */
 int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err);
 
 const char *vm_state_name(enum vm_state s); /* "Off", "Starting", ... */

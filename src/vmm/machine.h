@@ -9,14 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mgmt/vm_config.h"
 #include "util/eth.h"
 #include "util/err.h"
 
-#define MACHINE_MAX_DISKS 16
-#define MACHINE_MAX_NICS 8
-/* Disks and NICs share the virtio-mmio windows and GSIs (5..20). */
-#define MACHINE_MAX_VIRTIO 16
-#define MACHINE_MAX_CPUS 255 /* xAPIC ids; the MADT uses 8-bit ids */
+#define MACHINE_MAX_CPUS VM_MAX_CPUS
 
 /* Guest-physical placement of virtio-mmio windows and their interrupts. */
 #define MACHINE_VIRTIO_MMIO_BASE 0xd0000000ULL
@@ -29,15 +26,9 @@
  * IOAPIC pin after the virtio range (5..20), edge-triggered, active-high. */
 #define MACHINE_POWER_BUTTON_GSI 21
 
-struct machine_disk {
-	const char *path;
-	bool readonly;
-};
-
-/* A network adapter (virtio-net) on a switch port that the caller has
- * connected (see net/port_client.h). */
+/* A network adapter's switch port, connected by the caller (see
+ * net/port_client.h); its MAC is the config's. */
 struct machine_nic {
-	struct mac_addr mac;
 	int fd; /* the machine owns it from machine_create on, even on failure */
 	/* After the switch went away: a new connected fd or -1 (retried every
 	 * second). May be NULL. Runs on the adapter's I/O thread. */
@@ -45,20 +36,18 @@ struct machine_nic {
 	void *reconnect_opaque;
 };
 
-struct machine_config {
+/* What a machine is built from besides its settings (struct vm_config):
+ * the files vm_launch loaded and the host resources it prepared. */
+struct machine_resources {
 	const char *kvm_path;
 	const uint8_t *kernel;
 	size_t kernel_len;
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline;
-	uint64_t ram_bytes;
-	unsigned ncpus;
-	struct machine_disk disks[MACHINE_MAX_DISKS];
-	unsigned ndisks;
-	struct machine_nic nics[MACHINE_MAX_NICS]; /* after the disks, in this order */
-	unsigned nnics;
-	bool expose_virtualization_extensions;
+	/* One per adapter of the config, in its order; the machine owns the
+	 * fds from machine_create on, even on failure. */
+	struct machine_nic nics[VM_MAX_NICS];
 	int console_fd; /* where the serial console's output goes */
 };
 
@@ -82,8 +71,20 @@ struct machine_result {
 
 struct machine;
 
-struct machine *machine_create(const struct machine_config *cfg, struct nv_err *err);
+/* A VM as c describes it (validated: vm_config_validate), built from r;
+ * not started. Both are copied. */
+struct machine *machine_create(const struct vm_config *c, const struct machine_resources *r,
+			       struct nv_err *err);
 int machine_start(struct machine *m, struct nv_err *err);
+/* Pauses every vCPU (each on its own thread) and then every device's work
+ * off the vCPU threads; resume undoes it. Idempotent; call from one
+ * controlling thread. */
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_paused(const struct machine *m);
+/* The device table, in creation order (for tests and `vm show`). */
+struct device_table;
+const struct device_table *machine_devices(const struct machine *m);
 /* Readable (eventfd) once the VM has ended; poll it. */
 int machine_end_fd(const struct machine *m);
 /* Ends the VM from the host side; the first ending wins. */

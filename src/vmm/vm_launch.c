@@ -17,41 +17,42 @@ struct loaded_files {
 	size_t kernel_len, initrd_len;
 };
 
-static int load_files(const struct vm_launch_options *o, struct loaded_files *f, struct nv_err *err)
+static int load_files(const struct vm_config *c, struct loaded_files *f, struct nv_err *err)
 {
 	char def_kernel[PATH_MAX], def_initrd[PATH_MAX];
-	const char *kernel = o->kernel, *initrd = o->initrd;
-	if (!kernel) {
+	const char *kernel = c->kernel, *initrd = c->initrd[0] ? c->initrd : NULL;
+	uint64_t memory = c->memory_mib << 20;
+	if (!kernel[0]) {
 		if (guest_default_paths(def_kernel, def_initrd, sizeof(def_kernel), err) < 0)
 			return -1;
 		kernel = def_kernel;
 		if (!initrd)
 			initrd = def_initrd;
 	}
-	if (guest_file_read(kernel, "kernel", o->memory, &f->kernel, &f->kernel_len, err) < 0)
+	if (guest_file_read(kernel, "kernel", memory, &f->kernel, &f->kernel_len, err) < 0)
 		return -1;
-	if (initrd && guest_file_read(initrd, "initrd", o->memory, &f->initrd, &f->initrd_len, err) < 0)
+	if (initrd && guest_file_read(initrd, "initrd", memory, &f->initrd, &f->initrd_len, err) < 0)
 		return -1;
 	return 0;
 }
 
 /* With the extensions exposed, the default guest also gets the nested
  * support disk (read-only, the last disk) and is told which one it is. */
-static void add_nested_support(const struct vm_launch_options *o, struct vm_launch_state *st,
-			       struct machine_config *cfg, const char **append)
+static void add_nested_support(struct vm_launch_state *st)
 {
-	if (!o->nested || o->kernel || cfg->ndisks >= MACHINE_MAX_DISKS)
+	struct vm_config *c = &st->config;
+	if (!c->expose_virtualization_extensions || c->kernel[0] || c->ndisks >= VM_MAX_DISKS)
 		return;
-	if (guest_nested_image_path(st->nested_image, sizeof(st->nested_image)) < 0) {
+	struct vm_disk *d = &c->disks[c->ndisks];
+	if (guest_nested_image_path(d->path, sizeof(d->path)) < 0) {
 		snprintf(st->note, sizeof(st->note), "no nested support disk (guest/build-nested); the guest "
 			 "gets the extensions but not nestvm and the kvm modules");
 		return;
 	}
-	unsigned idx = cfg->ndisks;
-	cfg->disks[cfg->ndisks++] = (struct machine_disk){ .path = st->nested_image, .readonly = true };
-	snprintf(st->append, sizeof(st->append), "%s%snestvm.nested=vd%c", *append ? *append : "",
-		 *append ? " " : "", 'a' + idx);
-	*append = st->append;
+	d->readonly = true;
+	snprintf(st->append, sizeof(st->append), "%s%snestvm.nested=vd%c", c->append,
+		 c->append[0] ? " " : "", 'a' + c->ndisks);
+	c->ndisks++;
 }
 
 static int nic_reconnect(void *opaque)
@@ -62,61 +63,70 @@ static int nic_reconnect(void *opaque)
 	return port_client_connect(p->switch_name, &p->hello, NULL, 0, NULL);
 }
 
+/* Names validated to fit (vm_config_validate); cut, never overrun. */
+static void copy_name(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* Connects every adapter to its switch before the VM starts. 0, or -1 with
  * err (the fds connected so far are closed). */
-static int connect_nics(const struct vm_launch_options *o, struct vm_launch_state *st,
-			struct machine_config *cfg, struct nv_err *err)
+static int connect_nics(struct vm_launch_state *st, struct machine_resources *r, struct nv_err *err)
 {
-	char fallback[32];
-	const char *vm_name = o->name;
-	if (!vm_name) {
-		snprintf(fallback, sizeof(fallback), "vm-%ld", (long)getpid());
-		vm_name = fallback;
-	}
-	for (unsigned i = 0; i < o->nnics; i++) {
-		const struct nic_spec *s = &o->nics[i];
+	const struct vm_config *c = &st->config;
+	for (unsigned i = 0; i < c->nnics; i++) {
+		const struct vm_nic *n = &c->nics[i];
 		struct vm_launch_port *p = &st->ports[i];
-		snprintf(p->switch_name, sizeof(p->switch_name), "%s", s->switch_name);
-		snprintf(p->vm_name, sizeof(p->vm_name), "%s", vm_name);
-		p->hello = (struct port_hello){ .vm = p->vm_name, .adapter = i, .mac_spoofing = s->mac_spoofing };
-		if (s->has_mac)
-			p->hello.mac = s->mac;
-		else
-			mac_generate(vm_name, i, &p->hello.mac);
+		copy_name(p->switch_name, sizeof(p->switch_name), n->switch_name);
+		copy_name(p->vm_name, sizeof(p->vm_name), c->name);
+		p->hello = (struct port_hello){
+			.vm = p->vm_name, .adapter = i, .mac = n->mac, .mac_spoofing = n->mac_spoofing,
+		};
 		int fd = port_client_connect(p->switch_name, &p->hello, NULL, 0, err);
 		if (fd < 0) {
 			for (unsigned j = 0; j < i; j++)
-				close(cfg->nics[j].fd);
+				close(r->nics[j].fd);
 			return -1;
 		}
-		cfg->nics[i] = (struct machine_nic){
-			.mac = p->hello.mac, .fd = fd, .reconnect = nic_reconnect, .reconnect_opaque = p,
-		};
+		r->nics[i] = (struct machine_nic){ .fd = fd, .reconnect = nic_reconnect, .reconnect_opaque = p };
 	}
-	cfg->nnics = o->nnics;
 	return 0;
+}
+
+static uint64_t host_memory_mib(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size >> 20 : UINT64_MAX;
 }
 
 /* Every input, before anything touches KVM, so that a bad file or name is
  * what the user hears about on any host, with or without a usable KVM. */
-static int check_input(const struct vm_launch_options *o, const struct machine_config *cfg,
-		       const struct loaded_files *f, struct nv_err *err)
+static int check_input(const struct vm_config *c, const struct loaded_files *f, const char *cmdline,
+		       struct nv_err *err)
 {
+	if (vm_config_validate(c, NULL, err) < 0)
+		return -1;
+	uint64_t host = host_memory_mib();
+	if (c->memory_mib > host)
+		return nv_err_input(err, "--memory %llu MiB is more than this host has (%llu MiB)",
+				    (unsigned long long)c->memory_mib, (unsigned long long)host);
 	struct x86_boot_params_in bin = {
 		.kernel = f->kernel, .kernel_len = f->kernel_len,
 		.initrd = f->initrd, .initrd_len = f->initrd_len,
-		.cmdline = cfg->cmdline,
+		.cmdline = cmdline,
 	};
-	if (x86_boot_check(o->memory, &bin, err) < 0)
+	if (x86_boot_check(c->memory_mib << 20, &bin, err) < 0)
 		return -1;
-	for (unsigned i = 0; i < cfg->ndisks; i++)
-		if (virtio_blk_check_image(cfg->disks[i].path, cfg->disks[i].readonly, err) < 0)
+	for (unsigned i = 0; i < c->ndisks; i++)
+		if (virtio_blk_check_image(c->disks[i].path, c->disks[i].readonly, err) < 0)
 			return -1;
-	for (unsigned i = 0; i < o->nnics; i++)
-		if (!switch_exists(o->nics[i].switch_name))
+	for (unsigned i = 0; i < c->nnics; i++)
+		if (!switch_exists(c->nics[i].switch_name))
 			return nv_err_input(err, "no switch named %s: create it with `nestvm switch create %s "
 					    "--type nat` (or private, internal, external)",
-					    o->nics[i].switch_name, o->nics[i].switch_name);
+					    c->nics[i].switch_name, c->nics[i].switch_name);
 	return 0;
 }
 
@@ -124,15 +134,18 @@ static int check_input(const struct vm_launch_options *o, const struct machine_c
  * the extensions when asked, and boot a Linux kernel (a paravirtual KVM
  * cannot: such a boot hangs instead of failing). Refusals are NV_ERR_INPUT:
  * the user's choice of host or options, said with the fix. */
-static int check_host(const struct vm_launch_options *o, const char *kvm_path, struct nv_err *err)
+static int check_host(const struct vm_config *c, const struct vm_launch_options *o,
+		      const char *kvm_path, struct nv_err *err)
 {
 	struct host_facts hf;
 	char why[1024];
 	host_facts_gather(&hf, NULL, kvm_path);
+	/* Asked for the extensions, the user hears first why they cannot be
+	 * had (a missing /dev/kvm is among those reasons). */
+	if (c->expose_virtualization_extensions && nested_check_run_error(&hf, why, sizeof(why)) < 0)
+		return nv_err_input(err, "--expose-virtualization-extensions: %s", why);
 	if (nested_check_kvm_error(&hf, why, sizeof(why)) < 0)
 		return nv_err_input(err, "%s", why);
-	if (o->nested && nested_check_run_error(&hf, why, sizeof(why)) < 0)
-		return nv_err_input(err, "--expose-virtualization-extensions: %s", why);
 	if (nested_check_backend(&hf) == NESTED_BACKEND_PARAVIRTUAL && !o->pvm_kernel)
 		return nv_err_input(err, "%s is a paravirtual KVM (kvm_pvm), on which a stock Linux kernel "
 				    "does not boot; fix: run the VM inside the emulated lab host (nestvm lab -- "
@@ -140,34 +153,32 @@ static int check_host(const struct vm_launch_options *o, const char *kvm_path, s
 	return 0;
 }
 
-struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_state *st,
-			  struct nv_err *err)
+struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
+			  struct vm_launch_state *st, struct nv_err *err)
 {
 	memset(st, 0, sizeof(*st));
-	struct machine_config cfg = {
+	st->config = *c;
+	snprintf(st->append, sizeof(st->append), "%s", c->append);
+	add_nested_support(st);
+	struct machine_resources r = {
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
 		.cmdline = st->cmdline,
-		.ram_bytes = o->memory,
-		.ncpus = o->cpus,
-		.ndisks = o->ndisks,
-		.expose_virtualization_extensions = o->nested,
 		.console_fd = o->console_fd,
 	};
-	memcpy(cfg.disks, o->disks, sizeof(o->disks[0]) * o->ndisks);
-	const char *append = o->append;
-	add_nested_support(o, st, &cfg, &append);
+	const struct vm_config *eff = &st->config;
 	struct loaded_files files = { 0 };
 	struct machine *m = NULL;
-	if (load_files(o, &files, err) < 0 ||
-	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), append, o->command, o->command_argc, err) < 0 ||
-	    check_input(o, &cfg, &files, err) < 0 || check_host(o, cfg.kvm_path, err) < 0 ||
-	    connect_nics(o, st, &cfg, err) < 0)
+	if (load_files(eff, &files, err) < 0 ||
+	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), st->append[0] ? st->append : NULL,
+				 o->command, o->command_argc, err) < 0 ||
+	    check_input(eff, &files, st->cmdline, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
+	    connect_nics(st, &r, err) < 0)
 		goto out;
-	cfg.kernel = files.kernel;
-	cfg.kernel_len = files.kernel_len;
-	cfg.initrd = files.initrd;
-	cfg.initrd_len = files.initrd_len;
-	m = machine_create(&cfg, err); /* owns the nic fds from here on */
+	r.kernel = files.kernel;
+	r.kernel_len = files.kernel_len;
+	r.initrd = files.initrd;
+	r.initrd_len = files.initrd_len;
+	m = machine_create(eff, &r, err); /* owns the nic fds from here on */
 out:
 	/* The kernel and initrd now live in guest memory (or nowhere). */
 	free(files.kernel);

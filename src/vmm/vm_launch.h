@@ -1,6 +1,6 @@
-/* Turning launch options (kernel, initrd, append, memory, cpus, disks, nics,
- * nested) into a created machine: the default guest lookup, the kernel
- * command line, the nested support disk and the switch ports. One path for
+/* Turning a VM's settings (struct vm_config) into a created machine: the
+ * default guest lookup, the kernel command line, the nested support disk
+ * and the switch ports. One path for
  * `nestvm run` and for a named VM's VMM process (vm-daemon), so that both
  * build the same machine from the same settings. */
 #ifndef NESTVM_VMM_VM_LAUNCH_H
@@ -11,23 +11,13 @@
 #include <stdint.h>
 
 #include "net/port_client.h"
+#include "net/switch_protocol.h"
 #include "vmm/kernel_cmdline.h"
 #include "vmm/machine.h"
-#include "vmm/nic_spec.h"
 
+/* What launching needs beyond the VM's settings (struct vm_config). */
 struct vm_launch_options {
 	const char *kvm_device;  /* NULL: /dev/kvm */
-	const char *kernel;      /* NULL: the default guest */
-	const char *initrd;      /* NULL: none, or the default guest's own */
-	const char *append;      /* may be NULL */
-	uint64_t memory;         /* bytes */
-	unsigned cpus;
-	struct machine_disk disks[MACHINE_MAX_DISKS];
-	unsigned ndisks;
-	struct nic_spec nics[MACHINE_MAX_NICS];
-	unsigned nnics;
-	const char *name;        /* the VM's name on its switches (port names, MACs) */
-	bool nested;             /* expose VT-x/AMD-V (vm_launch checks the host can) */
 	bool pvm_kernel;         /* the kernel is built for a paravirtual KVM (kvm_pvm) */
 	char *const *command;    /* the default guest runs it; NULL: interactive */
 	int command_argc;
@@ -45,21 +35,23 @@ struct vm_launch_port {
  * state), and what the caller may want to tell the user. The caller owns it
  * and keeps it until machine_destroy. */
 struct vm_launch_state {
-	struct vm_launch_port ports[MACHINE_MAX_NICS];
-	char nested_image[PATH_MAX];
-	char append[KERNEL_CMDLINE_MAX];
+	/* The settings as launched: the caller's plus the nested support disk. */
+	struct vm_config config;
+	struct vm_launch_port ports[VM_MAX_NICS];
+	char append[KERNEL_CMDLINE_MAX]; /* the config's, and the support disk's name */
 	char cmdline[KERNEL_CMDLINE_MAX];
 	/* Non-empty: a note for the user (e.g. no nested support disk). */
 	char note[256];
 };
 
-/* Loads the files, builds the command line, checks every input (kernel,
- * initrd, command line, disks, switches), then the host (a usable KVM, the
+/* Validates c (vm_config_validate), loads the files, builds the command
+ * line, checks every input (kernel, initrd, command line, memory against
+ * the host's, disks, switches), then the host (a usable KVM, the
  * extensions when asked, a KVM that can boot Linux), connects the adapters
  * to their switches and creates the machine (not started). Nothing opens
  * KVM before the input is known good. NULL with err: the kind says whose
  * problem it was (a bad file, a missing switch or KVM is NV_ERR_INPUT). */
-struct machine *vm_launch(const struct vm_launch_options *o, struct vm_launch_state *st,
-			  struct nv_err *err);
+struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
+			  struct vm_launch_state *st, struct nv_err *err);
 
 #endif

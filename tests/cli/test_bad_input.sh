@@ -33,7 +33,9 @@ t_bad "kernel larger than memory" "kernel.*(larger|fit)" $NV run --memory 16M --
 t_bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
 t_bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
 t_bad "memory with a fraction" "not a size" $NV run --memory 1.5G -- true
-t_bad "memory beyond the host" "more than this host has" $NV run --memory 100T -- true
+t_bad "memory above the 4T limit" "memory 100T must be 16M..4T" $NV run --memory 100T -- true
+host_mib=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+t_bad "memory beyond the host" "more than this host has" $NV run --memory "$((host_mib + 1024))M" -- true
 t_bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
 t_bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
 t_bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
@@ -62,6 +64,13 @@ t_bad "vm start with a corrupt kernel" "VM badkernel did not start: not a Linux 
 t_bad "vm start with a missing disk" "VM baddisk did not start: cannot open disk image $T/gone.img" $NV vm start baddisk
 t_bad "nine nics" "at most 8 --nic" $NV run --nic switch=a --nic switch=a --nic switch=a --nic switch=a \
 	--nic switch=a --nic switch=a --nic switch=a --nic switch=a --nic switch=a -- true
+t_bad "unknown --device" "--device 'frob': no such device \\(devices: rng" $NV run --device frob -- true
+t_bad "--device for a type with its own option" "--device 'blk': blk devices are given with --disk" $NV run --device blk -- true
+t_bad "nine --device" "at most 8 --device" $NV run --device rng --device rng --device rng --device rng \
+	--device rng --device rng --device rng --device rng --device rng -- true
+for i in $(seq 1 9); do truncate -s 1M "$T/d$i.img"; done
+t_bad "more virtio devices than windows" "more than the 16 virtio devices" $NV run $(for i in $(seq 1 9); do printf -- '--disk %s ' "$T/d$i.img"; done) \
+	--device rng --device rng --device rng --device rng --device rng --device rng --device rng --device rng -- true
 t_bad "invalid VM name" "--name '../x' is not a valid VM name" $NV run --name ../x -- true
 unset NESTVM_HOME
 t_bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true

@@ -62,6 +62,11 @@ t_expect "create: a bad name" 2 "^nestvm: '../x' is not a valid VM name" -- "$NV
 t_expect "create: a multicast MAC" 2 'multicast' -- "$NV" vm create x3 --nic switch=wan,mac=01:00:5e:00:00:01
 t_expect "create: cpus 0" 2 "^nestvm: --cpus '0' must be 1..255" -- "$NV" vm create x4 --cpus 0
 t_expect "create: memory too small" 2 '^nestvm: --memory 8M must be 16M..4T' -- "$NV" vm create x5 --memory 8M
+t_expect "create: an unknown --device" 2 "^nestvm: --device 'floppy': no such device" -- "$NV" vm create x6 --device floppy
+t_expect "create with --device rng" 0 '^VM ent created \(Off\)$' -- "$NV" vm create ent --device rng
+t_expect "show lists the device" 0 '^Device 0 +: rng$' -- "$NV" vm show ent
+t_expect "the record carries it" 0 '^ +"rng"$' -- "$NV" vm show ent --json
+t_expect "delete ent" 0 '' -- "$NV" vm delete ent
 t_expect "create --help" 0 '^usage: nestvm vm create NAME' -- "$NV" vm create --help
 t_expect "failed creates left nothing" 0 '' -- "$NV" vm list
 lacks "no x1..x5 listed" '^x[0-9]'

@@ -41,6 +41,8 @@ static void sample(struct vm_record *r)
 	mac_parse("52:54:00:00:00:0a", &c->nics[1].mac);
 	c->nics[1].mac_spoofing = true;
 	c->nnics = 2;
+	strcpy(c->devices[0], "rng");
+	c->ndevices = 1;
 	c->expose_virtualization_extensions = true;
 	r->runtime.state = VM_STATE_RUNNING;
 	r->runtime.pid = 4242;
@@ -103,6 +105,21 @@ static void test_validate(void **state)
 	strcpy(r.config.name, ".hidden");
 	assert_int_equal(vm_config_validate(&r.config, "x", &e), -1);
 	assert_contains(e.msg, "name");
+}
+
+/* Records written before devices existed have no "devices": none. */
+static void test_devices_optional(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *doc = vm_record_to_json(&r);
+	json_object_object_del(json_object_object_get(doc, "config"), "devices");
+	const char *text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	json_object_put(doc);
+	assert_int_equal(back.config.ndevices, 0);
 }
 
 static void test_round_trip(void **state)
@@ -178,6 +195,31 @@ static void e_nics_object(struct json_object *d) { json_object_object_add(cfg(d)
 static void e_nic_not_object(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "nics"), 0, json_object_new_int(3)); }
 static void e_memory_double(struct json_object *d) { json_object_object_add(cfg(d), "memory_mib", json_object_new_double(512.5)); }
 
+static void e_devices_string(struct json_object *d) { json_object_object_add(cfg(d), "devices", json_object_new_string("rng")); }
+static void e_device_unknown(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "devices"), 0, json_object_new_string("floppy")); }
+static void e_device_blk(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "devices"), 0, json_object_new_string("blk")); }
+static void e_device_number(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "devices"), 0, json_object_new_int(4)); }
+static void e_device_long(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "devices"), 0, json_object_new_string("a-very-long-device-name")); }
+static void e_devices_many(struct json_object *d)
+{
+	struct json_object *a = json_object_object_get(cfg(d), "devices");
+	for (int i = 0; i < VM_MAX_DEVICES; i++)
+		json_object_array_add(a, json_object_new_string("rng"));
+}
+static void e_virtio_full(struct json_object *d)
+{
+	/* 2 disks + 2 adapters + 8 devices fit; 5 more disks do not (16). */
+	struct json_object *a = json_object_object_get(cfg(d), "devices"), *disks = json_object_object_get(cfg(d), "disks");
+	for (int i = 1; i < VM_MAX_DEVICES; i++)
+		json_object_array_add(a, json_object_new_string("rng"));
+	for (int i = 0; i < 5; i++) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string("/img/x.img"));
+		json_object_object_add(o, "readonly", json_object_new_boolean(0));
+		json_object_array_add(disks, o);
+	}
+}
+
 static void test_malformed_fields(void **state)
 {
 	(void)state;
@@ -202,6 +244,13 @@ static void test_malformed_fields(void **state)
 	expect_error(e_nics_object, "config.nics: must be an array");
 	expect_error(e_nic_not_object, "config.nics[0]: must be an object");
 	expect_error(e_memory_double, "config.memory_mib: must be an integer");
+	expect_error(e_devices_string, "config.devices: must be an array of device names");
+	expect_error(e_device_unknown, "config.devices[0]: --device 'floppy': no such device");
+	expect_error(e_device_blk, "config.devices[0]: --device 'blk': blk devices are given with --disk");
+	expect_error(e_device_number, "config.devices[0]: must be a string");
+	expect_error(e_device_long, "config.devices[0]: 'a-very-long-device-n...' is too long");
+	expect_error(e_devices_many, "config.devices: more than 8 devices");
+	expect_error(e_virtio_full, "config.devices: 7 disks, 2 network adapters and 8 devices are more than the 16");
 }
 
 static void test_malformed_text(void **state)
@@ -235,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_states),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_devices_optional),
 		cmocka_unit_test(test_malformed_fields),
 		cmocka_unit_test(test_malformed_text),
 	};

@@ -1,0 +1,140 @@
+#include "cli/vm_options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "dev/virtio/virtio_device.h"
+#include "mgmt/nic_spec.h"
+#include "util/parse.h"
+#include "vmm/exit_status.h"
+
+int vm_option_memory(const char *v, uint64_t *mib)
+{
+	uint64_t bytes;
+	if (parse_size(v, 20, &bytes) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (like 512M or 2G)", v);
+	if (bytes % (1ull << 20))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s is not a whole number of MiB", v);
+	if ((bytes >> 20) < VM_MIN_MEMORY_MIB || (bytes >> 20) > VM_MAX_MEMORY_MIB)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s must be %dM..%lluT", v, VM_MIN_MEMORY_MIB,
+				VM_MAX_MEMORY_MIB >> 20);
+	*mib = bytes >> 20;
+	return 0;
+}
+
+int vm_option_cpus(const char *v, unsigned *cpus)
+{
+	unsigned long n;
+	if (parse_uint(v, 1, VM_MAX_CPUS, &n) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--cpus '%s' must be 1..%d", v, VM_MAX_CPUS);
+	*cpus = (unsigned)n;
+	return 0;
+}
+
+int vm_option_file(const char *opt, const char *v, bool must_exist, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	int n;
+	if (!*v)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a path", opt);
+	if (v[0] == '/') {
+		n = snprintf(out, size, "%s", v);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot find the current directory: %s", strerror(errno));
+		n = snprintf(out, size, "%s/%s", cwd, v);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: the path is too long", opt, v);
+	struct stat st;
+	if (!must_exist)
+		return 0;
+	if (stat(out, &st) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: %s", opt, v, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: is a directory, not a file", opt, v);
+	return 0;
+}
+
+int vm_option_disk(struct vm_config *c, const char *spec, bool must_exist)
+{
+	if (c->ndisks == VM_MAX_DISKS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --disk options", VM_MAX_DISKS);
+	char path[VM_PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", spec) >= (int)sizeof(path))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk %.40s...: the path is too long", spec);
+	bool ro = false;
+	char *comma = strchr(path, ','), *save = NULL;
+	if (comma) {
+		*comma = '\0';
+		for (char *opt = strtok_r(comma + 1, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(opt, "readonly") || !strcmp(opt, "ro"))
+				ro = true;
+			else
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--disk %s: unknown option '%s' (only 'readonly')",
+						spec, opt);
+		}
+	}
+	struct vm_disk *d = &c->disks[c->ndisks];
+	int st = vm_option_file("--disk", path, must_exist, d->path, sizeof(d->path));
+	if (st)
+		return st;
+	d->readonly = ro;
+	c->ndisks++;
+	return 0;
+}
+
+/* Stable, and unique after removals: the smallest k whose MAC is free. */
+static struct mac_addr new_mac(const struct vm_config *c)
+{
+	struct mac_addr m;
+	for (unsigned k = 0;; k++) {
+		mac_generate(c->name, k, &m);
+		bool used = false;
+		for (unsigned i = 0; i < c->nnics && !used; i++)
+			used = mac_equal(&c->nics[i].mac, &m);
+		if (!used)
+			return m;
+	}
+}
+
+int vm_option_nic(struct vm_config *c, const char *spec)
+{
+	struct nic_spec s;
+	struct nv_err err = { 0 };
+	if (c->nnics == VM_MAX_NICS)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s would have more than %d network adapters", c->name,
+				VM_MAX_NICS);
+	if (nic_spec_parse(spec, &s, &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	struct vm_nic *n = &c->nics[c->nnics];
+	snprintf(n->switch_name, sizeof(n->switch_name), "%s", s.switch_name);
+	n->mac = s.has_mac ? s.mac : new_mac(c);
+	n->mac_spoofing = s.mac_spoofing;
+	c->nnics++;
+	return 0;
+}
+
+int vm_option_device(struct vm_config *c, const char *name)
+{
+	struct nv_err err = { 0 };
+	if (virtio_device_type_check_option(name, &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	if (c->ndevices == VM_MAX_DEVICES)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --device options", VM_MAX_DEVICES);
+	snprintf(c->devices[c->ndevices++], sizeof(c->devices[0]), "%s", name);
+	return 0;
+}
+
+int vm_option_append(struct vm_config *c, const char *v)
+{
+	if (strlen(v) >= sizeof(c->append))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--append is longer than %d characters", VM_APPEND_MAX - 1);
+	snprintf(c->append, sizeof(c->append), "%s", v);
+	return 0;
+}
