@@ -5,7 +5,6 @@
  * `nestvm vm stop` in a child process, then the record under its lock. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "cli/vm_cli.h"
 #include "mgmt/enable_nested_plan.h"
 #include "mgmt/vm_store.h"
+#include "util/self_exec.h"
 #include "vmm/exit_status.h"
 
 #define CANCELLED 1
@@ -57,20 +57,14 @@ static bool ask(const char *question, bool yes)
  * internals) and returns its exit status, or -1. */
 static int run_vm_stop(const char *name)
 {
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
+	/* Its stdin is /dev/null: ours holds the user's answers, not the child's to read. */
+	char *argv[] = { "nestvm", "vm", "stop", (char *)name, NULL };
+	struct self_exec_options o = {
+		.argv = argv, .exec_error = "nestvm: cannot run nestvm vm stop", .fail_status = NESTVM_EXIT_VMM_FAILURE,
+	};
+	pid_t pid = self_exec_start(&o);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		/* Our stdin holds the user's answers: not the child's to read. */
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, STDIN_FILENO);
-		execl("/proc/self/exe", "nestvm", "vm", "stop", name, (char *)NULL);
-		fprintf(stderr, "nestvm: cannot run nestvm vm stop: %s\n", strerror(errno));
-		_exit(NESTVM_EXIT_VMM_FAILURE);
-	}
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)

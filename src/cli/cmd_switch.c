@@ -1,6 +1,6 @@
 /* `nestvm switch`: create, list, show, delete virtual switches and set a
- * port's anti-spoofing; `nestvm switch-daemon NAME` is the daemon itself
- * (started by `switch create` or by a VM that needs it; not for users). */
+ * port's anti-spoofing. The daemon itself, `nestvm switch-daemon NAME`, is
+ * net/switch_daemon_main.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -14,13 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cmd_switch.h"
+#include "cli/cmd_switch_show.h"
+#include "cli/switch_args.h"
 #include "cli/commands.h"
 #include "util/state_dir.h"
+#include "net/switch_path.h"
 #include "net/port_client.h"
 #include "net/switch_config.h"
 #include "net/switch_control.h"
-#include "net/switch_daemon.h"
 #include "net/switch_launch.h"
 #include "net/switch_protocol.h"
 #include "net/uplink.h"
@@ -43,40 +44,6 @@ static void switch_usage(FILE *f)
 		"default subnet " SWITCH_NAT_DEFAULT_SUBNET ", gateway .1, DNS .3, DHCP from .15).\n"
 		"`nestvm switch COMMAND --help` shows a command's options.\n"
 		"Exit status: 0 done; 2 bad input; 125 failure.\n");
-}
-
-int cli_err_status(const struct nv_err *err)
-{
-	return err->kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT;
-}
-
-int cli_err_fail(const struct nv_err *err)
-{
-	return cli_fail(cli_err_status(err), "%s", err->msg);
-}
-
-/* getopt for a subcommand: argv[0] is the subcommand. Returns 0 to go on,
- * or an exit status (help printed, or a bad option). */
-int switch_getopt_error(int c, char **argv, const char *sub)
-{
-	if (c == ':')
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a value", argv[optind - 1]);
-	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown option '%s' (try `nestvm switch %s --help`)",
-			argv[optind - 1], sub);
-}
-
-/* The one NAME argument of a subcommand, checked. */
-int switch_name_arg(int argc, char **argv, const char *sub, const char **name)
-{
-	if (optind >= argc)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "switch %s needs a switch NAME (try `nestvm switch %s --help`)",
-				sub, sub);
-	*name = argv[optind++];
-	if (!state_name_valid(*name, SWITCH_NAME_MAX))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT,
-				"'%s' is not a valid switch name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
-				*name, SWITCH_NAME_MAX);
-	return 0;
 }
 
 /* ---- create -------------------------------------------------------- */
@@ -335,17 +302,7 @@ static int cmd_switch_delete(int argc, char **argv)
 	return 0;
 }
 
-/* ---- the daemon and the dispatch ----------------------------------- */
-
-int cmd_switch_daemon(int argc, char **argv)
-{
-	if (argc != 2)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm switch-daemon NAME (started by nestvm switch create)");
-	struct nv_err err = { 0 };
-	if (switch_daemon_run(argv[1], &err) < 0)
-		return cli_err_fail(&err);
-	return 0;
-}
+/* ---- the dispatch -------------------------------------------------- */
 
 int cmd_switch(int argc, char **argv)
 {

@@ -1,5 +1,7 @@
 /* The `nestvm` subcommands: each lives in its own cmd_*.c file and returns
- * the process exit status. Only cli/ prints to the user and exits. */
+ * the process exit status. Only cli/ prints to the user and exits. The
+ * daemons' mains (vm-daemon, switch-daemon) are not commands of this room:
+ * vmm/vmm_daemon.h and net/switch_daemon_main.h. */
 #ifndef NESTVM_CLI_COMMANDS_H
 #define NESTVM_CLI_COMMANDS_H
 
@@ -13,9 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
-int cmd_switch_daemon(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
-int cmd_vm_daemon(int argc, char **argv);     /* hidden: one VM's VMM process */
 int cmd_enable_nested(int argc, char **argv);
 
 /* One-line error to stderr, prefixed "nestvm: ". Returns status. */

@@ -6,15 +6,20 @@
 
 #include "cli/commands.h"
 #include "cli/hyperv_alias.h"
+#include "net/switch_daemon_main.h"
+#include "util/proc_fail.h"
 #include "vmm/exit_status.h"
+#include "vmm/vmm_daemon.h"
 
+/* The daemons' mains live in their own rooms (net/, vmm/); they are here
+ * only to be found by name, hidden from the usage. */
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run one VM in the foreground (default guest, or --kernel)" },
 	{ "status", cmd_status, "can this host run VMs with nested virtualization, and if not, why (--json)" },
 	{ "switch", cmd_switch, "virtual switches for VMs: create, list, show, delete, port (--help)" },
-	{ "switch-daemon", cmd_switch_daemon, NULL },
+	{ "switch-daemon", switch_daemon_main, NULL },
 	{ "vm", cmd_vm, "named VMs that persist: create, list, show, start, stop, console, set, delete" },
-	{ "vm-daemon", cmd_vm_daemon, NULL },
+	{ "vm-daemon", vmm_daemon_main, NULL },
 	{ "enable-nested", cmd_enable_nested, "set a VM up for nesting, step by step (Hyper-V's Enable-NestedVm)" },
 	{ "lab", cmd_lab, "boot the emulated lab host (AMD-V under QEMU) and run a command there" },
 };
@@ -23,9 +28,7 @@ int cli_fail(int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("nestvm: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	proc_vfail(status, fmt, ap);
 	va_end(ap);
 	return status;
 }

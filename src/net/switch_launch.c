@@ -1,20 +1,16 @@
 #include "net/switch_launch.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "net/port_client.h"
 #include "net/switch_protocol.h"
+#include "net/switch_path.h"
+#include "util/self_exec.h"
 
 bool switch_exists(const char *name)
 {
@@ -58,32 +54,19 @@ static void last_log_line(const char *name, char *out, size_t len)
 	fclose(f);
 }
 
-static pid_t spawn_daemon(const char *name, const char *log, struct nv_err *err)
+/* `nestvm switch-daemon NAME`: its own session, not our child, stderr to
+ * daemon.log (a fresh one each time). */
+static int spawn_daemon(const char *name, const char *log, struct nv_err *err)
 {
-	pid_t pid = fork();
-	if (pid < 0) {
-		nv_err_host(err, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid > 0)
-		return pid;
-	/* Child: detach into its own session and fork again, so the daemon is
-	 * not our child and outlives the command that started it. */
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	int in = open("/dev/null", O_RDONLY);
-	int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in >= 0)
-		dup2(in, 0);
-	if (out >= 0) {
-		dup2(out, 1);
-		dup2(out, 2);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	execl("/proc/self/exe", "nestvm", "switch-daemon", name, (char *)NULL);
-	dprintf(2, "cannot run nestvm switch-daemon: %s\n", strerror(errno));
-	_exit(127);
+	char *argv[] = { "nestvm", "switch-daemon", (char *)name, NULL };
+	struct self_exec_options o = {
+		.argv = argv, .detach = true, .log = log,
+		.exec_error = "cannot run nestvm switch-daemon", .fail_status = 127,
+	};
+	pid_t pid = self_exec_start(&o);
+	if (pid < 0)
+		return nv_err_host(err, "fork: %s", strerror((int)-pid));
+	return 0;
 }
 
 int switch_ensure_running(const char *name, struct nv_err *err)
@@ -96,11 +79,8 @@ int switch_ensure_running(const char *name, struct nv_err *err)
 				    name, name);
 	if (switch_running(name))
 		return 0;
-	pid_t pid = spawn_daemon(name, log, err);
-	if (pid < 0)
+	if (spawn_daemon(name, log, err) < 0)
 		return -1;
-	int st;
-	waitpid(pid, &st, 0); /* the intermediate child exits at once */
 	for (int i = 0; i < 200; i++) {
 		if (switch_running(name))
 			return 0;

@@ -1,14 +1,6 @@
-/* `nestvm vm-daemon NAME [--lock-fd N] [--notify-fd N]`: the VMM process of a
- * named VM, started in the background by `nestvm vm start` (which detaches
- * it and sends its stdout/stderr to vmm.log). It holds vmm.lock for its whole
- * life, builds the machine from the record's config as `nestvm run` does
- * (vm_launch), runs it (vm_process) and writes each state change to the
- * record under the record lock:
- *   Starting (pid) -> Running (pid, started_at) -> [Stopping] -> Off (last_stop)
- * --lock-fd: vmm.lock as `vm start` locked it (the same open file, so there
- * is no moment where the record says Starting and nobody holds the lock).
- * --notify-fd: one line for `vm start` once it is Running ("0") or has
- * failed (the exit status for the user: "2" or "125"); then closed. */
+/* A named VM's VMM process (vmm_daemon.h). */
+#include "vmm/vmm_daemon.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,13 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
-#include "util/state_dir.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
+#include "util/proc_fail.h"
+#include "util/state_dir.h"
 #include "vmm/exit_status.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
+
+_Static_assert(PROC_EXIT_INPUT == NESTVM_EXIT_BAD_INPUT && PROC_EXIT_HOST == NESTVM_EXIT_VMM_FAILURE,
+	       "util/proc_fail.h and vmm/exit_status.h disagree on the exit statuses");
 
 struct daemon {
 	const char *name;
@@ -54,7 +49,7 @@ static void notify(struct daemon *d, int status)
 	d->notify_fd = -1;
 }
 
-enum change { TO_STARTING, TO_RUNNING, TO_STOPPING, TO_OFF };
+enum change { TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF };
 
 /* Read-modify-write of the record under its lock. */
 static int record_change(const struct daemon *d, enum change to, const char *reason)
@@ -79,6 +74,11 @@ static int record_change(const struct daemon *d, enum change to, const char *rea
 		r.runtime.state = VM_STATE_RUNNING;
 		r.runtime.pid = getpid();
 		r.runtime.started_at = (int64_t)time(NULL);
+		break;
+	case TO_PAUSED:
+	case TO_RESUMED: /* pid and start time stay: it is the same run */
+		if (r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED)
+			r.runtime.state = to == TO_PAUSED ? VM_STATE_PAUSED : VM_STATE_RUNNING;
 		break;
 	case TO_STOPPING:
 		if (r.runtime.state == VM_STATE_OFF)
@@ -107,6 +107,13 @@ static void on_running(void *opaque)
 	record_change(d, TO_RUNNING, NULL);
 	log_line(d, "%s", "running");
 	notify(d, 0);
+}
+
+static void on_paused(void *opaque, bool paused)
+{
+	struct daemon *d = opaque;
+	record_change(d, paused ? TO_PAUSED : TO_RESUMED, NULL);
+	log_line(d, "%s", paused ? "paused" : "resumed");
 }
 
 static void on_stopping(void *opaque)
@@ -159,27 +166,6 @@ static int take_vmm_lock(const struct daemon *d, int fd)
 	return fd;
 }
 
-static void config_to_launch(const struct vm_config *c, int console_fd, struct vm_launch_options *o)
-{
-	*o = (struct vm_launch_options){
-		.kernel = c->kernel[0] ? c->kernel : NULL,
-		.initrd = c->initrd[0] ? c->initrd : NULL,
-		.append = c->append[0] ? c->append : NULL,
-		.memory = c->memory_mib << 20,
-		.cpus = c->cpus,
-		.name = c->name,
-		.nested = c->expose_virtualization_extensions,
-		.console_fd = console_fd,
-	};
-	for (unsigned i = 0; i < c->ndisks && i < MACHINE_MAX_DISKS; i++)
-		o->disks[o->ndisks++] = (struct machine_disk){ .path = c->disks[i].path, .readonly = c->disks[i].readonly };
-	for (unsigned i = 0; i < c->nnics && i < MACHINE_MAX_NICS; i++) {
-		struct nic_spec *s = &o->nics[o->nnics++];
-		*s = (struct nic_spec){ .has_mac = true, .mac = c->nics[i].mac, .mac_spoofing = c->nics[i].mac_spoofing };
-		snprintf(s->switch_name, sizeof(s->switch_name), "%s", c->nics[i].switch_name);
-	}
-}
-
 static int parse_fd_opt(const char *v, int *out)
 {
 	unsigned long n;
@@ -197,10 +183,9 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 		nv_err_host(&err, "pipe: %s", strerror(errno));
 		return fail_start(d, &err);
 	}
-	struct vm_launch_options lo;
-	config_to_launch(&r->config, pipefd[1], &lo);
+	struct vm_launch_options lo = { .console_fd = pipefd[1] };
 	static struct vm_launch_state launch; /* lives as long as the machine */
-	struct machine *m = vm_launch(&lo, &launch, &err);
+	struct machine *m = vm_launch(&r->config, &lo, &launch, &err);
 	if (launch.note[0])
 		log_line(d, "note: %s", launch.note);
 	if (!m) {
@@ -211,7 +196,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	struct vm_process_options po = {
 		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
 		.console_read_fd = pipefd[0],
-		.on_running = on_running, .on_stopping = on_stopping, .on_ended = on_ended, .opaque = d,
+		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
 	};
 	struct machine_result res;
 	if (vm_process_run(m, &po, &res, &err) < 0)
@@ -222,18 +207,23 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	return exit_status_from_result(&res);
 }
 
-int cmd_vm_daemon(int argc, char **argv)
+int vmm_daemon_parse(int argc, char **argv, struct vmm_daemon_options *o)
 {
-	struct daemon d = { .notify_fd = -1 };
-	int lock_fd = -1;
+	*o = (struct vmm_daemon_options){ .lock_fd = -1, .notify_fd = -1 };
 	if (argc < 2 || !state_name_valid(argv[1], VM_NAME_MAX))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm vm-daemon NAME (started by `nestvm vm start`)");
-	d.name = argv[1];
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm vm-daemon NAME (started by `nestvm vm start`)");
+	o->name = argv[1];
 	for (int i = 2; i < argc; i += 2) {
-		int *dst = !strcmp(argv[i], "--lock-fd") ? &lock_fd : !strcmp(argv[i], "--notify-fd") ? &d.notify_fd : NULL;
+		int *dst = !strcmp(argv[i], "--lock-fd") ? &o->lock_fd : !strcmp(argv[i], "--notify-fd") ? &o->notify_fd : NULL;
 		if (!dst || i + 1 >= argc || parse_fd_opt(argv[i + 1], dst) < 0)
-			return cli_fail(NESTVM_EXIT_BAD_INPUT, "vm-daemon: bad option '%s'", argv[i]);
+			return proc_fail(NESTVM_EXIT_BAD_INPUT, "vm-daemon: bad option '%s'", argv[i]);
 	}
+	return 0;
+}
+
+int vmm_daemon_run(const struct vmm_daemon_options *o)
+{
+	struct daemon d = { .name = o->name, .notify_fd = o->notify_fd };
 	if (d.notify_fd >= 0)
 		fcntl(d.notify_fd, F_SETFD, FD_CLOEXEC);
 	/* A `vm start` that gave up waiting, or a console client that left,
@@ -243,20 +233,27 @@ int cmd_vm_daemon(int argc, char **argv)
 	if (vm_store_path(d.name, VM_CONSOLE_SOCKET, d.sock_console, sizeof(d.sock_console), &err) < 0 ||
 	    vm_store_path(d.name, VM_CONTROL_SOCKET, d.sock_control, sizeof(d.sock_control), &err) < 0 ||
 	    vm_store_path(d.name, VM_CONSOLE_LOG, d.log, sizeof(d.log), &err) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	/* Held until this process exits: the store's sign that the VM lives. */
-	int vmm_lock = take_vmm_lock(&d, lock_fd);
+	int vmm_lock = take_vmm_lock(&d, o->lock_fd);
 	if (vmm_lock < 0) {
 		notify(&d, NESTVM_EXIT_BAD_INPUT);
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
 	}
 	struct vm_record r;
 	if (vm_store_load(d.name, &r, &err) < 0) {
 		/* A record we cannot read is not ours to rewrite. */
 		notify(&d, err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT);
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	}
 	record_change(&d, TO_STARTING, NULL);
 	log_line(&d, "%s", "starting");
 	return run_vm(&d, &r);
+}
+
+int vmm_daemon_main(int argc, char **argv)
+{
+	struct vmm_daemon_options o;
+	int st = vmm_daemon_parse(argc, argv, &o);
+	return st ? st : vmm_daemon_run(&o);
 }
