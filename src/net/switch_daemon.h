@@ -1,6 +1,6 @@
 /* The switch daemon (`nestvm switch-daemon NAME`): one process per switch,
- * one poll loop over its listening sockets, its ports, its control
- * connections and its uplink. Every port connection and control request is
+ * one event loop (core/evloop) over its listening sockets, its ports, its
+ * control connections and its uplink. Every port connection and control request is
  * hostile input; a VM that dies or misbehaves loses only its own port.
  * Logs one line per port event to stderr (the switch's daemon.log). */
 #ifndef NESTVM_NET_SWITCH_DAEMON_H

@@ -2,18 +2,17 @@
  * one of the host's interfaces through a packet socket (external), or a
  * user-mode NAT gateway built on libslirp (nat). A private switch has none.
  *
- * The switch daemon runs one poll loop. Each round it asks the uplink for the
- * fds it wants watched and how long it may sleep, polls, then hands the
- * results back. The uplink delivers frames from outside with deliver(); the
- * switch gives it frames with send(). Everything runs on the daemon's one
- * thread: no locks. */
+ * An uplink lives on the switch daemon's event loop (core/evloop): attach()
+ * puts its fds and timers there, and its callbacks deliver frames from
+ * outside with deliver(); the switch gives it frames with send(). Everything
+ * runs on the daemon's one thread: no locks. */
 #ifndef NESTVM_NET_UPLINK_H
 #define NESTVM_NET_UPLINK_H
 
-#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/evloop.h"
 #include "util/err.h"
 
 struct json_object;
@@ -36,12 +35,11 @@ struct uplink {
 
 struct uplink_ops {
 	const char *kind; /* "tap", "packet", "nat" */
-	/* Adds up to max pollfds at fds; returns how many. Lowers *timeout_ms
-	 * (-1 = forever) if the uplink has timers. */
-	int (*fill)(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms);
-	/* After poll(): the same fds (with revents), n as fill returned. Also
-	 * called when poll timed out, to run timers. */
-	void (*handle)(struct uplink *u, struct pollfd *fds, int n);
+	/* Puts the uplink on loop l, once, before l runs: tap and packet watch
+	 * their fd, nat its sockets and timers. 0, or -errno (-EBUSY: attached
+	 * already). free() takes it off again: free it before destroying l. An
+	 * uplink never attached (a privilege check) is only created and freed. */
+	int (*attach)(struct uplink *u, struct evloop *l);
 	void (*send)(struct uplink *u, const uint8_t *frame, size_t len);
 	/* Adds uplink-specific facts to a `switch show` reply (may be NULL). */
 	void (*describe)(struct uplink *u, struct json_object *obj);

@@ -13,17 +13,15 @@
  * libslirp 4.7 facts this file relies on: SlirpConfig version 4 (the highest
  * 4.7 knows); timers through timer_new_opaque + slirp_handle_timer (version 4),
  * timer_new kept as the older fallback; timer_mod gets an absolute expiry in
- * milliseconds of clock_get_ns's clock; slirp's own TCP timers run inside
- * slirp_pollfds_poll, so handle() must run every poll round; slirp writes to
- * host sockets without MSG_NOSIGNAL (see uplink_nat_new). */
-#include "net/uplink.h"
+ * milliseconds of clock_get_ns's clock; slirp writes to host sockets without
+ * MSG_NOSIGNAL (see uplink_nat_new). How slirp runs on the daemon's event
+ * loop is uplink_nat_loop.c. */
+#include "net/uplink_nat_private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
-#include <slirp/libslirp.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,42 +29,7 @@
 
 #include "util/eth.h"
 
-/* Frames slirp emits while the switch is inside send() wait here until the
- * next handle(), so deliver() is never re-entered from send(). */
-#define NAT_QUEUE 64
-
-struct nat_timer {
-	struct nat_timer *next;
-	int64_t expire_ms; /* -1: not armed */
-	bool opaque_kind;  /* timer_new_opaque: fire with slirp_handle_timer */
-	SlirpTimerId id;
-	SlirpTimerCb cb;
-	void *cb_opaque;
-};
-
-struct nat_uplink {
-	struct uplink up; /* first: the switch holds a struct uplink * */
-	Slirp *slirp;
-	uint32_t network, gateway, dns, dhcp_start;
-	unsigned prefix_len;
-	struct nat_forward *forwards;
-	unsigned nforwards;
-	struct nat_timer *timers;
-	/* Valid during fill() (add_poll) and handle() (get_revents). */
-	struct pollfd *fds;
-	int nfds, maxfds;
-	bool in_send;
-	uint8_t *queue[NAT_QUEUE];
-	size_t queue_len[NAT_QUEUE];
-	unsigned queue_head, queue_count;
-};
-
-static struct nat_uplink *nat_of(struct uplink *u)
-{
-	return (struct nat_uplink *)u;
-}
-
-static int64_t now_ns(void)
+int64_t nat_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -87,7 +50,7 @@ static void ip_format(uint32_t host_order, char out[INET_ADDRSTRLEN])
 
 /* ---- frames out of slirp ---- */
 
-static void queue_flush(struct nat_uplink *n)
+void nat_queue_flush(struct nat_uplink *n)
 {
 	while (n->queue_count) {
 		unsigned i = n->queue_head;
@@ -139,7 +102,7 @@ static void nat_guest_error(const char *msg, void *opaque)
 
 static int64_t nat_clock_get_ns(void *opaque)
 {
-	return now_ns();
+	return nat_now_ns();
 }
 
 /* ---- timers ---- */
@@ -195,37 +158,16 @@ static void nat_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 		t->expire_ms = expire_ms < 0 ? 0 : expire_ms;
 }
 
-static void timers_run(struct nat_uplink *n)
-{
-	int64_t now_ms = now_ns() / 1000000;
-	/* A callback may re-arm or free timers: restart the scan after each. */
-	for (bool fired = true; fired;) {
-		fired = false;
-		for (struct nat_timer *t = n->timers; t; t = t->next) {
-			if (t->expire_ms < 0 || t->expire_ms > now_ms)
-				continue;
-			t->expire_ms = -1;
-			if (t->opaque_kind)
-				slirp_handle_timer(n->slirp, t->id, t->cb_opaque);
-			else if (t->cb)
-				t->cb(t->cb_opaque);
-			fired = true;
-			break;
-		}
-	}
-}
-
-/* The pollfds approach needs no fd registry and no wake-ups. */
+/* A new socket is watched from the next slirp_pollfds_fill on (a closing
+ * one: nat_unregister_poll_fd, uplink_nat_loop.c). */
 static void nat_register_poll_fd(int fd, void *opaque)
 {
 }
 
-static void nat_unregister_poll_fd(int fd, void *opaque)
-{
-}
-
+/* slirp wants a fill soon (room in a socket buffer again). */
 static void nat_notify(void *opaque)
 {
+	nat_kick(opaque);
 }
 
 static const SlirpCb nat_callbacks = {
@@ -240,94 +182,6 @@ static const SlirpCb nat_callbacks = {
 	.notify = nat_notify,
 	.timer_new_opaque = nat_timer_new_opaque,
 };
-
-/* ---- the poll loop ---- */
-
-static int nat_add_poll(int fd, int events, void *opaque)
-{
-	struct nat_uplink *n = opaque;
-	if (n->nfds >= n->maxfds)
-		return -1; /* slirp skips a socket with index -1 this round */
-	short ev = 0;
-	if (events & SLIRP_POLL_IN)
-		ev |= POLLIN;
-	if (events & SLIRP_POLL_OUT)
-		ev |= POLLOUT;
-	if (events & SLIRP_POLL_PRI)
-		ev |= POLLPRI;
-	if (events & SLIRP_POLL_ERR)
-		ev |= POLLERR;
-	if (events & SLIRP_POLL_HUP)
-		ev |= POLLHUP;
-	n->fds[n->nfds] = (struct pollfd){ .fd = fd, .events = ev };
-	return n->nfds++;
-}
-
-static int nat_get_revents(int idx, void *opaque)
-{
-	struct nat_uplink *n = opaque;
-	if (idx < 0 || idx >= n->nfds)
-		return 0;
-	short rev = n->fds[idx].revents;
-	int r = 0;
-	if (rev & POLLIN)
-		r |= SLIRP_POLL_IN;
-	if (rev & POLLOUT)
-		r |= SLIRP_POLL_OUT;
-	if (rev & POLLPRI)
-		r |= SLIRP_POLL_PRI;
-	if (rev & (POLLERR | POLLNVAL))
-		r |= SLIRP_POLL_ERR;
-	if (rev & POLLHUP)
-		r |= SLIRP_POLL_HUP;
-	return r;
-}
-
-static void lower_timeout(int *timeout_ms, int64_t ms)
-{
-	if (ms < 0)
-		ms = 0;
-	if (ms > 0x7fffffff)
-		ms = 0x7fffffff;
-	if (*timeout_ms < 0 || ms < *timeout_ms)
-		*timeout_ms = (int)ms;
-}
-
-static int nat_fill(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms)
-{
-	struct nat_uplink *n = nat_of(u);
-	n->fds = fds;
-	n->maxfds = max < 0 ? 0 : max;
-	n->nfds = 0;
-	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
-	/* Lowers t for slirp's TCP timers (at most 1 s: the daemon always
-	 * wakes at least once a second while a NAT uplink exists). */
-	slirp_pollfds_fill(n->slirp, &t, nat_add_poll, n);
-	if (t != UINT32_MAX)
-		lower_timeout(timeout_ms, t);
-	if (n->queue_count)
-		*timeout_ms = 0;
-	int64_t now_ms = now_ns() / 1000000;
-	for (struct nat_timer *tm = n->timers; tm; tm = tm->next)
-		if (tm->expire_ms >= 0)
-			lower_timeout(timeout_ms, tm->expire_ms - now_ms);
-	return n->nfds;
-}
-
-static void nat_handle(struct uplink *u, struct pollfd *fds, int nfds)
-{
-	struct nat_uplink *n = nat_of(u);
-	queue_flush(n);
-	n->fds = fds;
-	n->nfds = nfds < 0 ? 0 : nfds;
-	if (n->nfds > n->maxfds)
-		n->nfds = n->maxfds;
-	/* The contract has no "poll failed" flag: a daemon whose poll fails
-	 * clears revents, and slirp then only runs its timers. */
-	slirp_pollfds_poll(n->slirp, 0, nat_get_revents, n);
-	n->nfds = 0;
-	timers_run(n);
-}
 
 /* Headers slirp would trust: an ARP body, an IPv4 header whose lengths fit
  * the frame. The rest (checksums, transport headers) slirp checks itself;
@@ -361,6 +215,7 @@ static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
 	n->in_send = true;
 	slirp_input(n->slirp, frame, (int)len);
 	n->in_send = false;
+	nat_kick(n); /* slirp's answer, new sockets, new timers: a round soon */
 }
 
 /* ---- describe and free ---- */
@@ -411,6 +266,7 @@ static void nat_free(struct uplink *u)
 	struct nat_uplink *n = nat_of(u);
 	if (!n)
 		return;
+	nat_detach(n);
 	if (n->slirp)
 		slirp_cleanup(n->slirp); /* frees its timers through timer_free */
 	while (n->timers) {
@@ -429,8 +285,7 @@ static void nat_free(struct uplink *u)
 
 static const struct uplink_ops nat_ops = {
 	.kind = "nat",
-	.fill = nat_fill,
-	.handle = nat_handle,
+	.attach = nat_attach,
 	.send = nat_send,
 	.describe = nat_describe,
 	.free = nat_free,

@@ -32,13 +32,15 @@
 
 #include "util/eth.h"
 
-/* Frames read per handle(): the switch's other ports get their turn even
- * when the wire is busy; poll reports the rest next round. */
+/* Frames read per wake-up: the switch's other ports get their turn even
+ * when the wire is busy; the loop reports the rest next round. */
 #define PACKET_BURST 64
 
 struct packet_uplink {
 	struct uplink up; /* first: the switch holds a struct uplink * */
 	int fd;
+	struct evloop *loop; /* once attached */
+	evloop_id id;
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	uint8_t buf[NET_FRAME_MAX];
@@ -49,19 +51,10 @@ static struct packet_uplink *pk_of(struct uplink *u)
 	return (struct packet_uplink *)u;
 }
 
-static int pk_fill(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms)
+static void pk_ready(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
-	if (max < 1)
-		return 0;
-	fds[0] = (struct pollfd){ .fd = pk_of(u)->fd, .events = POLLIN };
-	return 1;
-}
-
-static void pk_handle(struct uplink *u, struct pollfd *fds, int n)
-{
-	struct packet_uplink *p = pk_of(u);
-	if (n < 1 || !fds[0].revents)
-		return;
+	struct packet_uplink *p = opaque;
+	struct uplink *u = &p->up;
 	for (int i = 0; i < PACKET_BURST; i++) {
 		struct sockaddr_ll sll;
 		socklen_t slen = sizeof(sll);
@@ -83,6 +76,17 @@ static void pk_handle(struct uplink *u, struct pollfd *fds, int n)
 		if (u->deliver)
 			u->deliver(u->deliver_opaque, p->buf, (size_t)len);
 	}
+}
+
+static int pk_attach(struct uplink *u, struct evloop *l)
+{
+	struct packet_uplink *p = pk_of(u);
+	if (p->loop)
+		return -EBUSY;
+	int r = evloop_add_fd(l, p->fd, EVLOOP_IN, pk_ready, p, &p->id);
+	if (r == 0)
+		p->loop = l;
+	return r;
 }
 
 static void pk_send(struct uplink *u, const uint8_t *frame, size_t len)
@@ -134,6 +138,8 @@ static void pk_free(struct uplink *u)
 	struct packet_uplink *p = pk_of(u);
 	if (!p)
 		return;
+	if (p->loop)
+		evloop_remove(p->loop, p->id);
 	/* Closing the socket drops its promiscuous membership. */
 	if (p->fd >= 0)
 		close(p->fd);
@@ -142,8 +148,7 @@ static void pk_free(struct uplink *u)
 
 static const struct uplink_ops packet_ops = {
 	.kind = "packet",
-	.fill = pk_fill,
-	.handle = pk_handle,
+	.attach = pk_attach,
 	.send = pk_send,
 	.describe = pk_describe,
 	.free = pk_free,
@@ -216,7 +221,7 @@ struct uplink *uplink_packet_new(const char *ifname, struct nv_err *err)
 		return fail(p);
 	}
 #ifdef PACKET_IGNORE_OUTGOING
-	/* Linux 4.20+: the kernel skips outgoing frames for us (handle() still
+	/* Linux 4.20+: the kernel skips outgoing frames for us (pk_ready() still
 	 * checks sll_pkttype on older kernels). */
 	int one = 1;
 	setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));

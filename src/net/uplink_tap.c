@@ -21,7 +21,7 @@
 
 #include "util/eth.h"
 
-/* Frames read per handle(): the switch's ports get their turn too. */
+/* Frames read per wake-up: the switch's ports get their turn too. */
 #define TAP_BURST 64
 /* Reads bigger than a frame (a tap with a raised MTU) are dropped. */
 #define TAP_READ_MAX 65536
@@ -29,6 +29,8 @@
 struct tap_uplink {
 	struct uplink up; /* first: the switch holds a struct uplink * */
 	int fd;
+	struct evloop *loop; /* once attached */
+	evloop_id id;
 	char ifname[UPLINK_TAP_IFNAME_LEN];
 	char address[20]; /* "192.168.100.1/24" once set */
 	uint8_t buf[TAP_READ_MAX];
@@ -47,21 +49,10 @@ void uplink_tap_ifname(const char *switch_name, char out[UPLINK_TAP_IFNAME_LEN])
 	snprintf(out, UPLINK_TAP_IFNAME_LEN, "nv-%08x", h);
 }
 
-static int tap_fill(struct uplink *u, struct pollfd *fds, int max, int *timeout_ms)
+static void tap_ready(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
-	(void)timeout_ms;
-	struct tap_uplink *t = (struct tap_uplink *)u;
-	if (max < 1)
-		return 0;
-	fds[0] = (struct pollfd){ .fd = t->fd, .events = POLLIN };
-	return 1;
-}
-
-static void tap_handle(struct uplink *u, struct pollfd *fds, int n)
-{
-	struct tap_uplink *t = (struct tap_uplink *)u;
-	if (n < 1 || !(fds[0].revents & (POLLIN | POLLERR | POLLHUP)))
-		return;
+	struct tap_uplink *t = opaque;
+	struct uplink *u = &t->up;
 	for (int i = 0; i < TAP_BURST; i++) {
 		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
 		if (r < 0)
@@ -74,6 +65,17 @@ static void tap_handle(struct uplink *u, struct pollfd *fds, int n)
 		if (u->deliver)
 			u->deliver(u->deliver_opaque, t->buf, (size_t)r);
 	}
+}
+
+static int tap_attach(struct uplink *u, struct evloop *l)
+{
+	struct tap_uplink *t = (struct tap_uplink *)u;
+	if (t->loop)
+		return -EBUSY;
+	int r = evloop_add_fd(l, t->fd, EVLOOP_IN, tap_ready, t, &t->id);
+	if (r == 0)
+		t->loop = l;
+	return r;
 }
 
 static void tap_send(struct uplink *u, const uint8_t *frame, size_t len)
@@ -99,6 +101,8 @@ static void tap_free(struct uplink *u)
 	struct tap_uplink *t = (struct tap_uplink *)u;
 	if (!t)
 		return;
+	if (t->loop)
+		evloop_remove(t->loop, t->id);
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t);
@@ -106,8 +110,7 @@ static void tap_free(struct uplink *u)
 
 static const struct uplink_ops tap_ops = {
 	.kind = "tap",
-	.fill = tap_fill,
-	.handle = tap_handle,
+	.attach = tap_attach,
 	.send = tap_send,
 	.describe = tap_describe,
 	.free = tap_free,

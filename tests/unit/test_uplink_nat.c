@@ -1,6 +1,7 @@
-/* The NAT uplink driven as the switch drives it: frames built by hand go in
- * through ops->send, and fill/poll/handle run until slirp's answer comes out
- * through deliver(). Real sockets on 127.0.0.1; no root needed. */
+/* The NAT uplink driven as the switch drives it: attached to an event loop,
+ * frames built by hand go in through ops->send, and the loop runs until
+ * slirp's answer comes out through deliver(). Real sockets on 127.0.0.1; no
+ * root needed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/evloop.h"
 #include "util/eth.h"
 #include "net/uplink.h"
 #include "unit/net_frames.h"
@@ -39,6 +41,7 @@ struct rx {
 	size_t len[MAX_FRAMES];
 	int n;
 	bool in_send;
+	struct evloop *loop; /* the uplink's, as the daemon's */
 };
 
 static void on_deliver(void *opaque, const uint8_t *frame, size_t len)
@@ -71,6 +74,8 @@ static struct uplink *make_nat(struct rx *r, const struct nat_forward *fw, unsig
 	memset(r, 0, sizeof(*r));
 	u->deliver = on_deliver;
 	u->deliver_opaque = r;
+	assert_int_equal(evloop_create(&r->loop), 0);
+	assert_int_equal(u->ops->attach(u, r->loop), 0);
 	return u;
 }
 
@@ -91,17 +96,9 @@ static int64_t ms_now(void)
 typedef int (*match_fn)(const uint8_t *f, size_t len, const void *arg);
 
 /* One round of the daemon's loop, sleeping at most 20 ms. */
-static void pump_round(struct uplink *u)
+static void pump_round(struct rx *r)
 {
-	struct pollfd fds[64];
-	int timeout = 20;
-	int n = u->ops->fill(u, fds, 64, &timeout);
-	assert_true(n >= 0 && n <= 64);
-	assert_true(timeout >= 0 && timeout <= 20);
-	if (poll(fds, (nfds_t)n, timeout) < 0)
-		for (int i = 0; i < n; i++)
-			fds[i].revents = 0;
-	u->ops->handle(u, fds, n);
+	assert_true(evloop_run_once(r->loop, 20) >= 0);
 }
 
 /* Rounds until a delivered frame matches (returns its index) or ~2 s pass
@@ -109,7 +106,7 @@ static void pump_round(struct uplink *u)
 static int pump_until(struct uplink *u, struct rx *r, match_fn match, const void *arg)
 {
 	int64_t end = ms_now() + 2000;
-	for (int seen = 0;; pump_round(u)) {
+	for (int seen = 0;; pump_round(r)) {
 		for (; seen < r->n; seen++)
 			if (match(r->f[seen], r->len[seen], arg))
 				return seen;
@@ -212,7 +209,8 @@ static void guest_arp(struct uplink *u, struct rx *r)
 
 static void free_nat(struct uplink *u, struct rx *r)
 {
-	u->ops->free(u);
+	u->ops->free(u); /* off the loop first */
+	assert_int_equal(evloop_destroy(r->loop), 0);
 	rx_clear(r);
 }
 
@@ -381,14 +379,18 @@ static void test_outbound_udp_round_trip(void **state)
 	socklen_t fl = sizeof(from);
 	ssize_t n = -1;
 	for (int64_t end = ms_now() + 2000; n < 0 && ms_now() < end;) {
-		pump_round(u);
+		pump_round(&r);
 		n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 	}
 	assert_int_equal(n, 5);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(sendto(s, "world", 5, 0, (struct sockaddr *)&from, fl), 5);
 	struct udp_want w = { .sport = port, .dport = 5555, .data = "world" };
+	/* The socket's readiness wakes the loop: no wait for slirp's timer
+	 * (499 ms while a UDP socket may expire). */
+	int64_t t0 = ms_now();
 	assert_true(pump_until(u, &r, is_udp_reply, &w) >= 0);
+	assert_true(ms_now() - t0 < 300);
 	close(s);
 	free_nat(u, &r);
 }
@@ -456,7 +458,7 @@ static void test_malformed_and_oversized(void **state)
 	}
 	assert_int_equal(u->counters.tx_frames + u->counters.dropped, 10 + 4 + 2000);
 	for (int i = 0; i < 5; i++)
-		pump_round(u);
+		pump_round(&r);
 	free_nat(u, &r);
 }
 
@@ -542,19 +544,13 @@ static void test_describe_and_timeout(void **state)
 	assert_string_equal(json_object_get_string(x), "192.168.100.20");
 	json_object_put(o);
 
-	/* Waiting forever is lowered to slirp's bound (1 s); the forward's
-	 * listening socket is among the fds. */
-	struct pollfd fds[8];
-	int timeout = -1;
-	int n = u->ops->fill(u, fds, 8, &timeout);
-	assert_true(n >= 1);
-	assert_true(timeout >= 0 && timeout <= 1000);
-	u->ops->handle(u, fds, 0); /* nothing polled: only timers run */
-	/* No room for fds: fill must not write any. */
-	timeout = 5;
-	assert_int_equal(u->ops->fill(u, fds, 0, &timeout), 0);
-	assert_true(timeout <= 5);
-	u->ops->handle(u, fds, 0);
+	/* A loop waiting forever wakes within slirp's bound (1 s): the NAT
+	 * keeps a timer armed for slirp's own timers. */
+	int64_t t0 = ms_now();
+	assert_true(evloop_run_once(r.loop, 3000) >= 1);
+	assert_true(ms_now() - t0 <= 1500);
+	/* Attached once only. */
+	assert_int_equal(u->ops->attach(u, r.loop), -EBUSY);
 	free_nat(u, &r);
 }
 

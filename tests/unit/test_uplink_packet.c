@@ -17,6 +17,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/evloop.h"
 #include "util/eth.h"
 #include "net/uplink.h"
 
@@ -37,6 +39,7 @@ struct rx {
 	int other;      /* anything else seen on lo */
 	uint32_t nonce;
 	size_t last_len;
+	struct evloop *loop; /* the uplink's, as the daemon's */
 };
 
 static void on_deliver(void *opaque, const uint8_t *frame, size_t len)
@@ -91,19 +94,14 @@ static int observer(void)
 	return s;
 }
 
-static void pump(struct uplink *u, int ms)
+/* Runs the uplink's loop for about ms. */
+static void pump(struct rx *r, int ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t end = ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
 	for (;;) {
-		struct pollfd fds[4];
-		int timeout = 10;
-		int n = u->ops->fill(u, fds, 4, &timeout);
-		assert_int_equal(n, 1);
-		if (poll(fds, (nfds_t)n, timeout) < 0)
-			fds[0].revents = 0;
-		u->ops->handle(u, fds, n);
+		assert_true(evloop_run_once(r->loop, 10) >= 0);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= end)
 			return;
@@ -120,7 +118,15 @@ static struct uplink *make_lo(struct rx *r)
 	r->nonce = new_nonce();
 	u->deliver = on_deliver;
 	u->deliver_opaque = r;
+	assert_int_equal(evloop_create(&r->loop), 0);
+	assert_int_equal(u->ops->attach(u, r->loop), 0);
 	return u;
+}
+
+static void free_lo(struct uplink *u, struct rx *r)
+{
+	u->ops->free(u); /* off the loop first */
+	assert_int_equal(evloop_destroy(r->loop), 0);
 }
 
 /* Runs fn in a child; its one-line result comes back through a pipe. */
@@ -256,7 +262,7 @@ static void test_send_appears_on_lo(void **state)
 	assert_int_equal(u->counters.dropped, 2);
 	assert_int_equal(u->counters.tx_frames, 1);
 	close(obs);
-	u->ops->free(u);
+	free_lo(u, &r);
 }
 
 static void test_injected_frame_delivered_once(void **state)
@@ -270,12 +276,12 @@ static void test_injected_frame_delivered_once(void **state)
 	/* On lo the frame shows up twice to a packet socket: as the sender's
 	 * PACKET_OUTGOING and as received. Only the second is delivered. */
 	assert_int_equal(send(obs, f, test_frame(f, 100, r.nonce), 0), 100);
-	pump(u, 300);
+	pump(&r, 300);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.last_len, 100);
 	assert_true(u->counters.rx_frames >= 1);
 	close(obs);
-	u->ops->free(u);
+	free_lo(u, &r);
 }
 
 static void test_oversized_frame_dropped(void **state)
@@ -290,11 +296,11 @@ static void test_oversized_frame_dropped(void **state)
 	ssize_t n = send(obs, f, test_frame(f, sizeof(f), r.nonce), 0);
 	if (n < 0)
 		skip(); /* lo with a small MTU */
-	pump(u, 300);
+	pump(&r, 300);
 	assert_int_equal(r.n, 0);
 	assert_true(u->counters.dropped >= 1);
 	close(obs);
-	u->ops->free(u);
+	free_lo(u, &r);
 }
 
 static void test_describe(void **state)
@@ -313,12 +319,9 @@ static void test_describe(void **state)
 	assert_true(json_object_object_get_ex(o, "mtu", &v));
 	assert_true(json_object_get_int(v) >= 1500);
 	json_object_put(o);
-	/* fill with no room adds nothing and leaves the timeout alone. */
-	struct pollfd fds[1];
-	int timeout = -1;
-	assert_int_equal(u->ops->fill(u, fds, 0, &timeout), 0);
-	assert_int_equal(timeout, -1);
-	u->ops->free(u);
+	/* Attached once only. */
+	assert_int_equal(u->ops->attach(u, r.loop), -EBUSY);
+	free_lo(u, &r);
 }
 
 int main(void)
