@@ -296,6 +296,8 @@ const struct hv_cmdlet hv_cmdlets[] = {
 	{ "Start-VM", { "vm", "start" }, start_vm, "-Name X", "Start-VM -Name X", NULL, NULL },
 	{ "Stop-VM", { "vm", "stop" }, stop_vm, "-Name X [-TurnOff] [-Force]", "Stop-VM -Name X",
 	  NULL, NULL },
+	{ "Suspend-VM", { "vm", "pause" }, start_vm, "-Name X", "Suspend-VM -Name X", NULL, NULL },
+	{ "Resume-VM", { "vm", "resume" }, start_vm, "-Name X", "Resume-VM -Name X", NULL, NULL },
 	{ "Remove-VM", { "vm", "delete" }, remove_vm, "-Name X [-Force]", "Remove-VM -Name X -Force",
 	  NULL, NULL },
 	{ "Set-VMProcessor", { "vm", "set" }, set_processor,

@@ -85,6 +85,7 @@ enum vm_state {
 	VM_STATE_STARTING,
 	VM_STATE_RUNNING,
 	VM_STATE_STOPPING,
+	VM_STATE_PAUSED, /* Hyper-V's Suspend-VM: vCPUs and devices stopped, memory kept */
 };
 
 struct vm_runtime {

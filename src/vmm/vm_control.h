@@ -3,6 +3,8 @@
  *   {"cmd":"status"}   -> {"ok":true,"state":"Running","pid":N,"uptime":S}
  *   {"cmd":"shutdown"} -> {"ok":true}  (the ACPI power button is pressed)
  *   {"cmd":"kill"[,"reason":"..."]} -> {"ok":true}  (the VM ends now)
+ *   {"cmd":"pause"}    -> {"ok":true,"state":"Paused"}  (vCPUs and devices stop)
+ *   {"cmd":"resume"}   -> {"ok":true,"state":"Running"}
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -21,6 +23,8 @@ enum vm_control_cmd {
 	VM_CONTROL_STATUS,
 	VM_CONTROL_SHUTDOWN,
 	VM_CONTROL_KILL,
+	VM_CONTROL_PAUSE,
+	VM_CONTROL_RESUME,
 };
 
 struct vm_control_request {

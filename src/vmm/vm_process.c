@@ -52,6 +52,26 @@ static void set_stopping(struct proc *p)
 		p->o->on_stopping(p->o->opaque);
 }
 
+static const char *state_name(const struct proc *p)
+{
+	return p->stopping ? "Stopping" : machine_paused(p->m) ? "Paused" : "Running";
+}
+
+/* Pausing waits for every vCPU to leave the guest on its own thread and for
+ * the devices to stop; the loop itself keeps serving the console and control
+ * sockets meanwhile (input waits in the UART). */
+static void set_paused(struct proc *p, bool paused)
+{
+	if (paused == machine_paused(p->m))
+		return;
+	if (paused)
+		machine_pause(p->m);
+	else
+		machine_resume(p->m);
+	if (p->o->on_paused)
+		p->o->on_paused(p->o->opaque, paused);
+}
+
 static void reply(int fd, struct json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -68,14 +88,26 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 	json_object_object_add(o, "ok", json_object_new_boolean(req.cmd != VM_CONTROL_INVALID));
 	switch (req.cmd) {
 	case VM_CONTROL_STATUS:
-		json_object_object_add(o, "state", json_object_new_string(p->stopping ? "Stopping" : "Running"));
+		json_object_object_add(o, "state", json_object_new_string(state_name(p)));
 		json_object_object_add(o, "pid", json_object_new_int64(getpid()));
 		json_object_object_add(o, "uptime", json_object_new_int64(mono_ms() / 1000 - p->started));
 		break;
 	case VM_CONTROL_SHUTDOWN:
-		/* Only a request: the guest decides (and may ignore it). */
+		/* Only a request: the guest decides (and may ignore it); a paused
+		 * guest could not hear it, so it runs again first. */
+		set_paused(p, false);
 		set_stopping(p);
 		machine_press_power_button(p->m);
+		break;
+	case VM_CONTROL_PAUSE:
+	case VM_CONTROL_RESUME:
+		if (p->stopping) {
+			json_object_object_add(o, "ok", json_object_new_boolean(false));
+			json_object_object_add(o, "error", json_object_new_string("the VM is stopping"));
+			break;
+		}
+		set_paused(p, req.cmd == VM_CONTROL_PAUSE);
+		json_object_object_add(o, "state", json_object_new_string(state_name(p)));
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);

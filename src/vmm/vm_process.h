@@ -5,6 +5,7 @@
 #ifndef NESTVM_VMM_VM_PROCESS_H
 #define NESTVM_VMM_VM_PROCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/machine.h"
@@ -16,6 +17,8 @@ struct vm_process_options {
 	 * for (first time only). May be NULL. */
 	void (*on_running)(void *opaque);
 	void (*on_stopping)(void *opaque);
+	/* Paused (true) or resumed (false) through control.sock. May be NULL. */
+	void (*on_paused)(void *opaque, bool paused);
 	/* The machine has ended (also when it never started): called before
 	 * the sockets close, so that a client that sees its console close finds
 	 * the outcome recorded. */

@@ -66,6 +66,9 @@ t_expect "create: an unknown --device" 2 "^nestvm: --device 'floppy': no such de
 t_expect "create with --device rng" 0 '^VM ent created \(Off\)$' -- "$NV" vm create ent --device rng
 t_expect "show lists the device" 0 '^Device 0 +: rng$' -- "$NV" vm show ent
 t_expect "the record carries it" 0 '^ +"rng"$' -- "$NV" vm show ent --json
+t_expect "vm pause of an Off VM" 2 '^nestvm: VM ent is not running \(it is Off\)$' -- "$NV" vm pause ent
+t_expect "vm resume of an Off VM" 2 '^nestvm: VM ent is not running \(it is Off\)$' -- "$NV" vm resume ent
+t_expect "vm pause of no VM" 2 "^nestvm: there is no VM named 'nosuch'" -- "$NV" vm pause nosuch
 t_expect "delete ent" 0 '' -- "$NV" vm delete ent
 t_expect "create --help" 0 '^usage: nestvm vm create NAME' -- "$NV" vm create --help
 t_expect "failed creates left nothing" 0 '' -- "$NV" vm list

@@ -152,6 +152,8 @@ static void test_start_stop_remove(void **state)
 
 static void test_stop_vm(void **state)
 {
+	ok("Suspend-VM -Name X", "vm pause X");
+	ok("Resume-VM X", "vm resume X");
 	ok("Stop-VM -Name X", "vm stop X");
 	ok("Stop-VM X -TurnOff", "vm stop X --force");
 	ok_note("Stop-VM -Name X -Force", "vm stop X", "nestvm never asks");
