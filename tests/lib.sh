@@ -63,6 +63,9 @@ t_bad() {
 	t_fails "$name" 2 "$re" -- "$@"
 }
 
+# vm_field VM FIELD: the value of a "Key : Value" line of `vm show VM`.
+vm_field() { "$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"; }
+
 # vm_wait_prompt VM SECONDS [OFFSET]: until the named VM's shell prompt is
 # in its console.log (after guest/init's banner, past OFFSET bytes: the log
 # keeps earlier runs); gives up at once when the VM is Off. Uses $NV and

@@ -11,9 +11,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}}
+NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}} # t_kvm_or_lab asks it for the host's status
 t_kvm_or_lab linux "$0" "$@"
-NV=${NESTVM_BIN:-${NESTVM:-build/nestvm}}
 T=$(mktemp -d)
 export NESTVM_HOME=$T/home
 export NESTVM_GUEST_DIR=${NESTVM_GUEST_DIR:-$PWD/build/guest}
@@ -44,16 +43,12 @@ alive() {
 	[ -n "$s" ] && [ "${s#Z}" = "$s" ]
 }
 
-field() { # VM FIELD: a "Key : Value" line of vm show
-	"$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"
-}
-
 # --- start failures: the record says why --------------------------------
 head -c 8192 /dev/urandom >"$T/corrupt.img"
 t_expect "create a VM with a corrupt kernel" 0 '' -- "$NV" vm create broken --kernel "$T/corrupt.img"
 t_fails "start with a corrupt kernel: exit 2, the reason" 2 'VM broken did not start: not a Linux kernel' -- "$NV" vm start broken
 t_expect "the VM is Off after the failed start" 0 '^broken +Off' -- "$NV" vm list
-stop=$(field broken LastStop)
+stop=$(vm_field broken LastStop)
 if printf '%s' "$stop" | grep -q 'not a Linux kernel'; then t_ok "its last stop names the kernel problem"
 else t_not_ok "its last stop names the kernel problem" "LastStop: $stop"; fi
 if [ -s "$NESTVM_HOME/vms/broken/vmm.log" ]; then t_ok "the VMM wrote vmm.log"
@@ -79,7 +74,7 @@ fi
 # --- a started default guest ---------------------------------------------
 t_expect "create VM g (the default guest)" 0 '' -- "$NV" vm create g --memory 256M
 t_expect "vm start g: started with its pid" 0 '^VM g started \(pid [0-9]+\)$' -- "$NV" vm start g
-pid=$(field g Pid)
+pid=$(vm_field g Pid)
 t_expect "vm list: g Running with an uptime" 0 '^g +Running .* [0-9]{2}:[0-9]{2}:[0-9]{2}$' -- "$NV" vm list
 t_fails "a second start is refused" 2 'VM g is already Running' -- "$NV" vm start g
 if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'vm-daemon g'; then
@@ -139,7 +134,7 @@ spid=$(cat "$NESTVM_HOME/switches/s1/daemon.pid" 2>/dev/null)
 for _ in $(seq 50); do "$NV" switch list 2>/dev/null | grep -Eq '^s1 .*running' || break; sleep 0.1; done
 t_expect "create VM k with an adapter on s1" 0 '' -- "$NV" vm create k --memory 256M --nic switch=s1
 t_expect "vm start k (its VMM starts s1's daemon again)" 0 'VM k started' -- "$NV" vm start k
-kpid=$(field k Pid)
+kpid=$(vm_field k Pid)
 spid=$(cat "$NESTVM_HOME/switches/s1/daemon.pid" 2>/dev/null)
 if [ -n "$spid" ] && [ -d "/proc/$spid" ]; then
 	if ls -l "/proc/$spid/fd" 2>/dev/null | grep -q 'vms/k/'; then
@@ -151,12 +146,12 @@ if [ -n "$kpid" ]; then kill -9 "$kpid"; fi
 # Its threads end, then its files close: the lock is free a moment later.
 for _ in $(seq 50); do "$NV" vm list k 2>/dev/null | grep -Eq '^k +Off' && break; sleep 0.1; done
 t_expect "after kill -9 of its VMM, vm list shows k Off" 0 '^k +Off' -- "$NV" vm list
-stop=$(field k LastStop)
+stop=$(vm_field k LastStop)
 if [ "$stop" = "the VMM process ($kpid) died" ] || [ "$stop" = "the VMM process (pid $kpid) died" ]; then
 	t_ok "its last stop: $stop"
 else t_not_ok "its last stop says the VMM died" "LastStop: $stop"; fi
 t_expect "k starts again after the crash" 0 'VM k started' -- "$NV" vm start k
-k2pid=$(field k Pid)
+k2pid=$(vm_field k Pid)
 t_expect "and stops" 0 'VM k is off' -- "$NV" vm stop k --force
 sleep 0.5
 left=

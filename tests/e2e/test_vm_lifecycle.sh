@@ -24,10 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-field() { # VM FIELD: a "Key : Value" line of vm show
-	"$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"
-}
-
 # console VM PATTERN INPUT...: attach, type each INPUT line (CR, as a
 # terminal sends), wait until PATTERN shows in the guest's output (up to 120
 # s: the lab's guests are slow), detach with Ctrl-A d. The guest's output is
@@ -74,7 +70,7 @@ for v in a b c; do
 done
 for v in a b c; do
 	if vm_wait_prompt "$v" "$T"; then t_ok "VM $v reaches its shell prompt (console.log)"
-	else t_not_ok "VM $v reaches its shell prompt (console.log)" "$(field "$v" State): $(field "$v" LastStop); $(tail -c 300 "$NESTVM_HOME/vms/$v/console.log" 2>&1 | tr '\n' '|')"; fi
+	else t_not_ok "VM $v reaches its shell prompt (console.log)" "$(vm_field "$v" State): $(vm_field "$v" LastStop); $(tail -c 300 "$NESTVM_HOME/vms/$v/console.log" 2>&1 | tr '\n' '|')"; fi
 done
 sleep 2
 out=$("$NV" vm list 2>&1)
@@ -132,7 +128,7 @@ out=$(cat "$tmp/watch.err")
 t_status "an attached console exits 0 when the VM stops" 0 "$st"
 t_has "it says the VM stopped and why" '^\[VM a stopped: the guest powered off\]'
 t_expect "vm list: a Off" 0 '^a +Off' -- "$NV" vm list a
-last=$(field a LastStop)
+last=$(vm_field a LastStop)
 if [ "$last" = "the guest powered off" ]; then t_ok "a's last stop: the guest powered off"
 else t_not_ok "a's last stop: the guest powered off" "LastStop: $last"; fi
 
@@ -142,11 +138,11 @@ t_expect "vm stop b --force: ended at once" 0 'VM b is off: stopped: forced by n
 t_expect "vm list: b Off" 0 '^b +Off' -- "$NV" vm list b
 
 # --- a VMM killed with SIGKILL -------------------------------------------
-cpid=$(field c Pid)
+cpid=$(vm_field c Pid)
 if [ -n "$cpid" ]; then kill -9 "$cpid"; fi
 for _ in $(seq 50); do "$NV" vm list c 2>/dev/null | grep -Eq '^c +Off' && break; sleep 0.2; done
 t_expect "after kill -9 of c's VMM, vm list shows c Off" 0 '^c +Off' -- "$NV" vm list c
-last=$(field c LastStop)
+last=$(vm_field c LastStop)
 if [ "$last" = "the VMM process (pid $cpid) died" ]; then t_ok "c's last stop: $last"
 else t_not_ok "c's last stop says its VMM died" "LastStop: $last"; fi
 
