@@ -1,5 +1,5 @@
 /* `nestvm vm start NAME` and `nestvm vm stop NAME [--force] [--timeout S]`:
- * a named VM's VMM process (`nestvm vm-daemon`, cmd_vm_daemon.c) is started
+ * a named VM's VMM process (`nestvm vm-daemon`, vmm/vmm_daemon.h) is started
  * in the background and asked to end through its control.sock. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "util/state_dir.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
+#include "util/self_exec.h"
 #include "vmm/exit_status.h"
 #include "vmm/vm_control.h"
 
@@ -106,43 +106,23 @@ static int lock_vmm(const char *name, struct nv_err *err)
 	return fd;
 }
 
-/* Starts `nestvm vm-daemon NAME` detached: own session, not our child
- * (double fork), stdin /dev/null, stdout and stderr to vmm.log; it gets
- * vmm.lock as fd 3 and the notify pipe as fd 4. */
+/* Starts `nestvm vm-daemon NAME` detached: own session, not our child,
+ * stdin /dev/null, stdout and stderr appended to vmm.log; it gets vmm.lock
+ * as fd 3 and the notify pipe as fd 4, and nothing else we have open. */
 static int spawn_daemon(const char *name, int lock_fd, int notify_fd, struct nv_err *err)
 {
 	char log[VM_PATH_MAX];
 	if (vm_store_path(name, "vmm.log", log, sizeof(log), err) < 0)
 		return -1;
-	pid_t pid = fork();
+	char *argv[] = { "nestvm", "vm-daemon", (char *)name, "--lock-fd", "3", "--notify-fd", "4", NULL };
+	int keep[] = { lock_fd, notify_fd };
+	struct self_exec_options o = {
+		.argv = argv, .detach = true, .log = log, .log_append = true, .keep_fds = keep, .nkeep = 2,
+		.exec_error = "cannot run nestvm vm-daemon", .fail_status = 127,
+	};
+	pid_t pid = self_exec_start(&o);
 	if (pid < 0)
-		return nv_err_host(err, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		/* Out of the way of 0..4 first, then into place (dup2 clears
-		 * close-on-exec, so exactly these survive the exec). */
-		int l = fcntl(lock_fd, F_DUPFD_CLOEXEC, 10), n = fcntl(notify_fd, F_DUPFD_CLOEXEC, 10);
-		if (in < 0 || out < 0 || l < 0 || n < 0)
-			_exit(127);
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(out, 2);
-		dup2(l, 3);
-		dup2(n, 4);
-		/* Whatever else the caller of `vm start` left open (the pipe of a
-		 * $(...) around it, say) must not be held for the VM's life. */
-		close_range(5, ~0U, 0);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/proc/self/exe", "nestvm", "vm-daemon", name, "--lock-fd", "3", "--notify-fd", "4", (char *)NULL);
-		dprintf(2, "cannot run nestvm vm-daemon: %s\n", strerror(errno));
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0); /* the intermediate child exits at once */
+		return nv_err_host(err, "fork: %s", strerror((int)-pid));
 	return 0;
 }
 
