@@ -85,8 +85,8 @@ else t_not_ok "the counter resumed at the next number" "before '$before', after 
 t_expect "Suspend-VM -Name p" 0 '^VM p is paused$' -- "$NV" Suspend-VM -Name p
 t_expect "Resume-VM -Name p" 0 '^VM p is running$' -- "$NV" Resume-VM -Name p
 
-t_expect "pause, then vm stop: the guest is resumed to hear the power button" 0 '^VM p is paused$' -- "$NV" vm pause p
-t_expect "vm stop p powers the paused guest off" 0 'VM p is off: the guest powered off' -- "$NV" vm stop p --timeout 180
+t_expect "pause p before a graceful stop" 0 '^VM p is paused$' -- "$NV" vm pause p
+t_expect "vm stop p: the paused guest is resumed, hears the power button and powers off" 0 'VM p is off: the guest powered off' -- "$NV" vm stop p --timeout 180
 t_expect "start p again" 0 '^VM p started' -- "$NV" vm start p
 t_expect "pause it" 0 '^VM p is paused$' -- "$NV" vm pause p
 t_expect "vm stop --force ends a paused VM at once" 0 'VM p is off: stopped: forced' -- "$NV" vm stop p --force
