@@ -143,17 +143,11 @@ static void accept_client(struct console_hub *h)
 	}
 }
 
-size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input)
+unsigned console_hub_clients(const struct console_hub *h)
 {
-	size_t n = 0;
-	fds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
-	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++) {
-		struct console_client *c = &h->clients[i];
-		short ev = (short)((want_input ? POLLIN : 0) | (c->out_len ? POLLOUT : 0));
-		/* A free slot is polled as fd -1 (ignored), so slots and pollfds
-		 * keep the same index. */
-		fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
-	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
+		n += h->clients[i].fd >= 0;
 	return n;
 }
 
@@ -233,29 +227,6 @@ void console_hub_want_input(struct console_hub *h, bool want)
 	h->want_input = want;
 	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
 		client_watch(h, &h->clients[i]);
-}
-
-void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size_t nfds,
-			   uint8_t *in, size_t in_room, size_t *in_len)
-{
-	if (nfds < CONSOLE_HUB_POLLFDS)
-		return;
-	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++) {
-		struct console_client *c = &h->clients[i];
-		short re = fds[1 + i].revents;
-		if (c->fd < 0 || fds[1 + i].fd != c->fd || !re)
-			continue;
-		size_t got;
-		size_t room = *in_len < in_room ? in_room - *in_len : 0;
-		bool alive = client_ready(c, re & POLLOUT, re & POLLIN, re & (POLLHUP | POLLERR),
-					  in + *in_len, room, &got);
-		*in_len += got;
-		if (!alive)
-			drop(h, c);
-	}
-	/* After the clients, so a new one is not looked at with stale revents. */
-	if (fds[0].revents & POLLIN)
-		accept_client(h);
 }
 
 void console_hub_flush(struct console_hub *h)

@@ -3,11 +3,10 @@
  * input goes to the guest. A client that stops reading is dropped once its
  * buffer fills: it must never hold up the guest, whose UART output blocks
  * on the console pipe. The hub serves itself from an evloop
- * (console_hub_attach); poll_fill/poll_done drive it without one. */
+ * (console_hub_attach). */
 #ifndef NESTVM_VMM_CONSOLE_HUB_H
 #define NESTVM_VMM_CONSOLE_HUB_H
 
-#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,8 +17,6 @@
 
 #define CONSOLE_HUB_MAX_CLIENTS 16
 #define CONSOLE_CLIENT_BUF (256u * 1024) /* output a client may lag behind */
-/* Pollfds the hub adds: the listening socket and one per client. */
-#define CONSOLE_HUB_POLLFDS (1 + CONSOLE_HUB_MAX_CLIENTS)
 
 struct console_client {
 	int fd;           /* -1: free slot */
@@ -63,13 +60,8 @@ int console_hub_attach(struct console_hub *h, struct evloop *l, const struct con
 /* Attached hubs: whether clients' input is read now. */
 void console_hub_want_input(struct console_hub *h, bool want);
 
-/* Without an evloop: adds the hub's pollfds at fds (CONSOLE_HUB_POLLFDS of room); clients'
- * input is polled only when want_input. Returns how many. */
-size_t console_hub_poll_fill(struct console_hub *h, struct pollfd *fds, bool want_input);
-/* After poll: accepts, writes, drops, and reads clients' input into
- * in[*in_len .. in_room). */
-void console_hub_poll_done(struct console_hub *h, const struct pollfd *fds, size_t nfds,
-			   uint8_t *in, size_t in_room, size_t *in_len);
+/* How many clients are attached now. */
+unsigned console_hub_clients(const struct console_hub *h);
 
 /* Best effort, without blocking: what clients still have buffered. */
 void console_hub_flush(struct console_hub *h);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dev/virtio/blk.h"
+#include "virtio_driver.h"
 
 #define RAM_SIZE 0x100000ULL
 #define QSZ 16
@@ -57,26 +58,8 @@ static struct irq_line line(void)
 	return (struct irq_line){ .set_level = irq_set, .opaque = &irq, .gsi = 9 };
 }
 
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-	virtio_mmio_access(t, off, b, 4, false);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	virtio_mmio_access(t, off, b, 4, true);
-}
-
-static uint64_t device_features(void)
-{
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	uint64_t f = (uint64_t)rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return f | rd(VIRTIO_MMIO_DEVICE_FEATURES);
-}
+static uint32_t rd(uint64_t off) { return vdrv_rd(t, off); }
+static void wr(uint64_t off, uint32_t v) { vdrv_wr(t, off, v); }
 
 static uint8_t pattern(uint64_t off)
 {
@@ -112,25 +95,9 @@ static void driver_init(void)
 {
 	memset(ram, 0, RAM_SIZE);
 	avail_idx = used_seen = 0;
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	uint64_t f = device_features() & ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				       VIRTIO_STATUS_FEATURES_OK);
-	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSZ);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_negotiate(t, vdrv_device_features(t) & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vdrv_queue(t, 0, QSZ, DESC, AVAIL, USED);
+	vdrv_driver_ok(t);
 }
 
 static void open_blk(bool readonly)
@@ -241,7 +208,7 @@ static void test_config_and_features(void **state)
 	assert_int_equal(rd(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_SIZE_MAX), VIRTIO_BLK_SIZE_MAX);
 	assert_int_equal(rd(VIRTIO_MMIO_CONFIG + 0x80), 0); /* past the config */
 	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
-	uint64_t f = device_features();
+	uint64_t f = vdrv_device_features(t);
 	assert_true(f & (1ULL << VIRTIO_BLK_F_FLUSH));
 	assert_true(f & (1ULL << VIRTIO_BLK_F_BLK_SIZE));
 	assert_true(f & (1ULL << VIRTIO_BLK_F_SEG_MAX));
@@ -323,7 +290,7 @@ static void test_flush(void **state)
 static void test_readonly(void **state)
 {
 	open_blk(true);
-	assert_true(device_features() & (1ULL << VIRTIO_BLK_F_RO));
+	assert_true(vdrv_device_features(t) & (1ULL << VIRTIO_BLK_F_RO));
 	memset(ram + DATA, 0x11, 512);
 	assert_int_equal(request(VIRTIO_BLK_T_OUT, 2, 512, NULL), VIRTIO_BLK_S_IOERR);
 	uint8_t buf[512];

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "dev/virtio/net.h"
+#include "virtio_driver.h"
 
 #define RAM_SIZE 0x100000ULL
 #define QSZ 16
@@ -42,18 +43,8 @@ static void irq_set(void *opaque, unsigned gsi, int level)
 		__atomic_add_fetch(&irq_raises, 1, __ATOMIC_RELAXED);
 }
 
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-	virtio_mmio_access(t, off, b, 4, false);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	virtio_mmio_access(t, off, b, 4, true);
-}
+static uint32_t rd(uint64_t off) { return vdrv_rd(t, off); }
+static void wr(uint64_t off, uint32_t v) { vdrv_wr(t, off, v); }
 
 static uint64_t qbase(int q) { return q == 0 ? RXQ_BASE : TXQ_BASE; }
 
@@ -89,25 +80,10 @@ static void driver_init(uint64_t features)
 {
 	memset(ram, 0, RAM_SIZE);
 	avail[0] = avail[1] = used_seen[0] = used_seen[1] = 0;
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
-	for (int q = 0; q < 2; q++) {
-		wr(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-		wr(VIRTIO_MMIO_QUEUE_NUM, QSZ);
-		wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)qbase(q));
-		wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)qbase(q) + 0x1000);
-		wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)qbase(q) + 0x2000);
-		wr(VIRTIO_MMIO_QUEUE_READY, 1);
-		assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
-	}
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_negotiate(t, features);
+	for (uint32_t q = 0; q < 2; q++)
+		vdrv_queue(t, q, QSZ, qbase((int)q), qbase((int)q) + 0x1000, qbase((int)q) + 0x2000);
+	vdrv_driver_ok(t);
 }
 
 static int reconnect_calls;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dev/virtio/rng.h"
+#include "virtio_driver.h"
 
 #define RAM_SIZE 0x100000ULL
 #define QSZ 16
@@ -60,26 +61,8 @@ static void irq_set(void *opaque, unsigned gsi, int level)
 	r->level = level;
 }
 
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-	virtio_mmio_access(t, off, b, 4, false);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	virtio_mmio_access(t, off, b, 4, true);
-}
-
-static uint64_t device_features(void)
-{
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	uint64_t f = (uint64_t)rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return f | rd(VIRTIO_MMIO_DEVICE_FEATURES);
-}
+static uint32_t rd(uint64_t off) { return vdrv_rd(t, off); }
+static void wr(uint64_t off, uint32_t v) { vdrv_wr(t, off, v); }
 
 /* Reset, accept the offer minus EVENT_IDX (so every completion
  * interrupts), one queue of QSZ, DRIVER_OK. */
@@ -87,25 +70,9 @@ static void driver_init(void)
 {
 	memset(ram, 0, RAM_SIZE);
 	avail_idx = used_seen = 0;
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	uint64_t f = device_features() & ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				       VIRTIO_STATUS_FEATURES_OK);
-	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSZ);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_negotiate(t, vdrv_device_features(t) & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vdrv_queue(t, 0, QSZ, DESC, AVAIL, USED);
+	vdrv_driver_ok(t);
 }
 
 static int setup(void **state)
@@ -209,7 +176,7 @@ static void test_identity_and_features(void **state)
 	/* Nothing device-specific: only what the transport offers for all. */
 	uint64_t transport = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
 			     (1ULL << VIRTIO_RING_F_EVENT_IDX);
-	uint64_t f = device_features();
+	uint64_t f = vdrv_device_features(t);
 	assert_true(f & (1ULL << VIRTIO_F_VERSION_1));
 	assert_int_equal(f & ~transport, 0);
 	/* One queue: the second does not exist. */

@@ -168,14 +168,6 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-static unsigned clients(const struct console_hub *h)
-{
-	unsigned c = 0;
-	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS; i++)
-		c += h->clients[i].fd >= 0;
-	return c;
-}
-
 static void test_hub_on_loop(void **state)
 {
 	(void)state;
@@ -197,7 +189,7 @@ static void test_hub_on_loop(void **state)
 
 	/* A client attaches and gets the replay. */
 	int a = connect_to(sock);
-	RUN_UNTIL(&l, clients(&h) == 1);
+	RUN_UNTIL(&l, console_hub_clients(&h) == 1);
 	char buf[64];
 	assert_int_equal(recv(a, buf, sizeof(buf), 0), 2);
 	assert_memory_equal(buf, "# ", 2);
@@ -219,8 +211,8 @@ static void test_hub_on_loop(void **state)
 	assert_memory_equal(f.got + 3, "xy", 2);
 	/* A client that leaves is forgotten. */
 	close(a);
-	RUN_UNTIL(&l, clients(&h) == 0);
-	assert_int_equal(clients(&h), 0);
+	RUN_UNTIL(&l, console_hub_clients(&h) == 0);
+	assert_int_equal(console_hub_clients(&h), 0);
 	gated_hub = NULL;
 	console_hub_close(&h);
 	vmm_loop_close(&l);
