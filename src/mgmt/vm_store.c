@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file_io.h"
 #include "util/state_dir.h"
 
 /* A record is a few KiB at most; anything much larger is not ours. */
@@ -114,51 +115,26 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, s + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes r as dir/vm.json atomically: dir/vm.json.tmp.<pid>, fsync,
- * rename, fsync of dir. */
+/* Writes r as dir/vm.json atomically (util/file_io). */
 static int save_in(const char *dir, const struct vm_record *r, struct nv_err *err)
 {
-	char tmp[PATH_LEN + 64], path[PATH_LEN + 16];
+	char path[PATH_LEN + 16];
 	snprintf(path, sizeof(path), "%s/%s", dir, VM_RECORD_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, VM_RECORD_FILE, (int)getpid());
 	struct json_object *o = vm_record_to_json(r);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		json_object_put(o);
-		return nv_err_host(err, "cannot write %s: %s", tmp, strerror(e));
-	}
-	bool ok = write_all(fd, s, strlen(s)) == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) == 0;
-	int saved = errno;
-	if (close(fd) < 0 && ok) {
-		ok = false;
-		saved = errno;
+	size_t n = strlen(s);
+	char *text = malloc(n + 2);
+	int rc = text ? 0 : -ENOMEM;
+	if (text) {
+		memcpy(text, s, n);
+		text[n] = '\n';
+		rc = file_write_atomic(path, text, n + 1);
+		free(text);
 	}
 	json_object_put(o);
-	if (ok && rename(tmp, path) < 0) {
-		ok = false;
-		saved = errno;
-	}
-	if (!ok) {
-		unlink(tmp);
-		return nv_err_host(err, "cannot write %s: %s", path, strerror(saved));
-	}
-	fsync_dir(dir);
+	if (rc < 0)
+		return nv_err_host(err, "cannot write %s: %s", path, strerror(-rc));
 	return 0;
 }
 
@@ -233,26 +209,19 @@ int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err)
 		return -1;
 	if (!vm_store_exists(name))
 		return no_such_vm(name, err);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nv_err_input(err, "%s: cannot read: %s (corrupt VM directory? delete it)", path,
-				    strerror(errno));
-	char *buf = malloc(RECORD_FILE_MAX + 1);
-	size_t len = 0;
-	ssize_t n = 0;
-	while (buf && len < RECORD_FILE_MAX &&
-	       ((n = read(fd, buf + len, RECORD_FILE_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
-	int saved = errno;
-	close(fd);
-	int ret;
-	if (!buf)
+	char *buf;
+	size_t len;
+	int rc = file_read_bounded(path, RECORD_FILE_MAX, &buf, &len), ret;
+	if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR)
+		ret = nv_err_input(err, "%s: cannot read: %s (corrupt VM directory? delete it)", path,
+				   strerror(-rc));
+	else if (rc == -ENOMEM)
 		ret = nv_err_host(err, "%s: out of memory", path);
-	else if (n < 0)
-		ret = nv_err_host(err, "%s: cannot read: %s", path, strerror(saved));
-	else if (len >= RECORD_FILE_MAX)
+	else if (rc == -EFBIG)
 		ret = nv_err_input(err, "%s: larger than %d KiB, not a VM record", path, RECORD_FILE_MAX / 1024);
-	else if ((buf[len] = '\0', vm_record_parse_text(buf, len, path, r, err)) < 0)
+	else if (rc < 0)
+		ret = nv_err_host(err, "%s: cannot read: %s", path, strerror(-rc));
+	else if (vm_record_parse_text(buf, len, path, r, err) < 0)
 		ret = -1;
 	else if (strcmp(r->config.name, name))
 		ret = nv_err_input(err, "%s: config.name: '%s' is not the VM's directory name '%s'", path,

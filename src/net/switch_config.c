@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/state_dir.h"
+#include "util/file_io.h"
 #include "util/parse.h"
 
 /* config.json is a few hundred bytes; anything much larger is not ours. */
@@ -224,52 +225,22 @@ static struct json_object *config_to_json(const struct switch_config *c)
 
 int switch_config_save(const char *path, const struct switch_config *c, struct nv_err *err)
 {
-	char tmp[4200];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return nv_err_input(err, "%s: path too long", path);
 	struct json_object *o = config_to_json(c);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		json_object_put(o);
-		return nv_err_host(err, "cannot write %s: %s", tmp, strerror(errno));
-	}
-	size_t len = strlen(s), off = 0;
-	int ok = 1;
-	while (ok && off < len) {
-		ssize_t w = write(fd, s + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		ok = w > 0;
-		off += w > 0 ? (size_t)w : 0;
-	}
-	ok = ok && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	int saved = errno;
-	if (close(fd) < 0 && ok) {
-		ok = 0;
-		saved = errno;
+	size_t n = strlen(s);
+	char *text = malloc(n + 2);
+	int rc = text ? 0 : -ENOMEM;
+	if (text) {
+		memcpy(text, s, n);
+		text[n] = '\n';
+		rc = file_write_atomic(path, text, n + 1);
+		free(text);
 	}
 	json_object_put(o);
-	if (ok && rename(tmp, path) < 0) {
-		ok = 0;
-		saved = errno;
-	}
-	if (!ok) {
-		unlink(tmp);
-		return nv_err_host(err, "cannot write %s: %s", path, strerror(saved));
-	}
-	/* The rename itself survives a crash once the directory is synced. */
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		int dfd = open(slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	if (rc == -ENAMETOOLONG)
+		return nv_err_input(err, "%s: path too long", path);
+	if (rc < 0)
+		return nv_err_host(err, "cannot write %s: %s", path, strerror(-rc));
 	return 0;
 }
 
@@ -383,30 +354,19 @@ out:
 
 int switch_config_load(const char *path, struct switch_config *c, struct nv_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nv_err_input(err, "cannot read %s: %s", path, strerror(errno));
-	char *buf = malloc(CONFIG_FILE_MAX + 1);
-	size_t len = 0;
-	ssize_t r = 0;
-	while (buf && len < CONFIG_FILE_MAX &&
-	       ((r = read(fd, buf + len, CONFIG_FILE_MAX - len)) > 0 || (r < 0 && errno == EINTR)))
-		len += r > 0 ? (size_t)r : 0;
-	int saved = errno;
-	close(fd);
-	int ret;
-	if (!buf)
+	char *buf;
+	size_t len;
+	int rc = file_read_bounded(path, CONFIG_FILE_MAX, &buf, &len), ret;
+	if (rc == -ENOMEM)
 		ret = nv_err_host(err, "out of memory reading %s", path);
-	else if (r < 0)
-		ret = nv_err_input(err, "cannot read %s: %s", path, strerror(saved));
-	else if (len == CONFIG_FILE_MAX)
+	else if (rc == -EFBIG)
 		ret = nv_err_input(err, "%s: larger than %d bytes (corrupt?)", path, CONFIG_FILE_MAX);
+	else if (rc < 0)
+		ret = nv_err_input(err, "cannot read %s: %s", path, strerror(-rc));
 	else if (memchr(buf, '\0', len))
 		ret = nv_err_input(err, "%s: contains NUL bytes (corrupt?)", path);
-	else {
-		buf[len] = '\0';
+	else
 		ret = switch_config_parse(buf, path, c, err);
-	}
 	free(buf);
 	return ret;
 }
