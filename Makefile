@@ -92,7 +92,8 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 
 # Host-side helper programs for the CLI tests (tests/tools/switch_probe.c:
 # a fake VM adapter on a switch).
-TOOL_BIN := $(B)/tests/tools/switch_probe $(B)/tests/tools/pty_run
+TOOL_BIN := $(B)/tests/tools/switch_probe $(B)/tests/tools/pty_run $(B)/tests/tools/run_as \
+	$(B)/tests/tools/hold_lock $(B)/tests/tools/json_get $(B)/tests/tools/seqpacket_call
 $(B)/tests/tools/switch_probe: tests/tools/switch_probe.c $(B)/libnestvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libnestvm.a $(LDLIBS)
@@ -101,6 +102,16 @@ $(B)/tests/tools/switch_probe: tests/tools/switch_probe.c $(B)/libnestvm.a
 $(B)/tests/tools/pty_run: tests/tools/pty_run.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+# run_as, hold_lock, json_get, seqpacket_call: what the CLI tests would
+# otherwise take from util-linux or python3, which the lab's busybox lacks.
+$(B)/tests/tools/run_as $(B)/tests/tools/hold_lock $(B)/tests/tools/seqpacket_call: $(B)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+$(B)/tests/tools/json_get: tests/tools/json_get.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $< -ljson-c
 
 check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm
 

@@ -63,6 +63,10 @@ t_bad() {
 	t_fails "$name" 2 "$re" -- "$@"
 }
 
+# t_tool NAME: a test helper program (tests/tools/NAME.c), built beside the
+# nestvm under test (NESTVM_TOOLS overrides).
+t_tool() { echo "${NESTVM_TOOLS:-$(dirname "${NV:-build/nestvm}")/tests/tools}/$1"; }
+
 # vm_field VM FIELD: the value of a "Key : Value" line of `vm show VM`.
 vm_field() { "$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"; }
 

@@ -105,19 +105,9 @@ out=$(timeout 20 "$NV" vm console g 2>&1 </dev/null >/dev/null); st=$?
 t_status "end of piped input detaches" 0 "$st"
 
 # The control socket: one JSON request, one reply.
-if command -v python3 >/dev/null; then
-	rep=$(python3 - "$NESTVM_HOME/vms/g/control.sock" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1]); s.send(b'{"cmd":"status"}'); print(s.recv(4096).decode())
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1]); s.send(b'{"cmd":"reboot"}'); print(s.recv(4096).decode())
-EOF
-)
-	out=$rep
-	t_has "control status: ok, Running, the pid, an uptime" "^\{\"ok\":true,\"state\":\"Running\",\"pid\":$pid,\"uptime\":[0-9]+\}$"
-	t_has "control: an unknown cmd is refused" '^\{"ok":false,"error":"unknown cmd'
-fi
+out=$("$(t_tool seqpacket_call)" "$NESTVM_HOME/vms/g/control.sock" '{"cmd":"status"}' '{"cmd":"reboot"}' 2>&1)
+t_has "control status: ok, Running, the pid, an uptime" "^\{\"ok\":true,\"state\":\"Running\",\"pid\":$pid,\"uptime\":[0-9]+\}$"
+t_has "control: an unknown cmd is refused" '^\{"ok":false,"error":"unknown cmd'
 
 t_expect "vm stop --force: Off, forced" 0 'VM g is off: stopped: forced by nestvm vm stop --force' -- "$NV" vm stop g --force
 # vmm.lock is free once its files are closed; the process goes a moment later.
