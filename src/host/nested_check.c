@@ -269,7 +269,11 @@ static bool device_problem(const struct host_facts *f, char *reason, char *fix)
 	if (e == EACCES || e == EPERM) {
 		say(reason, "%s is not usable by %s (%s)", path, f->user[0] ? f->user : "this user",
 		    e == EACCES ? "permission denied" : "operation not permitted");
-		say(fix, "usermod -aG kvm %s, then log in again (or run as root)", f->user[0] ? f->user : "USER");
+		unsigned uid;
+		if (sscanf(f->user, "uid %u", &uid) == 1) /* no user name: usermod cannot name it */
+			say(fix, "setfacl -m u:%u:rw %s (or run as root)", uid, path);
+		else
+			say(fix, "usermod -aG kvm %s, then log in again (or run as root)", f->user[0] ? f->user : "USER");
 		return true;
 	}
 	bool missing = e == ENOENT || !f->dev_present;

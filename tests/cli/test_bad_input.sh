@@ -85,7 +85,7 @@ if [ "$(id -u)" = 0 ] && [ -e /dev/kvm ]; then
 	# An unprivileged user with a readable copy of everything but /dev/kvm.
 	mkdir -p "$T/guest" && cp "$NV" "$T/nestvm" && cp build/guest/vmlinuz build/guest/initrd.img "$T/guest/"
 	chmod -R a+rX "$T"
-	t_bad "kvm device not permitted" "/dev/kvm is not permitted" \
+	t_bad "kvm device not permitted" "/dev/kvm is not usable by (nobody|uid 65534) \\(permission denied\\); fix: (usermod -aG kvm nobody|setfacl -m u:65534:rw /dev/kvm)" \
 		"$(t_tool run_as)" 65534 65534 "$T/nestvm" run -- true
 fi
 t_bad "unknown subcommand" "unknown command 'frob'" $NV frob

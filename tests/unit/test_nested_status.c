@@ -400,6 +400,10 @@ static void test_kvm_error_line(void **state)
 	}
 	load_host("amd-kvm-not-permitted.txt", &f);
 	kvm_error_has(&f, "/dev/kvm is not usable by frank (permission denied); fix: usermod -aG kvm frank", NULL, NULL);
+	/* A uid without a user name (the lab's nobody): usermod cannot name it. */
+	snprintf(f.user, sizeof(f.user), "uid 65534");
+	kvm_error_has(&f, "/dev/kvm is not usable by uid 65534 (permission denied); fix: setfacl -m u:65534:rw /dev/kvm",
+		      NULL, "usermod");
 	load_host("intel-vtx-disabled-in-firmware.txt", &f);
 	kvm_error_has(&f, "the kernel has KVM (kvm in /sys/module) but registered no KVM device (no kvm in /proc/misc): "
 		      "the firmware disabled VT-x; fix: enable VT-x in the BIOS/UEFI setup", "nestvm lab", "mknod");
