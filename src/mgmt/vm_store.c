@@ -123,15 +123,7 @@ static int save_in(const char *dir, const struct vm_record *r, struct nv_err *er
 	struct json_object *o = vm_record_to_json(r);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(s);
-	char *text = malloc(n + 2);
-	int rc = text ? 0 : -ENOMEM;
-	if (text) {
-		memcpy(text, s, n);
-		text[n] = '\n';
-		rc = file_write_atomic(path, text, n + 1);
-		free(text);
-	}
+	int rc = file_write_text(path, s);
 	json_object_put(o);
 	if (rc < 0)
 		return nv_err_host(err, "cannot write %s: %s", path, strerror(-rc));

@@ -227,15 +227,7 @@ int switch_config_save(const char *path, const struct switch_config *c, struct n
 {
 	struct json_object *o = config_to_json(c);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-	size_t n = strlen(s);
-	char *text = malloc(n + 2);
-	int rc = text ? 0 : -ENOMEM;
-	if (text) {
-		memcpy(text, s, n);
-		text[n] = '\n';
-		rc = file_write_atomic(path, text, n + 1);
-		free(text);
-	}
+	int rc = file_write_text(path, s);
 	json_object_put(o);
 	if (rc == -ENAMETOOLONG)
 		return nv_err_input(err, "%s: path too long", path);

@@ -81,3 +81,16 @@ int file_write_atomic(const char *path, const void *data, size_t len)
 	}
 	return 0;
 }
+
+int file_write_text(const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	char *buf = malloc(n + 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, text, n);
+	buf[n] = '\n';
+	int r = file_write_atomic(path, buf, n + 1);
+	free(buf);
+	return r;
+}

@@ -16,4 +16,7 @@ int file_read_bounded(const char *path, size_t max, char **out, size_t *len);
  * the directory fsync'd. 0, or -errno (the temporary file is removed). */
 int file_write_atomic(const char *path, const void *data, size_t len);
 
+/* text and a newline as path, atomically (as file_write_atomic). */
+int file_write_text(const char *path, const char *text);
+
 #endif
