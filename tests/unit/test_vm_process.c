@@ -20,6 +20,7 @@
 #include "vmm/console_ring.h"
 #include "vmm/vm_control.h"
 #include "vmm/vm_process.h"
+#include "unix_client.h"
 
 static void fill(uint8_t *p, size_t n, size_t from)
 {
@@ -102,16 +103,6 @@ static void test_log_cap(void **state)
 	assert_int_equal(console_log_open(&l, path, &err), 0);
 	assert_int_equal(l.size, 450);
 	console_log_close(&l);
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
 }
 
 /* Clients' input lands here, as vm_process hands it to the guest. */

@@ -19,6 +19,7 @@
 
 #include "vmm/console_hub.h"
 #include "vmm/vmm_loop.h"
+#include "unix_client.h"
 
 /* A fake UART: takes at most `take` bytes a call. */
 struct fake {
@@ -156,16 +157,6 @@ static size_t hub_room(void *opaque)
 static void hub_put(void *opaque, const uint8_t *p, size_t n)
 {
 	vmm_loop_input(opaque, p, n);
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
 }
 
 static void test_hub_on_loop(void **state)
