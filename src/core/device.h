@@ -9,9 +9,7 @@
 
 #include "util/err.h"
 
-/* One function, two directions (bhyve's habit, so field order cannot
- * drift): filled in by the save/restore work; NULL until then. */
-struct device_snapshot;
+struct device_snapshot; /* core/device_snapshot.h */
 
 struct device_ops {
 	const char *kind; /* "uart16550", "virtio-blk", ... */
@@ -22,6 +20,10 @@ struct device_ops {
 	 * May be NULL for devices that only run on vCPU threads. */
 	void (*pause)(void *dev);
 	void (*resume)(void *dev);
+	/* Saves or restores the device's state (s->dir says which), called
+	 * with the machine paused; on restore the device was just created
+	 * from the same settings. NULL: the device keeps no state of its own.
+	 * -1 with s->failed set (a bad field) or err (anything else). */
 	int (*snapshot)(void *dev, struct device_snapshot *s, struct nv_err *err);
 	/* Frees the instance. May be NULL when someone else owns it. */
 	void (*destroy)(void *dev);
