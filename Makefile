@@ -12,7 +12,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
-LDLIBS  := -lpthread -ljson-c $(SLIRP_LIBS)
+LDLIBS  := -lpthread -ljson-c -lz $(SLIRP_LIBS)
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))

@@ -13,6 +13,7 @@
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine.h"
+#include "vmm/machine_state.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 #include "vmm/vm_launch.h"
@@ -23,6 +24,9 @@ struct run_args {
 	struct vm_config vm;
 	struct vm_launch_options launch;
 	const char *name;
+	const char *save_dir;    /* --save-on-exit */
+	const char *restore_dir; /* --restore */
+	bool settings_given;     /* any option --restore replaces */
 	const char *nics[VM_MAX_NICS];
 	unsigned nnics;
 };
@@ -51,6 +55,10 @@ static void run_usage(FILE *f)
 		"                        give the guest VT-x/AMD-V so it can run its own VMs\n"
 		"  --pvm-kernel          the kernel is built for a paravirtual KVM (kvm_pvm): boot it\n"
 		"                        there (without it, such a host refuses a stock kernel)\n"
+		"  --save-on-exit DIR    when stopped from the host (a signal, Ctrl-A x) save the VM\n"
+		"                        into DIR (vm.state and memory) instead of discarding it\n"
+		"  --restore DIR         continue the VM saved in DIR, with its own settings (its\n"
+		"                        disks must be as they were when it was saved)\n"
 		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
 		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
 		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
@@ -61,7 +69,7 @@ static void run_usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
-	       O_NAME, O_PVM_KERNEL };
+	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -76,6 +84,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "pvm-kernel", no_argument, NULL, O_PVM_KERNEL },
+		{ "save-on-exit", required_argument, NULL, O_SAVE_ON_EXIT },
+		{ "restore", required_argument, NULL, O_RESTORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,7 +97,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	optind = 1;
 	int o, st = 0;
 	while (!st && (o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		if (o >= O_KERNEL && o <= O_NAME && o != O_KVM)
+			a->settings_given = true;
 		switch (o) {
+		case O_SAVE_ON_EXIT: a->save_dir = optarg; break;
+		case O_RESTORE: a->restore_dir = optarg; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
 		case O_INITRD: st = vm_option_file("--initrd", optarg, false, c->initrd, sizeof(c->initrd)); break;
 		case O_APPEND: st = vm_option_append(c, optarg); break;
@@ -122,6 +136,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		a->launch.command = argv + optind;
 		a->launch.command_argc = argc - optind;
 	}
+	if (a->restore_dir && (a->settings_given || a->launch.command))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--restore continues a saved VM with its own settings: "
+				"give it no VM settings or command (only --kvm-device and --save-on-exit)");
 	if (a->name && !state_name_valid(a->name, VM_NAME_MAX))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
 				"not starting with . or -)", a->name, VM_NAME_MAX);
@@ -164,7 +181,16 @@ int cmd_run(int argc, char **argv)
 		return st;
 	static struct vm_launch_state launch; /* lives as long as the VM */
 	struct nv_err err = { 0 };
+	static struct machine_saved saved; /* its memory is mapped for the VM's life */
+	saved.memory_fd = -1;
+	if (a.restore_dir) {
+		if (machine_saved_load(a.restore_dir, &saved, &err) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		a.launch.saved = &saved;
+	}
 	struct machine *m = vm_launch(&a.vm, &a.launch, &launch, &err);
+	/* The memory file is mapped now (or never): its fd is not needed. */
+	machine_saved_free(&saved);
 	if (launch.note[0])
 		fprintf(stderr, "nestvm: note: %s\n", launch.note);
 	if (!m)
@@ -172,12 +198,22 @@ int cmd_run(int argc, char **argv)
 
 	struct terminal term;
 	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
-	struct runner_options ro = { .input_fd = STDIN_FILENO, .escape_keys = tty };
+	struct runner_options ro = { .input_fd = STDIN_FILENO, .escape_keys = tty,
+				     .keep_for_save = a.save_dir != NULL };
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
 		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };
 	if (tty)
 		terminal_restore(&term);
+	if (a.save_dir && res.end == MACHINE_END_STOPPED) {
+		int rc = machine_save(m, a.save_dir, &err);
+		machine_destroy(m);
+		if (rc < 0)
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "the VM could not be saved: %s", err.msg);
+		fprintf(stderr, "nestvm: saved to %s (continue it with: nestvm run --restore %s)\n",
+			a.save_dir, a.save_dir);
+		return 0;
+	}
 	machine_destroy(m);
 	return report_end(&res);
 }

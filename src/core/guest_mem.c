@@ -20,30 +20,66 @@ void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size)
 	}
 }
 
-int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
+/* An address range of ram_size bytes aligned to GUEST_MEM_ALIGN: KVM maps
+ * guest memory with 2 MiB pages only where guest-physical and host
+ * addresses are aligned alike, so reserve 2 MiB more and keep the aligned
+ * part. Without this every guest page costs a 4 KiB mapping and boot takes
+ * several times the exits. */
+static uint8_t *reserve_aligned(uint64_t ram_size, struct nv_err *err)
 {
-	/* KVM maps guest memory with 2 MiB pages only where guest-physical and
-	 * host addresses are aligned alike: reserve 2 MiB more, keep the
-	 * aligned part. Without this every guest page costs a 4 KiB mapping
-	 * and boot takes several times the exits. */
 	uint64_t span = ram_size + GUEST_MEM_ALIGN;
-	if (span < ram_size)
-		return nv_err_input(err, "guest memory size overflows");
+	if (span < ram_size) {
+		nv_err_input(err, "guest memory size overflows");
+		return NULL;
+	}
 	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return nv_err_input(err, "cannot reserve %llu MiB of guest memory: %s",
-				    (unsigned long long)(ram_size >> 20), strerror(errno));
+	if (p == MAP_FAILED) {
+		nv_err_input(err, "cannot reserve %llu MiB of guest memory: %s",
+			     (unsigned long long)(ram_size >> 20), strerror(errno));
+		return NULL;
+	}
 	uint8_t *aligned = (uint8_t *)(((uintptr_t)p + GUEST_MEM_ALIGN - 1) & ~(uintptr_t)(GUEST_MEM_ALIGN - 1));
 	if (aligned > p)
 		munmap(p, (size_t)(aligned - p));
 	size_t tail = (size_t)((p + span) - (aligned + ram_size));
 	if (tail)
 		munmap(aligned + ram_size, tail);
-	/* Transparent huge pages where the host only gives them on request;
-	 * guest RAM is never useful in a core dump and may be large. */
+	return aligned;
+}
+
+/* Guest RAM is never useful in a core dump and may be large. */
+static void advise(uint8_t *host, uint64_t ram_size)
+{
+	madvise(host, ram_size, MADV_DONTDUMP);
+}
+
+int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
+{
+	uint8_t *aligned = reserve_aligned(ram_size, err);
+	if (!aligned)
+		return -1;
+	/* Transparent huge pages where the host only gives them on request. */
 	madvise(aligned, ram_size, MADV_HUGEPAGE);
-	madvise(aligned, ram_size, MADV_DONTDUMP);
+	advise(aligned, ram_size);
+	guest_mem_init_over(m, aligned, ram_size);
+	return 0;
+}
+
+int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset, uint64_t ram_size,
+		       struct nv_err *err)
+{
+	uint8_t *aligned = reserve_aligned(ram_size, err);
+	if (!aligned)
+		return -1;
+	void *p = mmap(aligned, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+		       (off_t)offset);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		munmap(aligned, ram_size);
+		return nv_err_host(err, "cannot map the saved guest memory: %s", strerror(e));
+	}
+	advise(aligned, ram_size);
 	guest_mem_init_over(m, aligned, ram_size);
 	return 0;
 }

@@ -36,6 +36,11 @@ void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size);
 /* mmap anonymous memory of ram_size bytes, GUEST_MEM_ALIGN-aligned, and
  * lay it out. */
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err);
+/* Guest RAM from a saved memory file: ram_size bytes of fd from offset (a
+ * page multiple), mapped private, so pages load when first touched and the
+ * guest's writes never reach the file. */
+int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset, uint64_t ram_size,
+		       struct nv_err *err);
 void guest_mem_free(struct guest_mem *m);
 
 /* Host pointer for [gpa, gpa+len) if it lies entirely inside one RAM region,

@@ -23,6 +23,12 @@ static int vm_map_memory(struct kvm_vm *vm, struct nv_err *err)
 
 int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err)
 {
+	return kvm_vm_create_with(vm, kvm_path, ram_bytes, NULL, err);
+}
+
+int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes,
+		       const struct kvm_vm_saved_memory *saved, struct nv_err *err)
+{
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = -1;
 	bus_init(&vm->pio);
@@ -66,7 +72,8 @@ int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, s
 		nv_err_host(err, "cannot create the in-kernel interrupt controllers: %s", strerror(-r));
 		goto fail;
 	}
-	if (guest_mem_alloc(&vm->mem, ram_bytes, err) < 0)
+	if (saved ? guest_mem_map_file(&vm->mem, saved->fd, saved->offset, ram_bytes, err) < 0
+		  : guest_mem_alloc(&vm->mem, ram_bytes, err) < 0)
 		goto fail;
 	if (vm_map_memory(vm, err) < 0)
 		goto fail;

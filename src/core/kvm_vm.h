@@ -22,6 +22,13 @@ struct kvm_vm {
 /* Opens kvm_path, creates the VM with irqchip and PIT, allocates and maps
  * ram_bytes of RAM. On failure everything is released. */
 int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err);
+/* The same, with RAM mapped from a saved memory file (guest_mem_map_file). */
+struct kvm_vm_saved_memory {
+	int fd; /* only used during the call */
+	uint64_t offset;
+};
+int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes,
+		       const struct kvm_vm_saved_memory *saved, struct nv_err *err);
 void kvm_vm_destroy(struct kvm_vm *vm);
 
 /* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */

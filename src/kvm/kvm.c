@@ -292,6 +292,16 @@ int kvm_set_nested_state(int vcpu_fd, const struct kvm_nested_state *s)
 	return xioctl(vcpu_fd, KVM_SET_NESTED_STATE, (void *)s);
 }
 
+int kvm_get_tsc_khz(int vcpu_fd)
+{
+	return xioctl(vcpu_fd, KVM_GET_TSC_KHZ, NULL);
+}
+
+int kvm_set_tsc_khz(int vcpu_fd, unsigned long khz)
+{
+	return xioctl(vcpu_fd, KVM_SET_TSC_KHZ, (void *)khz);
+}
+
 int kvm_get_clock(int vm_fd, struct kvm_clock_data *c)
 {
 	return xioctl(vm_fd, KVM_GET_CLOCK, c);

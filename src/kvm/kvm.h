@@ -76,6 +76,11 @@ int kvm_nested_state_size(int fd);
 int kvm_get_nested_state(int vcpu_fd, struct kvm_nested_state *s);
 int kvm_set_nested_state(int vcpu_fd, const struct kvm_nested_state *s);
 
+/* The vCPU's TSC frequency in kHz (KVM_CAP_GET_TSC_KHZ), and setting it
+ * (KVM_CAP_TSC_CONTROL) so a guest restored elsewhere keeps its rate. */
+int kvm_get_tsc_khz(int vcpu_fd);
+int kvm_set_tsc_khz(int vcpu_fd, unsigned long khz);
+
 /* VM-wide state. c->chip_id (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC)
  * picks the in-kernel chip. */
 int kvm_get_clock(int vm_fd, struct kvm_clock_data *c);

@@ -12,6 +12,7 @@
 #include "arch/x86/regs.h"
 #include "dev/legacy/uart16550.h"
 #include "kvm/kvm.h"
+#include "state/memory_file.h"
 
 _Static_assert(MACHINE_POWER_BUTTON_GSI >= MACHINE_VIRTIO_GSI_BASE + VM_MAX_VIRTIO &&
 		       MACHINE_POWER_BUTTON_GSI < ACPI_IOAPIC_PINS,
@@ -90,7 +91,7 @@ static int machine_setup_vcpu(struct machine *m, struct vcpu *v, struct nv_err *
 	free(c);
 	if (r < 0 || nested_apply_vcpu(v->fd, &m->nested, err) < 0)
 		return -1;
-	if (v->index != 0)
+	if (v->index != 0 || m->res.from_saved)
 		return 0; /* APs wait for INIT/SIPI from the boot vCPU */
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -162,7 +163,11 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 		nv_err_host(err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (kvm_vm_create(&m->vm, r->kvm_path, c->memory_mib << 20, err) < 0)
+	struct kvm_vm_saved_memory saved_mem = {
+		.fd = r->saved_memory_fd, .offset = MEMORY_FILE_HEADER,
+	};
+	if (kvm_vm_create_with(&m->vm, r->kvm_path, c->memory_mib << 20,
+			       r->from_saved ? &saved_mem : NULL, err) < 0)
 		goto fail;
 	int maxv = kvm_check_extension(m->vm.kvm_fd, KVM_CAP_MAX_VCPUS);
 	if (maxv <= 0)
@@ -176,6 +181,13 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	acpi.ncpus = c->cpus;
 	if (machine_add_devices(m, &acpi, err) < 0)
 		goto fail;
+	if (r->from_saved) {
+		/* The memory holds the tables, the kernel and everything since. */
+		m->res.saved_memory_fd = -1; /* mapped: not needed any more */
+		if (machine_create_vcpus(m, err) < 0)
+			goto fail;
+		return m;
+	}
 	uint64_t rsdp = 0;
 	if (acpi_build(&m->vm.mem, &acpi, &rsdp, err) < 0)
 		goto fail;

@@ -49,6 +49,12 @@ struct machine_resources {
 	 * fds from machine_create on, even on failure. */
 	struct machine_nic nics[VM_MAX_NICS];
 	int console_fd; /* where the serial console's output goes */
+	/* true: a saved machine comes back (vmm/machine_state.h): RAM is
+	 * mapped from memory_fd (a memory file, used during machine_create
+	 * only), nothing is loaded or booted; machine_restore then gives the
+	 * vCPUs and devices their state. kernel, initrd and cmdline unused. */
+	bool from_saved;
+	int saved_memory_fd;
 };
 
 /* How a VM ended. */

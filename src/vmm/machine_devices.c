@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/kvm_vm_state.h"
 #include "dev/legacy/i8042.h"
 #include "dev/legacy/uart16550.h"
 #include "dev/platform/acpi_sleep.h"
@@ -111,15 +112,47 @@ static void i8042_destroy(void *dev)
 	i8042_free(dev);
 }
 
-/* Kinds without hooks yet: their state arrives with save/restore. The
- * port devices below report to the machine's sink and keep no state. */
-static const struct device_ops uart_ops = { .kind = "uart16550", .destroy = uart_destroy };
-static const struct device_ops i8042_ops = { .kind = "i8042", .destroy = i8042_destroy };
+static int uart_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	(void)err;
+	return uart16550_snapshot(dev, s);
+}
+
+static int i8042_snapshot_hook(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	(void)err;
+	return i8042_snapshot(dev, s);
+}
+
+static const struct device_ops uart_ops = {
+	.kind = "uart16550",
+	.snapshot = uart_snapshot,
+	.destroy = uart_destroy,
+};
+static const struct device_ops i8042_ops = {
+	.kind = "i8042",
+	.snapshot = i8042_snapshot_hook,
+	.destroy = i8042_destroy,
+};
+/* The port devices below report to the machine's sink and keep no state. */
 static const struct device_ops debug_exit_ops = { .kind = "debug-exit" };
 static const struct device_ops pvpanic_ops = { .kind = "pvpanic" };
 static const struct device_ops acpi_sleep_ops = { .kind = "acpi-sleep" };
-/* KVM's in-kernel IOAPIC, PIC and PIT (created with the VM). */
-static const struct device_ops irqchip_ops = { .kind = "kvm-irqchip" };
+static int irqchip_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	return kvm_vm_snapshot_irqchip(dev, s, err);
+}
+
+static int clock_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	return kvm_vm_snapshot_clock(dev, s, err);
+}
+
+/* KVM's in-kernel IOAPIC, PIC and PIT (created with the VM), and its
+ * kvm-clock: first in the table, so a restore gives them their state
+ * before any device re-asserts an interrupt line. */
+static const struct device_ops irqchip_ops = { .kind = "kvm-irqchip", .snapshot = irqchip_snapshot };
+static const struct device_ops clock_ops = { .kind = "kvm-clock", .snapshot = clock_snapshot };
 
 /* One table entry that also answers ports [port, port + len). */
 static int add_port_device(struct machine *m, const char *name, const struct device_ops *ops,
@@ -137,7 +170,8 @@ static int add_platform_devices(struct machine *m, struct acpi_config *acpi, str
 	acpi->sleep_port = ACPI_SLEEP_PORT;
 	acpi->pvpanic = true;
 	acpi->power_button_gsi = MACHINE_POWER_BUTTON_GSI;
-	if (device_table_add(&m->devices, &irqchip_ops, &m->vm, "irqchip", err) < 0)
+	if (device_table_add(&m->devices, &irqchip_ops, &m->vm, "irqchip", err) < 0 ||
+	    device_table_add(&m->devices, &clock_ops, &m->vm, "kvmclock", err) < 0)
 		return -1;
 	struct uart16550 *uart = uart16550_new(kvm_vm_irq_line(&m->vm, MACHINE_UART_GSI), on_uart_tx, m);
 	if (!uart)

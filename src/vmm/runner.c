@@ -103,6 +103,10 @@ int runner_run(struct machine *m, const struct runner_options *opt,
 	} else if (vmm_loop_run(&io.loop, err) < 0) {
 		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 	}
+	/* Paused before stopped: every vCPU's last exit completes and no
+	 * KVM_RUN follows, so the state is whole for a save. */
+	if (opt->keep_for_save)
+		machine_pause(m);
 	machine_finish(m, res);
 	vmm_loop_close(&io.loop);
 	return rc;

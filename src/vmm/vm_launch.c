@@ -11,6 +11,7 @@
 #include "host/nested_check.h"
 #include "net/switch_launch.h"
 #include "vmm/guest_files.h"
+#include "vmm/machine_state.h"
 
 struct loaded_files {
 	uint8_t *kernel, *initrd;
@@ -153,9 +154,48 @@ static int check_host(const struct vm_config *c, const struct vm_launch_options 
 	return 0;
 }
 
+/* A saved machine: its settings as it was launched (the support disk
+ * included), the files it needs now (disks, switches), the host. */
+static struct machine *launch_saved(const struct vm_launch_options *o, struct vm_launch_state *st,
+				    struct nv_err *err)
+{
+	st->config = o->saved->config;
+	struct machine_resources r = {
+		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
+		.cmdline = st->cmdline,
+		.console_fd = o->console_fd,
+		.from_saved = true,
+		.saved_memory_fd = o->saved->memory_fd,
+	};
+	const struct vm_config *c = &st->config;
+	if (vm_config_validate(c, NULL, err) < 0)
+		return NULL;
+	for (unsigned i = 0; i < c->ndisks; i++)
+		if (virtio_blk_check_image(c->disks[i].path, c->disks[i].readonly, err) < 0)
+			return NULL;
+	for (unsigned i = 0; i < c->nnics; i++)
+		if (!switch_exists(c->nics[i].switch_name)) {
+			nv_err_input(err, "the saved VM's adapter %u needs switch %s, which no longer exists",
+				     i, c->nics[i].switch_name);
+			return NULL;
+		}
+	if (check_host(c, o, r.kvm_path, err) < 0 || connect_nics(st, &r, err) < 0)
+		return NULL;
+	struct machine *m = machine_create(c, &r, err);
+	if (m && machine_restore(m, o->saved, err) < 0) {
+		machine_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
 struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
 			  struct vm_launch_state *st, struct nv_err *err)
 {
+	if (o->saved) {
+		memset(st, 0, sizeof(*st));
+		return launch_saved(o, st, err);
+	}
 	memset(st, 0, sizeof(*st));
 	st->config = *c;
 	snprintf(st->append, sizeof(st->append), "%s", c->append);

@@ -22,6 +22,10 @@ struct vm_launch_options {
 	char *const *command;    /* the default guest runs it; NULL: interactive */
 	int command_argc;
 	int console_fd;          /* where the serial console's output goes */
+	/* Non-NULL: continue this saved machine instead of booting (its own
+	 * settings, from the state file, replace the caller's; command and
+	 * pvm_kernel are unused). Read during the call only. */
+	const struct machine_saved *saved;
 };
 
 /* One adapter's switch port: what its hello says, kept for reconnecting. */

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
+#include "core/device_snapshot.h"
 #include "dev/legacy/i8042.h"
 
 enum { DATA = 0, PORT_B = 1, CMD = 4, STATUS = 4 };
@@ -148,6 +151,178 @@ static void test_unknown_commands_ignored(void **state)
 	i8042_free(k);
 }
 
+/* Snapshots. The section's layout, where the refusal tests poke it: u32
+ * version, then one byte each for the command byte, the output port, the
+ * status, the output buffer and the command awaiting its parameter. */
+enum { SNAP_OUTP = 5, SNAP_STATUS = 6, SNAP_AWAITING = 8, SNAP_LEN = 9 };
+
+static void save(struct i8042 *k, struct device_snapshot *s)
+{
+	snapshot_init_save(s);
+	assert_int_equal(i8042_snapshot(k, s), 0);
+	assert_false(s->failed);
+}
+
+static struct i8042 *restored(const struct device_snapshot *saved, int *resets)
+{
+	struct i8042 *k = i8042_new(count_reset, resets);
+	assert_non_null(k);
+	struct device_snapshot s;
+	snapshot_init_restore(&s, saved->buf, saved->len);
+	assert_int_equal(i8042_snapshot(k, &s), 0);
+	assert_true(snapshot_done(&s));
+	snapshot_free(&s);
+	return k;
+}
+
+/* Restores buf[0..len) into a fresh controller that must refuse it, with
+ * `field` named; the controller is left as created. */
+static void assert_refused(const uint8_t *buf, size_t len, const char *field)
+{
+	int resets = 0;
+	struct i8042 *k = i8042_new(count_reset, &resets);
+	struct device_snapshot s;
+	snapshot_init_restore(&s, buf, len);
+	assert_int_equal(i8042_snapshot(k, &s), -1);
+	assert_true(s.failed);
+	if (field)
+		assert_string_equal(s.failed_field, field);
+	assert_false(snapshot_done(&s));
+	snapshot_free(&s);
+	assert_int_equal(rd(k, STATUS), 0x04); /* SYS only */
+	wr(k, DATA, 0x00); /* no parameter awaited: a keyboard byte */
+	wr(k, CMD, 0x20);
+	assert_int_equal(rd(k, DATA), 0x45);
+	wr(k, CMD, 0xd0);
+	assert_int_equal(rd(k, DATA), 0x03);
+	assert_int_equal(resets, 0);
+	i8042_free(k);
+}
+
+/* A controller mid-conversation: command byte and output port rewritten, a
+ * self-test reply unread, and a command-byte write awaiting its parameter. */
+static struct i8042 *make_busy(int *resets)
+{
+	struct i8042 *k = i8042_new(count_reset, resets);
+	assert_non_null(k);
+	wr(k, CMD, 0x60);
+	wr(k, DATA, 0x74);
+	wr(k, CMD, 0xd1);
+	wr(k, DATA, 0x01); /* A20 off, reset line high */
+	wr(k, CMD, 0xaa);
+	wr(k, CMD, 0x60);
+	return k;
+}
+
+/* What a guest sees next, from both controllers in step. */
+static void assert_same(struct i8042 *a, struct i8042 *b, unsigned off)
+{
+	assert_int_equal(rd(a, off), rd(b, off));
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	int ra = 0, rb = 0, rc = 0;
+	struct i8042 *a = make_busy(&ra);
+	struct device_snapshot s, again;
+	save(a, &s);
+	assert_int_equal(s.len, SNAP_LEN);
+	struct i8042 *b = restored(&s, &rb);
+	assert_int_equal(rb, 0); /* restoring pulses nothing */
+	save(b, &again);
+	assert_int_equal(again.len, s.len);
+	assert_memory_equal(again.buf, s.buf, s.len);
+	snapshot_free(&again);
+	snapshot_free(&s);
+
+	assert_int_equal(rd(b, STATUS), 0x0d); /* OBF SYS CMD */
+	assert_same(a, b, STATUS);
+	/* The awaited parameter lands in the command byte on both. */
+	wr(a, DATA, 0x31);
+	wr(b, DATA, 0x31);
+	assert_int_equal(rd(b, STATUS), 0x05); /* the write went to 0x60 */
+	assert_same(a, b, STATUS);
+	assert_int_equal(rd(b, DATA), 0x55); /* the self-test reply */
+	assert_same(a, b, DATA);
+	assert_same(a, b, STATUS);
+	wr(a, CMD, 0x20);
+	wr(b, CMD, 0x20);
+	assert_int_equal(rd(b, DATA), 0x31);
+	assert_same(a, b, DATA);
+	wr(a, CMD, 0xd0);
+	wr(b, CMD, 0xd0);
+	assert_int_equal(rd(b, DATA), 0x01);
+	assert_same(a, b, DATA);
+	assert_same(a, b, STATUS);
+	assert_int_equal(ra, 0);
+	assert_int_equal(rb, 0);
+
+	/* An output-port write awaiting its byte: the restored copy resets
+	 * when the byte pulls the line low. */
+	wr(a, CMD, 0xd1);
+	save(a, &s);
+	struct i8042 *c = restored(&s, &rc);
+	snapshot_free(&s);
+	assert_int_equal(rc, 0);
+	wr(c, DATA, 0x02);
+	assert_int_equal(rc, 1);
+	wr(c, CMD, 0xd0);
+	assert_int_equal(rd(c, DATA), 0x03); /* the line sprang back */
+
+	i8042_free(a);
+	i8042_free(b);
+	i8042_free(c);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_snapshot_restore_refuses(void **state)
+{
+	int resets = 0;
+	struct i8042 *k = make_busy(&resets);
+	struct device_snapshot s;
+	save(k, &s);
+	i8042_free(k);
+	assert_int_equal(s.len, SNAP_LEN);
+
+	/* Every prefix is too short, down to nothing. */
+	for (size_t len = 0; len < s.len; len++)
+		assert_refused(s.buf, len, NULL);
+
+	uint8_t buf[SNAP_LEN + 1];
+	memcpy(buf, s.buf, s.len);
+	snapshot_free(&s);
+	buf[SNAP_LEN] = 0;
+	assert_refused(buf, SNAP_LEN + 1, "trailing bytes");
+	put_u32(buf, 2);
+	assert_refused(buf, SNAP_LEN, "version");
+	put_u32(buf, 0);
+	assert_refused(buf, SNAP_LEN, "version");
+	put_u32(buf, 1);
+
+	/* Values no controller holds. */
+	const struct {
+		size_t off;
+		uint8_t v;
+		const char *field;
+	} bad[] = {
+		{ SNAP_OUTP, 0x02, "outp" }, /* reset line held low */
+		{ SNAP_STATUS, 0x0d | 0x02, "status" },
+		{ SNAP_AWAITING, 0xaa, "awaiting" },
+		{ SNAP_AWAITING, 0xd0, "awaiting" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t keep = buf[bad[i].off];
+		buf[bad[i].off] = bad[i].v;
+		assert_refused(buf, SNAP_LEN, bad[i].field);
+		buf[bad[i].off] = keep;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +331,8 @@ int main(void)
 		cmocka_unit_test(test_self_test_reply),
 		cmocka_unit_test(test_command_byte_round_trip),
 		cmocka_unit_test(test_unknown_commands_ignored),
+		cmocka_unit_test(test_snapshot_round_trip),
+		cmocka_unit_test(test_snapshot_restore_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

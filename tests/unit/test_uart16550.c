@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/device_snapshot.h"
 #include "dev/legacy/uart16550.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4,
@@ -422,6 +423,254 @@ static void test_concurrent_rx_keeps_order(void **state)
 	uart16550_free(u);
 }
 
+/* Snapshots. The section's layout, where the refusal tests poke it: u32
+ * version, then one byte each for IER LCR MCR MSR SCR DLL DLM, the latched
+ * line errors, FIFO enable, THRE pending and the last byte read, then a u32
+ * count of pending input and the bytes. */
+enum { SNAP_IER = 4, SNAP_MCR = 6, SNAP_MSR = 7, SNAP_LSR_ERRORS = 11, SNAP_THRI = 13,
+       SNAP_RX_COUNT = 15, SNAP_RX = 19 };
+
+static void save(struct uart16550 *u, struct device_snapshot *s)
+{
+	snapshot_init_save(s);
+	assert_int_equal(uart16550_snapshot(u, s), 0);
+	assert_false(s->failed);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Restores buf[0..len) into a fresh device that must refuse it, with
+ * `field` named; the device is left as created and its line untouched. */
+static void assert_refused(const uint8_t *buf, size_t len, const char *field)
+{
+	struct rec r;
+	struct uart16550 *u = make(&r);
+	struct device_snapshot s;
+	snapshot_init_restore(&s, buf, len);
+	assert_int_equal(uart16550_snapshot(u, &s), -1);
+	assert_true(s.failed);
+	if (field)
+		assert_string_equal(s.failed_field, field);
+	assert_false(snapshot_done(&s));
+	snapshot_free(&s);
+	assert_int_equal(r.nlevels, 0);
+	assert_int_equal(rd(u, LCR), 0x03);
+	assert_int_equal(rd(u, MCR), 0x08);
+	assert_int_equal(rd(u, IER), 0);
+	assert_int_equal(rd(u, LSR), 0x60);
+	wr(u, LCR, 0x80);
+	assert_int_equal(rd(u, DLL), 0x0c);
+	uart16550_free(u);
+}
+
+/* A port in the middle of things: a divisor, line settings, FIFOs on,
+ * scratch, every interrupt enabled with all four causes pending (overrun,
+ * data, THR empty, a CTS delta), and 21 bytes of input that wrap around the
+ * end of the receive ring. */
+static struct uart16550 *make_busy(struct rec *r)
+{
+	struct uart16550 *u = make_open(r);
+	static uint8_t fill[UART16550_RX_BUF - 10];
+	memset(fill, '.', sizeof(fill));
+	assert_int_equal(uart16550_receive(u, fill, sizeof(fill)), sizeof(fill));
+	for (size_t i = 0; i < sizeof(fill); i++)
+		rd(u, RBR);
+	wr(u, LCR, 0x80 | 0x1b);
+	wr(u, DLL, 0x01);
+	wr(u, DLM, 0x02);
+	wr(u, LCR, 0x1b);
+	wr(u, FCR, 0x01);
+	wr(u, SCR, 0xa7);
+	wr(u, MCR, 0x10 | 0x0b);
+	for (int i = 0; i < 17; i++) /* 16 stay, the 17th overruns */
+		wr(u, THR, (uint8_t)('A' + i));
+	wr(u, MCR, 0x10 | 0x09); /* RTS off in loopback: CTS falls */
+	wr(u, MCR, 0x0b);
+	assert_int_equal(uart16550_receive(u, (const uint8_t *)"hello", 5), 5);
+	wr(u, IER, 0x0f);
+	assert_int_equal(level(r), 1);
+	assert_int_equal(r->ntx, 0);
+	return u;
+}
+
+#define SEQ_MAX 64
+struct seq {
+	uint8_t v[SEQ_MAX]; /* every value read */
+	int level[SEQ_MAX]; /* the line after each read */
+	int n;
+};
+
+static void seq_rd(struct seq *q, struct uart16550 *u, const struct rec *r, unsigned off)
+{
+	assert_true(q->n < SEQ_MAX);
+	q->v[q->n] = rd(u, off);
+	q->level[q->n++] = level(r);
+}
+
+/* What a guest sees reading everything (reads have side effects: IIR
+ * acknowledges THRE, LSR clears errors, MSR deltas, RBR takes input). */
+static void read_all(struct uart16550 *u, const struct rec *r, struct seq *q)
+{
+	memset(q, 0, sizeof(*q));
+	seq_rd(q, u, r, LCR);
+	seq_rd(q, u, r, MCR);
+	seq_rd(q, u, r, SCR);
+	seq_rd(q, u, r, IER);
+	wr(u, LCR, 0x80 | 0x1b);
+	seq_rd(q, u, r, DLL);
+	seq_rd(q, u, r, DLM);
+	wr(u, LCR, 0x1b);
+	seq_rd(q, u, r, IIR);
+	seq_rd(q, u, r, LSR);
+	seq_rd(q, u, r, IIR);
+	seq_rd(q, u, r, MSR);
+	for (int i = 0; i < 22; i++) /* every pending byte, then the last again */
+		seq_rd(q, u, r, RBR);
+	seq_rd(q, u, r, LSR);
+	seq_rd(q, u, r, IIR);
+	seq_rd(q, u, r, IIR);
+	seq_rd(q, u, r, MSR);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct rec ra, rb, rc;
+	struct uart16550 *a = make_busy(&ra);
+	struct device_snapshot s, again;
+	save(a, &s);
+	assert_int_equal(s.len, SNAP_RX + 21);
+
+	struct uart16550 *b = make(&rb);
+	struct device_snapshot in;
+	snapshot_init_restore(&in, s.buf, s.len);
+	assert_int_equal(uart16550_snapshot(b, &in), 0);
+	assert_true(snapshot_done(&in));
+	snapshot_free(&in);
+	/* The line is driven once, to the level the registers imply. */
+	assert_int_equal(rb.nlevels, 1);
+	assert_int_equal(rb.levels[0], 1);
+	assert_int_equal(uart16550_rx_space(b), UART16550_RX_BUF - 21);
+
+	/* Saving the copy gives the same section (the input now unwrapped). */
+	save(b, &again);
+	assert_int_equal(again.len, s.len);
+	assert_memory_equal(again.buf, s.buf, s.len);
+	snapshot_free(&again);
+
+	struct seq qa, qb;
+	read_all(a, &ra, &qa);
+	read_all(b, &rb, &qb);
+	assert_int_equal(qa.n, qb.n);
+	assert_memory_equal(qa.v, qb.v, (size_t)qa.n);
+	assert_memory_equal(qa.level, qb.level, sizeof(int) * (size_t)qa.n);
+	/* And it is the state that was built, not two power-on devices. */
+	const uint8_t want[] = { 0x1b, 0x0b, 0xa7, 0x0f, 0x01, 0x02, 0xc6, 0x63, 0xc4, 0xb1 };
+	assert_memory_equal(qb.v, want, sizeof(want));
+	const char *input = "ABCDEFGHIJKLMNOPhello";
+	assert_memory_equal(qb.v + sizeof(want), input, 21);
+	assert_int_equal(qb.v[sizeof(want) + 21], 'o'); /* empty: the last byte again */
+	const uint8_t tail[] = { 0x60, 0xc2, 0xc1, 0xb0 };
+	assert_memory_equal(qb.v + sizeof(want) + 22, tail, sizeof(tail));
+	assert_int_equal(qb.level[0], 1);
+	assert_int_equal(qb.level[qb.n - 1], 0);
+	snapshot_free(&s);
+
+	/* Drained: the last byte read survives, the line is driven low. */
+	save(a, &s);
+	assert_int_equal(s.len, SNAP_RX);
+	struct uart16550 *c = make(&rc);
+	snapshot_init_restore(&in, s.buf, s.len);
+	assert_int_equal(uart16550_snapshot(c, &in), 0);
+	snapshot_free(&in);
+	snapshot_free(&s);
+	assert_int_equal(rc.nlevels, 1);
+	assert_int_equal(rc.levels[0], 0);
+	assert_int_equal(rd(c, RBR), 'o');
+	assert_false(rd(c, LSR) & 0x01);
+	/* It goes on working: input, its interrupt, output. */
+	assert_int_equal(uart16550_receive(c, (const uint8_t *)"z", 1), 1);
+	assert_int_equal(level(&rc), 1);
+	assert_int_equal(rd(c, RBR), 'z');
+	assert_int_equal(level(&rc), 0);
+	wr(c, THR, '!');
+	assert_int_equal(rc.ntx, 1);
+	assert_int_equal(rc.tx[0], '!');
+
+	uart16550_free(a);
+	uart16550_free(b);
+	uart16550_free(c);
+}
+
+static void test_snapshot_restore_refuses(void **state)
+{
+	struct rec r;
+	struct uart16550 *u = make_busy(&r);
+	struct device_snapshot s;
+	save(u, &s);
+	uart16550_free(u);
+
+	/* Every prefix is too short, down to nothing. */
+	for (size_t len = 0; len < s.len; len++)
+		assert_refused(s.buf, len, NULL);
+
+	static uint8_t buf[SNAP_RX + UART16550_RX_BUF + 2];
+	memcpy(buf, s.buf, s.len);
+	/* One byte the layout does not know. */
+	buf[s.len] = 0;
+	assert_refused(buf, s.len + 1, "trailing bytes");
+	/* A version from the future, and none. */
+	put_u32(buf, 2);
+	assert_refused(buf, s.len, "version");
+	put_u32(buf, 0);
+	assert_refused(buf, s.len, "version");
+	put_u32(buf, 1);
+
+	/* Values no 16550A holds. */
+	const struct {
+		size_t off;
+		uint8_t v;
+		const char *field;
+	} bad[] = {
+		{ SNAP_IER, 0x1f, "ier" },
+		{ SNAP_MCR, 0x2b, "mcr" },
+		{ SNAP_MSR, 0x01, "msr" }, /* lines disagree with MCR */
+		{ SNAP_LSR_ERRORS, 0x01, "lsr_errors" },
+		{ SNAP_THRI, 2, "thri_pending" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t keep = buf[bad[i].off];
+		buf[bad[i].off] = bad[i].v;
+		assert_refused(buf, s.len, bad[i].field);
+		buf[bad[i].off] = keep;
+	}
+	snapshot_free(&s);
+
+	/* More input than the buffer holds, with the bytes there. */
+	memset(buf + SNAP_RX, 'x', UART16550_RX_BUF + 1);
+	put_u32(buf + SNAP_RX_COUNT, UART16550_RX_BUF + 1);
+	assert_refused(buf, SNAP_RX + UART16550_RX_BUF + 1, "rx_count");
+	put_u32(buf + SNAP_RX_COUNT, 0xffffffff);
+	assert_refused(buf, SNAP_RX + UART16550_RX_BUF + 1, "rx_count");
+	/* A full buffer is fine. */
+	put_u32(buf + SNAP_RX_COUNT, UART16550_RX_BUF);
+	u = make(&r);
+	snapshot_init_restore(&s, buf, SNAP_RX + UART16550_RX_BUF);
+	assert_int_equal(uart16550_snapshot(u, &s), 0);
+	snapshot_free(&s);
+	assert_int_equal(uart16550_rx_space(u), 0);
+	size_t n = 0;
+	while (rd(u, LSR) & 0x01) {
+		assert_int_equal(rd(u, RBR), 'x');
+		n++;
+	}
+	assert_int_equal(n, UART16550_RX_BUF);
+	uart16550_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_fifo_clear_and_odd_accesses),
 		cmocka_unit_test(test_concurrent_rx_keeps_order),
+		cmocka_unit_test(test_snapshot_round_trip),
+		cmocka_unit_test(test_snapshot_restore_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device_snapshot.h"
+
 #define OFF_DATA 0
 #define OFF_CMD 4
 
@@ -114,6 +116,41 @@ void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool i
 	pthread_mutex_unlock(&k->lock);
 	if (reset && k->reset)
 		k->reset(k->opaque);
+}
+
+int i8042_snapshot(struct i8042 *k, struct device_snapshot *s)
+{
+	pthread_mutex_lock(&k->lock);
+	/* Both directions go through copies: a restore changes the device only
+	 * once the whole section was read and found good. */
+	uint8_t ctr = k->ctr, outp = k->outp, status = k->status, out = k->out;
+	uint8_t awaiting = k->awaiting;
+
+	snapshot_version(s, 1);
+	SNAPSHOT_U8(s, ctr);
+	SNAPSHOT_U8(s, outp);
+	/* The reset line springs back high after every pulse. */
+	snapshot_check(s, outp & OUTP_RESET_HIGH, "outp");
+	SNAPSHOT_U8(s, status);
+	snapshot_check(s, !(status & ~(STS_OBF | STS_SYS | STS_CMD)), "status");
+	SNAPSHOT_U8(s, out);
+	/* Selects what the next data write does: only the two commands that
+	 * take a parameter. */
+	SNAPSHOT_U8(s, awaiting);
+	snapshot_check(s, awaiting == 0 || awaiting == CMD_WRITE_CTR || awaiting == CMD_WRITE_OUTP,
+		       "awaiting");
+	snapshot_done(s);
+
+	if (s->dir == SNAPSHOT_RESTORE && !s->failed) {
+		k->ctr = ctr;
+		k->outp = outp;
+		k->status = status;
+		k->out = out;
+		k->awaiting = awaiting;
+	}
+	int ret = s->failed ? -1 : 0;
+	pthread_mutex_unlock(&k->lock);
+	return ret;
 }
 
 struct i8042 *i8042_new(void (*reset)(void *opaque), void *opaque)

@@ -15,6 +15,7 @@
 #define I8042_PORT_BASE 0x60
 #define I8042_NR_PORTS 5
 
+struct device_snapshot; /* core/device_snapshot.h */
 struct i8042;
 
 /* reset is called (without the device lock held) each time the guest pulses
@@ -24,5 +25,13 @@ void i8042_free(struct i8042 *k);
 
 /* bus_access_fn; only the first byte of a wider access counts. */
 void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* Saves or restores (s->dir) the controller: command byte, output port,
+ * status, output buffer and a command still waiting for its parameter. The
+ * section is the device's alone: restore also refuses trailing bytes. A
+ * restore checks every value first and changes the device only when all of
+ * it is good; it never pulses reset (and there is no interrupt line to set).
+ * Returns 0, or -1 with s->failed set. */
+int i8042_snapshot(struct i8042 *k, struct device_snapshot *s);
 
 #endif

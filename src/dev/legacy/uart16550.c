@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device_snapshot.h"
+
 /* Register offsets (DLAB = LCR bit 7 switches 0/1 to the divisor latch). */
 enum {
 	REG_RBR_THR_DLL = 0,
@@ -76,25 +78,25 @@ struct uart16550 {
 };
 
 /* Modem lines: a "connected" modem normally; in loopback they follow MCR. */
-static uint8_t uart_msr_lines(const struct uart16550 *u)
+static uint8_t uart_msr_lines(uint8_t mcr)
 {
-	if (!(u->mcr & MCR_LOOP))
+	if (!(mcr & MCR_LOOP))
 		return MSR_DCD | MSR_DSR | MSR_CTS;
 	uint8_t m = 0;
-	if (u->mcr & MCR_RTS)
+	if (mcr & MCR_RTS)
 		m |= MSR_CTS;
-	if (u->mcr & MCR_DTR)
+	if (mcr & MCR_DTR)
 		m |= MSR_DSR;
-	if (u->mcr & MCR_OUT1)
+	if (mcr & MCR_OUT1)
 		m |= MSR_RI;
-	if (u->mcr & MCR_OUT2)
+	if (mcr & MCR_OUT2)
 		m |= MSR_DCD;
 	return m;
 }
 
 static void uart_msr_update(struct uart16550 *u)
 {
-	uint8_t old = u->msr & 0xf0, now = uart_msr_lines(u), delta = 0;
+	uint8_t old = u->msr & 0xf0, now = uart_msr_lines(u->mcr), delta = 0;
 	if ((old ^ now) & MSR_CTS)
 		delta |= MSR_DCTS;
 	if ((old ^ now) & MSR_DSR)
@@ -301,6 +303,67 @@ size_t uart16550_rx_space(struct uart16550 *u)
 	return space;
 }
 
+int uart16550_snapshot(struct uart16550 *u, struct device_snapshot *s)
+{
+	pthread_mutex_lock(&u->lock);
+	/* Both directions go through copies: a restore changes the device only
+	 * once the whole section was read and found good. */
+	uint8_t ier = u->ier, lcr = u->lcr, mcr = u->mcr, msr = u->msr, scr = u->scr;
+	uint8_t dll = u->dll, dlm = u->dlm, lsr_errors = u->lsr_errors, last_rx = u->last_rx;
+	bool fifo_enabled = u->fifo_enabled, thri_pending = u->thri_pending;
+	uint32_t rx_count = (uint32_t)u->rx_count;
+	uint8_t rx[UART16550_RX_BUF];
+	/* Only the pending bytes, oldest first (the ring may wrap). */
+	for (size_t i = 0; s->dir == SNAPSHOT_SAVE && i < u->rx_count; i++)
+		rx[i] = u->rx[(u->rx_head + i) % UART16550_RX_BUF];
+
+	snapshot_version(s, 1);
+	SNAPSHOT_U8(s, ier);
+	snapshot_check(s, !(ier & ~IER_MASK), "ier");
+	SNAPSHOT_U8(s, lcr);
+	SNAPSHOT_U8(s, mcr);
+	snapshot_check(s, !(mcr & ~MCR_MASK), "mcr");
+	/* The modem lines follow MCR; only the deltas are latched. */
+	SNAPSHOT_U8(s, msr);
+	snapshot_check(s, (msr & 0xf0) == uart_msr_lines(mcr), "msr");
+	SNAPSHOT_U8(s, scr);
+	SNAPSHOT_U8(s, dll);
+	SNAPSHOT_U8(s, dlm);
+	SNAPSHOT_U8(s, lsr_errors);
+	snapshot_check(s, !(lsr_errors & ~LSR_ERRORS), "lsr_errors");
+	SNAPSHOT_BOOL(s, fifo_enabled);
+	SNAPSHOT_BOOL(s, thri_pending);
+	SNAPSHOT_U8(s, last_rx);
+	SNAPSHOT_U32(s, rx_count);
+	if (snapshot_check(s, rx_count <= UART16550_RX_BUF, "rx_count"))
+		snapshot_bytes(s, rx, rx_count, "rx");
+	snapshot_done(s);
+
+	if (s->dir == SNAPSHOT_RESTORE && !s->failed) {
+		u->ier = ier;
+		u->lcr = lcr;
+		u->mcr = mcr;
+		u->msr = msr;
+		u->scr = scr;
+		u->dll = dll;
+		u->dlm = dlm;
+		u->lsr_errors = lsr_errors;
+		u->fifo_enabled = fifo_enabled;
+		u->thri_pending = thri_pending;
+		u->last_rx = last_rx;
+		memcpy(u->rx, rx, rx_count);
+		u->rx_head = 0;
+		u->rx_count = rx_count;
+		/* Set even when unchanged: the line's last level belongs to the
+		 * device that was saved, not to this fresh one. */
+		u->irq_level = uart_iir_id(u) != IIR_NO_INT;
+		irq_line_set(&u->irq, u->irq_level);
+	}
+	int ret = s->failed ? -1 : 0;
+	pthread_mutex_unlock(&u->lock);
+	return ret;
+}
+
 struct uart16550 *uart16550_new(struct irq_line irq,
 				void (*tx)(void *opaque, const uint8_t *buf, size_t len),
 				void *tx_opaque)
@@ -318,7 +381,7 @@ struct uart16550 *uart16550_new(struct irq_line irq,
 	u->mcr = MCR_OUT2;
 	u->dll = 0x0c; /* 9600 baud, the BIOS default */
 	u->lcr = 0x03; /* 8N1 */
-	u->msr = uart_msr_lines(u);
+	u->msr = uart_msr_lines(u->mcr);
 	return u;
 }
 

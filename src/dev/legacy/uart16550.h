@@ -16,6 +16,8 @@
 
 #include "core/irq.h"
 
+struct device_snapshot; /* core/device_snapshot.h */
+
 #define UART16550_NR_PORTS 8
 #define UART16550_RX_BUF 4096
 
@@ -36,5 +38,14 @@ void uart16550_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bo
  * buffer is full or the UART is in loopback mode, where the line is cut). */
 size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len);
 size_t uart16550_rx_space(struct uart16550 *u);
+
+/* Saves or restores (s->dir) everything the guest can observe: registers,
+ * latched line/modem status, the pending receive bytes (in order, as a count
+ * then the bytes). The section is the device's alone: restore also refuses
+ * trailing bytes. A restore checks every value first and changes the device
+ * only when all of it is good; then it sets the interrupt line to the level
+ * the restored registers imply (the interrupt controller's pin is restored
+ * on its own and must agree). Returns 0, or -1 with s->failed set. */
+int uart16550_snapshot(struct uart16550 *u, struct device_snapshot *s);
 
 #endif

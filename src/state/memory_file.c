@@ -1,0 +1,124 @@
+#include "state/memory_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/le.h"
+
+#define MAGIC "NVMEMORY"
+#define VERSION 1
+#define PAGE 4096u
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p; /* guest RAM is page-aligned */
+	for (unsigned i = 0; i < PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* RAM runs of non-zero pages; zero pages stay holes. */
+static int write_ram(int fd, const struct guest_mem *m)
+{
+	uint64_t off = MEMORY_FILE_HEADER;
+	for (int i = 0; i < m->nregions; i++) {
+		const struct guest_mem_region *r = &m->regions[i];
+		uint64_t run = 0; /* start of the current non-zero run, in the region */
+		bool in_run = false;
+		for (uint64_t p = 0; p <= r->size; p += PAGE) {
+			bool data = p < r->size && !page_is_zero(r->host + p);
+			if (data && !in_run) {
+				run = p;
+				in_run = true;
+			} else if (!data && in_run) {
+				if (write_all(fd, r->host + run, p - run, off + run) < 0)
+					return -1;
+				in_run = false;
+			}
+		}
+		off += r->size;
+	}
+	return 0;
+}
+
+int memory_file_write(const char *path, const struct guest_mem *m, struct nv_err *err)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return nv_err_input(err, "memory file %s: path too long", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return nv_err_host(err, "memory file %s: %s", path, strerror(errno));
+	uint8_t hdr[MEMORY_FILE_HEADER];
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, MAGIC, 8);
+	le_put32(hdr + 8, VERSION);
+	le_put32(hdr + 12, MEMORY_FILE_HEADER);
+	le_put64(hdr + 16, m->ram_size);
+	int e = 0;
+	if (write_all(fd, hdr, sizeof(hdr), 0) < 0 || write_ram(fd, m) < 0 ||
+	    ftruncate(fd, (off_t)(MEMORY_FILE_HEADER + m->ram_size)) < 0 || fsync(fd) < 0)
+		e = errno ? errno : EIO;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		return nv_err_host(err, "memory file %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+int memory_file_open(const char *path, uint64_t ram_size, struct nv_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nv_err_input(err, "memory file %s: %s", path, strerror(errno));
+	uint8_t hdr[24];
+	struct stat st;
+	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+	const char *bad = NULL;
+	char why[160];
+	if (fstat(fd, &st) < 0 || n != (ssize_t)sizeof(hdr) || memcmp(hdr, MAGIC, 8) != 0) {
+		bad = "not a nestvm memory file";
+	} else if (le_get32(hdr + 8) != VERSION) {
+		snprintf(why, sizeof(why), "format version %u, this nestvm reads %u", le_get32(hdr + 8), VERSION);
+		bad = why;
+	} else if (le_get32(hdr + 12) != MEMORY_FILE_HEADER || le_get64(hdr + 16) != ram_size) {
+		snprintf(why, sizeof(why), "holds %llu bytes of RAM, the state says %llu",
+			 (unsigned long long)le_get64(hdr + 16), (unsigned long long)ram_size);
+		bad = why;
+	} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != MEMORY_FILE_HEADER + ram_size) {
+		snprintf(why, sizeof(why), "truncated (%lld bytes, %llu expected)", (long long)st.st_size,
+			 (unsigned long long)(MEMORY_FILE_HEADER + ram_size));
+		bad = why;
+	}
+	if (bad) {
+		close(fd);
+		return nv_err_input(err, "memory file %s: %s", path, bad);
+	}
+	return fd;
+}
