@@ -21,10 +21,20 @@ static size_t give_input(void *opaque, const uint8_t *p, size_t n)
 	return machine_console_input(io->m, p, n);
 }
 
+/* A stop from the host. When it will be saved, the VM pauses first: the
+ * console keeps everything the guest wrote up to that instant, and nothing
+ * after it happens. */
+static void host_stop(struct runner_io *io, int signo, const char *why)
+{
+	if (io->opt->keep_for_save)
+		machine_pause(io->m);
+	machine_request_end(io->m, MACHINE_END_STOPPED, signo, why);
+}
+
 static void on_signal(void *opaque, int signo)
 {
 	struct runner_io *io = opaque;
-	machine_request_end(io->m, MACHINE_END_STOPPED, signo, strsignal(signo));
+	host_stop(io, signo, strsignal(signo));
 }
 
 /* Input is read only while the UART has taken the last. */
@@ -69,7 +79,7 @@ static void input_ready(struct evloop *ev, const struct evloop_event *e, void *o
 	}
 	vmm_loop_input(&io->loop, out, out_len);
 	if (quit) {
-		machine_request_end(io->m, MACHINE_END_STOPPED, 0, "console escape (Ctrl-A x)");
+		host_stop(io, 0, "console escape (Ctrl-A x)");
 		input_finish(io);
 	}
 }

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Save and restore while a nested guest runs (`nestvm run --save-on-exit DIR`
+# / `--restore DIR`), end to end: an L2 with the extensions runs an L3 that
+# prints a counter every 100 ms; SIGTERM saves L2 (vCPUs with their nested
+# state, devices, memory); a new nestvm continues it: the L3 counter goes on
+# with the next number, and neither L2 nor L3 booted again (their boot ids
+# are the ones from before). Then damaged copies of the saved state are
+# refused with one line naming the file, and the original still restores.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+T=${NESTVM_E2E_TIMEOUT:-300}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX.
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -aEq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+ticks() { grep -aoE 'L3-tick [0-9]+' "$1" | awk '{ print $2 }'; }
+boot_ids() { grep -aoE "$2-boot=[0-9a-f-]{36}" "$1" | sort -u; }
+
+# L2 prints its boot id every second in the background; L3 its own every
+# 10 ticks. Both boot quiet (a full kernel log under the lab's emulated SVM
+# risks its faults, lab/README.md).
+l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
+l2="(while :; do echo L2-boot=\$(cat /proc/sys/kernel/random/boot_id); sleep 1; done) &
+nestvm run --memory 256M --append quiet -- sh -c '$l3'"
+
+"$NV" run --nested --memory 1G --append quiet --save-on-exit "$tmp/l2" -- sh -c "$l2" \
+	>"$tmp/out1" 2>&1 </dev/null &
+pid=$!
+pids+=("$pid")
+if wait_for "$tmp/out1" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
+else t_not_ok "L2 runs an L3 that counts" "$(tail -c 400 "$tmp/out1" | tr '\n' '|')"; fi
+kill -TERM "$pid"
+wait "$pid"
+t_status "SIGTERM with --save-on-exit saves and exits 0" 0 $?
+out=$(cat "$tmp/out1")
+t_has "it says where it saved" "^nestvm: saved to $tmp/l2 "
+last=$(ticks "$tmp/out1" | tail -n 1)
+[ -s "$tmp/l2/vm.state" ] && [ -s "$tmp/l2/memory" ] && t_ok "the state and memory files exist" ||
+	t_not_ok "the state and memory files exist" "$(ls -la "$tmp/l2" 2>&1 | tr '\n' '|')"
+cp -a "$tmp/l2" "$tmp/orig"
+
+# --- restore: the counter goes on, nothing rebooted ---------------------
+restore_and_count() { # DIR OUT: restores, waits for 20 more ticks, stops it
+	"$NV" run --restore "$1" >"$2" 2>&1 </dev/null &
+	local p=$!
+	pids+=("$p")
+	wait_for "$2" "L3-tick $((last + 20))" "$T"
+	local seen=$?
+	kill -TERM "$p" 2>/dev/null
+	wait "$p"
+	return $seen
+}
+if restore_and_count "$tmp/l2" "$tmp/out2"; then t_ok "after restore L3 counts on (to $((last + 20)))"
+else t_not_ok "after restore L3 counts on" "$(tail -c 400 "$tmp/out2" | tr '\n' '|')"; fi
+first=$(ticks "$tmp/out2" | head -n 1)
+t_status "the first tick after restore is the next number ($last + 1)" $((last + 1)) "${first:-0}"
+gaps=$(ticks "$tmp/out2" | awk 'NR > 1 && $1 != prev + 1 { n++ } { prev = $1 } END { print n + 0 }')
+t_status "no tick is missing or repeated after restore" 0 "$gaps"
+[ "$(boot_ids "$tmp/out1" L3)" = "$(boot_ids "$tmp/out2" L3)" ] && [ -n "$(boot_ids "$tmp/out2" L3)" ] &&
+	t_ok "L3 did not boot again (same boot id)" ||
+	t_not_ok "L3 did not boot again (same boot id)" "before $(boot_ids "$tmp/out1" L3 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L3 | tr '\n' ' ')"
+[ "$(boot_ids "$tmp/out1" L2)" = "$(boot_ids "$tmp/out2" L2)" ] && [ -n "$(boot_ids "$tmp/out2" L2)" ] &&
+	t_ok "L2 did not boot again (same boot id)" ||
+	t_not_ok "L2 did not boot again (same boot id)" "before $(boot_ids "$tmp/out1" L2 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L2 | tr '\n' ' ')"
+out=$(cat "$tmp/out2")
+t_has "without --save-on-exit SIGTERM just stops it" '^nestvm: stopped by Terminated'
+
+# --- a damaged state is refused with one line, and nothing is lost -------
+damaged() { # NAME: a copy of the original to damage
+	rm -rf "$tmp/$1"
+	cp -a "$tmp/orig" "$tmp/$1"
+	echo "$tmp/$1"
+}
+d=$(damaged flip)
+printf '\xff' | dd of="$d/vm.state" bs=1 seek=2000 conv=notrunc 2>/dev/null
+t_fails "a flipped byte in the state file is refused naming it" 2 \
+	"^nestvm: state file $d/vm.state: section [a-z0-9:-]+: checksum mismatch" -- "$NV" run --restore "$d"
+d=$(damaged trunc)
+truncate -s 100 "$d/vm.state"
+t_fails "a truncated state file is refused" 2 "^nestvm: state file $d/vm.state: " -- "$NV" run --restore "$d"
+d=$(damaged version)
+printf '\x07' | dd of="$d/vm.state" bs=1 seek=8 conv=notrunc 2>/dev/null
+t_fails "a newer format version is refused" 2 "^nestvm: state file $d/vm.state: format version 7" -- \
+	"$NV" run --restore "$d"
+d=$(damaged memory)
+truncate -s 1M "$d/memory"
+t_fails "a truncated memory file is refused" 2 "^nestvm: memory file $d/memory: truncated" -- \
+	"$NV" run --restore "$d"
+d=$(damaged nomem)
+rm "$d/memory"
+t_fails "a missing memory file is refused" 2 "^nestvm: memory file $d/memory: No such file" -- \
+	"$NV" run --restore "$d"
+t_fails "a directory without a state is refused" 2 "^nestvm: state file $tmp/none/vm.state: No such file" -- \
+	"$NV" run --restore "$tmp/none"
+cmp -s "$tmp/orig/vm.state" "$tmp/l2/vm.state" && t_ok "restoring did not change the saved state" ||
+	t_not_ok "restoring did not change the saved state" "vm.state differs"
+t_summary
