@@ -14,6 +14,8 @@ static const struct cli_command vm_commands[] = {
 	{ "stop", cmd_vm_stop, "NAME [--force] [--timeout S]: ask the guest to power off, then force" },
 	{ "pause", cmd_vm_pause, "NAME: stop its vCPUs and devices, keep its memory (Paused)" },
 	{ "resume", cmd_vm_resume, "NAME: let a paused VM run on" },
+	{ "save", cmd_vm_save, "NAME: save it to disk and end its VMM (Saved); start continues it" },
+	{ "delete-saved-state", cmd_vm_delete_saved_state, "NAME: discard a saved VM's state (Off)" },
 	{ "console", cmd_vm_console, "NAME: attach to its serial console (Ctrl-A d detaches)" },
 	{ "set", cmd_vm_set, "NAME --OPTION VALUE...: change settings (Hyper-V's rules: some only while Off)" },
 	{ "delete", cmd_vm_delete, "NAME [--force]: remove a VM (Off, or --force stops it first)" },

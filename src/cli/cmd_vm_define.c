@@ -408,7 +408,8 @@ int cmd_vm_delete(int argc, char **argv)
 		vm_store_unlock(&lk);
 		return vm_cli_fail(&err);
 	}
-	if (r.runtime.state != VM_STATE_OFF) {
+	/* A saved VM has no VMM: it goes with its saved state. */
+	if (r.runtime.state != VM_STATE_OFF && r.runtime.state != VM_STATE_SAVED) {
 		vm_store_unlock(&lk);
 		if (!force)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: stop it first (nestvm vm stop %s), or --force",

@@ -184,7 +184,9 @@ int cmd_vm_start(int argc, char **argv)
 	struct vm_record r;
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return fail_err(&err);
-	if (r.runtime.state != VM_STATE_OFF) {
+	/* A saved VM starts where it was saved (its VMM finds saved/). */
+	enum vm_state before = r.runtime.state;
+	if (before != VM_STATE_OFF && before != VM_STATE_SAVED) {
 		vm_store_unlock(&lk);
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is already %s", name, vm_state_name(r.runtime.state));
 	}
@@ -197,8 +199,8 @@ int cmd_vm_start(int argc, char **argv)
 	int pipefd[2] = { -1, -1 };
 	if (vm_store_save(&r, &err) < 0 || (pipe2(pipefd, O_CLOEXEC) < 0 && nv_err_host(&err, "pipe: %s", strerror(errno))) ||
 	    spawn_daemon(name, lock_fd, pipefd[1], &err) < 0) {
-		/* Nobody will run it: Off again, with why. */
-		r.runtime = (struct vm_runtime){ .state = VM_STATE_OFF };
+		/* Nobody will run it: as it was, with why. */
+		r.runtime = (struct vm_runtime){ .state = before };
 		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "not started: %.200s", err.msg);
 		struct nv_err ignored;
 		vm_store_save(&r, &ignored);
@@ -225,8 +227,16 @@ int cmd_vm_start(int argc, char **argv)
 	switch (r.runtime.state) {
 	case VM_STATE_RUNNING:
 	case VM_STATE_STOPPING:
-		printf("VM %s started (pid %d)\n", name, (int)r.runtime.pid);
+		printf("VM %s %s (pid %d)\n", name, before == VM_STATE_SAVED ? "resumed from its saved state" : "started",
+		       (int)r.runtime.pid);
 		return 0;
+	case VM_STATE_SAVED:
+		if (before != VM_STATE_SAVED)
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s was saved before it started", name);
+		if (status < 0 || status == 0)
+			status = NESTVM_EXIT_VMM_FAILURE;
+		return cli_fail(status, "VM %s did not resume its saved state (kept: nestvm vm "
+				"delete-saved-state %s discards it): %s", name, name, r.runtime.last_stop);
 	case VM_STATE_OFF:
 		if (status < 0 || status == 0)
 			status = NESTVM_EXIT_VMM_FAILURE;

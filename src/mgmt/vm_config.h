@@ -86,6 +86,7 @@ enum vm_state {
 	VM_STATE_RUNNING,
 	VM_STATE_STOPPING,
 	VM_STATE_PAUSED, /* Hyper-V's Suspend-VM: vCPUs and devices stopped, memory kept */
+	VM_STATE_SAVED,  /* Hyper-V's Save-VM: no VMM; vCPUs, devices and memory on disk */
 };
 
 struct vm_runtime {

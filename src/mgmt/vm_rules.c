@@ -25,7 +25,8 @@ bool vm_setting_allowed(enum vm_setting s, enum vm_state state)
 {
 	if ((unsigned)s >= VM_SETTING_COUNT)
 		return false;
-	return state == VM_STATE_OFF || rules[s].while_on;
+	/* A saved VM must come back as it was saved: nothing changes. */
+	return state == VM_STATE_OFF || (rules[s].while_on && state != VM_STATE_SAVED);
 }
 
 int vm_setting_check(enum vm_setting s, const char *vm, enum vm_state state, struct nv_err *err)

@@ -143,7 +143,9 @@ int vm_store_save(const struct vm_record *r, struct nv_err *err)
 }
 
 /* Removes every file in dir, then dir (a VM directory holds no subdirectories). */
-static int remove_dir(const char *dir)
+/* dir and what it holds: files, and folders one level down (saved/). A
+ * symbolic link is removed, never followed. */
+static int remove_dir_depth(const char *dir, int depth)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -153,10 +155,16 @@ static int remove_dir(const char *dir)
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			unlink(p);
+			if (unlink(p) < 0 && errno == EISDIR && depth > 0)
+				remove_dir_depth(p, depth - 1);
 		}
 	closedir(d);
 	return rmdir(dir);
+}
+
+static int remove_dir(const char *dir)
+{
+	return remove_dir_depth(dir, 1);
 }
 
 int vm_store_create(const struct vm_record *r, struct nv_err *err)
@@ -306,7 +314,9 @@ bool vm_store_vmm_alive(const char *name)
 
 int vm_store_reap(struct vm_record *r, struct nv_err *err)
 {
-	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(r->config.name))
+	/* Off and Saved VMs have no VMM to lose. */
+	if (r->runtime.state == VM_STATE_OFF || r->runtime.state == VM_STATE_SAVED ||
+	    vm_store_vmm_alive(r->config.name))
 		return 0;
 	/* The VMM clears last_stop when it starts, so a reason here is the one
 	 * it wrote on its way down. */
@@ -335,7 +345,8 @@ int vm_store_load_reaped(const char *name, struct vm_record *r, struct nv_err *e
 {
 	if (vm_store_load(name, r, err) < 0)
 		return -1;
-	if (r->runtime.state == VM_STATE_OFF || vm_store_vmm_alive(name))
+	if (r->runtime.state == VM_STATE_OFF || r->runtime.state == VM_STATE_SAVED ||
+	    vm_store_vmm_alive(name))
 		return 0;
 	struct vm_lock lk;
 	if (vm_store_lock_load(name, &lk, r, err) < 0)

@@ -23,6 +23,8 @@
 #define VM_CONTROL_SOCKET "control.sock"
 #define VM_CONSOLE_SOCKET "console.sock"
 #define VM_CONSOLE_LOG "console.log"
+/* A saved VM's state (vmm/machine_state.h): vm.state and memory. */
+#define VM_SAVED_DIR "saved"
 
 /* <state dir>/vms/<name>[/<file>] into out. Invalid names are input errors. */
 int vm_store_path(const char *name, const char *file, char *out, size_t len, struct nv_err *err);

@@ -14,6 +14,8 @@ int exit_status_from_result(const struct machine_result *res)
 	case MACHINE_END_STOPPED:
 		/* Ctrl-A x is a normal way out; a signal reports like a shell does. */
 		return res->status ? 128 + res->status : 0;
+	case MACHINE_END_SAVED:
+		return 0;
 	case MACHINE_END_VMM_FAILURE:
 	case MACHINE_END_NONE:
 	default:

@@ -67,6 +67,7 @@ enum machine_end {
 	MACHINE_END_TRIPLE_FAULT,
 	MACHINE_END_VMM_FAILURE,
 	MACHINE_END_STOPPED,     /* the host asked (signal, console escape) */
+	MACHINE_END_SAVED,       /* saved (machine_save), so its VMM may exit */
 };
 
 struct machine_result {

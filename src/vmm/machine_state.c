@@ -294,6 +294,9 @@ int machine_restore(struct machine *m, const struct machine_saved *saved, struct
 	for (unsigned c = 0; c < m->nvcpus_created && rc == 0; c++)
 		rc = restore_vcpu(m, saved, &host, c, path, err);
 	cpu_state_host_free(&host);
+	/* Devices with threads of their own (virtio-net's I/O) hold still
+	 * while their state is replaced. */
+	device_table_pause(&m->devices);
 	for (unsigned d = 0; d < m->devices.n && rc == 0; d++) {
 		const struct device *dev = &m->devices.items[d];
 		if (!dev->ops->snapshot)
@@ -301,13 +304,16 @@ int machine_restore(struct machine *m, const struct machine_saved *saved, struct
 		char name[STATE_SECTION_NAME_MAX];
 		snprintf(name, sizeof(name), DEVICE_PREFIX "%s", dev->name);
 		const struct state_section *sec = state_file_find(&saved->file, name);
-		if (!sec)
-			return nv_err_input(err, "state file %s: section %s is missing", path, name);
+		if (!sec) {
+			rc = nv_err_input(err, "state file %s: section %s is missing", path, name);
+			break;
+		}
 		struct device_snapshot s;
 		snapshot_init_restore(&s, sec->data, sec->len);
 		rc = dev->ops->snapshot(dev->dev, &s, err);
 		if (rc < 0 && s.failed)
 			nv_err_input(err, "state file %s: section %s: bad %s", path, name, s.failed_field);
 	}
+	device_table_resume(&m->devices);
 	return rc;
 }

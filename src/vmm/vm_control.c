@@ -38,9 +38,11 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		req->cmd = VM_CONTROL_PAUSE;
 	else if (!strcmp(cmd, "resume"))
 		req->cmd = VM_CONTROL_RESUME;
+	else if (!strcmp(cmd, "save"))
+		req->cmd = VM_CONTROL_SAVE;
 	else
 		snprintf(req->error, sizeof(req->error),
-			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume)", cmd);
+			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save)", cmd);
 	if (req->cmd == VM_CONTROL_KILL && json_object_object_get_ex(o, "reason", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(req->reason, sizeof(req->reason), "%s", json_object_get_string(v));

@@ -5,6 +5,7 @@
  *   {"cmd":"kill"[,"reason":"..."]} -> {"ok":true}  (the VM ends now)
  *   {"cmd":"pause"}    -> {"ok":true,"state":"Paused"}  (vCPUs and devices stop)
  *   {"cmd":"resume"}   -> {"ok":true,"state":"Running"}
+ *   {"cmd":"save"}     -> {"ok":true,"state":"Saved"}  (state on disk, the VMM exits)
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -25,6 +26,7 @@ enum vm_control_cmd {
 	VM_CONTROL_KILL,
 	VM_CONTROL_PAUSE,
 	VM_CONTROL_RESUME,
+	VM_CONTROL_SAVE,
 };
 
 struct vm_control_request {

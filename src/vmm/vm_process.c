@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/console_hub.h"
+#include "vmm/machine_state.h"
 #include "vmm/vm_control.h"
 #include "vmm/vmm_loop.h"
 
@@ -80,6 +81,33 @@ static void reply(int fd, struct json_object *o)
 	json_object_put(o);
 }
 
+static void refuse(struct json_object *o, const char *why)
+{
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(why));
+}
+
+/* Paused, saved, then ended: the VMM exits and the VM is Saved. A failed
+ * save leaves it running (or paused, if it was). */
+static void save(struct proc *p, struct json_object *o)
+{
+	if (p->stopping) {
+		refuse(o, "the VM is stopping");
+		return;
+	}
+	bool was_paused = machine_paused(p->m);
+	set_paused(p, true);
+	struct nv_err err = { 0 };
+	if (machine_save(p->m, p->o->save_dir, &err) < 0) {
+		set_paused(p, was_paused);
+		refuse(o, err.msg);
+		return;
+	}
+	p->stopping = true; /* no Stopping to record: it is Saved */
+	machine_request_end(p->m, MACHINE_END_SAVED, 0, "saved");
+	json_object_object_add(o, "state", json_object_new_string("Saved"));
+}
+
 static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 {
 	struct vm_control_request req;
@@ -108,6 +136,9 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 		}
 		set_paused(p, req.cmd == VM_CONTROL_PAUSE);
 		json_object_object_add(o, "state", json_object_new_string(state_name(p)));
+		break;
+	case VM_CONTROL_SAVE:
+		save(p, o);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);
@@ -334,6 +365,9 @@ void vm_process_stop_reason(const struct machine_result *res, char *out, size_t 
 		break;
 	case MACHINE_END_TRIPLE_FAULT:
 		snprintf(out, size, "the guest crashed: %s", res->detail);
+		break;
+	case MACHINE_END_SAVED:
+		snprintf(out, size, "saved");
 		break;
 	case MACHINE_END_STOPPED:
 		snprintf(out, size, "stopped: %s", res->detail[0] ? res->detail : VM_PROCESS_KILL_DEFAULT);

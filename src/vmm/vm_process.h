@@ -12,6 +12,8 @@
 
 struct vm_process_options {
 	const char *console_sock, *control_sock, *console_log;
+	/* Where `save` puts the machine (vmm/machine_state.h). */
+	const char *save_dir;
 	int console_read_fd; /* the read end of the machine's console_fd pipe */
 	/* Called from the loop: the vCPUs run; a shutdown or kill was asked
 	 * for (first time only). May be NULL. */

@@ -16,6 +16,7 @@
 #include "util/proc_fail.h"
 #include "util/state_dir.h"
 #include "vmm/exit_status.h"
+#include "vmm/machine_state.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
 
@@ -26,6 +27,8 @@ struct daemon {
 	const char *name;
 	int notify_fd;
 	char sock_console[VM_PATH_MAX], sock_control[VM_PATH_MAX], log[VM_PATH_MAX];
+	char saved_dir[VM_PATH_MAX]; /* where `vm save` puts the machine */
+	bool resuming;               /* it holds a saved machine to continue */
 };
 
 static void log_line(const struct daemon *d, const char *fmt, const char *arg)
@@ -49,7 +52,7 @@ static void notify(struct daemon *d, int status)
 	d->notify_fd = -1;
 }
 
-enum change { TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF };
+enum change { TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF, TO_SAVED };
 
 /* Read-modify-write of the record under its lock. */
 static int record_change(const struct daemon *d, enum change to, const char *reason)
@@ -86,7 +89,8 @@ static int record_change(const struct daemon *d, enum change to, const char *rea
 		r.runtime.state = VM_STATE_STOPPING;
 		break;
 	case TO_OFF:
-		r.runtime.state = VM_STATE_OFF;
+	case TO_SAVED:
+		r.runtime.state = to == TO_SAVED ? VM_STATE_SAVED : VM_STATE_OFF;
 		r.runtime.pid = 0;
 		r.runtime.started_at = 0;
 		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "%s", reason);
@@ -128,16 +132,17 @@ static void on_ended(void *opaque, const struct machine_result *res)
 	struct daemon *d = opaque;
 	char reason[256];
 	vm_process_stop_reason(res, reason, sizeof(reason));
-	record_change(d, TO_OFF, reason);
+	record_change(d, res->end == MACHINE_END_SAVED ? TO_SAVED : TO_OFF, reason);
 	log_line(d, "off: %s", reason);
 	notify(d, NESTVM_EXIT_VMM_FAILURE); /* only if it never ran */
 }
 
-/* The VM did not get to run: Off with why, and the status for `vm start`. */
+/* The VM did not get to run: Off with why (a saved VM stays Saved, its
+ * state kept), and the status for `vm start`. */
 static int fail_start(struct daemon *d, const struct nv_err *err)
 {
 	int status = err->kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT;
-	record_change(d, TO_OFF, err->msg);
+	record_change(d, d->resuming ? TO_SAVED : TO_OFF, err->msg);
 	log_line(d, "did not start: %s", err->msg);
 	notify(d, status);
 	return status;
@@ -185,7 +190,22 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	}
 	struct vm_launch_options lo = { .console_fd = pipefd[1] };
 	static struct vm_launch_state launch; /* lives as long as the machine */
+	struct machine_saved saved = { .memory_fd = -1 };
+	if (d->resuming) {
+		if (machine_saved_load(d->saved_dir, &saved, &err) < 0) {
+			close(pipefd[0]);
+			close(pipefd[1]);
+			return fail_start(d, &err);
+		}
+		lo.saved = &saved;
+	}
 	struct machine *m = vm_launch(&r->config, &lo, &launch, &err);
+	machine_saved_free(&saved); /* its memory is mapped now (or never) */
+	/* Resumed: the saved state is used up (Hyper-V's too), and the memory
+	 * file stays readable through the mapping until the VM ends. */
+	struct nv_err rm_err = { 0 };
+	if (m && d->resuming && machine_saved_remove(d->saved_dir, &rm_err) < 0)
+		log_line(d, "%s", rm_err.msg);
 	if (launch.note[0])
 		log_line(d, "note: %s", launch.note);
 	if (!m) {
@@ -195,7 +215,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	}
 	struct vm_process_options po = {
 		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
-		.console_read_fd = pipefd[0],
+		.console_read_fd = pipefd[0], .save_dir = d->saved_dir,
 		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
 	};
 	struct machine_result res;
@@ -240,14 +260,17 @@ int vmm_daemon_run(const struct vmm_daemon_options *o)
 		notify(&d, NESTVM_EXIT_BAD_INPUT);
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
 	}
+	if (vm_store_path(d.name, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0)
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	struct vm_record r;
 	if (vm_store_load(d.name, &r, &err) < 0) {
 		/* A record we cannot read is not ours to rewrite. */
 		notify(&d, err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT);
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	}
+	d.resuming = machine_saved_exists(d.saved_dir);
 	record_change(&d, TO_STARTING, NULL);
-	log_line(&d, "%s", "starting");
+	log_line(&d, "%s", d.resuming ? "resuming its saved state" : "starting");
 	return run_vm(&d, &r);
 }
 

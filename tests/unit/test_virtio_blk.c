@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/device_snapshot.h"
 #include "dev/virtio/blk.h"
 #include "virtio_driver.h"
 
@@ -496,6 +497,180 @@ static void test_many_requests_wrap_ring(void **state)
 	}
 }
 
+/* ---- snapshot ---- */
+
+/* The section: device version, the transport (its version, 34 bytes of
+ * registers, one queue of 36), then capacity, readonly, serial. */
+#define BS_TRANSPORT 4
+#define BS_Q0_DESC (BS_TRANSPORT + 38 + 2)
+#define BS_CAPACITY (BS_TRANSPORT + 38 + 36)
+#define BS_READONLY (BS_CAPACITY + 8)
+#define BS_LEN (BS_READONLY + 1 + VIRTIO_BLK_ID_BYTES)
+
+static size_t blk_save(struct virtio_blk *b, uint8_t **buf)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_save(&s);
+	assert_int_equal(virtio_blk_type.ops->snapshot(b, &s, &err), 0);
+	*buf = s.buf;
+	return s.len;
+}
+
+static int blk_restore(struct virtio_blk *b, const uint8_t *buf, size_t len, char *field)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_restore(&s, buf, len);
+	int rc = virtio_blk_type.ops->snapshot(b, &s, &err);
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
+}
+
+static const uint64_t regs[] = {
+	VIRTIO_MMIO_DEVICE_ID,   VIRTIO_MMIO_DEVICE_FEATURES,    VIRTIO_MMIO_QUEUE_NUM_MAX,
+	VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_INTERRUPT_STATUS,   VIRTIO_MMIO_STATUS,
+	VIRTIO_MMIO_CONFIG_GENERATION, VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY,
+	VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_SEG_MAX,
+};
+#define NREGS (sizeof(regs) / sizeof(regs[0]))
+
+static void read_regs(uint32_t *out)
+{
+	for (size_t i = 0; i < NREGS; i++)
+		out[i] = rd(regs[i]);
+}
+
+/* The old process's device is gone; a new one over the image at `image`. */
+static void replace_blk(const char *image, bool readonly)
+{
+	virtio_blk_free(blk);
+	memset(&irq, 0, sizeof(irq));
+	struct nv_err err = { 0 };
+	blk = virtio_blk_new(&mem, line(), image, readonly, &err);
+	assert_non_null(blk);
+	t = virtio_blk_transport(blk);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	open_blk(false);
+	for (int i = 0; i < 3 * QSZ / 2; i++)
+		assert_int_equal(request(VIRTIO_BLK_T_IN, (uint64_t)i % SECTORS, 512, NULL),
+				 VIRTIO_BLK_S_OK);
+	memset(ram + DATA, 0x3c, 512);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 4, 512, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, NULL), VIRTIO_BLK_S_OK);
+	char serial[20];
+	memcpy(serial, ram + DATA, 20);
+	assert_int_equal(irq.level, 1); /* the last completion is not acknowledged */
+	uint32_t before[NREGS], after[NREGS];
+	read_regs(before);
+	uint8_t *buf;
+	size_t len = blk_save(blk, &buf);
+	assert_int_equal(len, BS_LEN);
+
+	replace_blk(path, false);
+	char field[64];
+	assert_int_equal(blk_restore(blk, buf, len, field), 0);
+	read_regs(after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_int_equal(irq.level, 1); /* driven from InterruptStatus */
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(irq.level, 0);
+
+	/* The ring carries on: kick() checks the next used slot and index. */
+	uint16_t used_before = used_seen;
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 4, 512, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(used_seen, used_before + 1);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(ram[DATA + i], 0x3c);
+	assert_int_equal(irq.level, 1);
+	memset(ram + DATA, 0, 20);
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, NULL), VIRTIO_BLK_S_OK);
+	assert_memory_equal(ram + DATA, serial, 20);
+	free(buf);
+}
+
+/* The image moved with the snapshot (a copy: another inode): the guest's
+ * disk keeps its serial. A different size or mode is another disk. */
+static void test_snapshot_other_image(void **state)
+{
+	open_blk(false);
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, NULL), VIRTIO_BLK_S_OK);
+	char serial[20];
+	memcpy(serial, ram + DATA, 20);
+	uint8_t *buf;
+	size_t len = blk_save(blk, &buf);
+	char first[sizeof(path)];
+	strcpy(first, path);
+	char field[64];
+
+	make_image(SECTORS * 512); /* the copy, at a new path */
+	replace_blk(path, false);
+	assert_int_equal(blk_restore(blk, buf, len, field), 0);
+	memset(ram + DATA, 0, 20);
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, NULL), VIRTIO_BLK_S_OK);
+	assert_memory_equal(ram + DATA, serial, 20);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, NULL), VIRTIO_BLK_S_OK);
+
+	replace_blk(path, true);
+	assert_int_equal(blk_restore(blk, buf, len, field), -1);
+	assert_string_equal(field, "readonly");
+	unlink(path);
+	make_image((SECTORS + 1) * 512);
+	replace_blk(path, false);
+	assert_int_equal(blk_restore(blk, buf, len, field), -1);
+	assert_string_equal(field, "capacity");
+	unlink(first);
+	free(buf);
+}
+
+static void test_snapshot_refusals(void **state)
+{
+	open_blk(false);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512, NULL), VIRTIO_BLK_S_OK);
+	uint8_t *buf;
+	size_t len = blk_save(blk, &buf);
+	uint8_t *bad = malloc(len + 1);
+	char field[64];
+	replace_blk(path, false);
+	for (size_t l = 0; l < len; l++)
+		assert_int_equal(blk_restore(blk, buf, l, field), -1);
+	struct {
+		size_t off;
+		unsigned bytes;
+		uint64_t value;
+		const char *field;
+	} cases[] = {
+		{ 0, 4, 2, "version" },
+		{ BS_TRANSPORT, 4, 2, "version" },
+		{ BS_Q0_DESC, 8, RAM_SIZE - 8, "desc_gpa" },
+		{ BS_Q0_DESC - 2, 2, 12, "size" },
+		{ BS_CAPACITY, 8, SECTORS * 2, "capacity" },
+		{ BS_READONLY, 1, 1, "readonly" },
+		{ BS_READONLY, 1, 2, "readonly" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, buf, len);
+		le_put(bad + cases[i].off, cases[i].value, cases[i].bytes);
+		assert_int_equal(blk_restore(blk, bad, len, field), -1);
+		assert_string_equal(field, cases[i].field);
+	}
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	assert_int_equal(blk_restore(blk, bad, len + 1, field), -1);
+	assert_string_equal(field, "trailing bytes");
+	/* After all that, the good section still restores and works. */
+	assert_int_equal(blk_restore(blk, buf, len, field), 0);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, NULL), VIRTIO_BLK_S_OK);
+	free(bad);
+	free(buf);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -515,6 +690,9 @@ int main(void)
 		T(test_empty_and_odd_images),
 		T(test_indirect_read),
 		T(test_many_requests_wrap_ring),
+		T(test_snapshot_round_trip),
+		T(test_snapshot_other_image),
+		T(test_snapshot_refusals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

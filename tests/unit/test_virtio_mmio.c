@@ -10,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "core/device_snapshot.h"
 #include "dev/virtio/mmio.h"
+#include "util/le.h"
 
 #define RAM_SIZE 0x40000ULL
 #define DESC 0x1000
@@ -25,6 +27,7 @@ struct irq_rec {
 	int level;
 	int raises;
 	int lowers;
+	int sets; /* calls, changing the level or not */
 };
 
 struct fake_dev {
@@ -52,6 +55,7 @@ static void irq_set(void *opaque, unsigned gsi, int level)
 	if (!level && r->level)
 		r->lowers++;
 	r->level = level;
+	r->sets++;
 }
 
 static uint64_t fake_features(void *dev) { return FAKE_FEATURE | FAKE_HIGH_FEATURE; }
@@ -481,6 +485,289 @@ static void test_bad_ops_rejected(void **state)
 	assert_null(virtio_mmio_new(&mem, line, &ops, &fd));
 }
 
+/* ---- snapshot ---- */
+
+/* Where virtio_mmio_snapshot puts each field (little-endian, no padding),
+ * for two queues of virtq_snapshot's 36 bytes. */
+#define TS_VERSION 0
+#define TS_STATUS 4
+#define TS_DRIVER_FEATURES 16
+#define TS_QUEUE_SEL 24
+#define TS_ISR 28
+#define TS_NUM_QUEUES 36
+#define TS_Q0 38
+#define TS_Q_SIZE 0
+#define TS_Q_DESC 2
+#define TS_LEN (TS_Q0 + 2 * 36)
+
+static struct irq_rec irq2;
+
+/* A transport as a new process creates it: same ops, same RAM. */
+static struct virtio_mmio *fresh_transport(void)
+{
+	memset(&irq2, 0, sizeof(irq2));
+	struct irq_line l = { .set_level = irq_set, .opaque = &irq2, .gsi = 5 };
+	struct virtio_mmio *n = virtio_mmio_new(&mem, l, &fake_ops, &fd);
+	assert_non_null(n);
+	return n;
+}
+
+static void wr_on(struct virtio_mmio *tr, uint64_t off, uint32_t v)
+{
+	uint8_t b[4];
+	le_put32(b, v);
+	virtio_mmio_access(tr, off, b, 4, true);
+}
+
+static uint32_t rd_on(struct virtio_mmio *tr, uint64_t off)
+{
+	uint8_t b[4];
+	virtio_mmio_access(tr, off, b, 4, false);
+	return le_get32(b);
+}
+
+/* The transport's section, in *buf (caller frees). */
+static size_t save_transport(struct virtio_mmio *tr, uint8_t **buf)
+{
+	struct device_snapshot s;
+	snapshot_init_save(&s);
+	assert_int_equal(virtio_mmio_snapshot(tr, &s), 0);
+	assert_true(snapshot_done(&s));
+	*buf = s.buf; /* ours now */
+	return s.len;
+}
+
+/* Restore then expect the end: 0, or -1 with the failed field. */
+static int restore_transport(struct virtio_mmio *tr, const uint8_t *buf, size_t len, char *field)
+{
+	struct device_snapshot s;
+	snapshot_init_restore(&s, buf, len);
+	int rc = virtio_mmio_snapshot(tr, &s);
+	if (rc == 0 && !snapshot_done(&s))
+		rc = -1;
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
+}
+
+/* Registers a driver reads, without side effects. */
+static const uint64_t readable[] = {
+	VIRTIO_MMIO_MAGIC_VALUE,      VIRTIO_MMIO_VERSION,         VIRTIO_MMIO_DEVICE_ID,
+	VIRTIO_MMIO_DEVICE_FEATURES,  VIRTIO_MMIO_QUEUE_NUM_MAX,   VIRTIO_MMIO_QUEUE_READY,
+	VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_STATUS,          VIRTIO_MMIO_CONFIG_GENERATION,
+	VIRTIO_MMIO_CONFIG,
+};
+
+static void assert_same_registers(struct virtio_mmio *a, struct virtio_mmio *b)
+{
+	for (size_t i = 0; i < sizeof(readable) / sizeof(readable[0]); i++)
+		assert_int_equal(rd_on(a, readable[i]), rd_on(b, readable[i]));
+}
+
+/* A device in use, saved; a new transport restored from it over the same
+ * RAM reads the same and carries on: the next request completes into the
+ * next used slot, the interrupt line is where InterruptStatus says. */
+static void test_snapshot_round_trip(void **state)
+{
+	uint64_t f = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+		     FAKE_FEATURE | FAKE_HIGH_FEATURE;
+	negotiate(f);
+	setup_queue(0, 8, DESC, AVAIL, USED);
+	/* Queue 1: programmed by the driver, not live. */
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 4);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x7000);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+				       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	for (uint16_t i = 0; i < 3; i++) {
+		post(i);
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	}
+	virtio_mmio_config_changed(t);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(irq.level, 1);
+
+	uint8_t *buf;
+	size_t len = save_transport(t, &buf);
+	assert_int_equal(len, TS_LEN);
+	/* Saving changes nothing. */
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+
+	struct virtio_mmio *n = fresh_transport();
+	char field[64];
+	assert_int_equal(restore_transport(n, buf, len, field), 0);
+	/* The line is driven to the level InterruptStatus implies. */
+	assert_int_equal(irq2.level, 1);
+	assert_int_equal(irq2.raises, 1);
+	assert_same_registers(t, n); /* queue 1 selected, feature word 1 */
+	for (uint32_t sel = 0; sel < 3; sel++) {
+		wr(VIRTIO_MMIO_QUEUE_SEL, sel);
+		wr_on(n, VIRTIO_MMIO_QUEUE_SEL, sel);
+		assert_same_registers(t, n);
+	}
+	assert_true(virtio_mmio_driver_features(n) == f);
+	struct virtq *q1 = virtio_mmio_queue(n, 1);
+	assert_false(q1->ready);
+	assert_int_equal(q1->size, 4);
+	assert_int_equal(q1->desc_gpa, 0x7000);
+
+	/* The old process is gone; the new device carries on. */
+	virtio_mmio_free(t);
+	t = n;
+	int notifies = fd.notifies;
+	post(3);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fd.notifies, notifies + 1);
+	assert_int_equal(fd.pop_result, 0); /* exactly the one new chain */
+	uint16_t used;
+	memcpy(&used, ram + USED + 2, 2);
+	assert_int_equal(used, 4);
+	uint32_t id;
+	memcpy(&id, ram + USED + 4 + 8 * 3, 4);
+	assert_int_equal(id, 3);
+	/* Acknowledging lowers the restored line. */
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(irq2.level, 0);
+	assert_int_equal(irq2.lowers, 1);
+	/* Features stay frozen, the queue's geometry too. */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	assert_true(virtio_mmio_driver_features(t) == f);
+	free(buf);
+}
+
+/* Without an interrupt pending the restored line is driven low. */
+static void test_snapshot_quiet_line(void **state)
+{
+	bring_up();
+	uint8_t *buf;
+	size_t len = save_transport(t, &buf);
+	struct virtio_mmio *n = fresh_transport();
+	char field[64];
+	assert_int_equal(restore_transport(n, buf, len, field), 0);
+	assert_int_equal(irq2.level, 0);
+	assert_int_equal(irq2.sets, 1);
+	assert_int_equal(irq2.raises, 0);
+	/* A reset device (nothing negotiated) restores too. */
+	virtio_mmio_free(n);
+	free(buf);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	len = save_transport(t, &buf);
+	n = fresh_transport();
+	assert_int_equal(restore_transport(n, buf, len, field), 0);
+	assert_same_registers(t, n);
+	virtio_mmio_free(n);
+	free(buf);
+}
+
+/* Whatever state a driver can put the registers in, a save of it restores:
+ * here one that enabled a queue before settling its features. */
+static void test_snapshot_driver_out_of_order(void **state)
+{
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_RING_F_EVENT_IDX);
+	setup_queue(0, 8, DESC, AVAIL, USED);
+	assert_true(virtio_mmio_queue(t, 0)->event_idx);
+	negotiate(1ULL << VIRTIO_F_VERSION_1); /* EVENT_IDX dropped, FEATURES_OK */
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	uint8_t *buf;
+	size_t len = save_transport(t, &buf);
+	struct virtio_mmio *n = fresh_transport();
+	char field[64];
+	assert_int_equal(restore_transport(n, buf, len, field), 0);
+	assert_true(virtio_mmio_queue(n, 0)->event_idx);
+	assert_same_registers(t, n);
+	virtio_mmio_free(n);
+	free(buf);
+}
+
+static void test_snapshot_refusals(void **state)
+{
+	bring_up();
+	post(0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	uint8_t *buf;
+	size_t len = save_transport(t, &buf);
+	uint8_t *bad = malloc(len + 1);
+	char field[64];
+	struct virtio_mmio *n;
+
+	/* Every prefix is short of something; nothing is committed. */
+	for (size_t l = 0; l < len; l++) {
+		n = fresh_transport();
+		assert_int_equal(restore_transport(n, buf, l, field), -1);
+		assert_int_equal(rd_on(n, VIRTIO_MMIO_STATUS), 0);
+		assert_false(virtio_mmio_queue(n, 0)->ready);
+		assert_int_equal(irq2.sets, 0);
+		virtio_mmio_free(n);
+	}
+
+	struct {
+		size_t off;
+		unsigned bytes;
+		uint64_t value;
+		const char *field;
+	} cases[] = {
+		{ TS_VERSION, 4, 2, "version" },
+		{ TS_VERSION, 4, 0, "version" },
+		{ TS_STATUS, 4, 0x10f, "status" },
+		{ TS_ISR, 4, 4, "isr" },
+		{ TS_NUM_QUEUES, 2, 3, "num_queues" },
+		/* FEATURES_OK over a feature the device does not offer, or
+		 * without VERSION_1. */
+		{ TS_DRIVER_FEATURES, 8, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << 50), "driver_features" },
+		{ TS_DRIVER_FEATURES, 8, FAKE_FEATURE, "driver_features" },
+		/* The live queue: what virtq_enable refuses. */
+		{ TS_Q0 + TS_Q_DESC, 8, RAM_SIZE, "desc_gpa" },
+		{ TS_Q0 + TS_Q_DESC, 8, DESC + 8, "desc_gpa" },
+		{ TS_Q0 + TS_Q_SIZE, 2, 6, "size" },
+		{ TS_Q0 + TS_Q_SIZE, 2, 0, "size" },
+		/* A queue not live has no size above QueueNumMax. */
+		{ TS_Q0 + 36 + TS_Q_SIZE, 2, VIRTQ_MAX_SIZE + 1, "size" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, buf, len);
+		le_put(bad + cases[i].off, cases[i].value, cases[i].bytes);
+		n = fresh_transport();
+		assert_int_equal(restore_transport(n, bad, len, field), -1);
+		assert_string_equal(field, cases[i].field);
+		assert_int_equal(rd_on(n, VIRTIO_MMIO_STATUS), 0);
+		assert_int_equal(irq2.sets, 0);
+		virtio_mmio_free(n);
+	}
+
+	/* Trailing bytes belong to a layout this build does not know. */
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	n = fresh_transport();
+	assert_int_equal(restore_transport(n, bad, len + 1, field), -1);
+	assert_string_equal(field, "trailing bytes");
+	virtio_mmio_free(n);
+
+	/* What the registers can hold is kept: QueueSel past the queues, and
+	 * before FEATURES_OK a DriverFeatures the device would refuse. */
+	memcpy(bad, buf, len);
+	le_put32(bad + TS_QUEUE_SEL, 7);
+	le_put32(bad + TS_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	le_put64(bad + TS_DRIVER_FEATURES, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << 50));
+	n = fresh_transport();
+	assert_int_equal(restore_transport(n, bad, len, field), 0);
+	assert_int_equal(rd_on(n, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	/* ... and FEATURES_OK is refused then, as it would have been. */
+	wr_on(n, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+						  VIRTIO_STATUS_FEATURES_OK);
+	assert_false(rd_on(n, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	virtio_mmio_free(n);
+	free(bad);
+	free(buf);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -500,6 +787,10 @@ int main(void)
 		T(test_config_space),
 		T(test_concurrent_access),
 		T(test_bad_ops_rejected),
+		T(test_snapshot_round_trip),
+		T(test_snapshot_quiet_line),
+		T(test_snapshot_driver_out_of_order),
+		T(test_snapshot_refusals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "core/device_snapshot.h"
 #include "dev/virtio/net.h"
 #include "virtio_driver.h"
 
@@ -440,6 +441,306 @@ static void test_rx_dropped_before_driver_ok(void **state)
 	check_rx(0, 1, 256, 61, 2);
 }
 
+/* ---- snapshot ---- */
+
+/* The section: device version, the transport (its version, 34 bytes of
+ * registers, two queues of 36), the MAC, link_up, tx_held [tx_head,
+ * tx_frame_len, frame], rx_pending [rx_frame_len, frame]. */
+#define NS_TRANSPORT 4
+#define NS_Q0_DESC (NS_TRANSPORT + 38 + 2)
+#define NS_MAC (NS_TRANSPORT + 38 + 2 * 36)
+#define NS_LINK (NS_MAC + 6)
+#define NS_TX_HELD (NS_LINK + 1)
+
+struct section {
+	uint8_t *buf;
+	size_t len;
+};
+
+static struct section net_save(void)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_save(&s);
+	assert_int_equal(virtio_net_type.ops->snapshot(net, &s, &err), 0);
+	return (struct section){ s.buf, s.len };
+}
+
+static int net_restore(const uint8_t *buf, size_t len, char *field)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_restore(&s, buf, len);
+	int rc = virtio_net_type.ops->snapshot(net, &s, &err);
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
+}
+
+/* Offset of the rx_pending flag (after a held TX frame, if any). */
+static size_t rx_pending_at(const struct section *sec)
+{
+	if (sec->buf[NS_TX_HELD] == 0)
+		return NS_TX_HELD + 1;
+	uint32_t flen = le_get32(sec->buf + NS_TX_HELD + 3);
+	return NS_TX_HELD + 7 + flen;
+}
+
+static const uint64_t regs[] = {
+	VIRTIO_MMIO_DEVICE_FEATURES,   VIRTIO_MMIO_QUEUE_NUM_MAX, VIRTIO_MMIO_QUEUE_READY,
+	VIRTIO_MMIO_INTERRUPT_STATUS,  VIRTIO_MMIO_STATUS,        VIRTIO_MMIO_CONFIG_GENERATION,
+	VIRTIO_MMIO_CONFIG,            VIRTIO_MMIO_CONFIG + 4,    VIRTIO_MMIO_CONFIG + 8,
+};
+#define NREGS (sizeof(regs) / sizeof(regs[0]))
+
+static void read_regs(uint32_t *out)
+{
+	for (size_t i = 0; i < NREGS; i++)
+		out[i] = rd(regs[i]);
+}
+
+/* The old process is gone (its switch connection with it); a new one
+ * creates the adapter from the same settings, on a new connection. */
+static void replace_net(void)
+{
+	virtio_net_free(net);
+	if (peer >= 0)
+		close(peer);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	peer = sv[1];
+	struct virtio_net_config cfg = { .mac = MAC, .fd = sv[0], .reconnect = do_reconnect };
+	struct irq_line irq = { .set_level = irq_set };
+	struct nv_err err = { 0 };
+	net = virtio_net_new(&mem, irq, &cfg, &err);
+	assert_non_null(net);
+	t = virtio_net_transport(net);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	tx_chain(0, 60, 1);
+	tx_chain(1, 70, 2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	expect_frame(60, 1);
+	expect_frame(70, 2);
+	rx_post(0, 4, 256);
+	peer_send(300, 3);
+	wait_used(0, 2);
+	check_rx(0, 2, 256, 300, 3);
+	virtio_net_type.ops->pause(net);
+	uint32_t before[NREGS], after[NREGS];
+	read_regs(before);
+	struct section sec = net_save();
+	assert_int_equal(sec.len, NS_TX_HELD + 2); /* nothing held */
+	assert_int_equal(sec.buf[NS_LINK], 1);
+
+	replace_net();
+	char field[64];
+	assert_int_equal(net_restore(sec.buf, sec.len, field), 0);
+	read_regs(after);
+	assert_memory_equal(before, after, sizeof(before));
+
+	/* Both rings carry on. */
+	tx_chain(2, 80, 4);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	assert_int_equal(used_idx(1), 3);
+	expect_frame(80, 4);
+	peer_send(100, 5); /* the two chains left of the four */
+	wait_used(0, 3);
+	check_rx(2, 1, 256, 100, 5);
+	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), before[5]); /* same link: no news */
+	free(sec.buf);
+}
+
+/* A TX frame the switch had no room for and an RX frame the ring had no
+ * room for survive the snapshot: the new adapter sends the one and
+ * delivers the other when the driver adds buffers. */
+static void test_snapshot_held_frames(void **state)
+{
+	rx_post(0, 2, 256);
+	peer_send(1000, 5); /* needs four chains */
+	for (uint16_t i = 0; i < QSZ / 3; i++)
+		tx_chain(i, 1500, (uint8_t)i);
+	for (int round = 0; round < 400; round++) {
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+		if (used_idx(1) != avail[1])
+			break;
+		for (uint16_t i = 0; i < QSZ / 3; i++)
+			tx_chain(i, 1500, (uint8_t)i);
+	}
+	uint16_t blocked_at = used_idx(1);
+	assert_true(blocked_at != avail[1]);
+	struct section sec = { 0 };
+	for (int i = 0; i < 3000; i++) {
+		free(sec.buf);
+		sec = net_save();
+		if (sec.buf[rx_pending_at(&sec)] == 1)
+			break;
+		sleep_ms(1);
+	}
+	virtio_net_type.ops->pause(net);
+	free(sec.buf);
+	sec = net_save();
+	assert_int_equal(sec.buf[NS_TX_HELD], 1);
+	assert_int_equal(le_get32(sec.buf + NS_TX_HELD + 3), 1500);
+	assert_int_equal(sec.buf[rx_pending_at(&sec)], 1);
+	assert_int_equal(le_get32(sec.buf + rx_pending_at(&sec) + 1), 1000);
+	assert_int_equal(sec.len, rx_pending_at(&sec) + 5 + 1000);
+
+	replace_net();
+	char field[64];
+	assert_int_equal(net_restore(sec.buf, sec.len, field), 0);
+	/* The held frame goes first, then what the ring still holds. */
+	expect_frame(1500, (uint8_t)(blocked_at % (QSZ / 3)));
+	for (uint16_t k = (uint16_t)(blocked_at + 1); k != avail[1]; k++)
+		expect_frame(1500, (uint8_t)(k % (QSZ / 3)));
+	wait_used(1, avail[1]);
+	expect_no_frame();
+	/* The pending frame waits for buffers, then takes the first chains. */
+	sleep_ms(20);
+	assert_int_equal(used_idx(0), 0);
+	rx_post(2, 2, 256);
+	wait_used(0, 4);
+	check_rx(0, 4, 256, 1000, 5);
+	/* Statistics are the new process's own. */
+	assert_int_equal(stats().tx_frames, (uint16_t)(avail[1] - blocked_at));
+	assert_int_equal(stats().rx_frames, 1);
+	assert_int_equal(stats().rx_dropped_no_buffer, 0);
+	free(sec.buf);
+}
+
+/* The link the guest was shown is not the new connection's: the guest is
+ * told, as of any link change, once the adapter runs. */
+static void test_snapshot_link_change(void **state)
+{
+	close(peer);
+	peer = -1;
+	for (int i = 0; i < 3000 && virtio_net_link_up(net); i++)
+		sleep_ms(1);
+	assert_false(virtio_net_link_up(net));
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	virtio_net_type.ops->pause(net);
+	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
+	struct section sec = net_save();
+	assert_int_equal(sec.buf[NS_LINK], 0);
+
+	replace_net();
+	virtio_net_type.ops->pause(net); /* as a machine restoring would be */
+	char field[64];
+	assert_int_equal(net_restore(sec.buf, sec.len, field), 0);
+	assert_true(virtio_net_link_up(net)); /* the connection's own */
+	sleep_ms(20);
+	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	virtio_net_type.ops->resume(net);
+	for (int i = 0; i < 3000 && rd(VIRTIO_MMIO_CONFIG_GENERATION) == gen; i++)
+		sleep_ms(1);
+	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	/* And it works. */
+	tx_chain(0, 64, 7);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	expect_frame(64, 7);
+	free(sec.buf);
+}
+
+/* A copy of sec with tx and rx parts of our making after link_up. */
+static size_t build(uint8_t *out, const struct section *sec, bool tx, uint16_t head, uint32_t tlen,
+		    bool rx, uint32_t rlen)
+{
+	size_t n = NS_TX_HELD;
+	memcpy(out, sec->buf, n);
+	out[n++] = tx;
+	if (tx) {
+		le_put16(out + n, head);
+		le_put32(out + n + 2, tlen);
+		n += 6;
+		memset(out + n, 0x77, tlen);
+		n += tlen;
+	}
+	out[n++] = rx;
+	if (rx) {
+		le_put32(out + n, rlen);
+		n += 4;
+		memset(out + n, 0x66, rlen);
+		n += rlen;
+	}
+	return n;
+}
+
+static void test_snapshot_refusals(void **state)
+{
+	tx_chain(0, 60, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	expect_frame(60, 1);
+	virtio_net_type.ops->pause(net);
+	struct section sec = net_save();
+	uint8_t *bad = malloc(sec.len + 2 * 4096);
+	char field[64];
+	replace_net();
+	for (size_t l = 0; l < sec.len; l++)
+		assert_int_equal(net_restore(sec.buf, l, field), -1);
+	struct {
+		size_t off;
+		unsigned bytes;
+		uint64_t value;
+		const char *field;
+	} cases[] = {
+		{ 0, 4, 2, "version" },
+		{ NS_TRANSPORT, 4, 2, "version" },
+		{ NS_Q0_DESC, 8, RAM_SIZE, "desc_gpa" },
+		{ NS_Q0_DESC - 2, 2, 3, "size" },
+		{ NS_MAC + 5, 1, 0x57, "mac" },
+		{ NS_LINK, 1, 2, "link_up" },
+		{ NS_TX_HELD, 1, 2, "tx_held" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, sec.buf, sec.len);
+		le_put(bad + cases[i].off, cases[i].value, cases[i].bytes);
+		assert_int_equal(net_restore(bad, sec.len, field), -1);
+		assert_string_equal(field, cases[i].field);
+	}
+	struct {
+		bool tx;
+		uint16_t head;
+		uint32_t tlen;
+		bool rx;
+		uint32_t rlen;
+		const char *field;
+	} frames[] = {
+		{ true, 0, NET_FRAME_MIN - 1, false, 0, "tx_frame_len" },
+		{ true, 0, NET_FRAME_MAX + 1, false, 0, "tx_frame_len" },
+		{ true, QSZ, 60, false, 0, "tx_head" },
+		{ false, 0, 0, true, 0, "rx_frame_len" },
+		{ false, 0, 0, true, NET_FRAME_MAX + 1, "rx_frame_len" },
+	};
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		size_t n = build(bad, &sec, frames[i].tx, frames[i].head, frames[i].tlen, frames[i].rx,
+				 frames[i].rlen);
+		assert_int_equal(net_restore(bad, n, field), -1);
+		assert_string_equal(field, frames[i].field);
+	}
+	/* A frame cut short, and bytes past the end. */
+	size_t n = build(bad, &sec, false, 0, 0, true, 100);
+	assert_int_equal(net_restore(bad, n - 1, field), -1);
+	assert_string_equal(field, "rx_frame");
+	memcpy(bad, sec.buf, sec.len);
+	bad[sec.len] = 0;
+	assert_int_equal(net_restore(bad, sec.len + 1, field), -1);
+	assert_string_equal(field, "trailing bytes");
+	/* Nothing of those stuck: the good section restores and works. */
+	assert_int_equal(net_restore(sec.buf, sec.len, field), 0);
+	tx_chain(1, 61, 2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	expect_frame(61, 2);
+	assert_int_equal(used_idx(1), 2);
+	free(bad);
+	free(sec.buf);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -455,6 +756,10 @@ int main(void)
 		T(test_tx_backend_full_resumes),
 		T(test_backend_eof_link_down_then_reconnect),
 		T(test_rx_dropped_before_driver_ok),
+		T(test_snapshot_round_trip),
+		T(test_snapshot_held_frames),
+		T(test_snapshot_link_change),
+		T(test_snapshot_refusals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/device_snapshot.h"
 #include "dev/virtio/virtio_device.h"
 
 /* What rng.c promises: virtio's entropy device id, and at most 64 KiB per
@@ -332,6 +333,138 @@ static void test_many_requests_wrap_ring(void **state)
 	assert_int_equal(irq.raises, 3 * QSZ + 1);
 }
 
+/* ---- snapshot ---- */
+
+/* The section: device version, then the transport (its version, 34 bytes
+ * of registers, one queue of 36). Nothing of the rng's own. */
+#define RS_TRANSPORT 4
+#define RS_STATUS (RS_TRANSPORT + 4)
+#define RS_DRIVER_FEATURES (RS_TRANSPORT + 16)
+#define RS_Q0 (RS_TRANSPORT + 38)
+#define RS_LEN (RS_Q0 + 36)
+
+static size_t rng_save(uint8_t **buf)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_save(&s);
+	assert_int_equal(virtio_rng_type.ops->snapshot(rng, &s, &err), 0);
+	*buf = s.buf;
+	return s.len;
+}
+
+static int rng_restore(const uint8_t *buf, size_t len, char *field)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_restore(&s, buf, len);
+	int rc = virtio_rng_type.ops->snapshot(rng, &s, &err);
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
+}
+
+/* A new process's device: same type, same RAM. */
+static void replace_rng(void)
+{
+	virtio_rng_type.ops->destroy(rng);
+	memset(&irq, 0, sizeof(irq));
+	struct nv_err err = { 0 };
+	struct irq_line line = { .set_level = irq_set, .opaque = &irq, .gsi = 11 };
+	rng = virtio_rng_type.create(&mem, line, NULL, &err);
+	assert_non_null(rng);
+	t = virtio_rng_type.transport(rng);
+}
+
+static const uint64_t regs[] = {
+	VIRTIO_MMIO_DEVICE_ID,         VIRTIO_MMIO_DEVICE_FEATURES, VIRTIO_MMIO_QUEUE_NUM_MAX,
+	VIRTIO_MMIO_QUEUE_READY,       VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_STATUS,
+	VIRTIO_MMIO_CONFIG_GENERATION,
+};
+#define NREGS (sizeof(regs) / sizeof(regs[0]))
+
+static void read_regs(uint32_t *out)
+{
+	for (size_t i = 0; i < NREGS; i++)
+		out[i] = rd(regs[i]);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct seg s = { DATA, 64, true };
+	for (int i = 0; i < QSZ + 3; i++)
+		assert_int_equal(request(&s, 1), 64);
+	uint32_t before[NREGS], after[NREGS];
+	read_regs(before);
+	assert_int_equal(irq.level, 1);
+	uint8_t *buf;
+	size_t len = rng_save(&buf);
+	assert_int_equal(len, RS_LEN);
+
+	replace_rng();
+	char field[64];
+	assert_int_equal(rng_restore(buf, len, field), 0);
+	read_regs(after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_int_equal(irq.level, 1);
+	assert_int_equal(irq.raises, 1);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(irq.level, 0);
+	/* request() checks the next used slot: used->idx carries on. */
+	assert_int_equal(request(&s, 1), 64);
+	assert_int_equal(used_idx(), QSZ + 4);
+	assert_int_equal(irq.raises, 2);
+	assert_int_equal(irq.used_idx_at_raise, QSZ + 4);
+	free(buf);
+}
+
+static void test_snapshot_refusals(void **state)
+{
+	struct seg sg = { DATA, 64, true };
+	assert_int_equal(request(&sg, 1), 64);
+	uint8_t *buf;
+	size_t len = rng_save(&buf);
+	uint8_t *bad = malloc(len + 1);
+	char field[64];
+	replace_rng();
+	for (size_t l = 0; l < len; l++) {
+		assert_int_equal(rng_restore(buf, l, field), -1);
+		assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0); /* nothing committed */
+	}
+	struct {
+		size_t off;
+		unsigned bytes;
+		uint64_t value;
+		const char *field;
+	} cases[] = {
+		{ 0, 4, 2, "version" },
+		{ RS_TRANSPORT, 4, 2, "version" },
+		{ RS_STATUS, 4, 0x100 | VIRTIO_STATUS_DRIVER_OK, "status" },
+		/* No device feature of its own: bit 0 is not offered. */
+		{ RS_DRIVER_FEATURES, 8, (1ULL << VIRTIO_F_VERSION_1) | 1, "driver_features" },
+		{ RS_Q0, 2, 24, "size" },
+		{ RS_Q0 + 2, 8, RAM_SIZE + 0x1000, "desc_gpa" },
+		{ RS_Q0 + 10, 8, RAM_SIZE - 2, "avail_gpa" },
+		{ RS_Q0 + 18, 8, USED + 1, "used_gpa" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, buf, len);
+		le_put(bad + cases[i].off, cases[i].value, cases[i].bytes);
+		assert_int_equal(rng_restore(bad, len, field), -1);
+		assert_string_equal(field, cases[i].field);
+		assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
+		assert_int_equal(irq.raises, 0);
+	}
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	assert_int_equal(rng_restore(bad, len + 1, field), -1);
+	assert_string_equal(field, "trailing bytes");
+	free(bad);
+	free(buf);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -344,6 +477,8 @@ int main(void)
 		T(test_buffer_outside_ram_breaks_queue),
 		T(test_interrupt_after_used),
 		T(test_many_requests_wrap_ring),
+		T(test_snapshot_round_trip),
+		T(test_snapshot_refusals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "core/device_snapshot.h"
 #include "dev/virtio/virtq.h"
+#include "util/le.h"
 
 #define RAM_SIZE 0x100000ULL
 #define QSZ 8
@@ -624,6 +626,203 @@ static void test_chain_copy_helpers(void **state)
 	assert_int_equal(virtq_chain_iov(&c, true, 8, 0, iov, 4), 0);
 }
 
+/* ---- snapshot ---- */
+
+/* Where virtq_snapshot puts each field (little-endian, no padding). */
+#define SNAP_SIZE 0
+#define SNAP_DESC 2
+#define SNAP_AVAIL 10
+#define SNAP_USED 18
+#define SNAP_READY 26
+#define SNAP_INDIRECT 28
+#define SNAP_EVENT_IDX 29
+#define SNAP_LAST_AVAIL 30
+#define SNAP_USED_IDX 32
+#define SNAP_SIGNALLED 34
+#define SNAP_LEN 36
+
+static uint8_t saved[SNAP_LEN];
+
+/* Field by field (a struct compare would see padding). */
+static void assert_same_queue(const struct virtq *a, const struct virtq *b)
+{
+	assert_ptr_equal(a->mem, b->mem);
+	assert_int_equal(a->size, b->size);
+	assert_int_equal(a->desc_gpa, b->desc_gpa);
+	assert_int_equal(a->avail_gpa, b->avail_gpa);
+	assert_int_equal(a->used_gpa, b->used_gpa);
+	assert_int_equal(a->ready, b->ready);
+	assert_int_equal(a->broken, b->broken);
+	assert_int_equal(a->indirect, b->indirect);
+	assert_int_equal(a->event_idx, b->event_idx);
+	assert_int_equal(a->last_avail_idx, b->last_avail_idx);
+	assert_int_equal(a->used_idx, b->used_idx);
+	assert_int_equal(a->signalled_used, b->signalled_used);
+	assert_ptr_equal(a->desc, b->desc);
+	assert_ptr_equal(a->avail, b->avail);
+	assert_ptr_equal(a->used, b->used);
+}
+
+static void save_queue(uint64_t features)
+{
+	struct device_snapshot s;
+	snapshot_init_save(&s);
+	assert_int_equal(virtq_snapshot(&q, features, &s), 0);
+	assert_true(snapshot_done(&s));
+	assert_int_equal(s.len, SNAP_LEN);
+	memcpy(saved, s.buf, SNAP_LEN);
+	snapshot_free(&s);
+}
+
+/* Restores buf[0..len) into a fresh queue r, then expects its end: 0, or -1
+ * with the failed field in *field. */
+static int restore_queue(struct virtq *r, const uint8_t *buf, size_t len, uint64_t features,
+			 char *field)
+{
+	virtq_init(r, &mem);
+	struct virtq fresh = *r;
+	struct device_snapshot s;
+	snapshot_init_restore(&s, buf, len);
+	int rc = virtq_snapshot(r, features, &s);
+	if (rc < 0)
+		assert_same_queue(r, &fresh); /* a failed restore commits nothing */
+	else if (!snapshot_done(&s))
+		rc = -1; /* the queue was fine: what follows it is not */
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
+}
+
+/* Some traffic, a save, a new queue restored over the same RAM: the ring
+ * carries on where it was (indices not reset, rings found again). */
+static void test_snapshot_round_trip(void **state)
+{
+	uint64_t f = INDIRECT | EVENT_IDX;
+	make_queue(f);
+	uint64_t used_event = AVAIL + 4 + 2 * QSZ;
+	for (uint16_t i = 0; i < QSZ; i++)
+		set_desc(i, DATA + 0x100ULL * i, 16, VIRTQ_DESC_F_WRITE, 0);
+	for (int i = 0; i < 11; i++) { /* past the ring size: indices wrap the slots */
+		avail_add((uint16_t)(i % QSZ));
+		assert_int_equal(virtq_pop(&q, &c), 1);
+		assert_int_equal(virtq_push(&q, c.head, 16), 0);
+	}
+	wr16(used_event, 10);
+	assert_true(virtq_should_notify(&q));
+	avail_add(3); /* published, not yet seen by the device */
+	struct virtq before = q;
+	save_queue(f);
+
+	char field[64];
+	struct virtq r;
+	assert_int_equal(restore_queue(&r, saved, SNAP_LEN, f, field), 0);
+	assert_same_queue(&r, &before); /* host views included */
+	q = r;
+	/* The next request completes into the next used slot. */
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_int_equal(c.head, 3);
+	assert_ptr_equal(c.bufs[0].host, ram + DATA + 0x300);
+	assert_int_equal(virtq_push(&q, c.head, 5), 0);
+	assert_int_equal(rd16(USED + 2), 12);
+	assert_int_equal(rd32(USED + 4 + 8 * (11 % QSZ)), 3);
+	assert_int_equal(rd32(USED + 4 + 8 * (11 % QSZ) + 4), 5);
+	wr16(used_event, 11);
+	assert_true(virtq_should_notify(&q)); /* signalled_used came back as 11 */
+	assert_int_equal(rd16(USED + 4 + 8 * QSZ), 12); /* avail_event moved on */
+
+	/* A queue that is not live comes back as it was, views and all NULL. */
+	virtq_init(&q, &mem);
+	q.size = 6; /* the driver wrote it; it never went live */
+	q.desc_gpa = 0x123;
+	q.broken = true;
+	before = q;
+	save_queue(0);
+	assert_int_equal(restore_queue(&r, saved, SNAP_LEN, 0, field), 0);
+	assert_same_queue(&r, &before);
+	assert_null(r.desc);
+}
+
+static void test_snapshot_refusals(void **state)
+{
+	uint64_t f = EVENT_IDX;
+	make_queue(f);
+	set_desc(0, DATA, 16, 0, 0);
+	avail_add(0);
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_int_equal(virtq_push(&q, 0, 0), 0);
+	save_queue(f);
+	char field[64];
+	struct virtq r;
+	uint8_t bad[SNAP_LEN + 1];
+
+	/* Every prefix is short of something. */
+	for (size_t len = 0; len < SNAP_LEN; len++)
+		assert_int_equal(restore_queue(&r, saved, len, f, field), -1);
+	/* Bytes after the queue are not ours. */
+	memcpy(bad, saved, SNAP_LEN);
+	bad[SNAP_LEN] = 0;
+	assert_int_equal(restore_queue(&r, bad, SNAP_LEN + 1, f, field), -1);
+	assert_string_equal(field, "trailing bytes");
+
+	/* What virtq_enable refuses, named. */
+	struct {
+		uint16_t size;
+		uint64_t desc, avail, used;
+		const char *field;
+	} geo[] = {
+		{ 0, DESC, AVAIL, USED, "size" },
+		{ 6, DESC, AVAIL, USED, "size" },
+		{ VIRTQ_MAX_SIZE * 2, DESC, AVAIL, USED, "size" },
+		{ QSZ, DESC + 8, AVAIL, USED, "desc_gpa" },
+		{ QSZ, DESC, AVAIL + 1, USED, "avail_gpa" },
+		{ QSZ, DESC, AVAIL, USED + 2, "used_gpa" },
+		{ QSZ, RAM_SIZE - 64, AVAIL, USED, "desc_gpa" },
+		{ QSZ, 0x4000000000ULL, AVAIL, USED, "desc_gpa" },
+		{ QSZ, DESC, RAM_SIZE - 16, USED, "avail_gpa" },
+		{ QSZ, DESC, AVAIL, RAM_SIZE - 68, "used_gpa" },
+		{ QSZ, DESC, AVAIL, 0xfffffffffffffff0ULL, "used_gpa" },
+	};
+	for (size_t i = 0; i < sizeof(geo) / sizeof(geo[0]); i++) {
+		memcpy(bad, saved, SNAP_LEN);
+		le_put16(bad + SNAP_SIZE, geo[i].size);
+		le_put64(bad + SNAP_DESC, geo[i].desc);
+		le_put64(bad + SNAP_AVAIL, geo[i].avail);
+		le_put64(bad + SNAP_USED, geo[i].used);
+		assert_int_equal(restore_queue(&r, bad, SNAP_LEN, f, field), -1);
+		assert_string_equal(field, geo[i].field);
+		/* The driver could have left all that in a queue not live. */
+		bad[SNAP_READY] = 0;
+		le_put16(bad + SNAP_LAST_AVAIL, 0);
+		le_put16(bad + SNAP_USED_IDX, 0);
+		le_put16(bad + SNAP_SIGNALLED, 0);
+		assert_int_equal(restore_queue(&r, bad, SNAP_LEN, f, field),
+				 geo[i].size > VIRTQ_MAX_SIZE ? -1 : 0);
+	}
+
+	/* Ring features outside those offered are refused; fewer are fine. */
+	assert_int_equal(restore_queue(&r, saved, SNAP_LEN, f | INDIRECT, field), 0);
+	assert_false(r.indirect);
+	assert_true(r.event_idx);
+	assert_int_equal(restore_queue(&r, saved, SNAP_LEN, INDIRECT, field), -1);
+	assert_string_equal(field, "event_idx");
+	memcpy(bad, saved, SNAP_LEN);
+	bad[SNAP_INDIRECT] = 1;
+	assert_int_equal(restore_queue(&r, bad, SNAP_LEN, f, field), -1);
+	assert_string_equal(field, "indirect");
+	/* A bool is 0 or 1. */
+	memcpy(bad, saved, SNAP_LEN);
+	bad[SNAP_EVENT_IDX] = 2;
+	assert_int_equal(restore_queue(&r, bad, SNAP_LEN, f, field), -1);
+	assert_string_equal(field, "event_idx");
+	/* A queue not live has its indices at 0. */
+	memcpy(bad, saved, SNAP_LEN);
+	bad[SNAP_READY] = 0;
+	assert_int_equal(restore_queue(&r, bad, SNAP_LEN, f, field), -1);
+	assert_string_equal(field, "last_avail_idx");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -660,6 +859,8 @@ int main(void)
 		T(test_indirect_total_limit),
 		T(test_event_idx),
 		T(test_chain_copy_helpers),
+		T(test_snapshot_round_trip),
+		T(test_snapshot_refusals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

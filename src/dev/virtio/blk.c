@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/device_snapshot.h"
 #include "util/le.h"
 
 #define REQ_HDR_LEN 16 /* le32 type, le32 reserved, le64 sector */
@@ -300,10 +301,42 @@ static struct virtio_mmio *blk_transport(void *dev)
 	return virtio_blk_transport(dev);
 }
 
-/* Requests complete on the kicking vCPU before it returns to the guest:
- * with the vCPUs paused nothing is in flight, so no pause hooks. */
+/* Requests complete on the kicking vCPU, under the transport lock, before
+ * it returns to the guest: with the vCPUs paused nothing is in flight, so
+ * the state is the transport's. The config space is built from the image
+ * (capacity) and the settings (read-only): both are saved to refuse a
+ * restore over a different disk, which the guest's cached view would not
+ * match. The serial (GET_ID) comes from the image's inode, which a copied
+ * image does not keep: the saved one is restored, so the guest's disk keeps
+ * its id. The image's contents are the user's file, not device state. */
+static int blk_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	(void)err;
+	struct virtio_blk *b = dev;
+	virtio_mmio_lock(b->t);
+	uint64_t capacity = b->capacity;
+	bool readonly = b->readonly;
+	uint8_t serial[VIRTIO_BLK_ID_BYTES];
+	memcpy(serial, b->id, sizeof(serial));
+
+	snapshot_version(s, 1);
+	virtio_mmio_snapshot(b->t, s);
+	SNAPSHOT_U64(s, capacity);
+	snapshot_check(s, capacity == b->capacity, "capacity");
+	SNAPSHOT_BOOL(s, readonly);
+	snapshot_check(s, readonly == b->readonly, "readonly");
+	SNAPSHOT_BYTES(s, serial);
+	bool ok = snapshot_done(s);
+	if (ok && s->dir == SNAPSHOT_RESTORE)
+		memcpy(b->id, serial, sizeof(serial));
+	virtio_mmio_unlock(b->t);
+	return ok ? 0 : -1;
+}
+
+/* No pause hooks: nothing runs off the vCPU threads (see blk_snapshot). */
 static const struct device_ops blk_device_ops = {
 	.kind = "virtio-blk",
+	.snapshot = blk_snapshot,
 	.destroy = blk_destroy,
 };
 

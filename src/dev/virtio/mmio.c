@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device_snapshot.h"
+
 struct virtio_mmio {
 	pthread_mutex_t lock; /* recursive: device callbacks may call back in */
 	const struct guest_mem *mem;
@@ -337,6 +339,74 @@ uint32_t virtio_mmio_status(const struct virtio_mmio *t)
 	uint32_t s = m->status;
 	pthread_mutex_unlock(&m->lock);
 	return s;
+}
+
+/* The transport's own layout version, inside each device's section: it
+ * changes without every device type changing its own. */
+#define TRANSPORT_SNAPSHOT_VERSION 1
+
+int virtio_mmio_snapshot(struct virtio_mmio *t, struct device_snapshot *s)
+{
+	pthread_mutex_lock(&t->lock);
+	/* Restored into copies, committed once all of it checks out. */
+	uint32_t status = t->status;
+	uint32_t dev_features_sel = t->dev_features_sel;
+	uint32_t drv_features_sel = t->drv_features_sel;
+	uint64_t driver_features = t->driver_features;
+	uint32_t queue_sel = t->queue_sel;
+	uint32_t isr = t->isr;
+	uint32_t config_gen = t->config_gen;
+	uint16_t num_queues = t->ops->num_queues;
+	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+	memcpy(queues, t->queues, sizeof(queues));
+
+	snapshot_version(s, TRANSPORT_SNAPSHOT_VERSION);
+	SNAPSHOT_U32(s, status);
+	SNAPSHOT_U32(s, dev_features_sel);
+	SNAPSHOT_U32(s, drv_features_sel);
+	SNAPSHOT_U64(s, driver_features);
+	SNAPSHOT_U32(s, queue_sel);
+	SNAPSHOT_U32(s, isr);
+	SNAPSHOT_U32(s, config_gen);
+	SNAPSHOT_U16(s, num_queues);
+	/* What the registers can hold: Status is a byte (write_status), the
+	 * two InterruptStatus bits, FEATURES_OK only over features the device
+	 * offers with VERSION_1 (features_acceptable; before FEATURES_OK the
+	 * DriverFeatures register takes any value, and that is kept). The
+	 * selectors take any value, as the registers do. */
+	snapshot_check(s, (status & ~0xffu) == 0, "status");
+	snapshot_check(s, (isr & ~(uint32_t)(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)) == 0,
+		       "isr");
+	snapshot_check(s, num_queues == t->ops->num_queues, "num_queues");
+	if (status & VIRTIO_STATUS_FEATURES_OK) {
+		snapshot_check(s, (driver_features & ~device_features(t)) == 0, "driver_features");
+		snapshot_check(s, driver_features & (1ULL << VIRTIO_F_VERSION_1),
+			       "driver_features");
+	}
+	/* A queue took its ring features from DriverFeatures when enabled,
+	 * which the driver may have rewritten since (before FEATURES_OK): the
+	 * offer is what bounds them. */
+	uint64_t offered = device_features(t);
+	for (unsigned i = 0; i < t->ops->num_queues && !s->failed; i++)
+		virtq_snapshot(&queues[i], offered, s);
+
+	int rc = s->failed ? -1 : 0;
+	if (rc == 0 && s->dir == SNAPSHOT_RESTORE) {
+		t->status = status;
+		t->dev_features_sel = dev_features_sel;
+		t->drv_features_sel = drv_features_sel;
+		t->driver_features = driver_features;
+		t->queue_sel = queue_sel;
+		t->isr = isr;
+		t->config_gen = config_gen;
+		memcpy(t->queues, queues, sizeof(queues));
+		/* isr_set moves the line on changes only: put it where isr says
+		 * (the interrupt controller's pin comes back on its own and
+		 * agrees), so the next acknowledge or interrupt is an edge. */
+		irq_line_set(&t->irq, isr != 0);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
 }
 
 void virtio_mmio_lock(struct virtio_mmio *t)

@@ -12,6 +12,8 @@
 #include "core/irq.h"
 #include "dev/virtio/virtq.h"
 
+struct device_snapshot; /* core/device_snapshot.h */
+
 #define VIRTIO_MMIO_WINDOW 0x200
 #define VIRTIO_MMIO_CONFIG 0x100
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
@@ -99,6 +101,18 @@ void virtio_mmio_notify_used(struct virtio_mmio *t, uint16_t qidx);
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 uint64_t virtio_mmio_driver_features(const struct virtio_mmio *t);
 uint32_t virtio_mmio_status(const struct virtio_mmio *t);
+
+/* Saves or restores the transport (s->dir says which), under its lock: its
+ * own layout version, Status, the feature selectors, DriverFeatures,
+ * QueueSel, InterruptStatus, ConfigGeneration and every queue
+ * (virtq_snapshot). A device's snapshot hook calls it inside its section.
+ * Restore refuses what the registers could not hold (driver features the
+ * device does not offer once FEATURES_OK is set, a live queue that
+ * virtq_enable would refuse, ...), commits nothing unless everything checks
+ * out, and then drives the interrupt line to the level InterruptStatus
+ * implies. Guest RAM must already hold its restored contents for the queues
+ * to be used. 0, or -1 with s->failed. */
+int virtio_mmio_snapshot(struct virtio_mmio *t, struct device_snapshot *s);
 
 /* For device work outside queue_notify (e.g. an I/O thread). Recursive. */
 void virtio_mmio_lock(struct virtio_mmio *t);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
+#include "core/device_snapshot.h"
+
 #define VIRTIO_ID_RNG 4
 /* Bytes given per request at most: a guest posting huge buffers gets them
  * filled a part at a time instead of holding a vCPU in getrandom(). */
@@ -89,10 +91,23 @@ static struct virtio_mmio *rng_transport(void *dev)
 	return ((struct virtio_rng *)dev)->t;
 }
 
+/* The transport is all the state: requests complete on the kicking vCPU
+ * and there is no config space. Still a versioned section of its own, for
+ * whatever a later version adds. */
+static int rng_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
+{
+	(void)err;
+	struct virtio_rng *r = dev;
+	snapshot_version(s, 1);
+	virtio_mmio_snapshot(r->t, s);
+	return snapshot_done(s) ? 0 : -1;
+}
+
 /* Requests complete on the kicking vCPU: nothing runs while vCPUs are
  * paused, so no pause or resume hooks. */
 static const struct device_ops rng_device_ops = {
 	.kind = "virtio-rng",
+	.snapshot = rng_snapshot,
 	.destroy = rng_destroy,
 };
 

@@ -3,6 +3,8 @@
 #include <endian.h>
 #include <string.h>
 
+#include "core/device_snapshot.h"
+
 /* Ring layout (virtio 1.1, 2.7): offsets into the three areas. */
 #define DESC_SIZE 16
 #define AVAIL_IDX 2
@@ -74,25 +76,41 @@ static int enable_fail(struct virtq *q)
 	return -1;
 }
 
-int virtq_enable(struct virtq *q, uint64_t features)
+/* The checks a live queue's geometry must pass: size a power of two up to
+ * VIRTQ_MAX_SIZE, aligned rings, all three inside RAM (avail and used both
+ * end with an event index, 2 bytes). On success the host views are set and
+ * NULL returns; else the name of the offending field, q unchanged. */
+static const char *resolve_rings(struct virtq *q)
 {
 	uint32_t n = q->size;
 	if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
-		return enable_fail(q);
-	if (q->desc_gpa % 16 || q->avail_gpa % 2 || q->used_gpa % 4)
-		return enable_fail(q);
-	/* avail and used both end with an event index (2 bytes). */
+		return "size";
+	if (q->desc_gpa % 16)
+		return "desc_gpa";
+	if (q->avail_gpa % 2)
+		return "avail_gpa";
+	if (q->used_gpa % 4)
+		return "used_gpa";
 	uint8_t *desc = guest_mem_ptr(q->mem, q->desc_gpa, (uint64_t)DESC_SIZE * n);
 	uint8_t *avail = guest_mem_ptr(q->mem, q->avail_gpa, AVAIL_RING + 2ULL * n + 2);
 	uint8_t *used = guest_mem_ptr(q->mem, q->used_gpa, USED_RING + (uint64_t)USED_ELEM * n + 2);
-	if (!desc || !avail || !used)
-		return enable_fail(q);
+	if (!desc)
+		return "desc_gpa";
 	/* The atomics need natural alignment on the host side too. */
-	if ((uintptr_t)avail % 2 || (uintptr_t)used % 4)
-		return enable_fail(q);
+	if (!avail || (uintptr_t)avail % 2)
+		return "avail_gpa";
+	if (!used || (uintptr_t)used % 4)
+		return "used_gpa";
 	q->desc = desc;
 	q->avail = avail;
 	q->used = used;
+	return NULL;
+}
+
+int virtq_enable(struct virtq *q, uint64_t features)
+{
+	if (resolve_rings(q))
+		return enable_fail(q);
 	q->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	q->event_idx = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	q->last_avail_idx = 0;
@@ -100,6 +118,48 @@ int virtq_enable(struct virtq *q, uint64_t features)
 	q->signalled_used = 0;
 	q->broken = false;
 	q->ready = true;
+	return 0;
+}
+
+int virtq_snapshot(struct virtq *q, uint64_t features, struct device_snapshot *s)
+{
+	/* Restored into a copy, committed only once all of it checks out. */
+	struct virtq v = *q;
+	snapshot_u16(s, &v.size, "size");
+	snapshot_u64(s, &v.desc_gpa, "desc_gpa");
+	snapshot_u64(s, &v.avail_gpa, "avail_gpa");
+	snapshot_u64(s, &v.used_gpa, "used_gpa");
+	snapshot_bool(s, &v.ready, "ready");
+	snapshot_bool(s, &v.broken, "broken");
+	snapshot_bool(s, &v.indirect, "indirect");
+	snapshot_bool(s, &v.event_idx, "event_idx");
+	snapshot_u16(s, &v.last_avail_idx, "last_avail_idx");
+	snapshot_u16(s, &v.used_idx, "used_idx");
+	snapshot_u16(s, &v.signalled_used, "signalled_used");
+	if (s->dir == SNAPSHOT_SAVE || s->failed)
+		return s->failed ? -1 : 0;
+
+	v.desc = v.avail = v.used = NULL;
+	if (v.ready) {
+		/* What virtq_enable would have checked, and its host views;
+		 * the indices carry on where they were. */
+		const char *bad = resolve_rings(&v);
+		snapshot_check(s, bad == NULL, bad);
+		bool ind = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+		bool evt = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+		snapshot_check(s, !v.indirect || ind, "indirect");
+		snapshot_check(s, !v.event_idx || evt, "event_idx");
+	} else {
+		/* The QueueNum register holds 0..VIRTQ_MAX_SIZE; the indices
+		 * of a queue that is not live are 0 (virtq_disable, reset). */
+		snapshot_check(s, v.size <= VIRTQ_MAX_SIZE, "size");
+		snapshot_check(s, v.last_avail_idx == 0, "last_avail_idx");
+		snapshot_check(s, v.used_idx == 0, "used_idx");
+		snapshot_check(s, v.signalled_used == 0, "signalled_used");
+	}
+	if (s->failed)
+		return -1;
+	*q = v;
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 
 #include "core/guest_mem.h"
 
+struct device_snapshot; /* core/device_snapshot.h */
+
 /* Feature bits that concern the ring layer or every device. */
 #define VIRTIO_RING_F_INDIRECT_DESC 28
 #define VIRTIO_RING_F_EVENT_IDX 29
@@ -74,6 +76,17 @@ void virtq_reset(struct virtq *q);
 int virtq_enable(struct virtq *q, uint64_t features);
 /* Stop using the queue (QueueReady = 0); the indices restart at 0. */
 void virtq_disable(struct virtq *q);
+
+/* Saves or restores the queue (s->dir says which): geometry, ready, broken,
+ * the ring features it was enabled with and the three indices. A ready
+ * queue being restored must pass virtq_enable's checks and use no ring
+ * feature outside `features` (those the transport offers: the driver may
+ * rewrite its own after enabling a queue, so they need not match); its host
+ * views are resolved again and its indices kept. A queue not ready has a
+ * size QueueNum can hold and its indices at 0. A failed restore leaves q
+ * unchanged and names the field ("desc_gpa", "size", ...). Guest RAM is not
+ * read. 0, or -1 (s->failed). */
+int virtq_snapshot(struct virtq *q, uint64_t features, struct device_snapshot *s);
 
 /* 1: a chain was popped into *c; 0: nothing available (or not ready);
  * -1: the ring is malformed, the queue is now broken. */
