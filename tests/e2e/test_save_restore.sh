@@ -53,7 +53,7 @@ t_has "it says where it saved" "^nestvm: saved to $tmp/l2 "
 last=$(ticks "$tmp/out1" | tail -n 1)
 [ -s "$tmp/l2/vm.state" ] && [ -s "$tmp/l2/memory" ] && t_ok "the state and memory files exist" ||
 	t_not_ok "the state and memory files exist" "$(ls -la "$tmp/l2" 2>&1 | tr '\n' '|')"
-cp -a "$tmp/l2" "$tmp/orig"
+mkdir "$tmp/orig" && cp "$tmp/l2/vm.state" "$tmp/orig/" && ln "$tmp/l2/memory" "$tmp/orig/memory"
 
 # --- restore: the counter goes on, nothing rebooted ---------------------
 restore_and_count() { # DIR OUT: restores, waits for 20 more ticks, stops it
@@ -70,8 +70,9 @@ if restore_and_count "$tmp/l2" "$tmp/out2"; then t_ok "after restore L3 counts o
 else t_not_ok "after restore L3 counts on" "$(tail -c 400 "$tmp/out2" | tr '\n' '|')"; fi
 first=$(ticks "$tmp/out2" | head -n 1)
 t_status "the first tick after restore is the next number ($last + 1)" $((last + 1)) "${first:-0}"
-gaps=$(ticks "$tmp/out2" | awk 'NR > 1 && $1 != prev + 1 { n++ } { prev = $1 } END { print n + 0 }')
-t_status "no tick is missing or repeated after restore" 0 "$gaps"
+gaps=$(ticks "$tmp/out2" | awk 'NR > 1 && $1 != prev + 1 { printf "%d->%d ", prev, $1 } { prev = $1 }')
+[ -z "$gaps" ] && t_ok "no tick is missing or repeated after restore" ||
+	t_not_ok "no tick is missing or repeated after restore" "jumps: $gaps"
 [ "$(boot_ids "$tmp/out1" L3)" = "$(boot_ids "$tmp/out2" L3)" ] && [ -n "$(boot_ids "$tmp/out2" L3)" ] &&
 	t_ok "L3 did not boot again (same boot id)" ||
 	t_not_ok "L3 did not boot again (same boot id)" "before $(boot_ids "$tmp/out1" L3 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L3 | tr '\n' ' ')"
@@ -82,9 +83,11 @@ out=$(cat "$tmp/out2")
 t_has "without --save-on-exit SIGTERM just stops it" '^nestvm: stopped by Terminated'
 
 # --- a damaged state is refused with one line, and nothing is lost -------
-damaged() { # NAME: a copy of the original to damage
+damaged() { # NAME: a copy of the original's state (its memory linked) to damage
 	rm -rf "$tmp/$1"
-	cp -a "$tmp/orig" "$tmp/$1"
+	mkdir "$tmp/$1"
+	cp "$tmp/orig/vm.state" "$tmp/$1/"
+	ln "$tmp/orig/memory" "$tmp/$1/memory"
 	echo "$tmp/$1"
 }
 d=$(damaged flip)
@@ -99,6 +102,8 @@ printf '\x07' | dd of="$d/vm.state" bs=1 seek=8 conv=notrunc 2>/dev/null
 t_fails "a newer format version is refused" 2 "^nestvm: state file $d/vm.state: format version 7" -- \
 	"$NV" run --restore "$d"
 d=$(damaged memory)
+rm "$d/memory" # the link: the original stays whole
+head -c 4096 "$tmp/orig/memory" >"$d/memory" # its header, then too little RAM
 truncate -s 1M "$d/memory"
 t_fails "a truncated memory file is refused" 2 "^nestvm: memory file $d/memory: truncated" -- \
 	"$NV" run --restore "$d"
