@@ -88,5 +88,17 @@ if [ "$(id -u)" = 0 ] && [ -e /dev/kvm ]; then
 	t_bad "kvm device not permitted" "/dev/kvm is not usable by (nobody|uid 65534) \\(permission denied\\); fix: (usermod -aG kvm nobody|setfacl -m u:65534:rw /dev/kvm)" \
 		"$(t_tool run_as)" 65534 65534 "$T/nestvm" run -- true
 fi
+# Saved state: checked before KVM is opened, so on any host.
+mkdir -p "$T/saved-bad"
+head -c 5000 /dev/urandom >"$T/saved-bad/vm.state"
+t_bad "--restore of a directory without a state" "^nestvm: state file $T/none/vm.state: No such file or directory$" \
+	$NV run --restore "$T/none"
+t_bad "--restore of random bytes" "^nestvm: state file $T/saved-bad/vm.state: not a nestvm state file \\(bad magic\\)$" \
+	$NV run --restore "$T/saved-bad"
+t_bad "--restore with settings" "^nestvm: --restore continues a saved VM with its own settings" \
+	$NV run --restore "$T/saved-bad" --memory 1G
+t_bad "--restore with a command" "^nestvm: --restore continues a saved VM with its own settings" \
+	$NV run --restore "$T/saved-bad" -- true
+t_bad "--save-on-exit needs a value" "--save-on-exit needs a value" $NV run --save-on-exit
 t_bad "unknown subcommand" "unknown command 'frob'" $NV frob
 t_summary
