@@ -32,11 +32,12 @@ wait_for() {
 ticks() { grep -aoE 'L3-tick [0-9]+' "$1" | awk '{ print $2 }'; }
 boot_ids() { grep -aoE "$2-boot=[0-9a-f-]{36}" "$1" | sort -u; }
 
-# L2 prints its boot id every second in the background; L3 its own every
-# 10 ticks. Both boot quiet (a full kernel log under the lab's emulated SVM
+# L2 prints its boot id once, before L3 starts (a second line from a
+# process of its own could interleave with L3's on the one console); L3
+# prints its own every 10 ticks. Both boot quiet (a full kernel log under the lab's emulated SVM
 # risks its faults, lab/README.md).
 l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
-l2="(while :; do echo L2-boot=\$(cat /proc/sys/kernel/random/boot_id); sleep 1; done) &
+l2="echo L2-boot=\$(cat /proc/sys/kernel/random/boot_id)
 nestvm run --memory 256M --append quiet -- sh -c '$l3'"
 
 "$NV" run --nested --memory 1G --append quiet --save-on-exit "$tmp/l2" -- sh -c "$l2" \
@@ -72,13 +73,14 @@ first=$(ticks "$tmp/out2" | head -n 1)
 t_status "the first tick after restore is the next number ($last + 1)" $((last + 1)) "${first:-0}"
 gaps=$(ticks "$tmp/out2" | awk 'NR > 1 && $1 != prev + 1 { printf "%d->%d ", prev, $1 } { prev = $1 }')
 [ -z "$gaps" ] && t_ok "no tick is missing or repeated after restore" ||
-	t_not_ok "no tick is missing or repeated after restore" "jumps: $gaps"
+	t_not_ok "no tick is missing or repeated after restore" "jumps: $gaps; around: $(grep -anE "L3-tick ${gaps%%->*}" -A2 "$tmp/out2" | tr '\n\r' '| ' | cut -c1-300)"
 [ "$(boot_ids "$tmp/out1" L3)" = "$(boot_ids "$tmp/out2" L3)" ] && [ -n "$(boot_ids "$tmp/out2" L3)" ] &&
 	t_ok "L3 did not boot again (same boot id)" ||
 	t_not_ok "L3 did not boot again (same boot id)" "before $(boot_ids "$tmp/out1" L3 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L3 | tr '\n' ' ')"
-[ "$(boot_ids "$tmp/out1" L2)" = "$(boot_ids "$tmp/out2" L2)" ] && [ -n "$(boot_ids "$tmp/out2" L2)" ] &&
-	t_ok "L2 did not boot again (same boot id)" ||
-	t_not_ok "L2 did not boot again (same boot id)" "before $(boot_ids "$tmp/out1" L2 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L2 | tr '\n' ' ')"
+# L2 booting again would run its command again: a second L2-boot line.
+[ -n "$(boot_ids "$tmp/out1" L2)" ] && [ -z "$(boot_ids "$tmp/out2" L2)" ] &&
+	t_ok "L2 did not boot again (its command did not start over)" ||
+	t_not_ok "L2 did not boot again" "before $(boot_ids "$tmp/out1" L2 | tr '\n' ' ') after $(boot_ids "$tmp/out2" L2 | tr '\n' ' ')"
 out=$(cat "$tmp/out2")
 t_has "without --save-on-exit SIGTERM just stops it" '^nestvm: stopped by Terminated'
 
@@ -115,4 +117,22 @@ t_fails "a directory without a state is refused" 2 "^nestvm: state file $tmp/non
 	"$NV" run --restore "$tmp/none"
 cmp -s "$tmp/orig/vm.state" "$tmp/l2/vm.state" && t_ok "restoring did not change the saved state" ||
 	t_not_ok "restoring did not change the saved state" "vm.state differs"
+# --- after a restore, the guest's user space still does port I/O --------
+# (the default guest's init reports its command's status with an outb from
+# user space: the lab's emulated SVM once faulted exactly that after a
+# KVM_SET_SREGS, lab/README.md)
+"$NV" run --memory 256M --append quiet --save-on-exit "$tmp/short" -- \
+	sh -c 'i=0; while [ $i -lt 80 ]; do echo S-tick $i; i=$((i + 1)); sleep 0.1; done; exit 5' \
+	>"$tmp/s1" 2>&1 </dev/null &
+pid=$!
+pids+=("$pid")
+wait_for "$tmp/s1" 'S-tick 10' "$T" || true
+kill -TERM "$pid"
+wait "$pid"
+t_status "a short counter is saved (exit 0)" 0 $?
+timeout "$T" "$NV" run --restore "$tmp/short" >"$tmp/s2" 2>&1 </dev/null
+st=$?
+out=$(cat "$tmp/s2")
+t_status "restored, it finishes and its status comes back through user-space port I/O" 5 "$st"
+t_has "it counted to the end after the restore" '^S-tick 79'
 t_summary

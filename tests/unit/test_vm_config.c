@@ -62,11 +62,12 @@ static void test_defaults_and_states(void **state)
 	struct nv_err e = { 0 };
 	assert_int_equal(vm_config_validate(&c, "a", &e), 0);
 	enum vm_state s;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i <= VM_STATE_SAVED; i++) {
 		assert_int_equal(vm_state_parse(vm_state_name((enum vm_state)i), &s), 0);
 		assert_int_equal(s, i);
 	}
 	assert_string_equal(vm_state_name(VM_STATE_STOPPING), "Stopping");
+	assert_string_equal(vm_state_name(VM_STATE_SAVED), "Saved");
 	assert_int_equal(vm_state_parse("running", &s), -1);
 }
 
@@ -189,7 +190,7 @@ static void e_version2(struct json_object *d) { json_object_object_add(d, "versi
 static void e_version0(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(0)); }
 static void e_no_version(struct json_object *d) { json_object_object_del(d, "version"); }
 static void e_dynmem(struct json_object *d) { json_object_object_add(cfg(d), "dynamic_memory_enabled", json_object_new_boolean(1)); }
-static void e_state(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "state", json_object_new_string("Saved")); }
+static void e_state(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "state", json_object_new_string("Hibernated")); }
 static void e_no_runtime(struct json_object *d) { json_object_object_del(d, "runtime"); }
 static void e_nics_object(struct json_object *d) { json_object_object_add(cfg(d), "nics", json_object_new_object()); }
 static void e_nic_not_object(struct json_object *d) { json_object_array_put_idx(json_object_object_get(cfg(d), "nics"), 0, json_object_new_int(3)); }
@@ -239,7 +240,7 @@ static void test_malformed_fields(void **state)
 	expect_error(e_version0, "version: must be 1");
 	expect_error(e_no_version, "version: missing");
 	expect_error(e_dynmem, "config.dynamic_memory_enabled: nestvm VMs have fixed memory");
-	expect_error(e_state, "runtime.state: must be Off, Starting, Running, Stopping or Paused");
+	expect_error(e_state, "runtime.state: must be Off, Starting, Running, Stopping, Paused or Saved");
 	expect_error(e_no_runtime, "runtime: missing");
 	expect_error(e_nics_object, "config.nics: must be an array");
 	expect_error(e_nic_not_object, "config.nics[0]: must be an object");
