@@ -1,5 +1,6 @@
 #include "state/cpu_state.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,24 @@ static int put_nested(const struct cpu_state_host *h, int fd, const struct cpu_s
 	return 0;
 }
 
+/* On AMD (SVM) the hidden TR type of a 64-bit TSS may be available (9) or
+ * busy (11): VMRUN checks neither and long mode never looks at the busy
+ * bit, and KVM's svm_get_segment reports busy whatever the VMCB holds. The
+ * lab's emulated SVM (QEMU TCG) is stricter than the hardware: its port
+ * I/O permission check wants type 9, so a restored 11 made every user-space
+ * IN/OUT fault there. So on AMD hosts restore puts 9 (the same machine to
+ * real hardware); on Intel VM entry requires 11 and it stays. */
+static void tr_for_this_host(struct kvm_sregs *sregs)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(0, &a, &b, &c, &d))
+		return;
+	bool amd = (b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) || /* AuthenticAMD */
+		   (b == 0x6f677948 && d == 0x6e65476e && c == 0x656e6975);   /* HygonGenuine */
+	if (amd && sregs->tr.type == 11)
+		sregs->tr.type = 9;
+}
+
 /* The order, and why (QEMU's kvm_arch_put_registers learned most of it):
  *   TSC rate           before anything reads the TSC.
  *   FEATURE_CONTROL    before nested state (VMXON must be allowed).
@@ -247,7 +266,9 @@ int cpu_state_put(const struct cpu_state_host *h, int fd, unsigned index,
 	const struct kvm_msr_entry *fc = find_msr(st, MSR_IA32_FEATURE_CONTROL);
 	if (fc && put_msrs(fd, fc, 1, index, err) < 0)
 		return -1;
-	if ((r = kvm_set_sregs(fd, &st->sregs)) < 0) {
+	struct kvm_sregs sregs = st->sregs;
+	tr_for_this_host(&sregs);
+	if ((r = kvm_set_sregs(fd, &sregs)) < 0) {
 		what = "special registers";
 		goto fail;
 	}
