@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
+#include "mgmt/vm_checkpoint.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"
 
@@ -178,7 +179,7 @@ static void show_text(const struct vm_record *r)
 	char mem[32], up[32], key[64];
 	vm_cli_memory(c->memory_mib, mem, sizeof(mem));
 	vm_cli_uptime(vm_cli_uptime_seconds(r), up, sizeof(up));
-	bool on = r->runtime.state != VM_STATE_OFF;
+	bool on = r->runtime.state != VM_STATE_OFF && r->runtime.state != VM_STATE_SAVED;
 	kv("Name", "%s", c->name);
 	kv("State", "%s", vm_state_name(r->runtime.state));
 	if (on)
@@ -187,6 +188,14 @@ static void show_text(const struct vm_record *r)
 		kv("Pid", "%s", "");
 	kv("Uptime", "%s", up);
 	kv("LastStop", "%s", r->runtime.last_stop);
+	struct vm_checkpoint *cps = NULL;
+	size_t ncps = 0;
+	char current[VM_NAME_MAX + 1];
+	struct nv_err ignored = { 0 };
+	vm_checkpoint_list(c->name, &cps, &ncps, &ignored);
+	free(cps);
+	vm_checkpoint_current(c->name, current, sizeof(current));
+	kv("Checkpoints", "%zu%s%s%s", ncps, current[0] ? " (current: " : "", current, current[0] ? ")" : "");
 	kv("CPUs", "%u", c->cpus);
 	kv("Memory", "%s", mem);
 	kv("DynamicMemoryEnabled", "%s", c->dynamic_memory_enabled ? "True" : "False");

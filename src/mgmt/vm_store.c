@@ -142,9 +142,8 @@ int vm_store_save(const struct vm_record *r, struct nv_err *err)
 	return save_in(dir, r, err);
 }
 
-/* Removes every file in dir, then dir (a VM directory holds no subdirectories). */
-/* dir and what it holds: files, and folders one level down (saved/). A
- * symbolic link is removed, never followed. */
+/* dir and what it holds: files, and folders two levels down (saved/,
+ * checkpoints/NAME/). A symbolic link is removed, never followed. */
 static int remove_dir_depth(const char *dir, int depth)
 {
 	DIR *d = opendir(dir);
@@ -164,7 +163,7 @@ static int remove_dir_depth(const char *dir, int depth)
 
 static int remove_dir(const char *dir)
 {
-	return remove_dir_depth(dir, 1);
+	return remove_dir_depth(dir, 2); /* checkpoints/NAME/ */
 }
 
 int vm_store_create(const struct vm_record *r, struct nv_err *err)

@@ -17,6 +17,8 @@
 #include "util/err.h"
 
 #define MEMORY_FILE_HEADER 4096u
+/* Its name beside the state file in a saved machine's folder. */
+#define MEMORY_FILE_NAME "memory"
 
 /* Writes path atomically (a temporary file, synced, then renamed). */
 int memory_file_write(const char *path, const struct guest_mem *m, struct nv_err *err);

@@ -43,6 +43,8 @@
 #define STATE_FILE_MAX_BYTES (256u << 20)
 /* A name's bytes with its NUL: names have at most 31 characters. */
 #define STATE_SECTION_NAME_MAX 32
+/* Its name in a saved machine's folder (vmm/machine_state.h). */
+#define STATE_FILE_NAME "vm.state"
 
 struct state_section {
 	char name[STATE_SECTION_NAME_MAX]; /* NUL-terminated */

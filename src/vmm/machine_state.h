@@ -14,12 +14,13 @@
 #define NESTVM_VMM_MACHINE_STATE_H
 
 #include "mgmt/vm_config.h"
+#include "state/memory_file.h"
 #include "state/state_file.h"
 #include "util/err.h"
 #include "vmm/machine.h"
 
-#define MACHINE_STATE_FILE "vm.state"
-#define MACHINE_MEMORY_FILE "memory"
+#define MACHINE_STATE_FILE STATE_FILE_NAME
+#define MACHINE_MEMORY_FILE MEMORY_FILE_NAME
 
 /* Saves the machine, which must be paused (machine_pause), into dir
  * (created if missing; files replaced atomically). */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "mgmt/vm_store.h"
+#include "util/state_dir.h"
 #include "util/unix_json.h"
 
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)
@@ -40,12 +41,24 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		req->cmd = VM_CONTROL_RESUME;
 	else if (!strcmp(cmd, "save"))
 		req->cmd = VM_CONTROL_SAVE;
+	else if (!strcmp(cmd, "checkpoint"))
+		req->cmd = VM_CONTROL_CHECKPOINT;
 	else
 		snprintf(req->error, sizeof(req->error),
-			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save)", cmd);
+			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint)", cmd);
 	if (req->cmd == VM_CONTROL_KILL && json_object_object_get_ex(o, "reason", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(req->reason, sizeof(req->reason), "%s", json_object_get_string(v));
+	if (req->cmd == VM_CONTROL_CHECKPOINT) {
+		const char *n = json_object_object_get_ex(o, "name", &v) && json_object_is_type(v, json_type_string)
+					? json_object_get_string(v) : NULL;
+		if (!n || !state_name_valid(n, sizeof(req->name) - 1)) {
+			req->cmd = VM_CONTROL_INVALID;
+			snprintf(req->error, sizeof(req->error), "checkpoint needs a valid \"name\"");
+		} else {
+			snprintf(req->name, sizeof(req->name), "%s", n);
+		}
+	}
 	json_object_put(o);
 }
 

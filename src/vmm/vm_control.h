@@ -6,6 +6,7 @@
  *   {"cmd":"pause"}    -> {"ok":true,"state":"Paused"}  (vCPUs and devices stop)
  *   {"cmd":"resume"}   -> {"ok":true,"state":"Running"}
  *   {"cmd":"save"}     -> {"ok":true,"state":"Saved"}  (state on disk, the VMM exits)
+ *   {"cmd":"checkpoint","name":"cp1"} -> {"ok":true}  (state on disk, the VM goes on)
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -27,11 +28,13 @@ enum vm_control_cmd {
 	VM_CONTROL_PAUSE,
 	VM_CONTROL_RESUME,
 	VM_CONTROL_SAVE,
+	VM_CONTROL_CHECKPOINT,
 };
 
 struct vm_control_request {
 	enum vm_control_cmd cmd;
 	char reason[160]; /* kill: why, for last_stop ("" = not given) */
+	char name[72];    /* checkpoint: its name (checked: a state name) */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

@@ -108,6 +108,29 @@ static void save(struct proc *p, struct json_object *o)
 	json_object_object_add(o, "state", json_object_new_string("Saved"));
 }
 
+/* The machine at one instant, into checkpoints/NAME/; the VM goes on (a
+ * paused one stays paused). The record does not pass through Paused. */
+static void checkpoint(struct proc *p, struct json_object *o, const char *name)
+{
+	if (p->stopping) {
+		refuse(o, "the VM is stopping");
+		return;
+	}
+	char dir[4096];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", p->o->checkpoints_dir, name) >= sizeof(dir)) {
+		refuse(o, "checkpoint path too long");
+		return;
+	}
+	bool was_paused = machine_paused(p->m);
+	machine_pause(p->m);
+	struct nv_err err = { 0 };
+	int rc = machine_save(p->m, dir, &err);
+	if (!was_paused)
+		machine_resume(p->m);
+	if (rc < 0)
+		refuse(o, err.msg);
+}
+
 static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 {
 	struct vm_control_request req;
@@ -139,6 +162,9 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 		break;
 	case VM_CONTROL_SAVE:
 		save(p, o);
+		break;
+	case VM_CONTROL_CHECKPOINT:
+		checkpoint(p, o, req.name);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);

@@ -12,8 +12,9 @@
 
 struct vm_process_options {
 	const char *console_sock, *control_sock, *console_log;
-	/* Where `save` puts the machine (vmm/machine_state.h). */
-	const char *save_dir;
+	/* Where `save` puts the machine (vmm/machine_state.h), and the folder
+	 * `checkpoint NAME` puts NAME/ in. */
+	const char *save_dir, *checkpoints_dir;
 	int console_read_fd; /* the read end of the machine's console_fd pipe */
 	/* Called from the loop: the vCPUs run; a shutdown or kill was asked
 	 * for (first time only). May be NULL. */

@@ -16,6 +16,7 @@
 #include "util/proc_fail.h"
 #include "util/state_dir.h"
 #include "vmm/exit_status.h"
+#include "mgmt/vm_checkpoint.h"
 #include "vmm/machine_state.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
@@ -28,6 +29,7 @@ struct daemon {
 	int notify_fd;
 	char sock_console[VM_PATH_MAX], sock_control[VM_PATH_MAX], log[VM_PATH_MAX];
 	char saved_dir[VM_PATH_MAX]; /* where `vm save` puts the machine */
+	char checkpoints_dir[VM_PATH_MAX];
 	bool resuming;               /* it holds a saved machine to continue */
 };
 
@@ -215,7 +217,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	}
 	struct vm_process_options po = {
 		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
-		.console_read_fd = pipefd[0], .save_dir = d->saved_dir,
+		.console_read_fd = pipefd[0], .save_dir = d->saved_dir, .checkpoints_dir = d->checkpoints_dir,
 		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
 	};
 	struct machine_result res;
@@ -260,7 +262,8 @@ int vmm_daemon_run(const struct vmm_daemon_options *o)
 		notify(&d, NESTVM_EXIT_BAD_INPUT);
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
 	}
-	if (vm_store_path(d.name, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0)
+	if (vm_store_path(d.name, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0 ||
+	    vm_checkpoint_path(d.name, NULL, d.checkpoints_dir, sizeof(d.checkpoints_dir), &err) < 0)
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	struct vm_record r;
 	if (vm_store_load(d.name, &r, &err) < 0) {

@@ -1,0 +1,279 @@
+/* Checkpoints of a named VM, with Hyper-V's meaning:
+ *   nestvm vm checkpoint NAME [CP]       (Checkpoint-VM -SnapshotName CP): the VM
+ *                                        at one instant (memory, devices, vCPUs with
+ *                                        any nested guest); a running VM goes on
+ *   nestvm vm checkpoint list NAME       (Get-VMCheckpoint): the tree, with times
+ *   nestvm vm checkpoint delete NAME CP  (Remove-VMCheckpoint)
+ *   nestvm vm restore NAME CP            (Restore-VMCheckpoint): the VM as it was
+ *                                        then: Saved (start continues it) or Off
+ * Writable disks would need differencing disks (qcow2 overlays), which nestvm
+ * does not have yet: a VM with one is refused a checkpoint, so a restore can
+ * never pair memory with a disk from another instant. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/vm_cli.h"
+#include "cli/vm_commands.h"
+#include "mgmt/vm_checkpoint.h"
+#include "mgmt/vm_store.h"
+#include "vmm/exit_status.h"
+#include "vmm/machine_state.h"
+#include "vmm/vm_control.h"
+
+#define CHECKPOINT_TIMEOUT_MS 600000
+#define STOP_WAIT_MS 30000
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f, "usage: nestvm vm checkpoint NAME [CHECKPOINT]   the VM at this instant (it goes on)\n"
+		   "       nestvm vm checkpoint list NAME          its checkpoints as a tree, with times\n"
+		   "       nestvm vm checkpoint delete NAME CHECKPOINT\n"
+		   "       nestvm vm restore NAME CHECKPOINT       the VM as it was then (Saved, or Off)\n"
+		   "CHECKPOINT: 1-64 of A-Z a-z 0-9 _ . - (default checkpoint-YYYYMMDD-HHMMSS).\n");
+	return status;
+}
+
+static int fail(const struct nv_err *err)
+{
+	return vm_cli_fail(err);
+}
+
+/* A writable disk would come back from another instant than the memory. */
+static int check_disks(const struct vm_record *r)
+{
+	for (unsigned i = 0; i < r->config.ndisks; i++)
+		if (!r->config.disks[i].readonly)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has a writable disk (%s): checkpoints of it need "
+					"differencing disks, which nestvm does not have yet (make it readonly, or use vm save)",
+					r->config.name, r->config.disks[i].path);
+	return 0;
+}
+
+static int link_files(const char *from, const char *to, struct nv_err *err)
+{
+	const char *files[] = { MACHINE_STATE_FILE, MACHINE_MEMORY_FILE };
+	if (mkdir(to, 0700) < 0 && errno != EEXIST)
+		return nv_err_host(err, "cannot create %s: %s", to, strerror(errno));
+	for (unsigned i = 0; i < 2; i++) {
+		char a[VM_PATH_MAX + 32], b[VM_PATH_MAX + 32];
+		snprintf(a, sizeof(a), "%s/%s", from, files[i]);
+		snprintf(b, sizeof(b), "%s/%s", to, files[i]);
+		unlink(b);
+		/* Never written again (restore maps memory private): a link is
+		 * a copy that costs nothing. */
+		if (link(a, b) < 0)
+			return nv_err_host(err, "cannot link %s to %s: %s", a, b, strerror(errno));
+	}
+	return 0;
+}
+
+static int create(const char *name, const char *cp_arg)
+{
+	char cp[VM_NAME_MAX + 1];
+	if (cp_arg) {
+		snprintf(cp, sizeof(cp), "%s", cp_arg);
+	} else {
+		time_t now = time(NULL);
+		strftime(cp, sizeof(cp), "checkpoint-%Y%m%d-%H%M%S", localtime(&now));
+	}
+	struct nv_err err = { 0 };
+	char dir[VM_PATH_MAX], top[VM_PATH_MAX];
+	if (vm_checkpoint_path(name, cp, dir, sizeof(dir), &err) < 0 ||
+	    vm_checkpoint_path(name, NULL, top, sizeof(top), &err) < 0)
+		return fail(&err);
+	struct vm_lock lk;
+	struct vm_record r;
+	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
+		return fail(&err);
+	int st = check_disks(&r);
+	struct stat sb;
+	if (!st && stat(dir, &sb) == 0)
+		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a checkpoint named %s", name, cp);
+	enum vm_state s = r.runtime.state;
+	if (!st && (s == VM_STATE_STARTING || s == VM_STATE_STOPPING))
+		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: try again when it is Running, Paused, Saved or Off",
+			      name, vm_state_name(s));
+	if (!st && mkdir(top, 0700) < 0 && errno != EEXIST)
+		st = cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot create %s: %s", top, strerror(errno));
+	if (st) {
+		vm_store_unlock(&lk);
+		return st;
+	}
+	struct vm_checkpoint c = { .created = (int64_t)time(NULL), .record = r };
+	snprintf(c.name, sizeof(c.name), "%s", cp);
+	vm_checkpoint_current(name, c.parent, sizeof(c.parent));
+	int rc = 0;
+	if (s == VM_STATE_RUNNING || s == VM_STATE_PAUSED) {
+		struct json_object *req = json_object_new_object();
+		json_object_object_add(req, "cmd", json_object_new_string("checkpoint"));
+		json_object_object_add(req, "name", json_object_new_string(cp));
+		struct json_object *rep = vm_control_call(name, req, CHECKPOINT_TIMEOUT_MS, &err);
+		json_object_put(req);
+		rc = rep ? 0 : -1;
+		json_object_put(rep);
+		c.has_state = true;
+		c.record.runtime = (struct vm_runtime){ .state = VM_STATE_SAVED };
+	} else if (s == VM_STATE_SAVED) {
+		char saved[VM_PATH_MAX];
+		rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
+		if (rc == 0)
+			rc = link_files(saved, dir, &err);
+		c.has_state = true;
+	} else {
+		if (mkdir(dir, 0700) < 0)
+			rc = nv_err_host(&err, "cannot create %s: %s", dir, strerror(errno));
+		c.record.runtime = (struct vm_runtime){ .state = VM_STATE_OFF };
+	}
+	if (rc == 0)
+		rc = vm_checkpoint_write(name, &c, &err);
+	if (rc == 0)
+		rc = vm_checkpoint_set_current(name, cp, &err);
+	vm_store_unlock(&lk);
+	if (rc < 0)
+		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
+				"VM %s: checkpoint %s was not taken: %s", name, cp, err.msg);
+	printf("VM %s: checkpoint %s taken (%s)\n", name, cp, c.has_state ? "running state" : "settings; the VM was Off");
+	return 0;
+}
+
+static void print_tree(const struct vm_checkpoint *all, size_t n, const char *parent, int depth,
+		       const char *current)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i].parent, parent) != 0)
+			continue;
+		char when[32];
+		time_t t = (time_t)all[i].created;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf("%*s%-*s %s  %-7s%s\n", depth * 2, "", 32 - depth * 2, all[i].name, when,
+		       all[i].has_state ? "Running" : "Off", strcmp(all[i].name, current) ? "" : "  <- current");
+		if (depth < VM_CHECKPOINTS_MAX)
+			print_tree(all, n, all[i].name, depth + 1, current);
+	}
+}
+
+static int list(const char *name)
+{
+	struct nv_err err = { 0 };
+	if (!vm_store_exists(name)) {
+		struct vm_record r;
+		if (vm_store_load(name, &r, &err) < 0)
+			return fail(&err);
+	}
+	struct vm_checkpoint *all;
+	size_t n;
+	if (vm_checkpoint_list(name, &all, &n, &err) < 0)
+		return fail(&err);
+	char current[VM_NAME_MAX + 1];
+	vm_checkpoint_current(name, current, sizeof(current));
+	printf("%-32s %-19s  %s\n", "Checkpoint", "Created", "State");
+	print_tree(all, n, "", 0, current);
+	free(all);
+	return 0;
+}
+
+static int delete(const char *name, const char *cp)
+{
+	struct nv_err err = { 0 };
+	struct vm_lock lk;
+	struct vm_record r;
+	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
+		return fail(&err);
+	int rc = vm_checkpoint_delete(name, cp, &err);
+	vm_store_unlock(&lk);
+	if (rc < 0)
+		return fail(&err);
+	printf("VM %s: checkpoint %s deleted\n", name, cp);
+	return 0;
+}
+
+/* Ends a running VM's VMM at once (its state is replaced anyway). */
+static int end_vmm(const char *name, const char *cp, struct nv_err *err)
+{
+	char reason[160];
+	snprintf(reason, sizeof(reason), "turned off to restore checkpoint %s", cp);
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("kill"));
+	json_object_object_add(req, "reason", json_object_new_string(reason));
+	struct json_object *rep = vm_control_call(name, req, 10000, err);
+	json_object_put(req);
+	json_object_put(rep);
+	for (int waited = 0; vm_store_vmm_alive(name); waited += 50) {
+		if (waited >= STOP_WAIT_MS)
+			return nv_err_host(err, "VM %s's VMM did not stop within %d s", name, STOP_WAIT_MS / 1000);
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+int cmd_vm_restore(int argc, char **argv)
+{
+	if (argc != 3)
+		return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+			       ? usage(stdout, 0) : usage(stderr, NESTVM_EXIT_BAD_INPUT);
+	const char *name = argv[1], *cp = argv[2];
+	struct nv_err err = { 0 };
+	struct vm_checkpoint c;
+	struct vm_lock lk;
+	struct vm_record r;
+	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
+		return fail(&err);
+	if (vm_checkpoint_load(name, cp, &c, &err) < 0) {
+		vm_store_unlock(&lk);
+		return fail(&err);
+	}
+	if (vm_store_vmm_alive(name)) {
+		vm_store_unlock(&lk); /* the VMM records its end under the lock */
+		if (end_vmm(name, cp, &err) < 0 || vm_store_lock_load(name, &lk, &r, &err) < 0)
+			return fail(&err);
+	}
+	char saved[VM_PATH_MAX], dir[VM_PATH_MAX];
+	int rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
+	if (rc == 0)
+		rc = vm_checkpoint_path(name, cp, dir, sizeof(dir), &err);
+	if (rc == 0)
+		rc = machine_saved_remove(saved, &err);
+	if (rc == 0 && c.has_state)
+		rc = link_files(dir, saved, &err);
+	if (rc == 0) {
+		r.config = c.record.config;
+		r.runtime = (struct vm_runtime){ .state = c.has_state ? VM_STATE_SAVED : VM_STATE_OFF };
+		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "checkpoint %s restored", cp);
+		rc = vm_store_save(&r, &err);
+	}
+	if (rc == 0)
+		rc = vm_checkpoint_set_current(name, cp, &err);
+	vm_store_unlock(&lk);
+	if (rc < 0)
+		return fail(&err);
+	printf("VM %s: checkpoint %s restored (%s)\n", name, cp,
+	       c.has_state ? "Saved: nestvm vm start continues it" : "Off");
+	return 0;
+}
+
+int cmd_vm_checkpoint(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return usage(stdout, 0);
+	if (argc == 3 && !strcmp(argv[1], "list"))
+		return list(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "delete"))
+		return delete(argv[2], argv[3]);
+	if (argc == 2 || argc == 3) {
+		const char *name;
+		optind = 1;
+		opterr = 0;
+		int st = vm_cli_name_arg(2, argv, "checkpoint", &name);
+		if (st)
+			return st;
+		return create(name, argc == 3 ? argv[2] : NULL);
+	}
+	return usage(stderr, NESTVM_EXIT_BAD_INPUT);
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Checkpoints of a VM that runs a hypervisor (Hyper-V's Checkpoint-VM,
+# Get-VMCheckpoint, Restore-VMCheckpoint, Remove-VMCheckpoint), end to end:
+# a named L2 with the extensions runs an L3 that prints a counter every
+# 100 ms; `vm checkpoint` takes L2 at one instant while everything runs on;
+# a file is then written in L2; `vm restore` + `vm start` bring L2 back to
+# that instant: the L3 counter goes on from the checkpoint's number, L3 did
+# not boot again, and the file written after the checkpoint is gone while
+# one written before is there. Checkpoint names, the tree and deletion, an
+# Off VM's checkpoint (its settings) and the refusal for writable disks too.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+T=${NESTVM_E2E_TIMEOUT:-300}
+export NESTVM_HOME
+NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
+tmp=$(mktemp -d)
+cleanup() {
+	"$NV" vm stop n --force >/dev/null 2>&1
+	rm -rf "$NESTVM_HOME" "$tmp"
+}
+trap cleanup EXIT
+LOG=$NESTVM_HOME/vms/n/console.log
+
+ticks() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-tick [0-9]+' | awk '{ print $2 }'; }
+last_tick() { ticks 0 | tail -n 1; }
+l3_boots() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-boot=[0-9a-f-]{36}' | sort -u; }
+wait_log() { # REGEX SECONDS [OFFSET]
+	local i
+	for ((i = 0; i < $2 * 5; i++)); do
+		tail -c +$((${3:-0} + 1)) "$LOG" 2>/dev/null | grep -aEq "$1" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+type_in() { # LINE...: typed into n's console, then detach
+	{
+		sleep 1
+		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
+		printf '\001d'
+		sleep 1
+	} | timeout 120 "$NV" vm console n >/dev/null 2>&1
+}
+
+# --- without a guest: names, an Off VM, writable disks -------------------
+truncate -s 8M "$tmp/rw.img"
+t_expect "create w with a writable disk" 0 'VM w created' -- "$NV" vm create w --disk "$tmp/rw.img"
+t_fails "a checkpoint of a VM with a writable disk is refused" 2 \
+	'^nestvm: VM w has a writable disk .*differencing disks' -- "$NV" vm checkpoint w
+t_expect "create n (nested, 1G)" 0 'VM n created' -- "$NV" vm create n --nested --memory 1G --append quiet
+t_expect "checkpoint of n while Off: its settings" 0 '^VM n: checkpoint off1 taken \(settings; the VM was Off\)' -- \
+	"$NV" vm checkpoint n off1
+t_fails "a bad checkpoint name is refused" 2 "not a valid checkpoint name" -- "$NV" vm checkpoint n 'a/b'
+t_fails "a taken name is refused" 2 'VM n already has a checkpoint named off1' -- "$NV" vm checkpoint n off1
+
+# --- L2 runs L3; a checkpoint while it counts ----------------------------
+t_expect "start n" 0 '^VM n started' -- "$NV" vm start n
+if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
+else t_not_ok "n reaches its shell prompt" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
+type_in "echo before > /root/before; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
+if wait_log 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
+else t_not_ok "L2 runs an L3 that counts" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+a=$(last_tick)
+t_expect "vm checkpoint n cp1 while it runs" 0 '^VM n: checkpoint cp1 taken \(running state\)' -- \
+	"$NV" vm checkpoint n cp1
+b=$(last_tick)
+t_expect "n is still Running" 0 '^n +Running' -- "$NV" vm list n
+type_in "touch /root/after-cp"
+if wait_log "L3-tick $((b + 20))[^0-9]" "$T"; then t_ok "L3 goes on after the checkpoint"
+else t_not_ok "L3 goes on after the checkpoint" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+d=$(last_tick)
+t_expect "checkpoint list: off1, and cp1 current under it" 0 '^  cp1 .*Running  <- current' -- \
+	"$NV" vm checkpoint list n
+t_expect "vm show counts them" 0 '^Checkpoints +: 2 \(current: cp1\)' -- "$NV" vm show n
+
+# --- restore: back to that instant ---------------------------------------
+t_expect "vm restore n cp1 (turns the running VM off)" 0 '^VM n: checkpoint cp1 restored \(Saved' -- \
+	"$NV" vm restore n cp1
+t_expect "n is Saved" 0 '^n +Saved' -- "$NV" vm list n
+off=$(stat -c %s "$LOG")
+t_expect "vm start n continues the checkpoint" 0 '^VM n resumed from its saved state' -- "$NV" vm start n
+if wait_log 'L3-tick [0-9]+' "$T" "$off"; then t_ok "L3 counts again"
+else t_not_ok "L3 counts again" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+f=$(ticks "$off" | head -n 1)
+out="before the checkpoint: $a, after: $b, before the restore: $d, first after: $f"
+[ -n "$f" ] && [ "$f" -ge $((a + 1)) ] && [ "$f" -le $((b + 1)) ] && [ "$f" -lt "$d" ] &&
+	t_ok "L3 continues from the checkpoint's instant ($out)" ||
+	t_not_ok "L3 continues from the checkpoint's instant" "$out"
+wait_log 'L3-boot=' 60 "$off" # printed every 10 ticks
+[ -n "$(l3_boots "$off")" ] && [ "$(l3_boots 0 | wc -l)" = 1 ] && t_ok "L3 did not boot again (one boot id)" ||
+	t_not_ok "L3 did not boot again" "$(l3_boots 0 | tr '\n' ' ')"
+off2=$(stat -c %s "$LOG")
+type_in "ls /root/before /root/after-cp"
+sleep 2
+out=$(tail -c +$((off2 + 1)) "$LOG")
+t_has "the file written before the checkpoint is there" '^/root/before'
+t_has "the file written after the checkpoint is gone" 'after-cp: No such file'
+
+# --- delete and the Off checkpoint ---------------------------------------
+t_expect "vm checkpoint delete n cp1" 0 '^VM n: checkpoint cp1 deleted' -- "$NV" vm checkpoint delete n cp1
+t_expect "off1 is current again" 0 '^off1 .*Off +<- current' -- "$NV" vm checkpoint list n
+t_expect "restore off1 turns n off with its settings" 0 '^VM n: checkpoint off1 restored \(Off\)' -- \
+	"$NV" vm restore n off1
+t_expect "n is Off" 0 '^n +Off' -- "$NV" vm list n
+t_summary
