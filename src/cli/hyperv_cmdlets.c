@@ -175,6 +175,19 @@ static const struct hv_param set_processor[] = {
 
 static const struct hv_param vm_only[] = { VMNAME, END };
 
+static const struct hv_param checkpoint_vm[] = {
+	VM_NAME,
+	{ "SnapshotName", "CheckpointName", HV_NAME, 0, NULL, NULL },
+	END,
+};
+
+/* Restore-VMCheckpoint -VMName X -Name CP: the VM, then the checkpoint. */
+static const struct hv_param vm_and_checkpoint[] = {
+	{ "VMName", NULL, HV_NAME, HV_REQUIRED, NULL, NULL },
+	{ "Name", "SnapshotName", HV_NAME, HV_REQUIRED | HV_POSITIONAL, NULL, NULL },
+	END,
+};
+
 static const struct hv_param set_memory[] = {
 	VMNAME,
 	{ "StartupBytes", NULL, HV_SIZE, 0, "--memory", NULL },
@@ -301,6 +314,20 @@ const struct hv_cmdlet hv_cmdlets[] = {
 	{ "Save-VM", { "vm", "save" }, start_vm, "-Name X", "Save-VM -Name X", NULL, NULL },
 	{ "Remove-VMSavedState", { "vm", "delete-saved-state" }, vm_only, "-VMName X",
 	  "Remove-VMSavedState -VMName X", NULL, NULL },
+	{ "Checkpoint-VM", { "vm", "checkpoint" }, checkpoint_vm, "-Name X [-SnapshotName CP]",
+	  "Checkpoint-VM -Name X -SnapshotName before-upgrade", NULL, NULL },
+	{ "Get-VMCheckpoint", { "vm", "checkpoint", "list" }, vm_only, "-VMName X", "Get-VMCheckpoint -VMName X",
+	  NULL, NULL },
+	{ "Get-VMSnapshot", { "vm", "checkpoint", "list" }, vm_only, "-VMName X", "Get-VMSnapshot -VMName X",
+	  NULL, NULL },
+	{ "Restore-VMCheckpoint", { "vm", "restore" }, vm_and_checkpoint, "-VMName X -Name CP",
+	  "Restore-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL },
+	{ "Restore-VMSnapshot", { "vm", "restore" }, vm_and_checkpoint, "-VMName X -Name CP",
+	  "Restore-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL },
+	{ "Remove-VMCheckpoint", { "vm", "checkpoint", "delete" }, vm_and_checkpoint, "-VMName X -Name CP",
+	  "Remove-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL },
+	{ "Remove-VMSnapshot", { "vm", "checkpoint", "delete" }, vm_and_checkpoint, "-VMName X -Name CP",
+	  "Remove-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL },
 	{ "Remove-VM", { "vm", "delete" }, remove_vm, "-Name X [-Force]", "Remove-VM -Name X -Force",
 	  NULL, NULL },
 	{ "Set-VMProcessor", { "vm", "set" }, set_processor,

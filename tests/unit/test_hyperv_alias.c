@@ -153,6 +153,15 @@ static void test_start_stop_remove(void **state)
 static void test_stop_vm(void **state)
 {
 	ok("Suspend-VM -Name X", "vm pause X");
+	ok("Save-VM -Name X", "vm save X");
+	ok("Remove-VMSavedState -VMName X", "vm delete-saved-state X");
+	ok("Checkpoint-VM -Name X -SnapshotName cp1", "vm checkpoint X cp1");
+	ok("Checkpoint-VM X", "vm checkpoint X");
+	ok("Get-VMCheckpoint -VMName X", "vm checkpoint list X");
+	ok("Get-VMSnapshot X", "vm checkpoint list X");
+	ok("Restore-VMCheckpoint -VMName X -Name cp1", "vm restore X cp1");
+	ok("Restore-VMSnapshot -VMName X cp1", "vm restore X cp1");
+	ok("Remove-VMCheckpoint -VMName X -Name cp1", "vm checkpoint delete X cp1");
 	ok("Resume-VM X", "vm resume X");
 	ok("Stop-VM -Name X", "vm stop X");
 	ok("Stop-VM X -TurnOff", "vm stop X --force");
