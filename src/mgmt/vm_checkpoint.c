@@ -140,7 +140,7 @@ int vm_checkpoint_list(const char *vm, struct vm_checkpoint **out, size_t *n, st
 	struct dirent *e;
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d))) {
-		if (!state_name_valid(e->d_name, VM_NAME_MAX) || e->d_type != DT_DIR)
+		if (!state_name_valid(e->d_name, VM_NAME_MAX) || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
 			continue;
 		if (*n == VM_CHECKPOINTS_MAX)
 			break;
