@@ -86,7 +86,7 @@ if wait_log 'L3-tick [0-9]+' "$T" "$off"; then t_ok "L3 counts again"
 else t_not_ok "L3 counts again" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 f=$(ticks "$off" | head -n 1)
 out="before the checkpoint: $a, after: $b, before the restore: $d, first after: $f"
-[ -n "$f" ] && [ "$f" -ge $((a + 1)) ] && [ "$f" -le $((b + 1)) ] && [ "$f" -lt "$d" ] &&
+[ -n "$f" ] && [ "$f" -ge $((a + 1)) ] && [ "$f" -le $((b + 2)) ] && [ "$f" -lt "$d" ] &&
 	t_ok "L3 continues from the checkpoint's instant ($out)" ||
 	t_not_ok "L3 continues from the checkpoint's instant" "$out"
 wait_log 'L3-boot=' 60 "$off" # printed every 10 ticks
