@@ -144,7 +144,11 @@ static void blk_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 		return;
 	/* Drain the ring: with EVENT_IDX the driver will not kick again for
 	 * entries it published before our last avail_event update. */
-	while (virtq_pop(q, &b->chain) == 1) {
+	/* At most a ring's worth per kick (the driver cannot have more out,
+	 * and sees completions only after notify_used below): a hostile ring
+	 * whose buffers overlap its avail ring cannot keep us reading into it
+	 * forever (see rng.c). */
+	for (unsigned n = 0; n < q->size && virtq_pop(q, &b->chain) == 1; n++) {
 		int64_t used = blk_request(b);
 		if (used < 0) {
 			/* Malformed request: nothing to write a status into, so

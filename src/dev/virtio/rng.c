@@ -51,7 +51,11 @@ static void rng_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 	struct virtq *q = virtio_mmio_queue(t, qidx);
 	if (!q)
 		return;
-	while (virtq_pop(q, &r->chain) == 1)
+	/* At most a ring's worth per kick: a driver cannot have more
+	 * outstanding, and a hostile one whose buffers overlap its own avail
+	 * ring would otherwise have us write it new entries forever (found by
+	 * fuzz_device_state), holding this vCPU thread in the VMM. */
+	for (unsigned n = 0; n < q->size && virtq_pop(q, &r->chain) == 1; n++)
 		if (virtq_push(q, r->chain.head, rng_fill(&r->chain)) < 0)
 			break;
 	virtio_mmio_notify_used(t, qidx);
