@@ -146,8 +146,7 @@ static void blk_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 	 * entries it published before our last avail_event update. */
 	/* At most a ring's worth per kick (the driver cannot have more out,
 	 * and sees completions only after notify_used below): a hostile ring
-	 * whose buffers overlap its avail ring cannot keep us reading into it
-	 * forever (see rng.c). */
+	 * whose buffers overlap the ring cannot keep us here (see rng.c). */
 	for (unsigned n = 0; n < q->size && virtq_pop(q, &b->chain) == 1; n++) {
 		int64_t used = blk_request(b);
 		if (used < 0) {

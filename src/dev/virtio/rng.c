@@ -52,9 +52,10 @@ static void rng_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 	if (!q)
 		return;
 	/* At most a ring's worth per kick: a driver cannot have more
-	 * outstanding, and a hostile one whose buffers overlap its own avail
-	 * ring would otherwise have us write it new entries forever (found by
-	 * fuzz_device_state), holding this vCPU thread in the VMM. */
+	 * outstanding, and a hostile ring whose buffers overlap the ring
+	 * itself can make our own writes post new entries, keeping this vCPU
+	 * thread (and so pause and stop) in the VMM: fuzz_device_state hung
+	 * here before the bound. */
 	for (unsigned n = 0; n < q->size && virtq_pop(q, &r->chain) == 1; n++)
 		if (virtq_push(q, r->chain.head, rng_fill(&r->chain)) < 0)
 			break;
