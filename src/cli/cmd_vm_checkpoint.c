@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
+#include "cli/vm_lifecycle.h"
 #include "mgmt/vm_checkpoint.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"
@@ -28,7 +29,6 @@
 #include "vmm/vm_control.h"
 
 #define CHECKPOINT_TIMEOUT_MS 600000
-#define STOP_WAIT_MS 30000
 
 static int usage(FILE *f, int status)
 {
@@ -38,11 +38,6 @@ static int usage(FILE *f, int status)
 		   "       nestvm vm restore NAME CHECKPOINT       the VM as it was then (Saved, or Off)\n"
 		   "CHECKPOINT: 1-64 of A-Z a-z 0-9 _ . - (default checkpoint-YYYYMMDD-HHMMSS).\n");
 	return status;
-}
-
-static int fail(const struct nv_err *err)
-{
-	return vm_cli_fail(err);
 }
 
 /* A writable disk would come back from another instant than the memory. */
@@ -87,11 +82,11 @@ static int create(const char *name, const char *cp_arg)
 	char dir[VM_PATH_MAX], top[VM_PATH_MAX];
 	if (vm_checkpoint_path(name, cp, dir, sizeof(dir), &err) < 0 ||
 	    vm_checkpoint_path(name, NULL, top, sizeof(top), &err) < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	struct vm_lock lk;
 	struct vm_record r;
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	int st = check_disks(&r);
 	struct stat sb;
 	if (!st && stat(dir, &sb) == 0)
@@ -165,12 +160,12 @@ static int list(const char *name)
 	if (!vm_store_exists(name)) {
 		struct vm_record r;
 		if (vm_store_load(name, &r, &err) < 0)
-			return fail(&err);
+			return vm_cli_fail(&err);
 	}
 	struct vm_checkpoint *all;
 	size_t n;
 	if (vm_checkpoint_list(name, &all, &n, &err) < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	char current[VM_NAME_MAX + 1];
 	vm_checkpoint_current(name, current, sizeof(current));
 	printf("%-32s %-19s  %s\n", "Checkpoint", "Created", "State");
@@ -185,31 +180,12 @@ static int delete(const char *name, const char *cp)
 	struct vm_lock lk;
 	struct vm_record r;
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	int rc = vm_checkpoint_delete(name, cp, &err);
 	vm_store_unlock(&lk);
 	if (rc < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	printf("VM %s: checkpoint %s deleted\n", name, cp);
-	return 0;
-}
-
-/* Ends a running VM's VMM at once (its state is replaced anyway). */
-static int end_vmm(const char *name, const char *cp, struct nv_err *err)
-{
-	char reason[160];
-	snprintf(reason, sizeof(reason), "turned off to restore checkpoint %s", cp);
-	struct json_object *req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("kill"));
-	json_object_object_add(req, "reason", json_object_new_string(reason));
-	struct json_object *rep = vm_control_call(name, req, 10000, err);
-	json_object_put(req);
-	json_object_put(rep);
-	for (int waited = 0; vm_store_vmm_alive(name); waited += 50) {
-		if (waited >= STOP_WAIT_MS)
-			return nv_err_host(err, "VM %s's VMM did not stop within %d s", name, STOP_WAIT_MS / 1000);
-		usleep(50 * 1000);
-	}
 	return 0;
 }
 
@@ -224,15 +200,21 @@ int cmd_vm_restore(int argc, char **argv)
 	struct vm_lock lk;
 	struct vm_record r;
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	if (vm_checkpoint_load(name, cp, &c, &err) < 0) {
 		vm_store_unlock(&lk);
-		return fail(&err);
+		return vm_cli_fail(&err);
 	}
 	if (vm_store_vmm_alive(name)) {
 		vm_store_unlock(&lk); /* the VMM records its end under the lock */
-		if (end_vmm(name, cp, &err) < 0 || vm_store_lock_load(name, &lk, &r, &err) < 0)
-			return fail(&err);
+		char reason[160];
+		snprintf(reason, sizeof(reason), "turned off to restore checkpoint %s", cp);
+		vm_lifecycle_force_off(name, r.runtime.pid, reason);
+		if (vm_store_vmm_alive(name))
+			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s's VMM did not stop: checkpoint %s not restored",
+					name, cp);
+		if (vm_store_lock_load(name, &lk, &r, &err) < 0)
+			return vm_cli_fail(&err);
 	}
 	char saved[VM_PATH_MAX], dir[VM_PATH_MAX];
 	int rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
@@ -252,7 +234,7 @@ int cmd_vm_restore(int argc, char **argv)
 		rc = vm_checkpoint_set_current(name, cp, &err);
 	vm_store_unlock(&lk);
 	if (rc < 0)
-		return fail(&err);
+		return vm_cli_fail(&err);
 	printf("VM %s: checkpoint %s restored (%s)\n", name, cp,
 	       c.has_state ? "Saved: nestvm vm start continues it" : "Off");
 	return 0;

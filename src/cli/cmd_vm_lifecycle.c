@@ -255,6 +255,7 @@ int cmd_vm_start(int argc, char **argv)
 
 /* ---- stop ------------------------------------------------------------- */
 
+
 static int send_cmd(const char *name, const char *cmd, const char *reason, struct nv_err *err)
 {
 	struct json_object *req = json_object_new_object();
@@ -278,6 +279,15 @@ static void kill_vmm(const char *name, pid_t pid)
 		kill(pid, SIGKILL);
 		wait_vmm_gone(name, KILL_GRACE_MS);
 	}
+}
+
+void vm_lifecycle_force_off(const char *name, pid_t pid, const char *reason)
+{
+	struct nv_err err = { 0 };
+	if (send_cmd(name, "kill", reason, &err) < 0 && pid > 0 && vm_store_vmm_alive(name))
+		kill(pid, SIGTERM); /* no control socket (yet): the daemon takes SIGTERM as kill */
+	if (!wait_vmm_gone(name, KILL_GRACE_MS))
+		kill_vmm(name, pid);
 }
 
 static int stop_usage(FILE *f)
@@ -346,10 +356,7 @@ int cmd_vm_stop(int argc, char **argv)
 		snprintf(reason, sizeof(reason), "forced by nestvm vm stop --force");
 	}
 	if (!off) {
-		if (send_cmd(name, "kill", reason, &err) < 0 && pid > 0 && vm_store_vmm_alive(name))
-			kill(pid, SIGTERM); /* no control socket (yet): the daemon takes SIGTERM as kill */
-		if (!wait_vmm_gone(name, KILL_GRACE_MS))
-			kill_vmm(name, pid);
+		vm_lifecycle_force_off(name, pid, reason);
 		off = vm_lifecycle_wait_off(name, &r, 0, &err);
 		if (off < 0)
 			return fail_err(&err);

@@ -30,9 +30,16 @@
 #define SECTION_MACHINE "machine"
 #define DEVICE_PREFIX "device:"
 
-static int join(char *out, size_t len, const char *dir, const char *file, struct nv_err *err)
+/* The two files of a saved machine's folder. */
+struct saved_paths {
+	char state[VM_PATH_MAX + 32];
+	char memory[VM_PATH_MAX + 32];
+};
+
+static int saved_paths(const char *dir, struct saved_paths *p, struct nv_err *err)
 {
-	if ((size_t)snprintf(out, len, "%s/%s", dir, file) >= len)
+	if ((size_t)snprintf(p->state, sizeof(p->state), "%s/%s", dir, MACHINE_STATE_FILE) >= sizeof(p->state) ||
+	    (size_t)snprintf(p->memory, sizeof(p->memory), "%s/%s", dir, MACHINE_MEMORY_FILE) >= sizeof(p->memory))
 		return nv_err_input(err, "saved state directory %s: path too long", dir);
 	return 0;
 }
@@ -151,9 +158,8 @@ int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 		return nv_err_host(err, "the VM must be paused to be saved");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return nv_err_input(err, "cannot create %s: %s", dir, strerror(errno));
-	char state_path[VM_PATH_MAX + 32], mem_path[VM_PATH_MAX + 32];
-	if (join(state_path, sizeof(state_path), dir, MACHINE_STATE_FILE, err) < 0 ||
-	    join(mem_path, sizeof(mem_path), dir, MACHINE_MEMORY_FILE, err) < 0)
+	struct saved_paths p;
+	if (saved_paths(dir, &p, err) < 0)
 		return -1;
 	struct save_sections *ss = calloc(1, sizeof(*ss));
 	if (!ss)
@@ -162,9 +168,9 @@ int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 	 * restore a broken guest; the state file's rename is the commit. */
 	int rc = collect(m, ss, err);
 	if (rc == 0)
-		rc = memory_file_write(mem_path, &m->vm.mem, err);
+		rc = memory_file_write(p.memory, &m->vm.mem, err);
 	if (rc == 0)
-		rc = state_file_write(state_path, ss->items, ss->n, err);
+		rc = state_file_write(p.state, ss->items, ss->n, err);
 	for (unsigned i = 0; i < ss->n; i++)
 		if (strcmp(ss->items[i].name, SECTION_CONFIG) != 0)
 			snapshot_free(&ss->snaps[i]);
@@ -175,22 +181,20 @@ int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 
 bool machine_saved_exists(const char *dir)
 {
-	char path[VM_PATH_MAX + 32];
+	struct saved_paths p;
 	struct stat st;
-	return snprintf(path, sizeof(path), "%s/%s", dir, MACHINE_STATE_FILE) < (int)sizeof(path) &&
-	       stat(path, &st) == 0;
+	return saved_paths(dir, &p, NULL) == 0 && stat(p.state, &st) == 0;
 }
 
 int machine_saved_remove(const char *dir, struct nv_err *err)
 {
-	const char *files[] = { MACHINE_STATE_FILE, MACHINE_MEMORY_FILE };
-	for (unsigned i = 0; i < 2; i++) {
-		char path[VM_PATH_MAX + 32];
-		if (join(path, sizeof(path), dir, files[i], err) < 0)
-			return -1;
-		if (unlink(path) < 0 && errno != ENOENT)
-			return nv_err_host(err, "cannot remove %s: %s", path, strerror(errno));
-	}
+	struct saved_paths p;
+	if (saved_paths(dir, &p, err) < 0)
+		return -1;
+	const char *files[] = { p.state, p.memory };
+	for (unsigned i = 0; i < 2; i++)
+		if (unlink(files[i]) < 0 && errno != ENOENT)
+			return nv_err_host(err, "cannot remove %s: %s", files[i], strerror(errno));
 	rmdir(dir); /* only when empty: a checkpoint's disks may live there */
 	return 0;
 }
@@ -217,10 +221,10 @@ int machine_saved_load(const char *dir, struct machine_saved *s, struct nv_err *
 	memset(s, 0, sizeof(*s));
 	s->memory_fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	char state_path[VM_PATH_MAX + 32], mem_path[VM_PATH_MAX + 32];
-	if (join(state_path, sizeof(state_path), dir, MACHINE_STATE_FILE, err) < 0 ||
-	    join(mem_path, sizeof(mem_path), dir, MACHINE_MEMORY_FILE, err) < 0)
+	struct saved_paths p;
+	if (saved_paths(dir, &p, err) < 0)
 		return -1;
+	const char *state_path = p.state;
 	if (state_file_load(&s->file, state_path, err) < 0)
 		return -1;
 	const struct state_section *cfg = need(s, state_path, SECTION_CONFIG, err);
@@ -254,7 +258,7 @@ int machine_saved_load(const char *dir, struct machine_saved *s, struct nv_err *
 		if (!need(s, state_path, name, err))
 			goto fail;
 	}
-	s->memory_fd = memory_file_open(mem_path, ram, err);
+	s->memory_fd = memory_file_open(p.memory, ram, err);
 	if (s->memory_fd < 0)
 		goto fail;
 	return 0;
@@ -285,8 +289,10 @@ static int restore_vcpu(struct machine *m, const struct machine_saved *saved,
 
 int machine_restore(struct machine *m, const struct machine_saved *saved, struct nv_err *err)
 {
-	char path[VM_PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/%s", saved->dir, MACHINE_STATE_FILE);
+	struct saved_paths p;
+	if (saved_paths(saved->dir, &p, err) < 0)
+		return -1;
+	const char *path = p.state;
 	struct cpu_state_host host;
 	if (cpu_state_host_init(&host, m->vm.kvm_fd, m->vm.fd, err) < 0)
 		return -1;

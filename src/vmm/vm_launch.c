@@ -102,6 +102,20 @@ static uint64_t host_memory_mib(void)
 	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size >> 20 : UINT64_MAX;
 }
 
+/* What the settings name outside the VM: its disks and switches. */
+static int check_references(const struct vm_config *c, struct nv_err *err)
+{
+	for (unsigned i = 0; i < c->ndisks; i++)
+		if (virtio_blk_check_image(c->disks[i].path, c->disks[i].readonly, err) < 0)
+			return -1;
+	for (unsigned i = 0; i < c->nnics; i++)
+		if (!switch_exists(c->nics[i].switch_name))
+			return nv_err_input(err, "no switch named %s: create it with `nestvm switch create %s "
+					    "--type nat` (or private, internal, external)",
+					    c->nics[i].switch_name, c->nics[i].switch_name);
+	return 0;
+}
+
 /* Every input, before anything touches KVM, so that a bad file or name is
  * what the user hears about on any host, with or without a usable KVM. */
 static int check_input(const struct vm_config *c, const struct loaded_files *f, const char *cmdline,
@@ -120,15 +134,7 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 	};
 	if (x86_boot_check(c->memory_mib << 20, &bin, err) < 0)
 		return -1;
-	for (unsigned i = 0; i < c->ndisks; i++)
-		if (virtio_blk_check_image(c->disks[i].path, c->disks[i].readonly, err) < 0)
-			return -1;
-	for (unsigned i = 0; i < c->nnics; i++)
-		if (!switch_exists(c->nics[i].switch_name))
-			return nv_err_input(err, "no switch named %s: create it with `nestvm switch create %s "
-					    "--type nat` (or private, internal, external)",
-					    c->nics[i].switch_name, c->nics[i].switch_name);
-	return 0;
+	return check_references(c, err);
 }
 
 /* The host, once the input is good: a KVM that can run a VM at all, give it
@@ -168,18 +174,7 @@ static struct machine *launch_saved(const struct vm_launch_options *o, struct vm
 		.saved_memory_fd = o->saved->memory_fd,
 	};
 	const struct vm_config *c = &st->config;
-	if (vm_config_validate(c, NULL, err) < 0)
-		return NULL;
-	for (unsigned i = 0; i < c->ndisks; i++)
-		if (virtio_blk_check_image(c->disks[i].path, c->disks[i].readonly, err) < 0)
-			return NULL;
-	for (unsigned i = 0; i < c->nnics; i++)
-		if (!switch_exists(c->nics[i].switch_name)) {
-			nv_err_input(err, "the saved VM's adapter %u needs switch %s, which no longer exists",
-				     i, c->nics[i].switch_name);
-			return NULL;
-		}
-	if (check_host(c, o, r.kvm_path, err) < 0 || connect_nics(st, &r, err) < 0)
+	if (vm_config_validate(c, NULL, err) < 0 || check_references(c, err) < 0 || check_host(c, o, r.kvm_path, err) < 0 || connect_nics(st, &r, err) < 0)
 		return NULL;
 	struct machine *m = machine_create(c, &r, err);
 	if (m && machine_restore(m, o->saved, err) < 0) {

@@ -509,25 +509,12 @@ static void test_many_requests_wrap_ring(void **state)
 
 static size_t blk_save(struct virtio_blk *b, uint8_t **buf)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_save(&s);
-	assert_int_equal(virtio_blk_type.ops->snapshot(b, &s, &err), 0);
-	*buf = s.buf;
-	return s.len;
+	return vdrv_save(virtio_blk_type.ops, b, buf);
 }
 
 static int blk_restore(struct virtio_blk *b, const uint8_t *buf, size_t len, char *field)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_restore(&s, buf, len);
-	int rc = virtio_blk_type.ops->snapshot(b, &s, &err);
-	if (rc < 0) {
-		assert_true(s.failed);
-		strcpy(field, s.failed_field);
-	}
-	return rc;
+	return vdrv_restore(virtio_blk_type.ops, b, buf, len, field);
 }
 
 static const uint64_t regs[] = {

@@ -459,24 +459,14 @@ struct section {
 
 static struct section net_save(void)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_save(&s);
-	assert_int_equal(virtio_net_type.ops->snapshot(net, &s, &err), 0);
-	return (struct section){ s.buf, s.len };
+	struct section sec;
+	sec.len = vdrv_save(virtio_net_type.ops, net, &sec.buf);
+	return sec;
 }
 
 static int net_restore(const uint8_t *buf, size_t len, char *field)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_restore(&s, buf, len);
-	int rc = virtio_net_type.ops->snapshot(net, &s, &err);
-	if (rc < 0) {
-		assert_true(s.failed);
-		strcpy(field, s.failed_field);
-	}
-	return rc;
+	return vdrv_restore(virtio_net_type.ops, net, buf, len, field);
 }
 
 /* Offset of the rx_pending flag (after a held TX frame, if any). */

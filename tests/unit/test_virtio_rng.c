@@ -345,25 +345,12 @@ static void test_many_requests_wrap_ring(void **state)
 
 static size_t rng_save(uint8_t **buf)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_save(&s);
-	assert_int_equal(virtio_rng_type.ops->snapshot(rng, &s, &err), 0);
-	*buf = s.buf;
-	return s.len;
+	return vdrv_save(virtio_rng_type.ops, rng, buf);
 }
 
 static int rng_restore(const uint8_t *buf, size_t len, char *field)
 {
-	struct device_snapshot s;
-	struct nv_err err = { 0 };
-	snapshot_init_restore(&s, buf, len);
-	int rc = virtio_rng_type.ops->snapshot(rng, &s, &err);
-	if (rc < 0) {
-		assert_true(s.failed);
-		strcpy(field, s.failed_field);
-	}
-	return rc;
+	return vdrv_restore(virtio_rng_type.ops, rng, buf, len, field);
 }
 
 /* A new process's device: same type, same RAM. */

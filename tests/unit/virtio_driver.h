@@ -5,7 +5,10 @@
 #define NESTVM_TESTS_VIRTIO_DRIVER_H
 
 #include <stdint.h>
+#include <string.h>
 
+#include "core/device.h"
+#include "core/device_snapshot.h"
 #include "dev/virtio/mmio.h"
 #include "util/le.h"
 
@@ -63,6 +66,34 @@ static inline void vdrv_driver_ok(struct virtio_mmio *t)
 {
 	vdrv_wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 					       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* A device's section as its snapshot hook saves it (*buf: free it).
+ * Include after <cmocka.h>. */
+static inline size_t vdrv_save(const struct device_ops *ops, void *dev, uint8_t **buf)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_save(&s);
+	assert_int_equal(ops->snapshot(dev, &s, &err), 0);
+	*buf = s.buf;
+	return s.len;
+}
+
+/* buf[0..len) restored by the hook: 0, or -1 with the failed field copied
+ * into field (64 bytes). */
+static inline int vdrv_restore(const struct device_ops *ops, void *dev, const uint8_t *buf, size_t len,
+			       char *field)
+{
+	struct device_snapshot s;
+	struct nv_err err = { 0 };
+	snapshot_init_restore(&s, buf, len);
+	int rc = ops->snapshot(dev, &s, &err);
+	if (rc < 0) {
+		assert_true(s.failed);
+		strcpy(field, s.failed_field);
+	}
+	return rc;
 }
 
 #endif
