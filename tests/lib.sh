@@ -85,6 +85,17 @@ vm_wait_prompt() {
 	return 1
 }
 
+# t_wait_for FILE REGEX SECONDS [OFFSET]: until a line of FILE (past OFFSET
+# bytes) matches the extended REGEX; 1 when SECONDS pass first.
+t_wait_for() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		tail -c +$((${4:-0} + 1)) "$1" 2>/dev/null | grep -aEq -- "$2" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

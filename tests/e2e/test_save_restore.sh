@@ -20,15 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX.
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -aEq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 ticks() { grep -aoE 'L3-tick [0-9]+' "$1" | awk '{ print $2 }'; }
 boot_ids() { grep -aoE "$2-boot=[0-9a-f-]{36}" "$1" | sort -u; }
 
@@ -47,7 +38,7 @@ nestvm run --memory 256M --append quiet -- sh -c '$l3'"
 	>"$tmp/out1" 2>"$tmp/err1" </dev/null &
 pid=$!
 pids+=("$pid")
-if wait_for "$tmp/out1" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
+if t_wait_for "$tmp/out1" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
 else t_not_ok "L2 runs an L3 that counts" "$(tail -c 400 "$tmp/out1" | tr '\n' '|')"; fi
 kill -TERM "$pid"
 wait "$pid"
@@ -64,7 +55,7 @@ restore_and_count() { # DIR OUT: restores, waits for 20 more ticks, stops it
 	"$NV" run --restore "$1" >"$2" 2>"$2.err" </dev/null &
 	local p=$!
 	pids+=("$p")
-	wait_for "$2" "L3-tick $((last + 20))" "$T"
+	t_wait_for "$2" "L3-tick $((last + 20))" "$T"
 	local seen=$?
 	kill -TERM "$p" 2>/dev/null
 	wait "$p"
@@ -134,7 +125,7 @@ cmp -s "$tmp/orig/vm.state" "$tmp/l2/vm.state" && t_ok "restoring did not change
 	>"$tmp/s1" 2>&1 </dev/null &
 pid=$!
 pids+=("$pid")
-wait_for "$tmp/s1" 'S-tick 10' "$T" || true
+t_wait_for "$tmp/s1" 'S-tick 10' "$T" || true
 kill -TERM "$pid"
 wait "$pid"
 t_status "a short counter is saved (exit 0)" 0 $?

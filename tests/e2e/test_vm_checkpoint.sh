@@ -27,14 +27,6 @@ LOG=$NESTVM_HOME/vms/n/console.log
 ticks() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-tick [0-9]+' | awk '{ print $2 }'; }
 last_tick() { ticks 0 | tail -n 1; }
 l3_boots() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-boot=[0-9a-f-]{36}' | sort -u; }
-wait_log() { # REGEX SECONDS [OFFSET]
-	local i
-	for ((i = 0; i < $2 * 5; i++)); do
-		tail -c +$((${3:-0} + 1)) "$LOG" 2>/dev/null | grep -aEq "$1" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 type_in() { # LINE...: typed into n's console, then detach
 	{
 		sleep 1
@@ -61,7 +53,7 @@ if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
 else t_not_ok "n reaches its shell prompt" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
 type_in "echo before > /root/before; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
-if wait_log 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
+if t_wait_for "$LOG" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
 else t_not_ok "L2 runs an L3 that counts" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 a=$(last_tick)
 t_expect "vm checkpoint n cp1 while it runs" 0 '^VM n: checkpoint cp1 taken \(running state\)' -- \
@@ -69,7 +61,7 @@ t_expect "vm checkpoint n cp1 while it runs" 0 '^VM n: checkpoint cp1 taken \(ru
 b=$(last_tick)
 t_expect "n is still Running" 0 '^n +Running' -- "$NV" vm list n
 type_in "touch /root/after-cp"
-if wait_log "L3-tick $((b + 20))[^0-9]" "$T"; then t_ok "L3 goes on after the checkpoint"
+if t_wait_for "$LOG" "L3-tick $((b + 20))[^0-9]" "$T"; then t_ok "L3 goes on after the checkpoint"
 else t_not_ok "L3 goes on after the checkpoint" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 d=$(last_tick)
 t_expect "checkpoint list: off1, and cp1 current under it" 0 '^  cp1 .*Running  <- current' -- \
@@ -82,14 +74,14 @@ t_expect "vm restore n cp1 (turns the running VM off)" 0 '^VM n: checkpoint cp1 
 t_expect "n is Saved" 0 '^n +Saved' -- "$NV" vm list n
 off=$(stat -c %s "$LOG")
 t_expect "vm start n continues the checkpoint" 0 '^VM n resumed from its saved state' -- "$NV" vm start n
-if wait_log 'L3-tick [0-9]+' "$T" "$off"; then t_ok "L3 counts again"
+if t_wait_for "$LOG" 'L3-tick [0-9]+' "$T" "$off"; then t_ok "L3 counts again"
 else t_not_ok "L3 counts again" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 f=$(ticks "$off" | head -n 1)
 out="before the checkpoint: $a, after: $b, before the restore: $d, first after: $f"
 [ -n "$f" ] && [ "$f" -ge $((a + 1)) ] && [ "$f" -le $((b + 2)) ] && [ "$f" -lt "$d" ] &&
 	t_ok "L3 continues from the checkpoint's instant ($out)" ||
 	t_not_ok "L3 continues from the checkpoint's instant" "$out"
-wait_log 'L3-boot=' 60 "$off" # printed every 10 ticks
+t_wait_for "$LOG" 'L3-boot=' 60 "$off" # printed every 10 ticks
 [ -n "$(l3_boots "$off")" ] && [ "$(l3_boots 0 | wc -l)" = 1 ] && t_ok "L3 did not boot again (one boot id)" ||
 	t_not_ok "L3 did not boot again" "$(l3_boots 0 | tr '\n' ' ')"
 off2=$(stat -c %s "$LOG")

@@ -24,14 +24,6 @@ trap cleanup EXIT
 LOG=$NESTVM_HOME/vms/s/console.log
 SAVED=$NESTVM_HOME/vms/s/saved
 
-wait_log() { # REGEX SECONDS
-	local i
-	for ((i = 0; i < $2 * 5; i++)); do
-		grep -aEq "$1" "$LOG" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 # Records written: "W N" lines; the disk holds "rec NNNNNNNNNNN\n" (16 bytes) at N * 16.
 written() { grep -aoE '^W [0-9]+' "$LOG" | awk '{ print $2 }' | tail -n 1; }
 boot_ids() { grep -aoE 'boot=[0-9a-f-]{36}' "$LOG" | sort -u; }
@@ -53,7 +45,7 @@ writer='i=0; while :; do printf "rec %011d\n" $i | dd of=/dev/vda bs=16 seek=$i 
 	printf '\001d'
 	sleep 1
 } | timeout 120 "$NV" vm console s >/dev/null 2>&1
-if wait_log '^W 30' "$T"; then t_ok "the guest writes records to its disk"
+if t_wait_for "$LOG" '^W 30' "$T"; then t_ok "the guest writes records to its disk"
 else t_not_ok "the guest writes records to its disk" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 
 t_expect "vm save s" 0 '^VM s is saved$' -- "$NV" vm save s
@@ -69,7 +61,7 @@ sleep 2
 t_expect "nothing runs while Saved (no VMM, the log stands still)" 0 '' -- test "$(written)" = "$before"
 
 t_expect "vm start s resumes it" 0 '^VM s resumed from its saved state' -- "$NV" vm start s
-if wait_log "^W $((before + 30))[^0-9]" "$T"; then t_ok "the writer goes on after the resume"
+if t_wait_for "$LOG" "^W $((before + 30))[^0-9]" "$T"; then t_ok "the writer goes on after the resume"
 else t_not_ok "the writer goes on after the resume" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 [ "$(boot_ids | wc -l)" = 1 ] && t_ok "the guest did not boot again (one boot id)" ||
 	t_not_ok "the guest did not boot again (one boot id)" "$(boot_ids | tr '\n' ' ')"
