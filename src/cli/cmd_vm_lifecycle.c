@@ -335,6 +335,9 @@ int cmd_vm_stop(int argc, char **argv)
 		printf("VM %s is already off%s%s\n", name, r.runtime.last_stop[0] ? ": " : "", r.runtime.last_stop);
 		return 0;
 	}
+	if (r.runtime.state == VM_STATE_SAVED)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is Saved (no VMM runs): `nestvm vm start %s` continues it, "
+				"`nestvm vm delete-saved-state %s` discards it", name, name, name);
 	pid_t pid = r.runtime.pid;
 	int off = 0;
 	char reason[160];

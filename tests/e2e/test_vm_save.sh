@@ -57,6 +57,8 @@ t_expect "settings are refused while Saved" 2 'VM s is Saved: --cpus can only be
 	"$NV" vm set s --cpus 1
 t_expect "vm save of a saved VM is refused" 2 'VM s is Saved: only a running or paused VM can be saved' -- \
 	"$NV" vm save s
+t_fails "vm stop of a saved VM says what it can do instead" 2 \
+	'^nestvm: VM s is Saved \(no VMM runs\): .*vm start s. continues it' -- "$NV" vm stop s
 sleep 2
 t_expect "nothing runs while Saved (no VMM, the log stands still)" 0 '' -- test "$(written)" = "$before"
 
