@@ -6,9 +6,9 @@
  *   nestvm vm checkpoint delete NAME CP  (Remove-VMCheckpoint)
  *   nestvm vm restore NAME CP            (Restore-VMCheckpoint): the VM as it was
  *                                        then: Saved (start continues it) or Off
- * Writable disks would need differencing disks (qcow2 overlays), which nestvm
- * does not have yet: a VM with one is refused a checkpoint, so a restore can
- * never pair memory with a disk from another instant. */
+ * Writable disks move onto differencing disks (qcow2 overlays, mgmt/vm_disks.h)
+ * at each checkpoint, so a restore pairs memory with the disks of the same
+ * instant. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include "cli/vm_commands.h"
 #include "cli/vm_lifecycle.h"
 #include "mgmt/vm_checkpoint.h"
+#include "mgmt/vm_disks.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine_state.h"
@@ -38,17 +39,6 @@ static int usage(FILE *f, int status)
 		   "       nestvm vm restore NAME CHECKPOINT       the VM as it was then (Saved, or Off)\n"
 		   "CHECKPOINT: 1-64 of A-Z a-z 0-9 _ . - (default checkpoint-YYYYMMDD-HHMMSS).\n");
 	return status;
-}
-
-/* A writable disk would come back from another instant than the memory. */
-static int check_disks(const struct vm_record *r)
-{
-	for (unsigned i = 0; i < r->config.ndisks; i++)
-		if (!r->config.disks[i].readonly)
-			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has a writable disk (%s): checkpoints of it need "
-					"differencing disks, which nestvm does not have yet (make it readonly, or use vm save)",
-					r->config.name, r->config.disks[i].path);
-	return 0;
 }
 
 static int link_files(const char *from, const char *to, struct nv_err *err)
@@ -87,9 +77,9 @@ static int create(const char *name, const char *cp_arg)
 	struct vm_record r;
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return vm_cli_fail(&err);
-	int st = check_disks(&r);
+	int st = 0;
 	struct stat sb;
-	if (!st && stat(dir, &sb) == 0)
+	if (stat(dir, &sb) == 0)
 		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a checkpoint named %s", name, cp);
 	enum vm_state s = r.runtime.state;
 	if (!st && (s == VM_STATE_STARTING || s == VM_STATE_STOPPING))
@@ -104,32 +94,53 @@ static int create(const char *name, const char *cp_arg)
 	struct vm_checkpoint c = { .created = (int64_t)time(NULL), .record = r };
 	snprintf(c.name, sizeof(c.name), "%s", cp);
 	vm_checkpoint_current(name, c.parent, sizeof(c.parent));
-	int rc = 0;
-	if (s == VM_STATE_RUNNING || s == VM_STATE_PAUSED) {
+	/* The checkpoint keeps the disks' images as they are (c.record); the
+	 * VM goes on with new overlays over them. */
+	static char overlays[VM_MAX_DISKS][VM_PATH_MAX];
+	int rc = vm_disks_overlay_paths(name, &r.config, cp, overlays, &err);
+	if (rc == 0 && (s == VM_STATE_RUNNING || s == VM_STATE_PAUSED)) {
 		struct json_object *req = json_object_new_object();
 		json_object_object_add(req, "cmd", json_object_new_string("checkpoint"));
 		json_object_object_add(req, "name", json_object_new_string(cp));
+		struct json_object *ov = json_object_new_array();
+		for (unsigned i = 0; i < r.config.ndisks; i++)
+			json_object_array_add(ov, json_object_new_string(overlays[i]));
+		json_object_object_add(req, "overlays", ov);
 		struct json_object *rep = vm_control_call(name, req, CHECKPOINT_TIMEOUT_MS, &err);
 		json_object_put(req);
 		rc = rep ? 0 : -1;
 		json_object_put(rep);
 		c.has_state = true;
 		c.record.runtime = (struct vm_runtime){ .state = VM_STATE_SAVED };
-	} else if (s == VM_STATE_SAVED) {
+		for (unsigned i = 0; rc == 0 && i < r.config.ndisks; i++)
+			if (overlays[i][0])
+				memcpy(r.config.disks[i].path, overlays[i], VM_PATH_MAX);
+	} else if (rc == 0 && s == VM_STATE_SAVED) {
 		char saved[VM_PATH_MAX];
 		rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
 		if (rc == 0)
+			rc = vm_disks_branch(&r.config, overlays, &err);
+		if (rc == 0)
 			rc = link_files(saved, dir, &err);
 		c.has_state = true;
-	} else {
-		if (mkdir(dir, 0700) < 0)
+	} else if (rc == 0) {
+		rc = vm_disks_branch(&r.config, overlays, &err);
+		if (rc == 0 && mkdir(dir, 0700) < 0)
 			rc = nv_err_host(&err, "cannot create %s: %s", dir, strerror(errno));
 		c.record.runtime = (struct vm_runtime){ .state = VM_STATE_OFF };
 	}
+	/* The VM is on its new overlays from here on, whatever follows. */
+	if (rc == 0 && vm_disks_writable(&r.config))
+		rc = vm_store_save(&r, &err);
 	if (rc == 0)
 		rc = vm_checkpoint_write(name, &c, &err);
 	if (rc == 0)
 		rc = vm_checkpoint_set_current(name, cp, &err);
+	if (rc < 0) {
+		struct nv_err ignored = { 0 };
+		machine_saved_remove(dir, &ignored); /* a half-taken one is no checkpoint */
+		rmdir(dir);
+	}
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
@@ -174,6 +185,20 @@ static int list(const char *name)
 	return 0;
 }
 
+/* Merges and removes the disk images nothing needs; r is saved even when
+ * that stops half way (it says where the disks are). */
+static int collect(const char *name, struct vm_record *r, struct nv_err *err)
+{
+	struct vm_record before = *r;
+	int rc = vm_disks_collect(name, r, err);
+	if (memcmp(&before.config, &r->config, sizeof(r->config))) {
+		struct nv_err e2 = { 0 };
+		if (vm_store_save(r, rc < 0 ? &e2 : err) < 0 && rc == 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 static int delete(const char *name, const char *cp)
 {
 	struct nv_err err = { 0 };
@@ -182,10 +207,16 @@ static int delete(const char *name, const char *cp)
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return vm_cli_fail(&err);
 	int rc = vm_checkpoint_delete(name, cp, &err);
+	/* Its disk images are merged now, or at the next start if the VMM
+	 * has them open. */
+	bool running = vm_store_vmm_alive(name);
+	if (rc == 0 && !running)
+		rc = collect(name, &r, &err);
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return vm_cli_fail(&err);
-	printf("VM %s: checkpoint %s deleted\n", name, cp);
+	printf("VM %s: checkpoint %s deleted%s\n", name, cp,
+	       running && vm_disks_writable(&r.config) ? " (its disks are merged when the VM next starts)" : "");
 	return 0;
 }
 
@@ -224,14 +255,24 @@ int cmd_vm_restore(int argc, char **argv)
 		rc = machine_saved_remove(saved, &err);
 	if (rc == 0 && c.has_state)
 		rc = link_files(dir, saved, &err);
+	static char overlays[VM_MAX_DISKS][VM_PATH_MAX];
 	if (rc == 0) {
+		/* The checkpoint's images stay as they are: the VM continues on
+		 * new overlays over them. */
 		r.config = c.record.config;
+		rc = vm_disks_overlay_paths(name, &r.config, cp, overlays, &err);
+	}
+	if (rc == 0)
+		rc = vm_disks_branch(&r.config, overlays, &err);
+	if (rc == 0) {
 		r.runtime = (struct vm_runtime){ .state = c.has_state ? VM_STATE_SAVED : VM_STATE_OFF };
 		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "checkpoint %s restored", cp);
 		rc = vm_store_save(&r, &err);
 	}
 	if (rc == 0)
 		rc = vm_checkpoint_set_current(name, cp, &err);
+	if (rc == 0)
+		rc = collect(name, &r, &err); /* the overlays it ran on are gone */
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return vm_cli_fail(&err);

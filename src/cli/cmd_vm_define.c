@@ -16,6 +16,8 @@
 #include "cli/vm_options.h"
 #include "dev/virtio/virtio_device.h"
 #include "mgmt/vm_rules.h"
+#include "mgmt/vm_checkpoint.h"
+#include "mgmt/vm_disks.h"
 #include "mgmt/vm_store.h"
 #include "net/switch_launch.h"
 #include "util/parse.h"
@@ -362,6 +364,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Every checkpoint goes, and so the images only they needed; the line the
+ * VM is on is merged into its own disk files. */
+static int merge_disks_back(const char *name, struct vm_record *r, struct nv_err *err)
+{
+	struct vm_checkpoint *all = NULL;
+	size_t n = 0;
+	if (vm_checkpoint_list(name, &all, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = vm_checkpoint_delete(name, all[i].name, err);
+	free(all);
+	if (rc == 0)
+		rc = vm_disks_collect(name, r, err);
+	struct nv_err ignored = { 0 };
+	if (vm_store_save(r, rc < 0 ? &ignored : err) < 0) /* where the disks are now */
+		rc = -1;
+	return rc;
+}
+
 int cmd_vm_delete(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -434,6 +456,14 @@ int cmd_vm_delete(int argc, char **argv)
 			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "VM %s is %s again: not deleted", name,
 					vm_state_name(r.runtime.state));
 		}
+	}
+	/* Its disk files keep every write: the differencing disks of its
+	 * checkpoints are merged back into them first. */
+	if (r.config.name[0] && merge_disks_back(name, &r, &err) < 0) {
+		vm_store_unlock(&lk);
+		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
+				"VM %s was not deleted: merging its differencing disks back into its disk files failed: %s",
+				name, err.msg);
 	}
 	if (vm_store_delete(name, &err) < 0) {
 		vm_store_unlock(&lk);

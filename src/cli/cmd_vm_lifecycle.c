@@ -19,6 +19,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_lifecycle.h"
 #include "util/state_dir.h"
+#include "mgmt/vm_disks.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
 #include "util/self_exec.h"
@@ -194,6 +195,17 @@ int cmd_vm_start(int argc, char **argv)
 	if (lock_fd < 0) {
 		vm_store_unlock(&lk);
 		return fail_err(&err);
+	}
+	/* Merges a checkpoint deletion left for when the VM was not running. */
+	struct vm_config disks_before = r.config;
+	if (vm_disks_collect(name, &r, &err) < 0) {
+		struct nv_err ignored;
+		if (memcmp(&disks_before, &r.config, sizeof(r.config)))
+			vm_store_save(&r, &ignored);
+		close(lock_fd);
+		vm_store_unlock(&lk);
+		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
+				"VM %s was not started: merging its differencing disks failed: %s", name, err.msg);
 	}
 	r.runtime = (struct vm_runtime){ .state = VM_STATE_STARTING };
 	int pipefd[2] = { -1, -1 };

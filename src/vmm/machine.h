@@ -107,6 +107,14 @@ void machine_finish(struct machine *m, struct machine_result *res);
  * Any thread may call it at any time between machine_create and
  * machine_destroy: KVM_IRQ_LINE is a VM ioctl that needs no VMM lock. */
 void machine_press_power_button(struct machine *m);
+/* Moves each disk i with a non-empty overlays[i] (i < n) onto a new
+ * differencing disk there, over the image it used so far (which is then
+ * never written again: a checkpoint's disk), with the machine paused; the
+ * machine's settings (what a later save records) follow. All or none: on
+ * failure every disk is back on its old image and no overlay is left.
+ * 0, or -1 with err. */
+int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX], unsigned n,
+			 struct nv_err *err);
 /* Feeds console input to the UART; returns how many bytes it took. */
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 void machine_destroy(struct machine *m);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "dev/platform/debug_exit.h"
 #include "dev/platform/pvpanic.h"
 #include "dev/virtio/blk.h"
+#include "disk/disk_chain.h"
 #include "dev/virtio/net.h"
 #include "dev/virtio/virtio_device.h"
 
@@ -243,4 +245,65 @@ int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_e
 			return -1;
 	}
 	return 0;
+}
+
+static struct virtio_blk *disk_device(struct machine *m, unsigned index)
+{
+	char name[DEVICE_NAME_MAX];
+	snprintf(name, sizeof(name), "virtio-%s%u", virtio_blk_type.name, index);
+	const struct device *d = index < m->cfg.ndisks ? device_table_find(&m->devices, name) : NULL;
+	return d ? d->dev : NULL;
+}
+
+/* Disk index back on image path, the overlay made for it gone. */
+static void unbranch(struct machine *m, unsigned index, const char *path)
+{
+	const char *overlay = m->cfg.disks[index].path;
+	if (virtio_blk_reopen(disk_device(m, index), path, NULL) == 0) {
+		disk_chain_forget(overlay);
+		unlink(overlay);
+		snprintf(m->cfg.disks[index].path, sizeof(m->cfg.disks[index].path), "%s", path);
+	}
+}
+
+int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX], unsigned n,
+			 struct nv_err *err)
+{
+	if (!m->paused)
+		return nv_err_host(err, "disks are moved only while the VM is paused");
+	char(*old)[VM_PATH_MAX] = calloc(VM_MAX_DISKS, VM_PATH_MAX);
+	if (!old)
+		return nv_err_host(err, "out of memory");
+	unsigned i;
+	int rc = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!overlays[i][0])
+			continue;
+		struct virtio_blk *b = disk_device(m, i);
+		if (!b || m->cfg.disks[i].readonly) {
+			rc = nv_err_input(err, "the VM has no writable disk %u", i);
+			break;
+		}
+		memcpy(old[i], m->cfg.disks[i].path, VM_PATH_MAX);
+		uint64_t size = virtio_blk_capacity(b) * VIRTIO_BLK_SECTOR;
+		if (disk_chain_branch(old[i], size, overlays[i], err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (virtio_blk_reopen(b, overlays[i], err) < 0) {
+			disk_chain_forget(overlays[i]);
+			unlink(overlays[i]);
+			rc = -1;
+			break;
+		}
+		snprintf(m->cfg.disks[i].path, VM_PATH_MAX, "%s", overlays[i]);
+	}
+	/* Paused since the first move: the overlays hold nothing yet, so going
+	 * back loses no write. */
+	if (rc < 0)
+		while (i-- > 0)
+			if (overlays[i][0])
+				unbranch(m, i, old[i]);
+	free(old);
+	return rc;
 }

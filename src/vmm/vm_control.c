@@ -1,6 +1,7 @@
 #include "vmm/vm_control.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +9,32 @@
 #include "mgmt/vm_store.h"
 #include "util/state_dir.h"
 #include "util/unix_json.h"
+
+/* checkpoint's "overlays": absent is none; anything but an array of at
+ * most VM_MAX_DISKS strings, each "" or an absolute path, is refused. */
+static void parse_overlays(struct json_object *o, struct vm_control_request *req)
+{
+	struct json_object *a;
+	if (!json_object_object_get_ex(o, "overlays", &a))
+		return;
+	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : SIZE_MAX;
+	for (size_t i = 0; n != SIZE_MAX && i < n && i < VM_MAX_DISKS; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		const char *p = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+		if (!p || (p[0] && p[0] != '/') || strlen(p) >= VM_PATH_MAX) {
+			n = SIZE_MAX;
+			break;
+		}
+		snprintf(req->overlays[i], VM_PATH_MAX, "%s", p);
+	}
+	if (n == SIZE_MAX || n > VM_MAX_DISKS) {
+		req->cmd = VM_CONTROL_INVALID;
+		snprintf(req->error, sizeof(req->error),
+			 "checkpoint's \"overlays\" must be an array of at most %d paths", VM_MAX_DISKS);
+		return;
+	}
+	req->noverlays = (unsigned)n;
+}
 
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)
 {
@@ -58,6 +85,8 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		} else {
 			snprintf(req->name, sizeof(req->name), "%s", n);
 		}
+		if (req->cmd == VM_CONTROL_CHECKPOINT)
+			parse_overlays(o, req);
 	}
 	json_object_put(o);
 }

@@ -14,11 +14,12 @@
 
 #include <stddef.h>
 
+#include "mgmt/vm_config.h"
 #include "util/err.h"
 
 struct json_object;
 
-#define VM_CONTROL_MAX 4096 /* bytes in one request or reply */
+#define VM_CONTROL_MAX 20480 /* bytes in one request or reply (16 disk paths fit) */
 
 enum vm_control_cmd {
 	VM_CONTROL_INVALID,
@@ -35,6 +36,10 @@ struct vm_control_request {
 	enum vm_control_cmd cmd;
 	char reason[160]; /* kill: why, for last_stop ("" = not given) */
 	char name[72];    /* checkpoint: its name (checked: a state name) */
+	/* checkpoint: "overlays":[PATH or "", one per disk]: writable disk i
+	 * moves onto a new differencing disk there (absolute, checked). */
+	char overlays[VM_MAX_DISKS][VM_PATH_MAX];
+	unsigned noverlays;
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

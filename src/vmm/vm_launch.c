@@ -162,10 +162,27 @@ static int check_host(const struct vm_config *c, const struct vm_launch_options 
 
 /* A saved machine: its settings as it was launched (the support disk
  * included), the files it needs now (disks, switches), the host. */
-static struct machine *launch_saved(const struct vm_launch_options *o, struct vm_launch_state *st,
-				    struct nv_err *err)
+static int disks_from_caller(struct vm_config *saved, const struct vm_config *caller,
+			     struct nv_err *err)
+{
+	/* The saved settings may have one more: the nested support disk. */
+	if (caller->ndisks > saved->ndisks)
+		return nv_err_input(err, "VM %s has more disks than when it was saved", caller->name);
+	for (unsigned i = 0; i < caller->ndisks; i++) {
+		if (caller->disks[i].readonly != saved->disks[i].readonly)
+			return nv_err_input(err, "VM %s's disk %u is not as it was when the VM was saved",
+					    caller->name, i);
+		memcpy(saved->disks[i].path, caller->disks[i].path, sizeof(saved->disks[i].path));
+	}
+	return 0;
+}
+
+static struct machine *launch_saved(const struct vm_config *caller, const struct vm_launch_options *o,
+				    struct vm_launch_state *st, struct nv_err *err)
 {
 	st->config = o->saved->config;
+	if (o->disk_paths_from_caller && disks_from_caller(&st->config, caller, err) < 0)
+		return NULL;
 	struct machine_resources r = {
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
 		.cmdline = st->cmdline,
@@ -189,7 +206,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 {
 	if (o->saved) {
 		memset(st, 0, sizeof(*st));
-		return launch_saved(o, st, err);
+		return launch_saved(c, o, st, err);
 	}
 	memset(st, 0, sizeof(*st));
 	st->config = *c;

@@ -26,6 +26,11 @@ struct vm_launch_options {
 	 * settings, from the state file, replace the caller's; command and
 	 * pvm_kernel are unused). Read during the call only. */
 	const struct machine_saved *saved;
+	/* With saved: the caller's settings say where the disks are now (a
+	 * checkpoint or a merge moved them between differencing disks that
+	 * show the same contents): their paths replace the saved ones, disk
+	 * by disk. */
+	bool disk_paths_from_caller;
 };
 
 /* One adapter's switch port: what its hello says, kept for reconnecting. */

@@ -110,8 +110,9 @@ static void save(struct proc *p, struct json_object *o)
 
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a
  * paused one stays paused). The record does not pass through Paused. */
-static void checkpoint(struct proc *p, struct json_object *o, const char *name)
+static void checkpoint(struct proc *p, struct json_object *o, const struct vm_control_request *req)
 {
+	const char *name = req->name;
 	if (p->stopping) {
 		refuse(o, "the VM is stopping");
 		return;
@@ -125,6 +126,10 @@ static void checkpoint(struct proc *p, struct json_object *o, const char *name)
 	machine_pause(p->m);
 	struct nv_err err = { 0 };
 	int rc = machine_save(p->m, dir, &err);
+	/* Writable disks move onto new differencing disks while still
+	 * paused, so the images the checkpoint names are never written again. */
+	if (rc == 0)
+		rc = machine_disks_branch(p->m, req->overlays, req->noverlays, &err);
 	if (!was_paused)
 		machine_resume(p->m);
 	if (rc < 0)
@@ -164,7 +169,7 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 		save(p, o);
 		break;
 	case VM_CONTROL_CHECKPOINT:
-		checkpoint(p, o, req.name);
+		checkpoint(p, o, &req);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);

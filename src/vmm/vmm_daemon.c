@@ -200,6 +200,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 			return fail_start(d, &err);
 		}
 		lo.saved = &saved;
+		lo.disk_paths_from_caller = true; /* the record follows checkpoints */
 	}
 	struct machine *m = vm_launch(&r->config, &lo, &launch, &err);
 	machine_saved_free(&saved); /* its memory is mapped now (or never) */

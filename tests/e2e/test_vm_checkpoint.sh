@@ -6,8 +6,12 @@
 # a file is then written in L2; `vm restore` + `vm start` bring L2 back to
 # that instant: the L3 counter goes on from the checkpoint's number, L3 did
 # not boot again, and the file written after the checkpoint is gone while
-# one written before is there. Checkpoint names, the tree and deletion, an
-# Off VM's checkpoint (its settings) and the refusal for writable disks too.
+# one written before is there. L2 also has a writable raw disk: what it
+# wrote there after the checkpoint is gone too (the checkpoint froze the
+# disk's image and L2 ran on a qcow2 overlay), and `qemu-img check` passes on
+# every differencing disk after every step. Checkpoint names, the tree and
+# deletion, an Off VM's checkpoint (its settings), and deleting the last
+# checkpoint merging the disk back into its file, too.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -36,12 +40,26 @@ type_in() { # LINE...: typed into n's console, then detach
 	} | timeout 120 "$NV" vm console n >/dev/null 2>&1
 }
 
-# --- without a guest: names, an Off VM, writable disks -------------------
-truncate -s 8M "$tmp/rw.img"
-t_expect "create w with a writable disk" 0 'VM w created' -- "$NV" vm create w --disk "$tmp/rw.img"
-t_fails "a checkpoint of a VM with a writable disk is refused" 2 \
-	'^nestvm: VM w has a writable disk .*differencing disks' -- "$NV" vm checkpoint w
-t_expect "create n (nested, 1G)" 0 'VM n created' -- "$NV" vm create n --nested --memory 1G --append quiet
+DISKS=$NESTVM_HOME/vms/n/disks
+# check_all STEP: qemu-img check passes on every differencing disk of n.
+check_all() {
+	local f bad='' n=0
+	for f in "$DISKS"/*.qcow2; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		qemu-img check -q "$f" >/dev/null 2>&1 || bad="$bad $(basename "$f")"
+	done
+	[ -z "$bad" ] && t_ok "$1: qemu-img check passes on all $n differencing disks" ||
+		t_not_ok "$1: qemu-img check" "fails on$bad"
+}
+# sector N of n's data disk, as L2 reads it, on the console.
+read_sector() { type_in "echo S$1=\$(dd if=/dev/vda bs=512 skip=$1 count=1 2>/dev/null | tr -d '\\000')"; }
+
+# --- without a guest: names, an Off VM ----------------------------------
+command -v qemu-img >/dev/null || t_not_ok "qemu-img is here (lab/build: LAB_HOST_BINS)" "missing"
+truncate -s 8M "$tmp/data.img"
+t_expect "create n (nested, 1G, a writable disk)" 0 'VM n created' -- \
+	"$NV" vm create n --nested --memory 1G --append quiet --disk "$tmp/data.img"
 t_expect "checkpoint of n while Off: its settings" 0 '^VM n: checkpoint off1 taken \(settings; the VM was Off\)' -- \
 	"$NV" vm checkpoint n off1
 t_fails "a bad checkpoint name is refused" 2 "not a valid checkpoint name" -- "$NV" vm checkpoint n 'a/b'
@@ -52,7 +70,7 @@ t_expect "start n" 0 '^VM n started' -- "$NV" vm start n
 if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
 else t_not_ok "n reaches its shell prompt" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
-type_in "echo before > /root/before; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
+type_in "echo before > /root/before; echo disk-before | dd of=/dev/vda bs=512 seek=0 conv=fsync 2>/dev/null; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
 if t_wait_for "$LOG" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
 else t_not_ok "L2 runs an L3 that counts" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 a=$(last_tick)
@@ -60,7 +78,8 @@ t_expect "vm checkpoint n cp1 while it runs" 0 '^VM n: checkpoint cp1 taken \(ru
 	"$NV" vm checkpoint n cp1
 b=$(last_tick)
 t_expect "n is still Running" 0 '^n +Running' -- "$NV" vm list n
-type_in "touch /root/after-cp"
+check_all "after the checkpoint"
+type_in "touch /root/after-cp" "echo disk-after | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null"
 if t_wait_for "$LOG" "L3-tick $((b + 20))[^0-9]" "$T"; then t_ok "L3 goes on after the checkpoint"
 else t_not_ok "L3 goes on after the checkpoint" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 d=$(last_tick)
@@ -86,15 +105,26 @@ t_wait_for "$LOG" 'L3-boot=[0-9a-f-]{36}' 60 "$off" # printed every 10 ticks; th
 	t_not_ok "L3 did not boot again" "$(l3_boots 0 | tr '\n' ' ')"
 off2=$(stat -c %s "$LOG")
 type_in "ls /root/before /root/after-cp"
+read_sector 0
+read_sector 8
 sleep 2
 out=$(tail -c +$((off2 + 1)) "$LOG")
 t_has "the file written before the checkpoint is there" '^/root/before'
 t_has "the file written after the checkpoint is gone" 'after-cp: No such file'
+t_has "the disk holds what L2 wrote before the checkpoint" '^S0=disk-before'
+t_has "and not what it wrote after it" '^S8=[^a-z]*$'
+check_all "after the restore"
 
 # --- delete and the Off checkpoint ---------------------------------------
-t_expect "vm checkpoint delete n cp1" 0 '^VM n: checkpoint cp1 deleted' -- "$NV" vm checkpoint delete n cp1
+t_expect "vm checkpoint delete n cp1 (running: its disk merges wait)" 0 \
+	'^VM n: checkpoint cp1 deleted \(its disks are merged when the VM next starts\)' -- "$NV" vm checkpoint delete n cp1
 t_expect "off1 is current again" 0 '^off1 .*Off +<- current' -- "$NV" vm checkpoint list n
 t_expect "restore off1 turns n off with its settings" 0 '^VM n: checkpoint off1 restored \(Off\)' -- \
 	"$NV" vm restore n off1
 t_expect "n is Off" 0 '^n +Off' -- "$NV" vm list n
+check_all "after restoring off1"
+t_expect "delete off1, the last checkpoint" 0 '^VM n: checkpoint off1 deleted$' -- "$NV" vm checkpoint delete n off1
+t_expect "n is on its own disk file again" 0 "^Disk 0 +: $tmp/data.img\$" -- "$NV" vm show n
+[ -z "$(ls -A "$DISKS" 2>/dev/null)" ] && t_ok "no differencing disk is left" ||
+	t_not_ok "no differencing disk is left" "$(ls "$DISKS" | tr '\n' ' ')"
 t_summary

@@ -1,24 +1,19 @@
 #include "dev/virtio/blk.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "core/device_snapshot.h"
+#include "disk/disk_chain.h"
+#include "disk/disk_image.h"
 #include "util/le.h"
 
 #define REQ_HDR_LEN 16 /* le32 type, le32 reserved, le64 sector */
 
 struct virtio_blk {
-	int fd;
+	struct disk_image *img; /* NULL only if a reopen failed twice */
+	char top[DISK_PATH_MAX]; /* the image img was opened from */
 	bool readonly;
 	uint64_t capacity; /* sectors */
 	char id[VIRTIO_BLK_ID_BYTES];
@@ -66,27 +61,13 @@ static uint8_t blk_rw(struct virtio_blk *b, bool is_write, uint64_t sector, uint
 				VIRTQ_MAX_CHAIN);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
-	struct iovec *iov = b->iov;
-	off_t pos = (off_t)(sector * VIRTIO_BLK_SECTOR);
-	while (n > 0) {
-		ssize_t r = is_write ? pwritev(b->fd, iov, n, pos) : preadv(b->fd, iov, n, pos);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return VIRTIO_BLK_S_IOERR; /* error, or the image shrank */
-		*done += (uint64_t)r;
-		pos += r;
-		size_t left = (size_t)r;
-		while (n > 0 && left >= iov->iov_len) {
-			left -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + left;
-			iov->iov_len -= left;
-		}
-	}
+	uint64_t pos = sector * VIRTIO_BLK_SECTOR;
+	if (!b->img)
+		return VIRTIO_BLK_S_IOERR;
+	int r = is_write ? disk_image_writev(b->img, b->iov, n, pos) : disk_image_readv(b->img, b->iov, n, pos);
+	if (r < 0)
+		return VIRTIO_BLK_S_IOERR;
+	*done = len;
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -120,7 +101,7 @@ static int64_t blk_request(struct virtio_blk *b)
 		break;
 	}
 	case VIRTIO_BLK_T_FLUSH:
-		st = b->readonly || fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		st = b->readonly || (b->img && disk_image_flush(b->img) == 0) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		size_t n = in_len < VIRTIO_BLK_ID_BYTES ? (size_t)in_len : VIRTIO_BLK_ID_BYTES;
@@ -171,22 +152,6 @@ static const struct virtio_device_ops blk_ops = {
 	.reset = NULL, /* requests complete synchronously: nothing in flight */
 };
 
-static int image_size(int fd, const struct stat *st, const char *path, uint64_t *size,
-		      struct nv_err *err)
-{
-	if (S_ISREG(st->st_mode)) {
-		*size = (uint64_t)st->st_size;
-		return 0;
-	}
-	if (S_ISBLK(st->st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0)
-			return nv_err_host(err, "cannot get the size of block device %s: %s", path,
-					   strerror(errno));
-		return 0;
-	}
-	return nv_err_input(err, "disk image %s is not a regular file or block device", path);
-}
-
 static void build_config(struct virtio_blk *b)
 {
 	le_put(b->config + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
@@ -195,43 +160,30 @@ static void build_config(struct virtio_blk *b)
 	le_put(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
 }
 
-/* Opens, sizes and locks an image: shared for read-only users, exclusive
- * for a writer (a second VM writing the same image would corrupt it).
- * The open fd, or -1 with err. */
-static int open_image(const char *path, bool readonly, struct stat *st, uint64_t *size,
-		      struct nv_err *err)
+/* The image at path with its backing images from nestvm's records
+ * (disk/disk_chain.h), opened (and locked) by disk_image_open. */
+static struct disk_image *open_chain(const char *path, bool readonly, struct nv_err *err)
 {
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return nv_err_input(err, "cannot open disk image %s: %s", path, strerror(errno));
-	if (fstat(fd, st) < 0) {
-		nv_err_host(err, "cannot stat disk image %s: %s", path, strerror(errno));
-		goto fail;
+	struct disk_chain *c = malloc(sizeof(*c));
+	if (!c) {
+		nv_err_host(err, "out of memory for a disk chain");
+		return NULL;
 	}
-	if (image_size(fd, st, path, size, err) < 0)
-		goto fail;
-	if (flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			nv_err_input(err, "disk image %s is in use by another process", path);
-		else
-			nv_err_host(err, "cannot lock disk image %s: %s", path, strerror(errno));
-		goto fail;
+	struct disk_image *img = NULL;
+	if (disk_chain_resolve(path, c, err) == 0) {
+		const char *paths[DISK_CHAIN_MAX];
+		disk_chain_array(c, paths);
+		img = disk_image_open(paths, c->n, readonly, err);
 	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
+	free(c);
+	return img;
 }
 
 int virtio_blk_check_image(const char *path, bool readonly, struct nv_err *err)
 {
-	struct stat st;
-	uint64_t size;
-	int fd = open_image(path, readonly, &st, &size, err);
-	if (fd < 0)
-		return -1;
-	close(fd); /* drops the trial lock */
-	return 0;
+	struct disk_image *img = open_chain(path, readonly, err);
+	disk_image_close(img); /* drops the trial locks */
+	return img ? 0 : -1;
 }
 
 struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line irq,
@@ -243,16 +195,16 @@ struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line i
 		return NULL;
 	}
 	b->readonly = readonly;
-	struct stat st;
-	uint64_t size;
-	b->fd = open_image(path, readonly, &st, &size, err);
-	if (b->fd < 0)
+	b->img = open_chain(path, readonly, err);
+	if (!b->img)
 		goto fail;
-	b->capacity = size / VIRTIO_BLK_SECTOR;
-	/* A stable serial for /dev/disk/by-id: the image's device and inode. */
+	snprintf(b->top, sizeof(b->top), "%s", path);
+	b->capacity = disk_image_size(b->img) / VIRTIO_BLK_SECTOR;
+	/* A stable serial for /dev/disk/by-id: the image's device and inode
+	 * (kept when a checkpoint moves the disk onto an overlay). */
 	char id[VIRTIO_BLK_ID_BYTES + 1];
-	snprintf(id, sizeof(id), "nv%llx-%llx", (unsigned long long)st.st_dev,
-		 (unsigned long long)st.st_ino);
+	snprintf(id, sizeof(id), "nv%llx-%llx", (unsigned long long)disk_image_dev(b->img),
+		 (unsigned long long)disk_image_ino(b->img));
 	memcpy(b->id, id, VIRTIO_BLK_ID_BYTES); /* zero-padded, unterminated at 20 */
 	build_config(b);
 	b->t = virtio_mmio_new(mem, irq, &blk_ops, b);
@@ -262,8 +214,7 @@ struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line i
 	}
 	return b;
 fail:
-	if (b->fd >= 0)
-		close(b->fd);
+	disk_image_close(b->img);
 	free(b);
 	return NULL;
 }
@@ -283,8 +234,44 @@ void virtio_blk_free(struct virtio_blk *b)
 	if (!b)
 		return;
 	virtio_mmio_free(b->t);
-	close(b->fd);
+	disk_image_close(b->img);
 	free(b);
+}
+
+int virtio_blk_reopen(struct virtio_blk *b, const char *top, struct nv_err *err)
+{
+	virtio_mmio_lock(b->t);
+	int rc = -1;
+	if (!b->img || strlen(top) >= sizeof(b->top)) {
+		nv_err_input(err, "disk image %s cannot replace the disk", top);
+		goto out;
+	}
+	if (b->readonly) {
+		nv_err_input(err, "a read-only disk keeps its image");
+		goto out;
+	}
+	/* The old top becomes a read-only backing image of the new one, and
+	 * its exclusive lock would refuse that shared one: let it go first. */
+	if (disk_image_flush(b->img) < 0) {
+		nv_err_host(err, "cannot flush the disk before moving it to %s", top);
+		goto out;
+	}
+	disk_image_close(b->img);
+	b->img = open_chain(top, false, err);
+	if (b->img && disk_image_size(b->img) / VIRTIO_BLK_SECTOR != b->capacity) {
+		nv_err_input(err, "disk image %s is not the size of the disk it replaces", top);
+		disk_image_close(b->img);
+		b->img = NULL;
+	}
+	if (b->img)
+		snprintf(b->top, sizeof(b->top), "%s", top);
+	else
+		b->img = open_chain(b->top, false, NULL); /* back to where it was */
+	rc = b->img && !strcmp(b->top, top) ? 0 : -1;
+	rc = b->img ? 0 : -1;
+out:
+	virtio_mmio_unlock(b->t);
+	return rc;
 }
 
 static void *blk_create(const struct guest_mem *mem, struct irq_line irq, const void *spec,

@@ -1,4 +1,5 @@
-/* virtio-blk (virtio 1.1, section 5.2) over a raw image file or block device,
+/* virtio-blk (virtio 1.1, section 5.2) over a disk image (disk/disk_image.h:
+ * raw, a block device, or qcow2 with its chain of differencing disks),
  * on a virtio-mmio transport. One request queue; requests are served
  * synchronously on the vCPU thread that kicked the queue. */
 #ifndef NESTVM_DEV_VIRTIO_BLK_H
@@ -51,16 +52,21 @@ struct virtio_blk_spec {
 
 extern const struct virtio_device_type virtio_blk_type;
 
-/* Opens path (O_RDWR, or O_RDONLY when readonly) and locks it with flock
- * (exclusive, or shared when readonly) so two VMs cannot write one image.
- * An unopenable, non-regular or locked image is an NV_ERR_INPUT naming the
- * path. Capacity is the size rounded down to 512-byte sectors. */
+/* Opens the image at path and its backing images (disk_image_open: locked
+ * so two VMs cannot write one image). An unopenable, unsupported, corrupt
+ * or locked image is an NV_ERR_INPUT naming the path. Capacity is the
+ * virtual size rounded down to 512-byte sectors. */
 struct virtio_blk *virtio_blk_new(const struct guest_mem *mem, struct irq_line irq,
 				  const char *path, bool readonly, struct nv_err *err);
 /* The checks virtio_blk_new makes of an image (it opens in that mode, is a
  * regular file or block device, no writer holds it), without keeping it:
  * a bad --disk is named before the VM exists. 0, or -1 with err. */
 int virtio_blk_check_image(const char *path, bool readonly, struct nv_err *err);
+/* Moves a writable disk onto image top (while the vCPUs are paused): a
+ * differencing disk whose chain (from nestvm's records) ends in the image
+ * used so far, of the same size. The guest sees the same disk. On failure
+ * the disk stays on its old image. 0, or -1 with err. */
+int virtio_blk_reopen(struct virtio_blk *b, const char *top, struct nv_err *err);
 /* Register this on the MMIO bus with virtio_mmio_access, VIRTIO_MMIO_WINDOW. */
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
 /* Capacity in 512-byte sectors. */
