@@ -63,8 +63,9 @@ static int check_link(const struct disk_image *img, const struct disk_image *nex
 	bool has = qcow2_has_backing(img);
 	if (has && !next)
 		return nv_err_input(err,
-				    "disk image %s: its qcow2 header names a backing file, but none was given",
-				    img->path);
+				    "disk image %s: its qcow2 header names a backing file, which nestvm takes only "
+				    "from its own records (checkpoints); make it whole first: qemu-img convert -O "
+				    "qcow2 %s NEW.qcow2", img->path, img->path);
 	if (!has && next)
 		return nv_err_input(err,
 				    "disk image %s: its qcow2 header names no backing file, but %s was given as one",

@@ -722,8 +722,8 @@ static void test_chain_mismatch(void **state)
 	create_ok(plain, MiB, NULL, DISK_FORMAT_RAW);
 	create_ok(other, MiB, plain, DISK_FORMAT_QCOW2);
 
-	open1_refused(ovl, false, "names a backing file, but none was given");
-	open1_refused(ovl, true, "names a backing file, but none was given");
+	open1_refused(ovl, false, "names a backing file, which nestvm takes only");
+	open1_refused(ovl, true, "names a backing file, which nestvm takes only");
 	const char *c1[] = { plain, base };
 	open_refused(c1, 2, false, plain, "names no backing file, but");
 	const char *c2[] = { base, plain };
