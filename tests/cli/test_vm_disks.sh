@@ -90,6 +90,25 @@ t_expect "delete cp1" 0 '^VM w: checkpoint cp1 deleted' -- "$NV" vm checkpoint d
 	t_ok "the disk file holds the writes of the line it was on (merged)" ||
 	t_not_ok "merged contents" "$(byte_at "$T/d.img" $((1 << 20))) $(byte_at "$T/d.img" $((2 << 20))) $(byte_at "$T/d.img" $((3 << 20)))"
 
+# --- a Saved VM: its disks branch like an Off one's -----------------------
+# (a stand-in saved state: a checkpoint of a Saved VM only links its files)
+d6=$(disk_of)
+mkdir -p "$NESTVM_HOME/vms/w/saved"
+echo state >"$NESTVM_HOME/vms/w/saved/vm.state"
+echo memory >"$NESTVM_HOME/vms/w/saved/memory"
+sed -i 's/"state": "Off"/"state": "Saved"/' "$NESTVM_HOME/vms/w/vm.json"
+t_expect "checkpoint of a Saved VM" 0 '^VM w: checkpoint sv taken \(running state\)' -- "$NV" vm checkpoint w sv
+d7=$(disk_of)
+[ "$d7" != "$d6" ] && [ "$(cat "$d7.backing" 2>&1)" = "$d6" ] && t_ok "the Saved VM moves onto an overlay over its disk" ||
+	t_not_ok "the Saved VM's overlay" "disk $d7, backed by $(cat "$d7.backing" 2>&1)"
+t_expect "it is still Saved" 0 '^w +Saved' -- "$NV" vm list w
+t_expect "restore sv: Saved again, on a new overlay over sv's image" 0 'checkpoint sv restored \(Saved' -- \
+	"$NV" vm restore w sv
+[ "$(cat "$(disk_of).backing" 2>&1)" = "$d6" ] && [ ! -e "$d7" ] && t_ok "the overlay it was on is gone, sv's image stays" ||
+	t_not_ok "images after restoring sv" "$(ls "$DISKS" | tr '\n' ' ')"
+check_all "after the Saved VM's checkpoint and restore"
+t_expect "delete-saved-state" 0 '' -- "$NV" vm delete-saved-state w
+
 # --- records and images nestvm does not trust --------------------------
 t_expect "checkpoint cp3" 0 'taken' -- "$NV" vm checkpoint w cp3
 d5=$(disk_of)
@@ -103,4 +122,10 @@ t_fails "run --disk of an overlay nestvm has no record of is refused" 2 "ov.qcow
 	"$NV" run --disk "$T/ov.qcow2" -- true
 printf 'QFI\373garbage' >"$T/bad.qcow2"
 t_fails "a corrupt qcow2 image is refused" 2 "bad.qcow2" -- "$NV" run --disk "$T/bad.qcow2" -- true
+
+# --- vm delete keeps the disk file whole ---------------------------------
+write_at "$(disk_of)" 0x3d $((4 << 20)) || t_not_ok "write at 4M" "qemu-io failed"
+t_expect "vm delete w (with checkpoints)" 0 '^VM w deleted' -- "$NV" vm delete w
+[ "$(byte_at "$T/d.img" $((4 << 20)))" = 3d ] && t_ok "the disk file holds the last write (merged before the delete)" ||
+	t_not_ok "the disk file after vm delete" "byte at 4M: $(byte_at "$T/d.img" $((4 << 20)))"
 t_summary
