@@ -8,11 +8,12 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
 CPPFLAGS = -Isrc $(CPPFLAGS_EXTRA)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# libslirp (the NAT switch) brings glib; pkg-config knows its flags.
-SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
-SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+# libslirp (the NAT switch) is loaded when a NAT switch starts
+# (net/slirp_runtime.c): only its header is needed to build. json-c and zlib
+# are linked in, so a VMM process loads libc alone: a restore starts sooner.
+SLIRP_CFLAGS := $(shell pkg-config --cflags-only-I slirp 2>/dev/null)
 CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
-LDLIBS  := -lpthread -ljson-c -lz $(SLIRP_LIBS)
+LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -Wl,-Bdynamic
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))

@@ -197,6 +197,26 @@ nv_copy_libs() {
 	done
 }
 
+# Libraries nestvm loads with dlopen (ldd does not list them): libslirp,
+# when a NAT switch starts (src/net/slirp_runtime.c).
+NV_DLOPENED=(/lib/x86_64-linux-gnu/libslirp.so.0)
+
+# nv_copy_dlopened STAGE copies NV_DLOPENED and their own libraries into
+# STAGE at the same absolute paths.
+nv_copy_dlopened() {
+	local stage=$1 lib dep
+	for lib in "${NV_DLOPENED[@]}"; do
+		[ -e "$lib" ] || nv_die "$lib not found (apt-get install libslirp0, or run scripts/setup)"
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+		for dep in $(ldd "$lib" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+			[ -e "$stage$dep" ] && continue
+			mkdir -p "$stage$(dirname "$dep")"
+			cp -L "$dep" "$stage$dep"
+		done
+	done
+}
+
 # nv_cpio STAGE -> newc archive on stdout, owned by root, plus a
 # dev/console node (made here, not with mknod, so no root is needed): the
 # kernel opens /dev/console for init before init can mount devtmpfs.

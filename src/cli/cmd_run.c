@@ -198,8 +198,12 @@ int cmd_run(int argc, char **argv)
 
 	struct terminal term;
 	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
+	static char note[VM_PATH_MAX + 64];
+	if (a.restore_dir)
+		snprintf(note, sizeof(note), "nestvm: continuing the VM saved in %s", a.restore_dir);
 	struct runner_options ro = { .input_fd = STDIN_FILENO, .escape_keys = tty,
-				     .keep_for_save = a.save_dir != NULL };
+				     .keep_for_save = a.save_dir != NULL,
+				     .running_note = a.restore_dir ? note : NULL };
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
 		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };

@@ -16,6 +16,7 @@
  * milliseconds of clock_get_ns's clock; slirp writes to host sockets without
  * MSG_NOSIGNAL (see uplink_nat_new). How slirp runs on the daemon's event
  * loop is uplink_nat_loop.c. */
+#include "net/slirp_runtime.h"
 #include "net/uplink_nat_private.h"
 
 #include <arpa/inet.h>
@@ -397,6 +398,10 @@ struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err)
 		.disable_host_loopback = false, /* the gateway reaches the host's 127.0.0.1 */
 		.enable_emu = false,
 	};
+	if (slirp_runtime_load(err) < 0) {
+		nat_free(&n->up);
+		return NULL;
+	}
 	n->slirp = slirp_new(&sc, &nat_callbacks, n);
 	if (!n->slirp) {
 		nat_free(&n->up);

@@ -1,6 +1,7 @@
 #include "vmm/runner.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,8 +111,11 @@ int runner_run(struct machine *m, const struct runner_options *opt,
 	if (io_open(&io, err) < 0 || machine_start(m, err) < 0) {
 		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 		rc = -1;
-	} else if (vmm_loop_run(&io.loop, err) < 0) {
-		machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
+	} else {
+		if (opt->running_note)
+			fprintf(stderr, "%s\n", opt->running_note);
+		if (vmm_loop_run(&io.loop, err) < 0)
+			machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 	}
 	/* Paused before stopped: every vCPU's last exit completes and no
 	 * KVM_RUN follows, so the state is whole for a save. */

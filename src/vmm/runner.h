@@ -13,6 +13,8 @@ struct runner_options {
 	/* Leave the machine paused when it ends, so that a host-side stop
 	 * (MACHINE_END_STOPPED) can still be saved (machine_save). */
 	bool keep_for_save;
+	/* Printed (with a newline) on stderr once the vCPUs run; NULL: none. */
+	const char *running_note;
 };
 
 int runner_run(struct machine *m, const struct runner_options *opt,
