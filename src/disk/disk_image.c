@@ -179,9 +179,33 @@ int disk_image_readv(struct disk_image *img, const struct iovec *iov, int iovcnt
 	return img->ops->readv(img, iov, iovcnt, off);
 }
 
+/* nestvm finds an image's format from its first bytes, so a guest that
+ * wrote qcow2's magic at the start of a disk whose bottom image is raw
+ * would have that file read as qcow2 next time (after a merge, too): its
+ * own bytes taken for metadata. Such a write fails, as QEMU does for
+ * probed raw images; no partition table or file system starts so. */
+static bool writes_qcow2_magic(const struct disk_image *img, const struct iovec *iov, int iovcnt,
+			       uint64_t off)
+{
+	static const uint8_t magic[4] = { 'Q', 'F', 'I', 0xfb };
+	const struct disk_image *bottom = img;
+	while (bottom->backing)
+		bottom = bottom->backing;
+	if (bottom->qcow2 || off >= sizeof(magic))
+		return false;
+	uint8_t head[sizeof(magic)];
+	size_t got = 0, want = sizeof(magic) - (size_t)off;
+	for (int i = 0; i < iovcnt && got < want; i++) {
+		size_t n = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+		memcpy(head + got, iov[i].iov_base, n);
+		got += n;
+	}
+	return got == want && !memcmp(head, magic + off, want);
+}
+
 int disk_image_writev(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	if (img->readonly || !in_range(img, iov, iovcnt, off))
+	if (img->readonly || !in_range(img, iov, iovcnt, off) || writes_qcow2_magic(img, iov, iovcnt, off))
 		return -1;
 	return img->ops->writev(img, iov, iovcnt, off);
 }

@@ -49,7 +49,9 @@ ino_t disk_image_ino(const struct disk_image *img);
 
 /* Reads or writes the iovec's whole length at byte offset off of the
  * virtual disk; the range must lie inside it. 0, or -1 (an I/O error or a
- * corrupt image: the guest sees an I/O error, the VMM goes on). */
+ * corrupt image: the guest sees an I/O error, the VMM goes on). A write
+ * of qcow2's magic at offset 0 of a disk whose bottom image is raw fails:
+ * the file would be taken for qcow2 when next opened. */
 int disk_image_readv(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
 int disk_image_writev(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
 /* Data and metadata of the top image on stable storage. 0 or -1. */

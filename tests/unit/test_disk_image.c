@@ -1069,6 +1069,37 @@ static void test_branch_and_set_backing(void **state)
 	free(want);
 }
 
+/* A guest cannot make its raw disk (or the raw base under its overlay)
+ * look like qcow2: the magic at offset 0 is refused, elsewhere it is data. */
+static void test_raw_refuses_qcow2_magic(void **state)
+{
+	(void)state;
+	const char *base = path_of("magic-base.img"), *top = path_of("magic-top.qcow2");
+	free(make_raw(base, 1 * MiB, 3));
+	uint8_t m[8] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct disk_image *img = open1(base, false);
+	assert_int_equal(wr(img, m, sizeof(m), 0), -1);
+	assert_int_equal(wr(img, m + 1, 3, 1), -1); /* the magic's tail where it would land */
+	assert_int_equal(wr(img, m, sizeof(m), 512), 0);
+	uint8_t other[8] = { 'Q', 'F', 'I', 0 };
+	assert_int_equal(wr(img, other, sizeof(other), 0), 0);
+	disk_image_close(img);
+	enum disk_format f;
+	struct nv_err err = { 0 };
+	assert_int_equal(disk_image_probe(base, &f, &err), 0);
+	assert_int_equal(f, DISK_FORMAT_RAW);
+	create_ok(top, 1 * MiB, base, DISK_FORMAT_RAW);
+	img = open_chain((const char *[]){ top, base }, 2, false);
+	assert_int_equal(wr(img, m, sizeof(m), 0), -1);
+	disk_image_close(img);
+	/* A qcow2 disk all the way down may hold anything. */
+	const char *q = path_of("magic-q.qcow2");
+	create_ok(q, 1 * MiB, NULL, DISK_FORMAT_RAW);
+	img = open1(q, false);
+	assert_int_equal(wr(img, m, sizeof(m), 0), 0);
+	disk_image_close(img);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1104,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_tables),
 		cmocka_unit_test(test_chain_records),
 		cmocka_unit_test(test_branch_and_set_backing),
+		cmocka_unit_test(test_raw_refuses_qcow2_magic),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
