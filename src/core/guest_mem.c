@@ -63,6 +63,7 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
 	madvise(aligned, ram_size, MADV_HUGEPAGE);
 	advise(aligned, ram_size);
 	guest_mem_init_over(m, aligned, ram_size);
+	m->anonymous = true;
 	return 0;
 }
 

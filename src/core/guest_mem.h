@@ -5,6 +5,7 @@
 #define NESTVM_CORE_GUEST_MEM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -28,6 +29,9 @@ struct guest_mem {
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM */
 	uint8_t *mapping;  /* the single host mapping behind all regions */
+	/* Anonymous memory (guest_mem_alloc): a page the host never backed
+	 * (in RAM or swap) is zero without being read. */
+	bool anonymous;
 };
 
 /* Lay out the regions over an existing host buffer (used by tests); host

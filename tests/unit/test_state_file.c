@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/guest_mem.h"
+#include "state/memory_file.h"
 #include "state/state_file.h"
 #include "util/file_io.h"
 #include "util/le.h"
@@ -443,6 +445,62 @@ static void test_write_refusals(void **state)
 	assert_non_null(strstr(err.msg, "cannot write: No such file or directory"));
 }
 
+/* The memory file: pages with data land at their offsets, zero pages are
+ * holes, whether the RAM is anonymous (never-touched pages skipped by
+ * mincore, a touched page that is zero again a hole too) or mapped from an
+ * earlier memory file (every page read). */
+static void check_memory_file(const char *path, uint64_t ram, const uint64_t *pages, unsigned n)
+{
+	struct nv_err err = { 0 };
+	int fd = memory_file_open(path, ram, &err);
+	assert_true(fd >= 0);
+	uint8_t buf[4096];
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(pread(fd, buf, sizeof(buf), (off_t)(MEMORY_FILE_HEADER + pages[i] * 4096)),
+				 (ssize_t)sizeof(buf));
+		assert_int_equal(buf[0], (uint8_t)(i + 1));
+		assert_int_equal(buf[4095], 0xee);
+	}
+	/* The untouched page 3 is a hole: the data after the header starts at page 1. */
+	off_t data = lseek(fd, MEMORY_FILE_HEADER, SEEK_DATA);
+	assert_int_equal(data, (off_t)(MEMORY_FILE_HEADER + pages[0] * 4096));
+	off_t hole = lseek(fd, data, SEEK_HOLE);
+	assert_true(hole <= (off_t)(MEMORY_FILE_HEADER + (pages[0] + 1) * 4096));
+	close(fd);
+}
+
+static void test_memory_file(void **state)
+{
+	(void)state;
+	const uint64_t ram = 32ull << 20;
+	const uint64_t pages[] = { 1, 100, 5000 };
+	struct guest_mem m;
+	struct nv_err err = { 0 };
+	assert_int_equal(guest_mem_alloc(&m, ram, &err), 0);
+	assert_true(m.anonymous);
+	for (unsigned i = 0; i < 3; i++) {
+		m.regions[0].host[pages[i] * 4096] = (uint8_t)(i + 1);
+		m.regions[0].host[pages[i] * 4096 + 4095] = 0xee;
+	}
+	m.regions[0].host[7 * 4096] = 1; /* touched, then zero again */
+	m.regions[0].host[7 * 4096] = 0;
+	char p1[256], p2[256];
+	path_of(p1, sizeof(p1), "memory1");
+	path_of(p2, sizeof(p2), "memory2");
+	assert_int_equal(memory_file_write(p1, &m, &err), 0);
+	guest_mem_free(&m);
+	check_memory_file(p1, ram, pages, 3);
+	/* Mapped from that file (not anonymous): every page is read. */
+	int fd = memory_file_open(p1, ram, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(guest_mem_map_file(&m, fd, MEMORY_FILE_HEADER, ram, &err), 0);
+	close(fd);
+	assert_false(m.anonymous);
+	assert_int_equal(memory_file_write(p2, &m, &err), 0);
+	guest_mem_free(&m);
+	check_memory_file(p2, ram, pages, 3);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -480,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_file_checksum),
 		cmocka_unit_test(test_every_byte_flip),
 		cmocka_unit_test(test_write_refusals),
+		cmocka_unit_test(test_memory_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
