@@ -179,21 +179,28 @@ $NV_KVER/$out"
 	mv "$stage/lib/modules/$list.tmp" "$stage/lib/modules/$list"
 }
 
+# nv_copy_needed STAGE FILE copies the shared libraries (and the dynamic
+# loader) FILE needs into STAGE at the same absolute paths.
+nv_copy_needed() {
+	local lib
+	# ldd prints "name => /path (addr)" and "/lib64/ld-linux... (addr)".
+	for lib in $(ldd "$2" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		[ -e "$1$lib" ] && continue
+		mkdir -p "$1$(dirname "$lib")"
+		cp -L "$lib" "$1$lib"
+	done
+}
+
 # nv_copy_libs STAGE FILE... copies the shared libraries (and the dynamic
 # loader) of every dynamic ELF among FILEs into STAGE at the same absolute
 # paths, so the binaries run unchanged inside an initramfs.
 nv_copy_libs() {
-	local stage=$1 f lib
+	local stage=$1 f
 	shift
 	for f in "$@"; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		head -c4 "$f" 2>/dev/null | grep -q 'ELF' || continue
-		# ldd prints "name => /path (addr)" and "/lib64/ld-linux... (addr)".
-		for lib in $(ldd "$f" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-			[ -e "$stage$lib" ] && continue
-			mkdir -p "$stage$(dirname "$lib")"
-			cp -L "$lib" "$stage$lib"
-		done
+		nv_copy_needed "$stage" "$f"
 	done
 }
 
@@ -204,16 +211,12 @@ NV_DLOPENED=(/lib/x86_64-linux-gnu/libslirp.so.0)
 # nv_copy_dlopened STAGE copies NV_DLOPENED and their own libraries into
 # STAGE at the same absolute paths.
 nv_copy_dlopened() {
-	local stage=$1 lib dep
+	local lib
 	for lib in "${NV_DLOPENED[@]}"; do
 		[ -e "$lib" ] || nv_die "$lib not found (apt-get install libslirp0, or run scripts/setup)"
-		mkdir -p "$stage$(dirname "$lib")"
-		cp -L "$lib" "$stage$lib"
-		for dep in $(ldd "$lib" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-			[ -e "$stage$dep" ] && continue
-			mkdir -p "$stage$(dirname "$dep")"
-			cp -L "$dep" "$stage$dep"
-		done
+		mkdir -p "$1$(dirname "$lib")"
+		cp -L "$lib" "$1$lib"
+		nv_copy_needed "$1" "$lib"
 	done
 }
 

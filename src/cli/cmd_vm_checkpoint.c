@@ -185,20 +185,6 @@ static int list(const char *name)
 	return 0;
 }
 
-/* Merges and removes the disk images nothing needs; r is saved even when
- * that stops half way (it says where the disks are). */
-static int collect(const char *name, struct vm_record *r, struct nv_err *err)
-{
-	struct vm_record before = *r;
-	int rc = vm_disks_collect(name, r, err);
-	if (memcmp(&before.config, &r->config, sizeof(r->config))) {
-		struct nv_err e2 = { 0 };
-		if (vm_store_save(r, rc < 0 ? &e2 : err) < 0 && rc == 0)
-			rc = -1;
-	}
-	return rc;
-}
-
 static int delete(const char *name, const char *cp)
 {
 	struct nv_err err = { 0 };
@@ -211,7 +197,7 @@ static int delete(const char *name, const char *cp)
 	 * has them open. */
 	bool running = vm_store_vmm_alive(name);
 	if (rc == 0 && !running)
-		rc = collect(name, &r, &err);
+		rc = vm_disks_collect(name, &r, &err);
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return vm_cli_fail(&err);
@@ -272,7 +258,7 @@ int cmd_vm_restore(int argc, char **argv)
 	if (rc == 0)
 		rc = vm_checkpoint_set_current(name, cp, &err);
 	if (rc == 0)
-		rc = collect(name, &r, &err); /* the overlays it ran on are gone */
+		rc = vm_disks_collect(name, &r, &err); /* the overlays it ran on are gone */
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return vm_cli_fail(&err);

@@ -376,12 +376,7 @@ static int merge_disks_back(const char *name, struct vm_record *r, struct nv_err
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = vm_checkpoint_delete(name, all[i].name, err);
 	free(all);
-	if (rc == 0)
-		rc = vm_disks_collect(name, r, err);
-	struct nv_err ignored = { 0 };
-	if (vm_store_save(r, rc < 0 ? &ignored : err) < 0) /* where the disks are now */
-		rc = -1;
-	return rc;
+	return rc == 0 ? vm_disks_collect(name, r, err) : -1;
 }
 
 int cmd_vm_delete(int argc, char **argv)

@@ -197,11 +197,7 @@ int cmd_vm_start(int argc, char **argv)
 		return fail_err(&err);
 	}
 	/* Merges a checkpoint deletion left for when the VM was not running. */
-	struct vm_config disks_before = r.config;
 	if (vm_disks_collect(name, &r, &err) < 0) {
-		struct nv_err ignored;
-		if (memcmp(&disks_before, &r.config, sizeof(r.config)))
-			vm_store_save(&r, &ignored);
 		close(lock_fd);
 		vm_store_unlock(&lk);
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,

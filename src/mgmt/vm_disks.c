@@ -261,10 +261,18 @@ static int collect_once(const char *vm, struct vm_record *r, struct nv_err *err)
 
 int vm_disks_collect(const char *vm, struct vm_record *r, struct nv_err *err)
 {
-	for (unsigned pass = 0; pass < 2 * DISK_CHAIN_MAX; pass++) {
-		int rc = collect_once(vm, r, err);
-		if (rc <= 0)
-			return rc;
+	bool moved = false;
+	int rc = 1;
+	for (unsigned pass = 0; pass < 2 * DISK_CHAIN_MAX && rc == 1; pass++) {
+		rc = collect_once(vm, r, err);
+		moved |= rc == 1;
 	}
-	return 0;
+	if (rc > 0)
+		rc = 0;
+	if (moved) {
+		struct nv_err ignored = { 0 };
+		if (vm_store_save(r, rc < 0 ? &ignored : err) < 0)
+			rc = -1;
+	}
+	return rc;
 }

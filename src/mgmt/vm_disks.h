@@ -31,7 +31,8 @@ bool vm_disks_writable(const struct vm_config *c);
 /* Removes the images of the VM that nothing needs (neither r nor a
  * checkpoint, directly or as a backing image) and merges each image no one
  * names that has one overlay left over it with that overlay, updating r
- * (the caller saves it) and the checkpoints' records. The VM must not be
+ * and the checkpoints' records, and saving r when its disks moved (even if
+ * a later step fails: it says where they are). The VM must not be
  * running. 0, or -1 with err (what was done stays done, and consistent:
  * an overlay goes only after everything points past it). */
 int vm_disks_collect(const char *vm, struct vm_record *r, struct nv_err *err);
