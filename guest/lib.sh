@@ -209,15 +209,20 @@ nv_copy_libs() {
 NV_DLOPENED=(/lib/x86_64-linux-gnu/libslirp.so.0)
 
 # nv_copy_dlopened STAGE copies NV_DLOPENED and their own libraries into
-# STAGE at the same absolute paths.
+# STAGE at the same absolute paths. The nestvm binary is static: its
+# dlopen finds libc's own dependency, the dynamic loader, by name in the
+# library directory (no ld.so.cache in an initramfs), not at /lib64.
 nv_copy_dlopened() {
-	local lib
+	local lib loader
 	for lib in "${NV_DLOPENED[@]}"; do
 		[ -e "$lib" ] || nv_die "$lib not found (apt-get install libslirp0, or run scripts/setup)"
 		mkdir -p "$1$(dirname "$lib")"
 		cp -L "$lib" "$1$lib"
 		nv_copy_needed "$1" "$lib"
 	done
+	loader=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+	mkdir -p "$1/lib/x86_64-linux-gnu"
+	cp -L "$loader" "$1/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 }
 
 # nv_cpio STAGE -> newc archive on stdout, owned by root, plus a

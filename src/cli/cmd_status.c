@@ -147,6 +147,7 @@ int cmd_status(int argc, char **argv)
 					"%s", err.msg);
 	} else {
 		host_facts_gather(&f, NULL, kvm_path);
+		host_facts_name_user(&f);
 	}
 	if (record) {
 		char buf[4096];

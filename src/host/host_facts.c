@@ -248,12 +248,20 @@ void host_facts_gather(struct host_facts *f, const char *root, const char *kvm_p
 	gather_cpuinfo(f, root);
 	gather_modules(f, root);
 	gather_misc(f, root);
+	gather_kvm(f, kvm_path ? kvm_path : "/dev/kvm");
+	/* A VM's start names the user only about a /dev/kvm it cannot use;
+	 * the lookup (NSS: nscd, nsswitch.conf, passwd) is skipped otherwise. */
+	if (f->dev_errno != 0)
+		host_facts_name_user(f);
+}
+
+void host_facts_name_user(struct host_facts *f)
+{
 	struct passwd *pw = getpwuid(geteuid());
 	if (pw)
 		snprintf(f->user, sizeof(f->user), "%s", pw->pw_name);
 	else
 		snprintf(f->user, sizeof(f->user), "uid %u", (unsigned)geteuid());
-	gather_kvm(f, kvm_path ? kvm_path : "/dev/kvm");
 }
 
 enum cpu_vendor host_facts_vendor(const struct host_facts *f)

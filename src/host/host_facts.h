@@ -80,6 +80,9 @@ void host_facts_init(struct host_facts *f);
  * tests; kvm_path is the KVM device (NULL: /dev/kvm). Never fails: what
  * cannot be learnt stays unknown. Creates no VM. */
 void host_facts_gather(struct host_facts *f, const char *root, const char *kvm_path);
+/* Fills f->user with this user's name (or "uid N"); host_facts_gather
+ * does so only when the KVM device is not usable. */
+void host_facts_name_user(struct host_facts *f);
 
 /* Derived facts. */
 enum cpu_vendor host_facts_vendor(const struct host_facts *f);

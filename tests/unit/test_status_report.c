@@ -272,6 +272,13 @@ static void test_gather_fake_root(void **state)
 	assert_int_equal(f.guest_vmx, FACT_UNKNOWN);
 	/* The CPUID instruction is this machine's own. */
 	assert_int_equal(strlen(f.vendor_id), 12);
+	assert_true(f.user[0] != '\0'); /* named: the message about the device says who */
+
+	/* A device that opens (no KVM behind it): no user lookup, unless asked. */
+	host_facts_gather(&f, root, "/dev/null");
+	assert_int_equal(f.dev_errno, 0);
+	assert_string_equal(f.user, "");
+	host_facts_name_user(&f);
 	assert_true(f.user[0] != '\0');
 
 	/* "ept" must be a whole word; kvm_pvm wins over kvm_amd; no cpuinfo = unknown. */
