@@ -32,7 +32,8 @@ static void switch_usage(FILE *f)
 	fprintf(f,
 		"usage: nestvm switch COMMAND ...\n"
 		"  create NAME --type private|internal|external|nat [--subnet CIDR]\n"
-		"         [--interface IF] [--forward tcp|udp:HOSTPORT:GUESTIP:GUESTPORT]...\n"
+		"         [--interface IF] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT]...\n"
+		"         [--host-loopback on|off]\n"
 		"                 a new switch and its daemon\n"
 		"  list           every switch: NAME TYPE STATE PORTS DETAIL\n"
 		"  show NAME [--json]   ports, MACs, anti-spoofing, counters, uplink\n"
@@ -56,7 +57,11 @@ static void create_usage(FILE *f)
 		"  --subnet CIDR       nat: the VMs' network (default " SWITCH_NAT_DEFAULT_SUBNET ");\n"
 		"                      internal: the host's tap gets its first address\n"
 		"  --interface IF      external: the host interface to bridge to (required)\n"
-		"  --forward tcp|udp:HOSTPORT:GUESTIP:GUESTPORT   nat: a host port to a VM (repeatable)\n"
+		"  --forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT\n"
+		"                      nat: a host port to a VM (repeatable); it listens on\n"
+		"                      HOSTADDR, 127.0.0.1 when not given (0.0.0.0: every address)\n"
+		"  --host-loopback on|off   nat: the gateway also stands for the host's 127.0.0.1,\n"
+		"                      so VMs reach services that trust local callers (default off)\n"
 		"internal needs root or CAP_NET_ADMIN, external root or CAP_NET_RAW.\n");
 }
 
@@ -67,7 +72,8 @@ static int create_preflight(const struct switch_config *c, struct nv_err *err)
 {
 	struct uplink *u = NULL;
 	struct nat_config nc = { .network = c->network, .prefix_len = c->prefix_len,
-				 .forwards = c->forwards, .nforwards = c->nforwards };
+				 .forwards = c->forwards, .nforwards = c->nforwards,
+				 .host_loopback = c->host_loopback };
 	switch (c->type) {
 	case SWITCH_PRIVATE: return 0;
 	case SWITCH_INTERNAL: u = uplink_tap_new(c->name, NULL, err); break;
@@ -101,12 +107,13 @@ static void switch_remove_dir(const char *name)
 
 static int cmd_switch_create(int argc, char **argv)
 {
-	enum { O_TYPE = 256, O_SUBNET, O_IF, O_FWD };
+	enum { O_TYPE = 256, O_SUBNET, O_IF, O_FWD, O_LOOPBACK };
 	static const struct option opts[] = {
 		{ "type", required_argument, NULL, O_TYPE },
 		{ "subnet", required_argument, NULL, O_SUBNET },
 		{ "interface", required_argument, NULL, O_IF },
 		{ "forward", required_argument, NULL, O_FWD },
+		{ "host-loopback", required_argument, NULL, O_LOOPBACK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,6 +137,11 @@ static int cmd_switch_create(int argc, char **argv)
 			if (nfwd == SWITCH_MAX_FORWARDS)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "at most %d --forward", SWITCH_MAX_FORWARDS);
 			fwd[nfwd++] = optarg;
+			break;
+		case O_LOOPBACK:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--host-loopback '%s' is not on or off", optarg);
+			c.host_loopback = !strcmp(optarg, "on");
 			break;
 		case 'h': create_usage(stdout); return 0;
 		default: return switch_getopt_error(o, argv, "create");

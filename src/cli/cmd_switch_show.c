@@ -68,7 +68,8 @@ static void config_detail(const struct switch_config *c, char *out, size_t len)
 		break;
 	case SWITCH_EXTERNAL: snprintf(out, len, "interface %s", c->interface); break;
 	case SWITCH_NAT:
-		snprintf(out, len, "subnet %s, %u forward%s", sub, c->nforwards, c->nforwards == 1 ? "" : "s");
+		snprintf(out, len, "subnet %s, %u forward%s%s", sub, c->nforwards, c->nforwards == 1 ? "" : "s",
+			 c->host_loopback ? ", host loopback" : "");
 		break;
 	}
 }
@@ -137,6 +138,8 @@ static void show_human(struct json_object *rep)
 	struct json_object *fw = jarr(rep, "forwards");
 	for (size_t i = 0; fw && i < json_object_array_length(fw); i++)
 		printf("  forward    %s\n", json_object_get_string(json_object_array_get_idx(fw, i)));
+	if (json_object_object_get_ex(rep, "host_loopback", &v))
+		printf("  host loopback %s\n", json_object_get_boolean(v) ? "on (VMs reach the host's 127.0.0.1 at the gateway)" : "off");
 	if (json_object_object_get_ex(rep, "uplink", &v) && json_object_is_type(v, json_type_object)) {
 		printf("  uplink     %s: rx %lld  tx %lld  dropped %lld  malformed %lld\n", jstr(v, "kind"),
 		       jnum(v, "rx_frames"), jnum(v, "tx_frames"), jnum(v, "dropped"),

@@ -99,42 +99,47 @@ static int port_parse(const char *s, uint16_t *out)
 int switch_forward_parse(const char *s, uint32_t network, unsigned prefix_len,
 			 struct nat_forward *out, struct nv_err *err)
 {
-	char buf[64], *part[4];
+	char buf[64], *part[5];
 	const char *what = s ? s : "";
 	int n = 0;
 	if (strlen(what) >= sizeof(buf))
 		return nv_err_input(err, "forward '%.40s...' is too long", what);
 	strcpy(buf, what);
-	/* Exactly three ':' (strtok would merge empty fields). */
-	for (char *p = buf; n < 4; n++) {
-		part[n] = p;
-		char *c = strchr(p, ':');
-		if (!c || n == 3)
+	/* Split at every ':' (strtok would merge empty fields). */
+	for (char *p = buf;; p++) {
+		if (n == 5)
+			return nv_err_input(err, "forward '%s' has too many ':' fields", what);
+		part[n++] = p;
+		if (!(p = strchr(p, ':')))
 			break;
-		*c = '\0';
-		p = c + 1;
+		*p = '\0';
 	}
-	if (n != 3 || strchr(part[3], ':'))
-		return nv_err_input(err, "forward '%s' is not PROTO:HOSTPORT:GUESTIP:GUESTPORT, e.g. tcp:8080:192.168.100.15:80",
-				    what);
-	struct nat_forward f = { 0 };
+	if (n != 4 && n != 5)
+		return nv_err_input(err, "forward '%s' is not PROTO:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT, "
+				    "e.g. tcp:8080:192.168.100.15:80", what);
+	/* Without HOSTADDR the forward listens on the host's loopback only:
+	 * opening a VM to the network is a choice, said with an address. */
+	struct nat_forward f = { .host_ip = 0x7f000001 };
+	char **rest = part + (n - 3);
 	if (!strcmp(part[0], "udp"))
 		f.udp = 1;
 	else if (strcmp(part[0], "tcp"))
 		return nv_err_input(err, "forward '%s': protocol '%s' is not tcp or udp", what, part[0]);
-	if (port_parse(part[1], &f.host_port) < 0)
-		return nv_err_input(err, "forward '%s': host port '%s' is not 1..65535", what, part[1]);
-	if (ip_parse(part[2], &f.guest_ip) < 0)
-		return nv_err_input(err, "forward '%s': '%s' is not an IPv4 address", what, part[2]);
-	if (port_parse(part[3], &f.guest_port) < 0)
-		return nv_err_input(err, "forward '%s': guest port '%s' is not 1..65535", what, part[3]);
+	if (n == 5 && ip_parse(part[1], &f.host_ip) < 0)
+		return nv_err_input(err, "forward '%s': host address '%s' is not an IPv4 address", what, part[1]);
+	if (port_parse(rest[0], &f.host_port) < 0)
+		return nv_err_input(err, "forward '%s': host port '%s' is not 1..65535", what, rest[0]);
+	if (ip_parse(rest[1], &f.guest_ip) < 0)
+		return nv_err_input(err, "forward '%s': '%s' is not an IPv4 address", what, rest[1]);
+	if (port_parse(rest[2], &f.guest_port) < 0)
+		return nv_err_input(err, "forward '%s': guest port '%s' is not 1..65535", what, rest[2]);
 	uint32_t mask = prefix_mask(prefix_len);
 	if ((f.guest_ip & mask) != network || (f.guest_ip & ~mask) == 0 ||
 	    (f.guest_ip & ~mask) == ~mask) {
 		char sub[19];
 		switch_subnet_format(network, prefix_len, sub);
 		return nv_err_input(err, "forward '%s': guest address %s is not a host address in the subnet %s",
-				    what, part[2], sub);
+				    what, rest[1], sub);
 	}
 	*out = f;
 	return 0;
@@ -142,9 +147,11 @@ int switch_forward_parse(const char *s, uint32_t network, unsigned prefix_len,
 
 void switch_forward_format(const struct nat_forward *f, char *out, size_t len)
 {
-	char ip[16];
-	switch_ip_format(f->guest_ip, ip);
-	snprintf(out, len, "%s:%u:%s:%u", f->udp ? "udp" : "tcp", f->host_port, ip, f->guest_port);
+	char host[16], guest[16];
+	switch_ip_format(f->host_ip, host);
+	switch_ip_format(f->guest_ip, guest);
+	snprintf(out, len, "%s:%s:%u:%s:%u", f->udp ? "udp" : "tcp", host, f->host_port, guest,
+		 f->guest_port);
 }
 
 bool switch_ifname_valid(const char *s)
@@ -175,6 +182,9 @@ int switch_config_validate(struct switch_config *c, struct nv_err *err)
 		return nv_err_input(err, "interface '%s' is not a valid interface name", c->interface);
 	if (c->nforwards && c->type != SWITCH_NAT)
 		return nv_err_input(err, "--forward is only for nat switches, not %s",
+				    switch_type_name(c->type));
+	if (c->host_loopback && c->type != SWITCH_NAT)
+		return nv_err_input(err, "--host-loopback is only for nat switches, not %s",
 				    switch_type_name(c->type));
 	if (c->type == SWITCH_NAT && !c->has_subnet) {
 		if (switch_subnet_parse(SWITCH_NAT_DEFAULT_SUBNET, &c->network, &c->prefix_len, err) < 0)
@@ -219,6 +229,7 @@ static struct json_object *config_to_json(const struct switch_config *c)
 			json_object_array_add(a, json_object_new_string(s));
 		}
 		json_object_object_add(o, "forwards", a);
+		json_object_object_add(o, "host_loopback", json_object_new_boolean(c->host_loopback));
 	}
 	return o;
 }
@@ -283,7 +294,8 @@ int switch_config_parse(const char *text, const char *what, struct switch_config
 	json_object_object_foreach(o, key, val) {
 		(void)val;
 		if (strcmp(key, "version") && strcmp(key, "name") && strcmp(key, "type") &&
-		    strcmp(key, "subnet") && strcmp(key, "interface") && strcmp(key, "forwards")) {
+		    strcmp(key, "subnet") && strcmp(key, "interface") && strcmp(key, "forwards") &&
+		    strcmp(key, "host_loopback")) {
 			field_fail(err, what, key, "is unknown");
 			goto out;
 		}
@@ -333,6 +345,13 @@ int switch_config_parse(const char *text, const char *what, struct switch_config
 		}
 		if (parse_forwards(v, what, c, err) < 0)
 			goto out;
+	}
+	if (json_object_object_get_ex(o, "host_loopback", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			field_fail(err, what, "host_loopback", "is not true or false");
+			goto out;
+		}
+		c->host_loopback = json_object_get_boolean(v);
 	}
 	if (switch_config_validate(c, &e) < 0) {
 		nv_err_input(err, "%s: %s", what, e.msg);

@@ -5,7 +5,10 @@
  *    "forwards":["tcp:8080:192.168.100.15:80"]}
  * "subnet": nat (default 192.168.100.0/24) and internal (optional: the host's
  * tap gets the first address); "interface": external only, required;
- * "forwards": nat only. */
+ * "forwards": nat only ("tcp:127.0.0.1:8080:192.168.100.15:80"; without a
+ * host address a forward listens on 127.0.0.1); "host_loopback": nat only,
+ * true when guests may reach the host's 127.0.0.1 through the gateway
+ * (absent: false). */
 #ifndef NESTVM_NET_SWITCH_CONFIG_H
 #define NESTVM_NET_SWITCH_CONFIG_H
 
@@ -33,6 +36,7 @@ struct switch_config {
 	char interface[SWITCH_IFNAME_MAX + 1];
 	struct nat_forward forwards[SWITCH_MAX_FORWARDS];
 	unsigned nforwards;
+	bool host_loopback;
 };
 
 const char *switch_type_name(enum switch_type t);
@@ -43,8 +47,9 @@ int switch_type_parse(const char *s, enum switch_type *out);
 int switch_subnet_parse(const char *s, uint32_t *network, unsigned *prefix_len, struct nv_err *err);
 void switch_subnet_format(uint32_t network, unsigned prefix_len, char out[19]);
 void switch_ip_format(uint32_t ip, char out[16]);
-/* "tcp:8080:192.168.100.15:80": tcp|udp, ports 1..65535, the guest address
- * a host address inside the subnet. */
+/* "tcp:[HOSTADDR:]8080:192.168.100.15:80": tcp|udp, the host address to
+ * listen on (default 127.0.0.1), ports 1..65535, the guest address a host
+ * address inside the subnet. Formatted with the host address always. */
 int switch_forward_parse(const char *s, uint32_t network, unsigned prefix_len,
 			 struct nat_forward *out, struct nv_err *err);
 void switch_forward_format(const struct nat_forward *f, char *out, size_t len);

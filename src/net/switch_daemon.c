@@ -54,7 +54,8 @@ static int uplink_create(struct daemon *d, struct nv_err *err)
 		break;
 	case SWITCH_NAT: {
 		struct nat_config nc = { .network = c->network, .prefix_len = c->prefix_len,
-					 .forwards = c->forwards, .nforwards = c->nforwards };
+					 .forwards = c->forwards, .nforwards = c->nforwards,
+					 .host_loopback = c->host_loopback };
 		d->uplink = uplink_nat_new(&nc, err);
 		break;
 	}

@@ -89,6 +89,7 @@ struct json_object *switch_show_reply(const struct switch_config *cfg, struct sw
 			json_object_array_add(a, json_object_new_string(s));
 		}
 		json_object_object_add(o, "forwards", a);
+		json_object_object_add(o, "host_loopback", json_object_new_boolean(cfg->host_loopback));
 	}
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
 	struct json_object *ports = json_object_new_array();

@@ -9,6 +9,7 @@
 #ifndef NESTVM_NET_UPLINK_H
 #define NESTVM_NET_UPLINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ struct uplink *uplink_packet_new(const char *ifname, struct nv_err *err);
 
 struct nat_forward {
 	int udp;               /* 0 tcp, 1 udp */
+	uint32_t host_ip;      /* host byte order: the address it listens on */
 	uint16_t host_port;
 	uint32_t guest_ip;     /* host byte order */
 	uint16_t guest_port;
@@ -65,6 +67,9 @@ struct nat_config {
 	 * DHCP from network + 15, as QEMU's user networking does. */
 	const struct nat_forward *forwards;
 	unsigned nforwards;
+	/* The gateway stands for the host's 127.0.0.1 too: guests reach
+	 * services that trust only local callers. Off unless asked for. */
+	bool host_loopback;
 };
 
 struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err);

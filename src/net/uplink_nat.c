@@ -333,9 +333,8 @@ static int check_config(const struct nat_config *cfg, struct nv_err *err)
 
 static int add_forward(struct nat_uplink *n, const struct nat_forward *f, struct nv_err *err)
 {
-	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
 	errno = 0;
-	if (slirp_add_hostfwd(n->slirp, f->udp, any, f->host_port, in_addr_of(f->guest_ip),
+	if (slirp_add_hostfwd(n->slirp, f->udp, in_addr_of(f->host_ip), f->host_port, in_addr_of(f->guest_ip),
 			      f->guest_port) == 0)
 		return 0;
 	int e = errno;
@@ -395,7 +394,8 @@ struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err)
 		.vnameserver = in_addr_of(n->dns),
 		.if_mtu = NET_MTU,
 		.if_mru = NET_MTU,
-		.disable_host_loopback = false, /* the gateway reaches the host's 127.0.0.1 */
+		/* Loopback services trust that only the host calls them. */
+		.disable_host_loopback = !cfg->host_loopback,
 		.enable_emu = false,
 	};
 	if (slirp_runtime_load(err) < 0) {

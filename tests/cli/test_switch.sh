@@ -160,9 +160,30 @@ t_expect "show of a stopped switch" 0 "stopped" -- "$NV" switch show sw2
 t_expect "delete a stopped switch" 0 "deleted" -- "$NV" switch delete sw2
 
 # --- nat and internal need no lab; internal creates a real tap (root only)
-t_expect "create a nat switch with a forward" 0 "created" -- "$NV" switch create nat1 --type nat --forward tcp:18089:192.168.100.15:80
-t_expect "show of a nat switch" 0 "forward +tcp:18089:192.168.100.15:80" -- "$NV" switch show nat1
+# listening PORT: the IPv4 address a TCP socket of this host listens on
+# at PORT (from /proc/net/tcp: state 0A; addresses are little-endian hex).
+listening() {
+	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" { split($2, a, ":"); if (a[2] == p) print a[1] }' /proc/net/tcp |
+		head -n 1 | sed 's/\(..\)\(..\)\(..\)\(..\)/\4 \3 \2 \1/' |
+		{ read -r a b c d && printf '%d.%d.%d.%d\n' "0x$a" "0x$b" "0x$c" "0x$d"; }
+}
+t_expect "create a nat switch with a forward" 0 "created" -- "$NV" switch create nat1 --type nat --forward tcp:18089:192.168.100.15:80 \
+	--forward tcp:0.0.0.0:18090:192.168.100.16:80
+t_expect "show of a nat switch: a forward without an address listens on loopback" 0 "forward +tcp:127.0.0.1:18089:192.168.100.15:80" -- "$NV" switch show nat1
+t_expect "show: host loopback is off by default" 0 "host loopback off" -- "$NV" switch show nat1
+got=$(listening 18089)
+[ "$got" = 127.0.0.1 ] && t_ok "the forward without an address listens on 127.0.0.1 only" ||
+	t_not_ok "the forward without an address listens on 127.0.0.1 only" "listens on '${got}'"
+got=$(listening 18090)
+[ "$got" = 0.0.0.0 ] && t_ok "tcp:0.0.0.0:18090:... listens on every address" ||
+	t_not_ok "tcp:0.0.0.0:18090:... listens on every address" "listens on '${got}'"
+t_expect "switch list says nat1 keeps guests off the host's loopback" 0 "^nat1 +nat .*2 forwards\$" -- "$NV" switch list
 t_expect "delete the nat switch" 0 "deleted" -- "$NV" switch delete nat1
+t_expect "create a nat switch with --host-loopback on" 0 "created" -- "$NV" switch create nat2 --type nat --host-loopback on
+t_expect "show says so" 0 "host loopback on" -- "$NV" switch show nat2
+t_expect "and switch list" 0 "^nat2 +nat .*host loopback\$" -- "$NV" switch list
+t_expect "it is kept in the switch's config" 0 '"host_loopback": *true' -- cat "$NESTVM_HOME/switches/nat2/config.json"
+t_expect "delete it" 0 "deleted" -- "$NV" switch delete nat2
 if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]; then
 	t_expect "create an internal switch" 0 "created" -- "$NV" switch create swi1 --type internal --subnet 10.213.77.0/24
 	t_expect "its tap has the host address" 0 "10.213.77.1/24" -- ip -4 addr show nv-swi1
@@ -183,6 +204,9 @@ fi
 
 # --- bad input
 t_bad "bad switch name" "not a valid switch name" "$NV" switch create "bad name!" --type private
+t_bad "host loopback on a private switch" "--host-loopback is only for nat switches, not private" "$NV" switch create x --type private --host-loopback on
+t_bad "host loopback neither on nor off" "--host-loopback 'yes' is not on or off" "$NV" switch create x --type nat --host-loopback yes
+t_bad "forward with a host name" "host address 'localhost' is not an IPv4 address" "$NV" switch create x --type nat --forward tcp:localhost:80:192.168.100.15:80
 t_bad "name starting with a dot" "not a valid switch name" "$NV" switch create .hidden --type private
 t_bad "name too long" "not a valid switch name" "$NV" switch create aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --type private
 t_bad "bad type" "--type 'bridge' is not private, internal, external or nat" "$NV" switch create x --type bridge

@@ -15,15 +15,21 @@ export NESTVM_HOME
 NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
 tmp=$(mktemp -d)
 httpd_pid=''
+# The page's host serves on an address of its own (Hyper-V's host has one
+# on the NAT's internal switch); a NAT switch keeps guests off the host's
+# loopback. An address from TEST-NET-2 stands for it.
+HOST_IP=198.51.100.1
 cleanup() {
 	"$NV" vm stop NestedHost --force >/dev/null 2>&1
 	"$NV" switch delete LocalNAT >/dev/null 2>&1
 	[ -z "$httpd_pid" ] || kill "$httpd_pid" 2>/dev/null
+	ip addr del "$HOST_IP/32" dev lo 2>/dev/null
 	rm -rf "$NESTVM_HOME" "$tmp"
 }
 trap cleanup EXIT
+ip addr add "$HOST_IP/32" dev lo || t_not_ok "give the host an address of its own" "ip addr add failed"
 mkdir -p "$tmp/www" && echo hello-from-the-physical-host >"$tmp/www/index.html"
-busybox httpd -f -p 127.0.0.1:8000 -h "$tmp/www" &
+busybox httpd -f -p "$HOST_IP:8000" -h "$tmp/www" &
 httpd_pid=$!
 
 # The reference page's commands, in its order (quotes as bash needs them).
@@ -54,7 +60,7 @@ log=$NESTVM_HOME/vms/NestedHost/console.log
 vm_wait_prompt NestedHost "$T"
 {
 	sleep 2
-	printf '%s\r' "nestvm switch create ext --type external --interface eth0 && nestvm run --name nested --nic switch=ext -- sh -c 'wget -q -O - http://192.168.100.1:8000/; echo nested-status=\$?'"
+	printf '%s\r' "nestvm switch create ext --type external --interface eth0 && nestvm run --name nested --nic switch=ext -- sh -c 'wget -q -O - http://$HOST_IP:8000/; echo nested-status=\$?'"
 	sleep 3
 } | "$NV" vm console NestedHost >/dev/null 2>&1
 for _ in $(seq "$T"); do grep -q 'nested-status=[0-9]' "$log" && break; sleep 1; done

@@ -62,11 +62,22 @@ static void test_forward_parse(void **state)
 	assert_int_equal(f.host_port, 8080);
 	assert_int_equal(f.guest_ip, 0xc0a8640f);
 	assert_int_equal(f.guest_port, 80);
+	/* No host address: the host's loopback only, and the format says so. */
+	assert_int_equal(f.host_ip, 0x7f000001);
 	char s[64];
 	switch_forward_format(&f, s, sizeof(s));
-	assert_string_equal(s, "tcp:8080:192.168.100.15:80");
+	assert_string_equal(s, "tcp:127.0.0.1:8080:192.168.100.15:80");
 	assert_int_equal(switch_forward_parse("udp:53:192.168.100.2:5353", net, 24, &f, &e), 0);
 	assert_int_equal(f.udp, 1);
+	/* An address given: every address, or one of the host's. */
+	assert_int_equal(switch_forward_parse("tcp:0.0.0.0:8080:192.168.100.15:80", net, 24, &f, &e), 0);
+	assert_int_equal(f.host_ip, 0);
+	assert_int_equal(f.host_port, 8080);
+	switch_forward_format(&f, s, sizeof(s));
+	assert_string_equal(s, "tcp:0.0.0.0:8080:192.168.100.15:80");
+	assert_int_equal(switch_forward_parse("udp:10.1.2.3:53:192.168.100.2:5353", net, 24, &f, &e), 0);
+	assert_int_equal(f.host_ip, 0x0a010203);
+	assert_int_equal(f.guest_port, 5353);
 
 	static const struct {
 		const char *s, *msg;
@@ -80,9 +91,13 @@ static void test_forward_parse(void **state)
 		{ "tcp:80:192.168.100.0:80", "not a host address" },
 		{ "tcp:80:192.168.100.255:80", "not a host address" },
 		{ "tcp:80:host:80", "not an IPv4 address" },
-		{ "tcp:80:192.168.100.15", "PROTO:HOSTPORT:GUESTIP:GUESTPORT" },
-		{ "tcp:80:192.168.100.15:80:1", "PROTO:HOSTPORT:GUESTIP:GUESTPORT" },
-		{ "", "PROTO:HOSTPORT" },
+		{ "tcp:80:192.168.100.15", "PROTO:[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT" },
+		{ "tcp:80:192.168.100.15:80:1", "host address '80'" },
+		{ "tcp:localhost:80:192.168.100.15:80", "host address 'localhost'" },
+		{ "tcp:0.0.0.0:0:192.168.100.15:80", "host port" },
+		{ "tcp:1.2.3.4:80:192.168.100.15:80:1", "too many" },
+		{ "tcp", "PROTO:[HOSTADDR:]HOSTPORT" },
+		{ "", "PROTO:[HOSTADDR:]HOSTPORT" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		e.msg[0] = '\0';
@@ -165,6 +180,10 @@ static void test_parse_valid(void **state)
 					     "\"subnet\":\"10.9.0.0/16\",\"forwards\":[\"udp:1:10.9.3.4:2\"]}",
 					     "f", &c, &e), 0);
 	assert_int_equal(c.forwards[0].guest_ip, 0x0a090304);
+	assert_false(c.host_loopback); /* absent: off */
+	assert_int_equal(switch_config_parse("{\"version\":1,\"name\":\"n\",\"type\":\"nat\","
+					     "\"host_loopback\":true}", "f", &c, &e), 0);
+	assert_true(c.host_loopback);
 	assert_int_equal(switch_config_parse("{\"version\":1,\"name\":\"i\",\"type\":\"internal\","
 					     "\"subnet\":\"10.9.0.0/16\"}", "f", &c, &e), 0);
 	assert_int_equal(switch_config_parse("{\"version\":1,\"name\":\"x\",\"type\":\"external\","
@@ -194,6 +213,8 @@ static void test_parse_invalid_names_field(void **state)
 		{ "{\"version\":1,\"name\":\"a\",\"type\":\"nat\",\"forwards\":[\"tcp:1:10.0.0.9:1\"]}", "'forwards'" },
 		{ "{\"version\":1,\"name\":\"a\",\"type\":\"private\",\"forwards\":[]}", "'forwards'" },
 		{ "{\"version\":1,\"name\":\"a\",\"type\":\"private\",\"colour\":\"red\"}", "'colour'" },
+		{ "{\"version\":1,\"name\":\"a\",\"type\":\"nat\",\"host_loopback\":1}", "'host_loopback'" },
+		{ "{\"version\":1,\"name\":\"a\",\"type\":\"private\",\"host_loopback\":true}", "--host-loopback" },
 		{ "{\"version\":1,\"name\":\"a\",\"type\":\"external\"}", "--interface" },
 		{ "{\"version\":1,\"name\":\"a\",\"type\":\"private\",\"subnet\":\"10.0.0.0/8\"}", "--subnet" },
 		{ "[1,2]", "not a JSON object" },
@@ -227,6 +248,7 @@ static void test_save_load_round_trip_and_corrupt(void **state)
 	assert_int_equal(switch_forward_parse("udp:5353:10.20.1.1:53", c.network, c.prefix_len,
 					      &c.forwards[1], &e), 0);
 	c.nforwards = 2;
+	c.host_loopback = true;
 	assert_int_equal(switch_config_save(path, &c, &e), 0);
 	assert_int_equal(switch_config_load(path, &back, &e), 0);
 	assert_string_equal(back.name, "web");
@@ -235,6 +257,7 @@ static void test_save_load_round_trip_and_corrupt(void **state)
 	assert_int_equal(back.prefix_len, 16);
 	assert_int_equal(back.nforwards, 2);
 	assert_memory_equal(back.forwards, c.forwards, 2 * sizeof(c.forwards[0]));
+	assert_true(back.host_loopback);
 	/* No temporary file left behind. */
 	snprintf(tmp, sizeof(tmp), "%s/config.json.tmp.%d", dir, (int)getpid());
 	assert_int_not_equal(access(tmp, F_OK), 0);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +64,11 @@ static void rx_clear(struct rx *r)
 	r->n = 0;
 }
 
-static struct uplink *make_nat(struct rx *r, const struct nat_forward *fw, unsigned nfw)
+static struct uplink *make_nat_with(struct rx *r, const struct nat_forward *fw, unsigned nfw,
+				    bool host_loopback)
 {
 	struct nat_config cfg = { .network = NET, .prefix_len = 24, .forwards = fw,
-				  .nforwards = nfw };
+				  .nforwards = nfw, .host_loopback = host_loopback };
 	struct nv_err err = { 0 };
 	struct uplink *u = uplink_nat_new(&cfg, &err);
 	if (!u)
@@ -77,6 +79,12 @@ static struct uplink *make_nat(struct rx *r, const struct nat_forward *fw, unsig
 	assert_int_equal(evloop_create(&r->loop), 0);
 	assert_int_equal(u->ops->attach(u, r->loop), 0);
 	return u;
+}
+
+/* The defaults a switch gets: guests kept off the host's loopback. */
+static struct uplink *make_nat(struct rx *r, const struct nat_forward *fw, unsigned nfw)
+{
+	return make_nat_with(r, fw, nfw, false);
 }
 
 static void up_send(struct uplink *u, struct rx *r, const uint8_t *f, size_t len)
@@ -332,11 +340,11 @@ static void test_outbound_tcp_to_host_loopback(void **state)
 	uint16_t port = free_port(SOCK_STREAM);
 	int l = listen_on(INADDR_LOOPBACK, port);
 	struct rx r;
-	struct uplink *u = make_nat(&r, NULL, 0);
+	struct uplink *u = make_nat_with(&r, NULL, 0, true);
 	guest_arp(u, &r);
 	uint8_t f[128];
 	up_send(u, &r, f, tcp_syn(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 40000, port, 1000));
-	/* The gateway address is the host's loopback: slirp connects to
+	/* With --host-loopback on, the gateway address is the host's loopback: slirp connects to
 	 * 127.0.0.1:port and answers the guest with a SYN-ACK. */
 	struct tcp_want w = { .dst = GUEST, .sport = port, .dport = 40000, .flags = 0x12,
 			      .ack = 1001 };
@@ -344,6 +352,26 @@ static void test_outbound_tcp_to_host_loopback(void **state)
 	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
 	assert_true(s >= 0);
 	close(s);
+	close(l);
+	free_nat(u, &r);
+}
+
+/* By default a service on the host's 127.0.0.1 is out of the guests' reach:
+ * no connection arrives, no SYN-ACK goes back. */
+static void test_host_loopback_off_by_default(void **state)
+{
+	uint16_t port = free_port(SOCK_STREAM);
+	int l = listen_on(INADDR_LOOPBACK, port);
+	struct rx r;
+	struct uplink *u = make_nat(&r, NULL, 0);
+	guest_arp(u, &r);
+	uint8_t f[128];
+	up_send(u, &r, f, tcp_syn(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 40001, port, 1000));
+	struct tcp_want w = { .dst = GUEST, .sport = port, .dport = 40001, .flags = 0x12,
+			      .ack = 1001 };
+	assert_int_equal(pump_until(u, &r, is_tcp, &w), -1);
+	struct pollfd p = { .fd = l, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0); /* nobody connected */
 	close(l);
 	free_nat(u, &r);
 }
@@ -370,7 +398,7 @@ static void test_outbound_udp_round_trip(void **state)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
 	struct rx r;
-	struct uplink *u = make_nat(&r, NULL, 0);
+	struct uplink *u = make_nat_with(&r, NULL, 0, true);
 	guest_arp(u, &r);
 	uint8_t f[128];
 	up_send(u, &r, f, udp(f, GUEST_MAC, r.f[0] + 6, GUEST, GW, 5555, port, "hello", 5));
@@ -563,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_port_forward_reaches_guest),
 		cmocka_unit_test(test_port_forward_syn_when_guest_known),
 		cmocka_unit_test(test_outbound_tcp_to_host_loopback),
+		cmocka_unit_test(test_host_loopback_off_by_default),
 		cmocka_unit_test(test_outbound_udp_round_trip),
 		cmocka_unit_test(test_malformed_and_oversized),
 		cmocka_unit_test(test_forward_port_in_use),
