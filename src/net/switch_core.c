@@ -185,6 +185,11 @@ int switch_core_add_port(struct switch_core *sw, const char *name, const struct 
 		strcpy(p->name, name);
 		p->mac = *mac;
 		p->mac_spoofing = mac_spoofing;
+		/* Its MAC is its own from now on, even if another port sent it
+		 * before (that port spoofed it, or held it before a restart). */
+		uint32_t e = entry_find(sw, mac, sw->clock(sw->clock_opaque));
+		if (e != NO_ENTRY)
+			sw->entries[e].port = (int)i;
 		return (int)i;
 	}
 	return -1;
@@ -277,6 +282,20 @@ static void output(struct switch_core *sw, int to, const uint8_t *frame, size_t 
 	}
 }
 
+/* A MAC registered to another port is never taken over: whatever its own
+ * spoofing setting, a port (or the uplink) that sends it is spoofing. Two
+ * ports registered with one MAC may both use it. */
+static bool mac_pinned_elsewhere(const struct switch_core *sw, int from, const struct mac_addr *m)
+{
+	const struct switch_port *own = port_get(sw, from);
+	if (own && mac_equal(m, &own->mac))
+		return false;
+	for (unsigned i = 0; i < sw->max_ports; i++)
+		if (sw->ports[i].used && (int)i != from && mac_equal(m, &sw->ports[i].mac))
+			return true;
+	return false;
+}
+
 void switch_core_input(struct switch_core *sw, int from, const uint8_t *frame, size_t len)
 {
 	struct switch_port_counters *c = counters_of(sw, from);
@@ -293,6 +312,10 @@ void switch_core_input(struct switch_core *sw, int from, const uint8_t *frame, s
 			c->dropped_spoofed++;
 			return;
 		}
+	}
+	if (mac_pinned_elsewhere(sw, from, &src)) {
+		c->dropped_spoofed++;
+		return;
 	}
 	c->rx_frames++;
 	uint64_t now = sw->clock(sw->clock_opaque);

@@ -33,7 +33,8 @@ typedef uint64_t (*switch_clock_fn)(void *opaque); /* milliseconds, monotonic */
 struct switch_port_counters {
 	uint64_t rx_frames;          /* accepted from this port */
 	uint64_t tx_frames;          /* sent to this port */
-	uint64_t dropped_spoofed;    /* source MAC not the port's, spoofing off */
+	uint64_t dropped_spoofed;    /* source MAC not the port's, spoofing off; or
+				      * another port's own MAC, whatever the setting */
 	uint64_t dropped_queue_full; /* to this port, its queue was full */
 	uint64_t dropped_malformed;  /* from this port: size or source MAC wrong */
 };

@@ -264,14 +264,63 @@ static void test_table_full_evicts_oldest(void **state)
 static void test_mac_moves_to_new_port(void **state)
 {
 	(void)state;
+	/* A nested guest's MAC (no port's own) moves between spoofing ports. */
+	switch_core_set_spoofing(sw, 1, true);
 	switch_core_set_spoofing(sw, 2, true);
-	frame_in(0, bcast, mac_n(1));
-	frame_in(2, bcast, mac_n(1)); /* the MAC shows up on port 2 */
-	struct mac_addr m1 = mac_n(1);
-	assert_int_equal(switch_core_lookup(sw, &m1), 2);
-	frame_in(1, mac_n(1), mac_n(2));
+	frame_in(1, bcast, mac_n(0x50));
+	frame_in(2, bcast, mac_n(0x50)); /* the MAC shows up on port 2 */
+	struct mac_addr m = mac_n(0x50);
+	assert_int_equal(switch_core_lookup(sw, &m), 2);
+	frame_in(0, mac_n(0x50), mac_n(1));
 	assert_int_equal(nout, 1);
 	assert_int_equal(outs[0], 2);
+}
+
+/* Issue 16, point 2: a port with spoofing on that sends another port's own
+ * MAC is dropped and counted; the victim keeps its traffic. */
+static void test_registered_mac_is_pinned(void **state)
+{
+	(void)state;
+	struct mac_addr m1 = mac_n(1);
+	switch_core_set_spoofing(sw, 2, true);
+	frame_in(2, bcast, mac_n(1)); /* port 2 claims port 0's MAC */
+	assert_int_equal(nout, 0);
+	assert_int_equal(switch_core_port(sw, 2)->c.dropped_spoofed, 1);
+	assert_int_equal(switch_core_port(sw, 2)->c.rx_frames, 0);
+	assert_int_not_equal(switch_core_lookup(sw, &m1), 2);
+	frame_in(0, bcast, mac_n(1)); /* the owner speaks: learned on port 0 */
+	frame_in(2, bcast, mac_n(1)); /* the thief again, after it was learned */
+	assert_int_equal(switch_core_lookup(sw, &m1), 0);
+	frame_in(1, mac_n(1), mac_n(2)); /* traffic for the victim */
+	assert_int_equal(nout, 1);
+	assert_int_equal(outs[0], 0);
+	assert_int_equal(switch_core_port(sw, 2)->c.dropped_spoofed, 2);
+	/* A LAN host behind the uplink cannot take it either. */
+	frame_in(SWITCH_PORT_UPLINK, bcast, mac_n(1));
+	assert_int_equal(nout, 0);
+	assert_int_equal(switch_core_uplink_counters(sw)->dropped_spoofed, 1);
+	assert_int_equal(switch_core_lookup(sw, &m1), 0);
+	/* The port's own MAC still passes with spoofing on. */
+	frame_in(2, bcast, mac_n(3));
+	assert_int_equal(nout, 3);
+}
+
+/* A port that registers a MAC learned elsewhere before gets it at once. */
+static void test_new_port_takes_its_mac(void **state)
+{
+	(void)state;
+	struct mac_addr m9 = mac_n(9);
+	switch_core_set_spoofing(sw, 2, true);
+	frame_in(2, bcast, mac_n(9));
+	assert_int_equal(switch_core_lookup(sw, &m9), 2);
+	int p = switch_core_add_port(sw, "late/0", &m9, false);
+	assert_true(p >= 0);
+	assert_int_equal(switch_core_lookup(sw, &m9), p);
+	frame_in(2, bcast, mac_n(9)); /* now pinned to the new port */
+	assert_int_equal(nout, 0);
+	frame_in(0, mac_n(9), mac_n(1));
+	assert_int_equal(nout, 1);
+	assert_int_equal(outs[0], p);
 }
 
 static void test_port_removal_forgets_macs(void **state)
@@ -368,6 +417,8 @@ int main(void)
 		T(test_refresh_keeps_entry),
 		T(test_table_full_evicts_oldest),
 		T(test_mac_moves_to_new_port),
+		T(test_registered_mac_is_pinned),
+		T(test_new_port_takes_its_mac),
 		T(test_port_removal_forgets_macs),
 		T(test_duplicate_name_and_full_switch),
 		T(test_queue_full_counted_on_destination),
