@@ -342,6 +342,40 @@ static void on_control(struct evloop *l, const struct evloop_event *ev, void *op
 
 /* ---- listeners ----------------------------------------------------- */
 
+/* Out of fds (EMFILE: every hello slot and port holds one) or memory, a
+ * connection stays queued and the listener stays readable: accepting again
+ * at once would spin. The listeners rest for a while instead; waiting
+ * hellos time out meanwhile and give their fds back. */
+#define LISTENER_REST_MS 100
+
+static bool accept_starved(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+static void listeners_rest(struct daemon *d)
+{
+	if (d->listeners_resting)
+		return;
+	d->listeners_resting = true;
+	(void)evloop_modify(d->loop, d->port_lid, 0);
+	(void)evloop_modify(d->loop, d->ctl_lid, 0);
+	(void)evloop_timer_arm(d->loop, d->rest_timer, LISTENER_REST_MS, 0);
+	/* The first time, then about once a minute while it lasts. */
+	if (d->listener_rests++ % 600 == 0)
+		switch_daemon_log(d, "out of file descriptors or memory: not accepting connections for %d ms "
+				  "(%llu times so far)", LISTENER_REST_MS,
+				  (unsigned long long)d->listener_rests);
+}
+
+static void on_rest_over(struct evloop *l, const struct evloop_event *ev, void *opaque)
+{
+	struct daemon *d = opaque;
+	d->listeners_resting = false;
+	(void)evloop_modify(d->loop, d->port_lid, EVLOOP_IN);
+	(void)evloop_modify(d->loop, d->ctl_lid, EVLOOP_IN);
+}
+
 static void on_port_listener(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
 	struct daemon *d = opaque;
@@ -360,6 +394,8 @@ static void on_port_listener(struct evloop *l, const struct evloop_event *ev, vo
 		slot->fd = fd;
 		slot->deadline_ms = now_ms() + HELLO_TIMEOUT_MS;
 	}
+	if (accept_starved(errno))
+		listeners_rest(d);
 	hello_timer_update(d);
 }
 
@@ -382,6 +418,8 @@ static void on_control_listener(struct evloop *l, const struct evloop_event *ev,
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		slot->fd = fd;
 	}
+	if (accept_starved(errno))
+		listeners_rest(d);
 }
 
 /* ---- the loop ------------------------------------------------------ */
@@ -414,6 +452,8 @@ int switch_daemon_loop_open(struct daemon *d, const char *name, struct nv_err *e
 		what = "timerfd";
 		r = evloop_add_timer(d->loop, on_hello_timeout, d, &d->hello_timer);
 	}
+	if (r >= 0)
+		r = evloop_add_timer(d->loop, on_rest_over, d, &d->rest_timer);
 	if (r >= 0) {
 		what = "eventfd";
 		r = evloop_add_notifier(d->loop, on_reap, d, &d->reaper);

@@ -50,6 +50,9 @@ struct daemon {
 	struct evloop *loop;
 	evloop_id port_lid, ctl_lid; /* the listening sockets' entries */
 	evloop_id hello_timer, reaper, signals;
+	evloop_id rest_timer;  /* the listeners' rest when fds ran out */
+	bool listeners_resting;
+	uint64_t listener_rests;
 	int port_lfd, ctl_lfd, pid_fd;
 	struct port_conn port[SWITCH_MAX_PORTS];
 	struct pending pending[MAX_PENDING];

@@ -159,6 +159,28 @@ t_expect "SIGTERM stops it cleanly" 0 "^sw2 +private +stopped +- " -- "$NV" swit
 t_expect "show of a stopped switch" 0 "stopped" -- "$NV" switch show sw2
 t_expect "delete a stopped switch" 0 "deleted" -- "$NV" switch delete sw2
 
+# --- out of fds: the daemon's listeners rest instead of spinning (issue 16,
+# point 4). Its open-file limit is set just above what it holds; a flood of
+# silent connections fills every fd; the daemon must stay nearly idle, and
+# take connections again once the flood is gone.
+t_expect "create sw3" 0 "created" -- "$NV" switch create sw3 --type private
+dpid=$(cat "$NESTVM_HOME/switches/sw3/daemon.pid")
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+"$(t_tool nofile_limit)" "$dpid" $(($(ls "/proc/$dpid/fd" | wc -l) + 3))
+exec 8> >("$(t_tool conn_flood)" "$NESTVM_HOME/switches/sw3/port.sock" 300 >"$NESTVM_HOME/flood.out")
+sleep 1
+c0=$(cpu_ticks "$dpid")
+sleep 2
+c1=$(cpu_ticks "$dpid")
+[ $((c1 - c0)) -le 40 ] && t_ok "out of fds, the daemon rests (CPU $((c1 - c0)) ticks in 2 s)" ||
+	t_not_ok "out of fds, the daemon rests" "it used $((c1 - c0)) CPU ticks in 2 s (spinning?)"
+t_expect "it says so in its log" 0 "out of file descriptors or memory: not accepting connections" -- \
+	cat "$NESTVM_HOME/switches/sw3/daemon.log"
+exec 8>&-
+sleep 6 # the flood's connections end; waiting hellos time out (5 s)
+t_expect "after the flood it answers again" 0 "switch sw3 \(private\), running" -- "$NV" switch show sw3
+t_expect "delete sw3" 0 "deleted" -- "$NV" switch delete sw3
+
 # --- nat and internal need no lab; internal creates a real tap (root only)
 # listening PORT: the IPv4 address a TCP socket of this host listens on
 # at PORT (from /proc/net/tcp: state 0A; addresses are little-endian hex).
