@@ -139,7 +139,9 @@ static void show_human(struct json_object *rep)
 	for (size_t i = 0; fw && i < json_object_array_length(fw); i++)
 		printf("  forward    %s\n", json_object_get_string(json_object_array_get_idx(fw, i)));
 	if (json_object_object_get_ex(rep, "host_loopback", &v))
-		printf("  host loopback %s\n", json_object_get_boolean(v) ? "on (VMs reach the host's 127.0.0.1 at the gateway)" : "off");
+		printf("  host loopback %s\n", json_object_get_boolean(v)
+							? "on (VMs reach the host's 127.0.0.1 at the gateway)"
+							: "off");
 	if (json_object_object_get_ex(rep, "uplink", &v) && json_object_is_type(v, json_type_object)) {
 		printf("  uplink     %s: rx %lld  tx %lld  dropped %lld  malformed %lld\n", jstr(v, "kind"),
 		       jnum(v, "rx_frames"), jnum(v, "tx_frames"), jnum(v, "dropped"),
