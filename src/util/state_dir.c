@@ -7,6 +7,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Records, sockets and disks under the state directory steer what nestvm
+ * does: one that another user owns or may write to could plant them. */
+static int check_private(const char *path, struct nv_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return nv_err_input(err, "cannot use state directory %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return nv_err_input(err, "state directory %s is not a directory", path);
+	if (st.st_uid != geteuid())
+		return nv_err_input(err, "state directory %s belongs to uid %u, not to this user (uid %u): "
+				    "another user could plant VMs and sockets there; use one of your own (NESTVM_HOME)",
+				    path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return nv_err_input(err, "state directory %s is writable by others (mode %04o): "
+				    "fix: chmod go-w %s", path, (unsigned)(st.st_mode & 07777), path);
+	return 0;
+}
+
 int state_dir_path(char *out, size_t len, struct nv_err *err)
 {
 	const char *home = getenv("NESTVM_HOME");
@@ -24,6 +43,9 @@ int state_dir_path(char *out, size_t len, struct nv_err *err)
 	}
 	if (n < 0 || (size_t)n >= len)
 		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
+	/* One that does not exist yet holds nothing to trust. */
+	if (access(out, F_OK) == 0 && check_private(out, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -54,6 +76,8 @@ int state_dir_ensure(const char *sub, char *out, size_t len, struct nv_err *err)
 		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
 	if (mkdir_parents(out) < 0)
 		return nv_err_input(err, "cannot create %s: %s", out, strerror(errno));
+	if (check_private(base, err) < 0 || (strcmp(out, base) && check_private(out, err) < 0))
+		return -1; /* base again: state_dir_path saw it before it existed */
 	return 0;
 }
 

@@ -275,4 +275,18 @@ t_expect "  then: already set up" 0 '^None, VM en4 is already set up for nesting
 mk2 en5
 t_expect "enable-nested with no input (EOF is No)" 1 'Cancelled: nothing changed' -- "$NV" enable-nested en5
 t_expect "enable-nested: unknown VM" 2 "^nestvm: there is no VM named 'nope'" -- "$NV" enable-nested nope
+
+# A state directory another user owns or may write to is refused: what is in
+# it (records, sockets, disks) steers VMs and switches (issue 16, point 6).
+chmod 777 "$NESTVM_HOME"
+t_fails "a state directory writable by others is refused" 2 "state directory $NESTVM_HOME is writable by others \(mode 0777\): fix: chmod go-w" -- "$NV" vm list
+chmod 700 "$NESTVM_HOME"
+chmod 775 "$NESTVM_HOME/vms"
+t_fails "and so is a part of it" 2 "state directory $NESTVM_HOME/vms is writable by others \(mode 0775\)" -- "$NV" vm create w1
+chmod 700 "$NESTVM_HOME/vms"
+chown 65534 "$NESTVM_HOME" 2>/dev/null && {
+	t_fails "one that belongs to another user is refused" 2 "state directory $NESTVM_HOME belongs to uid 65534, not to this user" -- "$NV" switch list
+	chown "$(id -u)" "$NESTVM_HOME"
+}
+t_expect "once fixed, it is used again" 0 '^en5 ' -- "$NV" vm list
 t_summary
