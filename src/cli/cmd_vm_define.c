@@ -433,7 +433,7 @@ int cmd_vm_delete(int argc, char **argv)
 					name, vm_state_name(r.runtime.state), name);
 		/* Not under the lock: the VMM takes it to record its stop. */
 		pid_t pid = r.runtime.pid;
-		if (pid > 0 && vm_store_vmm_alive(name) && kill(pid, SIGTERM) < 0 && errno != ESRCH)
+		if (vm_store_vmm_pid(name, pid) && kill(pid, SIGTERM) < 0 && errno != ESRCH)
 			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot stop VM %s's VMM (pid %d): %s", name, (int)pid,
 					strerror(errno));
 		int waited = 0;

@@ -279,10 +279,10 @@ static int send_cmd(const char *name, const char *cmd, const char *reason, struc
 }
 
 /* The VMM did not end on "kill" (or never answered): SIGKILL the pid the
- * record names, but only while some process holds vmm.lock. */
+ * record names, but only while that process holds the VM's vmm.lock. */
 static void kill_vmm(const char *name, pid_t pid)
 {
-	if (pid > 0 && vm_store_vmm_alive(name)) {
+	if (vm_store_vmm_pid(name, pid)) {
 		fprintf(stderr, "nestvm: the VMM of %s (pid %d) does not end: killing it\n", name, (int)pid);
 		kill(pid, SIGKILL);
 		wait_vmm_gone(name, KILL_GRACE_MS);
@@ -292,7 +292,7 @@ static void kill_vmm(const char *name, pid_t pid)
 void vm_lifecycle_force_off(const char *name, pid_t pid, const char *reason)
 {
 	struct nv_err err = { 0 };
-	if (send_cmd(name, "kill", reason, &err) < 0 && pid > 0 && vm_store_vmm_alive(name))
+	if (send_cmd(name, "kill", reason, &err) < 0 && vm_store_vmm_pid(name, pid))
 		kill(pid, SIGTERM); /* no control socket (yet): the daemon takes SIGTERM as kill */
 	if (!wait_vmm_gone(name, KILL_GRACE_MS))
 		kill_vmm(name, pid);

@@ -294,6 +294,29 @@ oom:
 	return nv_err_host(err, "out of memory listing VMs");
 }
 
+bool vm_store_vmm_pid(const char *name, pid_t pid)
+{
+	char lock[PATH_LEN], fds[64], fd_path[64 + 256];
+	struct stat want, st;
+	if (pid <= 0 || vm_store_path(name, VM_VMM_LOCK_FILE, lock, sizeof(lock), NULL) < 0 ||
+	    stat(lock, &want) < 0)
+		return false;
+	snprintf(fds, sizeof(fds), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(fds);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fd_path, sizeof(fd_path), "%s/%s", fds, e->d_name);
+		found = stat(fd_path, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+	}
+	closedir(d);
+	return found;
+}
+
 bool vm_store_vmm_alive(const char *name)
 {
 	char path[PATH_LEN];

@@ -53,6 +53,9 @@ int vm_store_list(char ***names, size_t *n, struct nv_err *err);
 
 /* Is some process holding name's vmm.lock (a live VMM)? */
 bool vm_store_vmm_alive(const char *name);
+/* Is pid a process with name's vmm.lock open, the VM's VMM, rather than a
+ * stranger that was given a dead VMM's pid? Only then may it be signalled. */
+bool vm_store_vmm_pid(const char *name, pid_t pid);
 /* Under the lock: a record that says Starting/Running/Stopping while no VMM
  * holds vmm.lock becomes Off with last_stop "the VMM process (pid N) died"
  * (unless the VMM wrote a reason itself) and is saved. 1 if it changed. */

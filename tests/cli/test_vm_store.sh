@@ -175,6 +175,20 @@ fi
 simulate_running doomed
 t_expect "delete --force stops the VMM and deletes" 0 '^VM doomed deleted$' -- "$NV" vm delete doomed --force
 if kill -0 "$HOLDER" 2>/dev/null; then t_not_ok "  the VMM got SIGTERM" "pid $HOLDER alive"; else t_ok "  the VMM got SIGTERM"; fi
+# A record whose pid now belongs to a stranger (the VMM died, the pid was
+# given out again) while a VMM holds the lock: the stranger is never
+# signalled (issue 16, point 6).
+"$NV" vm create reused >/dev/null 2>&1
+simulate_running reused
+sleep 600 &
+stranger=$!
+HOLDERS+=("$stranger")
+sed -i "s/\"pid\": $HOLDER/\"pid\": $stranger/" "$(rec reused)"
+"$NV" vm delete reused --force >/dev/null 2>&1
+"$NV" vm stop reused --force >/dev/null 2>&1
+if kill -0 "$stranger" 2>/dev/null; then t_ok "vm delete/stop --force never signal a pid that is not the VM's VMM"
+else t_not_ok "vm delete/stop --force never signal a pid that is not the VM's VMM" "pid $stranger (sleep) was killed"; fi
+kill "$HOLDER" "$stranger" 2>/dev/null
 t_expect "delete an Off VM" 0 '^VM db deleted$' -- "$NV" vm delete db
 t_expect "  it is gone" 2 "no VM named 'db'" -- "$NV" vm show db
 
