@@ -21,6 +21,7 @@
 #include "net/switch_hello.h"
 #include "net/switch_protocol.h"
 #include "net/switch_show.h"
+#include "util/peer_cred.h"
 
 #define HELLO_TIMEOUT_MS 5000
 #define CONTROL_REQUEST_MAX 4096
@@ -342,6 +343,17 @@ static void on_control(struct evloop *l, const struct evloop_event *ev, void *op
 
 /* ---- listeners ----------------------------------------------------- */
 
+/* Ports and control are for this user and root only. */
+static bool peer_refused(struct daemon *d, int fd)
+{
+	uid_t uid;
+	if (peer_cred_trusted(fd, &uid))
+		return false;
+	switch_daemon_log(d, "refused a connection from uid %d (not this switch's user)", (int)uid);
+	close(fd);
+	return true;
+}
+
 /* Out of fds (EMFILE: every hello slot and port holds one) or memory, a
  * connection stays queued and the listener stays readable: accepting again
  * at once would spin. The listeners rest for a while instead; waiting
@@ -381,6 +393,8 @@ static void on_port_listener(struct evloop *l, const struct evloop_event *ev, vo
 	struct daemon *d = opaque;
 	int fd;
 	while ((fd = accept4(d->port_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (peer_refused(d, fd))
+			continue;
 		struct pending *slot = NULL;
 		for (int i = 0; i < MAX_PENDING && !slot; i++)
 			if (d->pending[i].fd < 0)
@@ -404,6 +418,8 @@ static void on_control_listener(struct evloop *l, const struct evloop_event *ev,
 	struct daemon *d = opaque;
 	int fd;
 	while ((fd = accept4(d->ctl_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (peer_refused(d, fd))
+			continue;
 		struct control_conn *slot = NULL;
 		for (int i = 0; i < MAX_CONTROL && !slot; i++)
 			if (d->ctl[i].fd < 0)

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/peer_cred.h"
 #include "vmm/vm_control.h"
 
 int console_hub_open(struct console_hub *h, const char *sock_path, const char *log_path,
@@ -114,6 +115,10 @@ static void accept_client(struct console_hub *h)
 	int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
+	if (!peer_cred_trusted(fd, NULL)) { /* another user: not this VM's console */
+		close(fd);
+		return;
+	}
 	struct console_client *c = NULL;
 	for (unsigned i = 0; i < CONSOLE_HUB_MAX_CLIENTS && !c; i++)
 		if (h->clients[i].fd < 0)

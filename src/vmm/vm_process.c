@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/peer_cred.h"
 #include "vmm/console_hub.h"
 #include "vmm/machine_state.h"
 #include "vmm/vm_control.h"
@@ -216,6 +217,10 @@ static void control_accept(struct evloop *l, const struct evloop_event *ev, void
 	int fd = accept4(p->ctl_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
+	if (!peer_cred_trusted(fd, NULL)) { /* another user: no say over this VM */
+		close(fd);
+		return;
+	}
 	for (int i = 0; i < MAX_CONTROL; i++) {
 		struct control_conn *c = &p->ctl[i];
 		if (c->fd >= 0)

@@ -181,6 +181,24 @@ sleep 6 # the flood's connections end; waiting hellos time out (5 s)
 t_expect "after the flood it answers again" 0 "switch sw3 \(private\), running" -- "$NV" switch show sw3
 t_expect "delete sw3" 0 "deleted" -- "$NV" switch delete sw3
 
+# --- another user cannot use a switch's sockets, even when modes let it
+# reach them (SO_PEERCRED; issue 16, point 6).
+t_expect "create sw4" 0 "created" -- "$NV" switch create sw4 --type private
+ctl=$NESTVM_HOME/switches/sw4/control.sock
+t_expect "its user is served" 0 '"ok": *true' -- "$(t_tool seqpacket_call)" "$ctl" '{"cmd":"show"}'
+if [ "$(id -u)" = 0 ] && chmod 755 "$T" "$NESTVM_HOME" "$NESTVM_HOME/switches" "$NESTVM_HOME/switches/sw4" &&
+	chmod 777 "$ctl" && { "$(t_tool run_as)" 65534 65534 "$(t_tool seqpacket_call)" >/dev/null 2>&1; [ $? = 2 ]; }; then
+	out=$("$(t_tool run_as)" 65534 65534 "$(t_tool seqpacket_call)" "$ctl" '{"cmd":"shutdown"}' 2>&1)
+	case $out in *'"ok"'*) t_not_ok "another user's request is refused" "it was answered: $out" ;;
+	*) t_ok "another user's request is refused" ;; esac
+	t_expect "the switch still runs" 0 "^sw4 +private +running" -- "$NV" switch list
+	t_expect "its log names the refused uid" 0 "refused a connection from uid 65534" -- cat "$NESTVM_HOME/switches/sw4/daemon.log"
+	chmod 700 "$T" "$NESTVM_HOME" "$NESTVM_HOME/switches" "$NESTVM_HOME/switches/sw4"
+else
+	echo "ok - another user's request is refused # skip: not root, or no way to run a tool as another user"
+fi
+t_expect "delete sw4" 0 "deleted" -- "$NV" switch delete sw4
+
 # --- nat and internal need no lab; internal creates a real tap (root only)
 # listening PORT: the IPv4 address a TCP socket of this host listens on
 # at PORT (from /proc/net/tcp: state 0A; addresses are little-endian hex).
