@@ -223,7 +223,6 @@ void machine_pause(struct machine *m)
 {
 	if (m->paused)
 		return;
-	atomic_store(&m->pausing, true);
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
 		vcpu_pause(&m->vcpus[i]);
 	device_table_pause(&m->devices);
@@ -235,7 +234,6 @@ void machine_resume(struct machine *m)
 	if (!m->paused)
 		return;
 	device_table_resume(&m->devices);
-	atomic_store(&m->pausing, false);
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
 		vcpu_resume(&m->vcpus[i]);
 	m->paused = false;

@@ -5,7 +5,6 @@
 #include "vmm/machine_private.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +46,7 @@ static void on_i8042_reset(void *opaque)
 	on_platform_event(opaque, PLATFORM_EVENT_RESET, 0);
 }
 
-/* The UART's output: straight to the console fd, retrying short writes.
- * It waits for a reader that is slow, but not past a stop or a pause: the
- * console fd is shared with others (the user's shell), so it stays blocking
- * and the wait is a poll that looks up every 100 ms (a vCPU's kick does not
- * interrupt a write: its handler restarts calls). */
+/* The UART's output: straight to the console fd, retrying short writes. */
 static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct machine *m = opaque;
@@ -60,14 +55,6 @@ static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 	if (atomic_load(&m->ended))
 		return;
 	while (len > 0) {
-		struct pollfd p = { .fd = m->res.console_fd, .events = POLLOUT };
-		int ready = poll(&p, 1, 100);
-		if (ready <= 0) {
-			if (atomic_load(&m->ended) || atomic_load(&m->pausing))
-				return; /* nobody reads, and the vCPUs must stop */
-			if (ready == 0 || errno == EINTR)
-				continue;
-		}
 		ssize_t w = write(m->res.console_fd, buf, len);
 		if (w < 0 && errno == EINTR)
 			continue;

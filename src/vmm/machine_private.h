@@ -29,9 +29,6 @@ struct machine {
 	struct device_table devices;
 	struct uart16550 *uart; /* the console's, owned by the table */
 	bool paused;
-	/* Set while machine_pause asks the vCPUs to stop: a console write
-	 * waiting for a reader gives up then (as when the guest has ended). */
-	atomic_bool pausing;
 
 	struct kvm_cpuid2 *cpuid;
 	unsigned cpuid_capacity;
