@@ -3,8 +3,8 @@
  * after the fixed fields; they are written again there, the backing
  * format extension first, so nothing else in the image moves. */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -25,6 +25,7 @@ struct switch_core {
 	uint64_t ageing_ms;
 
 	unsigned max_ports;
+	unsigned ports_end; /* 1 + the highest port in use: per-frame loops stop there */
 	struct switch_port *ports;
 	bool uplink;
 	struct switch_port_counters uplink_c;
@@ -185,6 +186,8 @@ int switch_core_add_port(struct switch_core *sw, const char *name, const struct 
 		strcpy(p->name, name);
 		p->mac = *mac;
 		p->mac_spoofing = mac_spoofing;
+		if (i >= sw->ports_end)
+			sw->ports_end = i + 1;
 		/* Its MAC is its own from now on, even if another port sent it
 		 * before (that port spoofed it, or held it before a restart). */
 		uint32_t e = entry_find(sw, mac, sw->clock(sw->clock_opaque));
@@ -204,6 +207,8 @@ void switch_core_remove_port(struct switch_core *sw, int id)
 		if (sw->entries[i].used && sw->entries[i].port == id)
 			entry_unlink(sw, i);
 	p->used = false;
+	while (sw->ports_end > 0 && !sw->ports[sw->ports_end - 1].used)
+		sw->ports_end--;
 }
 
 int switch_core_find_port(const struct switch_core *sw, const char *name)
@@ -290,7 +295,7 @@ static bool mac_pinned_elsewhere(const struct switch_core *sw, int from, const s
 	const struct switch_port *own = port_get(sw, from);
 	if (own && mac_equal(m, &own->mac))
 		return false;
-	for (unsigned i = 0; i < sw->max_ports; i++)
+	for (unsigned i = 0; i < sw->ports_end; i++)
 		if (sw->ports[i].used && (int)i != from && mac_equal(m, &sw->ports[i].mac))
 			return true;
 	return false;
@@ -332,7 +337,7 @@ void switch_core_input(struct switch_core *sw, int from, const uint8_t *frame, s
 		}
 	}
 	/* Broadcast, multicast or unknown unicast: everyone else. */
-	for (unsigned i = 0; i < sw->max_ports; i++)
+	for (unsigned i = 0; i < sw->ports_end; i++)
 		if (sw->ports[i].used && (int)i != from)
 			output(sw, (int)i, frame, len);
 	if (sw->uplink && from != SWITCH_PORT_UPLINK)

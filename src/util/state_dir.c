@@ -1,6 +1,7 @@
 #include "util/state_dir.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,16 @@
 #include <unistd.h>
 
 /* Records, sockets and disks under the state directory steer what nestvm
- * does: one that another user owns or may write to could plant them. */
-static int check_private(const char *path, struct nv_err *err)
+ * does: one that another user owns or may write to could plant them. One
+ * that does not exist yet (missing_ok) holds nothing to trust. */
+static int check_private(const char *path, bool missing_ok, struct nv_err *err)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if (stat(path, &st) < 0) {
+		if (missing_ok && errno == ENOENT)
+			return 0;
 		return nv_err_input(err, "cannot use state directory %s: %s", path, strerror(errno));
+	}
 	if (!S_ISDIR(st.st_mode))
 		return nv_err_input(err, "state directory %s is not a directory", path);
 	if (st.st_uid != geteuid())
@@ -43,10 +48,7 @@ int state_dir_path(char *out, size_t len, struct nv_err *err)
 	}
 	if (n < 0 || (size_t)n >= len)
 		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
-	/* One that does not exist yet holds nothing to trust. */
-	if (access(out, F_OK) == 0 && check_private(out, err) < 0)
-		return -1;
-	return 0;
+	return check_private(out, true, err);
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -76,7 +78,7 @@ int state_dir_ensure(const char *sub, char *out, size_t len, struct nv_err *err)
 		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
 	if (mkdir_parents(out) < 0)
 		return nv_err_input(err, "cannot create %s: %s", out, strerror(errno));
-	if (check_private(base, err) < 0 || (strcmp(out, base) && check_private(out, err) < 0))
+	if (check_private(base, false, err) < 0 || (strcmp(out, base) && check_private(out, false, err) < 0))
 		return -1; /* base again: state_dir_path saw it before it existed */
 	return 0;
 }
