@@ -10,7 +10,7 @@ CPPFLAGS = -Isrc $(CPPFLAGS_EXTRA)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # libslirp (the NAT switch) is loaded when a NAT switch starts
 # (net/slirp_runtime.c): only its header is needed to build. The nestvm
-# binary is a static PIE (glibc, json-c and zlib inside), as Firecracker's
+# binary is a static PIE (glibc, json-c, zlib and libseccomp inside), as Firecracker's
 # is: no dynamic loader at start, one file to put in a jail, and still
 # placed at a random address (README, "Design"). The linker's notes that
 # dlopen and getpwuid want this glibc's shared libraries at run time hold:
@@ -18,7 +18,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # libraries dynamically.
 SLIRP_CFLAGS := $(shell pkg-config --cflags-only-I slirp 2>/dev/null)
 CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
-LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -Wl,-Bdynamic
+LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -lseccomp -Wl,-Bdynamic
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
@@ -45,7 +45,7 @@ GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-
 all: $(B)/nestvm
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
-	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz
+	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz -lseccomp
 
 $(B)/libnestvm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/vm_options.h"
+#include "confine/confine.h"
 #include "dev/virtio/virtio_device.h"
 #include "util/state_dir.h"
 #include "util/parse.h"
@@ -181,6 +182,8 @@ int cmd_run(int argc, char **argv)
 		return st;
 	static struct vm_launch_state launch; /* lives as long as the VM */
 	struct nv_err err = { 0 };
+	if (confine_init(&err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	static struct machine_saved saved; /* its memory is mapped for the VM's life */
 	saved.memory_fd = -1;
 	if (a.restore_dir) {

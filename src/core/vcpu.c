@@ -1,11 +1,13 @@
 #include "core/vcpu.h"
 
 #include <errno.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "confine/confine.h"
 #include "kvm/kvm.h"
 
 /* Set on vCPU threads: they must never wait for a vCPU (their own or, in a
@@ -215,10 +217,24 @@ static bool thread_wait(struct vcpu *v)
 	return false;
 }
 
+/* The new thread's word to vcpu_start: confined, or why not. */
+struct vcpu_start_report {
+	sem_t done;
+	int rc;
+	struct nv_err err;
+};
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	thread_vcpu = v;
+	/* Before KVM_RUN: every exit a guest causes meets the filter. */
+	struct vcpu_start_report *rep = v->starting;
+	rep->rc = confine_thread(CONFINE_VCPU, &rep->err);
+	int rc = rep->rc;
+	sem_post(&rep->done); /* rep is gone after this */
+	if (rc < 0)
+		return NULL;
 	while (thread_wait(v) && run_once(v))
 		;
 	pthread_mutex_lock(&v->lock);
@@ -247,12 +263,26 @@ int vcpu_start(struct vcpu *v, struct nv_err *err)
 	sigdelset(&all, SIGBUS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* Created under the lock, so v->thread is set before anyone kicks. */
+	struct vcpu_start_report rep = { .rc = 0 };
+	sem_init(&rep.done, 0, 0);
+	v->starting = &rep;
 	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
+		sem_destroy(&rep.done);
 		set_state_locked(v, VCPU_STOPPED);
 		pthread_mutex_unlock(&v->lock);
 		return nv_err_host(err, "cannot start vCPU %u thread: %s", v->index, strerror(r));
+	}
+	while (sem_wait(&rep.done) < 0)
+		;
+	sem_destroy(&rep.done);
+	v->starting = NULL;
+	if (rep.rc < 0) {
+		pthread_join(v->thread, NULL);
+		set_state_locked(v, VCPU_STOPPED);
+		pthread_mutex_unlock(&v->lock);
+		return nv_err_host(err, "vCPU %u: %s", v->index, rep.err.msg);
 	}
 	v->thread_started = true;
 	set_state_locked(v, VCPU_RUNNING);

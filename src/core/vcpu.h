@@ -58,6 +58,8 @@ struct vcpu_work {
 	bool done;
 };
 
+struct vcpu_start_report;
+
 struct vcpu {
 	unsigned index;
 	int fd;
@@ -74,6 +76,7 @@ struct vcpu {
 	bool joining;               /* one vcpu_stop caller joins it */
 	struct vcpu_work work;
 
+	struct vcpu_start_report *starting; /* vcpu_start's, while the thread confines itself */
 	bool io_pending;            /* vCPU thread only: the next KVM_RUN completes an exit */
 	uint64_t exits;             /* statistics */
 };
@@ -84,7 +87,9 @@ void vcpu_init(struct vcpu *v, unsigned index, const struct vcpu_host *host);
 int vcpu_create(struct vcpu *v, int vm_fd, int run_size, unsigned index,
 		const struct vcpu_host *host, struct nv_err *err);
 void vcpu_destroy(struct vcpu *v);
-/* Starts the thread in VCPU_RUNNING (only from CREATED). */
+/* Starts the thread in VCPU_RUNNING (only from CREATED). The thread
+ * loads the vCPU's seccomp filter (confine/) first; a failure to is
+ * vcpu_start's. */
 int vcpu_start(struct vcpu *v, struct nv_err *err);
 /* Ask for a state and wait until the thread has reached it. Idempotent, and
  * safe from several controller threads at once; never from a vCPU thread

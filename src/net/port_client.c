@@ -47,10 +47,16 @@ static int port_handshake(int fd, const char *switch_name, const struct port_hel
 int port_client_connect(const char *switch_name, const struct port_hello *h, char *port_name,
 			size_t port_name_len, struct nv_err *err)
 {
+	if (switch_ensure_running(switch_name, err) < 0)
+		return -1;
+	return port_client_attach(switch_name, h, port_name, port_name_len, err);
+}
+
+int port_client_attach(const char *switch_name, const struct port_hello *h, char *port_name,
+		       size_t port_name_len, struct nv_err *err)
+{
 	char path[4096], label[64];
 	if (switch_path(switch_name, SWITCH_PORT_SOCKET, path, sizeof(path), err) < 0)
-		return -1;
-	if (switch_ensure_running(switch_name, err) < 0)
 		return -1;
 	snprintf(label, sizeof(label), "switch %s", switch_name);
 	int fd = unix_seqpacket_connect(path, label, "the switch stopped while connecting", err);

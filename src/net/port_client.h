@@ -23,5 +23,9 @@ struct port_hello {
  * name the switch gave the port. */
 int port_client_connect(const char *switch_name, const struct port_hello *h, char *port_name,
 			size_t port_name_len, struct nv_err *err);
+/* The same, but a stopped switch stays stopped (a confined VMM starts no
+ * process: vmm/switch_starter.c does that for it). */
+int port_client_attach(const char *switch_name, const struct port_hello *h, char *port_name,
+		       size_t port_name_len, struct nv_err *err);
 
 #endif

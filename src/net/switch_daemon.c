@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "net/switch_daemon_private.h"
+#include "confine/confine.h"
 #include "net/switch_launch.h"
 #include "net/switch_path.h"
 #include "net/switch_protocol.h"
@@ -160,6 +161,10 @@ int switch_daemon_run(const char *name, struct nv_err *err)
 	int ret = switch_daemon_loop_open(d, name, err);
 	if (ret == 0)
 		ret = daemon_start(d, name, err);
+	/* Set up (libslirp loaded, sockets bound, uplink open): confined
+	 * before the first frame or request is read. */
+	if (ret == 0)
+		ret = confine_thread(CONFINE_SWITCH, err);
 	if (ret == 0) {
 		switch_daemon_log(d, "started (type %s, pid %d)", switch_type_name(d->cfg.type),
 				  (int)getpid());

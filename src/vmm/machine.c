@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arch/x86/cpuid.h"
+#include "confine/confine.h"
 #include "arch/x86/regs.h"
 #include "dev/legacy/uart16550.h"
 #include "kvm/kvm.h"
@@ -211,6 +212,10 @@ fail:
 int machine_start(struct machine *m, struct nv_err *err)
 {
 	vcpu_install_kick_handler();
+	/* The calling thread is the VMM's main from here on: confined before
+	 * any vCPU runs (they inherit this filter, and add their own). */
+	if (confine_thread(CONFINE_VMM_MAIN, err) < 0)
+		return -1;
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
 		if (vcpu_start(&m->vcpus[i], err) < 0)
 			return -1;

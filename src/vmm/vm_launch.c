@@ -59,9 +59,12 @@ static void add_nested_support(struct vm_launch_state *st)
 static int nic_reconnect(void *opaque)
 {
 	struct vm_launch_port *p = opaque;
-	/* Starts the switch's daemon again if it died; quiet on failure (the
-	 * device retries every second while the link is down). */
-	return port_client_connect(p->switch_name, &p->hello, NULL, 0, NULL);
+	/* The switch's daemon again if it died (the starter's job: this
+	 * thread starts no process); quiet on failure (the device retries
+	 * every second while the link is down). */
+	if (!switch_running(p->switch_name))
+		switch_starter_ensure(p->starter, p->switch_name);
+	return port_client_attach(p->switch_name, &p->hello, NULL, 0, NULL);
 }
 
 /* Names validated to fit (vm_config_validate); cut, never overrun. */
@@ -77,6 +80,9 @@ static void copy_name(char *dst, size_t size, const char *src)
 static int connect_nics(struct vm_launch_state *st, struct machine_resources *r, struct nv_err *err)
 {
 	const struct vm_config *c = &st->config;
+	/* Forked now, before guest memory exists. */
+	if (c->nnics > 0 && !st->starter.pid && switch_starter_open(&st->starter, err) < 0)
+		return -1;
 	for (unsigned i = 0; i < c->nnics; i++) {
 		const struct vm_nic *n = &c->nics[i];
 		struct vm_launch_port *p = &st->ports[i];
@@ -85,6 +91,7 @@ static int connect_nics(struct vm_launch_state *st, struct machine_resources *r,
 		p->hello = (struct port_hello){
 			.vm = p->vm_name, .adapter = i, .mac = n->mac, .mac_spoofing = n->mac_spoofing,
 		};
+		p->starter = &st->starter;
 		int fd = port_client_connect(p->switch_name, &p->hello, NULL, 0, err);
 		if (fd < 0) {
 			for (unsigned j = 0; j < i; j++)

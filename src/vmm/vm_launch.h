@@ -14,6 +14,7 @@
 #include "net/switch_protocol.h"
 #include "vmm/kernel_cmdline.h"
 #include "vmm/machine.h"
+#include "vmm/switch_starter.h"
 
 /* What launching needs beyond the VM's settings (struct vm_config). */
 struct vm_launch_options {
@@ -38,6 +39,7 @@ struct vm_launch_port {
 	char switch_name[SWITCH_NAME_MAX + 1];
 	char vm_name[72];
 	struct port_hello hello; /* hello.vm points to vm_name */
+	struct switch_starter *starter;
 };
 
 /* What a launched machine needs to outlive it (the reconnect functions'
@@ -47,6 +49,8 @@ struct vm_launch_state {
 	/* The settings as launched: the caller's plus the nested support disk. */
 	struct vm_config config;
 	struct vm_launch_port ports[VM_MAX_NICS];
+	/* Starts a switch's daemon again for a reconnecting adapter. */
+	struct switch_starter starter;
 	char append[KERNEL_CMDLINE_MAX]; /* the config's, and the support disk's name */
 	char cmdline[KERNEL_CMDLINE_MAX];
 	/* Non-empty: a note for the user (e.g. no nested support disk). */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine/confine.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
 #include "util/proc_fail.h"
@@ -253,6 +254,10 @@ int vmm_daemon_run(const struct vmm_daemon_options *o)
 	 * must not kill the VM's process. */
 	signal(SIGPIPE, SIG_IGN);
 	struct nv_err err = { 0 };
+	if (confine_init(&err) < 0) {
+		notify(&d, NESTVM_EXIT_BAD_INPUT);
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	}
 	if (vm_store_path(d.name, VM_CONSOLE_SOCKET, d.sock_console, sizeof(d.sock_console), &err) < 0 ||
 	    vm_store_path(d.name, VM_CONTROL_SOCKET, d.sock_control, sizeof(d.sock_control), &err) < 0 ||
 	    vm_store_path(d.name, VM_CONSOLE_LOG, d.log, sizeof(d.log), &err) < 0)

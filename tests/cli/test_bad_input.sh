@@ -38,6 +38,7 @@ host_mib=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
 t_bad "memory beyond the host" "more than this host has" $NV run --memory "$((host_mib + 1024))M" -- true
 t_bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
 t_bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
+t_bad "NESTVM_SECCOMP nonsense" "NESTVM_SECCOMP is .maybe.: it may be enforce .the default., log or off" env NESTVM_SECCOMP=maybe $NV run -- true
 t_bad "cpus not a number" "cpus 'two'" $NV run --cpus two -- true
 t_bad "missing disk" "cannot open disk image $T/missing.img: No such file" $NV run --disk "$T/missing.img" -- true
 t_bad "a folder as a disk" "disk image $T is not a regular file or block device" $NV run --disk "$T,readonly" -- true

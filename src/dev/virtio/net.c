@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine/confine.h"
 #include "core/device_snapshot.h"
 #include "util/le.h"
 
@@ -64,6 +66,10 @@ struct virtio_net {
 	int stop_fd;
 	pthread_t thread;
 	bool thread_started;
+	/* The new thread's word to virtio_net_new: confined, or why not. */
+	sem_t confined;
+	int confine_rc;
+	struct nv_err confine_err;
 };
 
 static void wake(struct virtio_net *n)
@@ -339,6 +345,11 @@ static void try_reconnect(struct virtio_net *n)
 static void *io_thread(void *arg)
 {
 	struct virtio_net *n = arg;
+	/* Before the first frame or guest buffer. */
+	n->confine_rc = confine_thread(CONFINE_DEVICE_IO, &n->confine_err);
+	sem_post(&n->confined);
+	if (n->confine_rc < 0)
+		return NULL;
 	uint64_t next_try = 0;
 	for (;;) {
 		virtio_mmio_lock(n->t);
@@ -431,10 +442,20 @@ struct virtio_net *virtio_net_new(const struct guest_mem *mem, struct irq_line i
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sem_init(&n->confined, 0, 0);
 	int rc = pthread_create(&n->thread, NULL, io_thread, n);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
+		sem_destroy(&n->confined);
 		nv_err_host(err, "cannot start the virtio-net I/O thread: %s", strerror(rc));
+		goto fail;
+	}
+	while (sem_wait(&n->confined) < 0)
+		;
+	sem_destroy(&n->confined);
+	if (n->confine_rc < 0) {
+		pthread_join(n->thread, NULL);
+		nv_err_host(err, "virtio-net I/O thread: %s", n->confine_err.msg);
 		goto fail;
 	}
 	n->thread_started = true;

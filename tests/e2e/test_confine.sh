@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Confinement, end to end in the lab (issue 16): a named VM with an adapter
+# on a NAT switch runs; every thread of its VMM (main, vCPUs, the adapter's
+# I/O thread) and of the switch's daemon has a seccomp filter (Seccomp: 2)
+# and no_new_privs; the switch starter (the VMM's helper that starts a
+# switch's daemon again) has no_new_privs and holds no guest memory and no
+# KVM fd; a switch daemon killed with SIGKILL is started again by it and the
+# adapter reconnects (the confined VMM itself cannot start a process); a
+# guest's network still works through the confined daemon (DHCP, DNS
+# refusal aside, a TCP fetch from the lab host); NESTVM_SECCOMP=log runs the
+# same VM with filters that only log.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab linux "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+export NESTVM_HOME
+NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
+tmp=$(mktemp -d)
+httpd_pid=''
+cleanup() {
+	[ -z "$httpd_pid" ] || kill "$httpd_pid" 2>/dev/null
+	"$NV" vm stop c --force >/dev/null 2>&1
+	"$NV" switch delete wan >/dev/null 2>&1
+	rm -rf "$NESTVM_HOME" "$tmp"
+}
+trap cleanup EXIT
+
+field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+
+# every_thread PID LABEL: each thread of PID shows Seccomp 2 and NoNewPrivs 1.
+every_thread() {
+	local pid=$1 label=$2 n=0 bad=''
+	for t in /proc/"$pid"/task/*; do
+		n=$((n + 1))
+		s=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$t/status")
+		p=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "$t/status")
+		[ "$s" = 2 ] && [ "$p" = 1 ] || bad="$bad $(cat "$t/comm")(Seccomp $s, NoNewPrivs $p)"
+	done
+	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then t_ok "$label: all $n threads have Seccomp 2 and NoNewPrivs 1"
+	else t_not_ok "$label" "threads without:$bad ($n threads)"; fi
+	NTHREADS=$n
+}
+
+mkdir -p "$tmp/www" && echo hello-through-confined-nat >"$tmp/www/index.html"
+busybox httpd -f -p 127.0.0.1:8000 -h "$tmp/www" &
+httpd_pid=$!
+
+t_expect "create NAT switch wan (host loopback on)" 0 '' -- "$NV" switch create wan --type nat --host-loopback on
+t_expect "create VM c (one adapter on wan)" 0 'VM c created' -- \
+	"$NV" vm create c --memory 256M --cpus 2 --nic switch=wan --append quiet
+t_expect "start c" 0 'VM c started' -- "$NV" vm start c
+vmm=$("$NV" vm show c | sed -n 's/^Pid  *: *//p')
+sw=$(cat "$NESTVM_HOME/switches/wan/daemon.pid")
+if [ -n "$vmm" ] && [ -d "/proc/$vmm" ]; then
+	every_thread "$vmm" "VMM of c"
+	# main, 2 vCPUs, the adapter's I/O thread
+	[ "$NTHREADS" -ge 4 ] && t_ok "the VMM has its main, vCPU and I/O threads ($NTHREADS)" ||
+		t_not_ok "the VMM's threads" "only $NTHREADS"
+else
+	t_not_ok "VMM of c" "no VMM pid ('$vmm')"
+fi
+every_thread "$sw" "daemon of switch wan"
+
+# The starter: a child of the VMM named nestvm-swstart.
+starter=''
+for p in /proc/[0-9]*; do
+	[ "$(cat "$p/comm" 2>/dev/null)" = nestvm-swstart ] && [ "$(field "${p#/proc/}" PPid)" = "$vmm" ] && starter=${p#/proc/}
+done
+if [ -n "$starter" ]; then
+	[ "$(field "$starter" NoNewPrivs)" = 1 ] && t_ok "the switch starter has no_new_privs" ||
+		t_not_ok "the switch starter has no_new_privs" "NoNewPrivs $(field "$starter" NoNewPrivs)"
+	held=$(ls -l "/proc/$starter/fd" 2>/dev/null | grep -c -e kvm -e anon_inode)
+	maps=$(grep -c -e '/dev/zero' -e 'memfd' "/proc/$starter/maps" 2>/dev/null)
+	fds=$(ls "/proc/$starter/fd" | wc -l)
+	[ "$held" = 0 ] && [ "$fds" -le 4 ] && t_ok "the starter holds no KVM fd and only its socket ($fds fds)" ||
+		t_not_ok "the starter's fds" "$(ls -l "/proc/$starter/fd")"
+	vmsize=$(field "$starter" VmRSS | awk '{ print $1 }')
+	[ "${vmsize:-999999}" -lt 65536 ] && t_ok "the starter maps no guest memory (RSS ${vmsize} kB, the guest has 256 MiB)" ||
+		t_not_ok "the starter maps no guest memory" "RSS $vmsize kB, maps $maps"
+else
+	t_not_ok "the switch starter" "no nestvm-swstart child of $vmm"
+fi
+
+# --- the guest's network through the confined daemon
+console_run() {
+	: >"$tmp/console.out"
+	{
+		sleep 1
+		printf '%s\r' "$1"
+		for _ in $(seq 240); do grep -q -- "$2" "$tmp/console.out" && break; sleep 0.5; done
+		printf '\001d'
+		sleep 2
+	} | timeout 300 "$NV" vm console c >"$tmp/console.out" 2>"$tmp/console.err"
+}
+console_run 'for i in $(seq 60); do ip route show default | grep -q via && break; sleep 1; done; echo F=$(wget -q -O - http://$(ip route show default | sed -n "s/.*via \([0-9.]*\).*/\1/p"):8000/ 2>&1)' 'F=[a-z]'
+grep -q 'F=hello-through-confined-nat' "$tmp/console.out" && t_ok "the guest fetches a page through the confined NAT daemon" ||
+	t_not_ok "the guest fetches a page through the confined NAT daemon" "$(tail -c 600 "$tmp/console.out")"
+
+# --- a daemon killed with SIGKILL: started again, the adapter reconnects
+kill -9 "$sw"
+for _ in $(seq 60); do
+	nsw=$(cat "$NESTVM_HOME/switches/wan/daemon.pid" 2>/dev/null)
+	[ -n "$nsw" ] && [ "$nsw" != "$sw" ] && [ -d "/proc/$nsw" ] && "$NV" switch show wan 2>/dev/null | grep -q 'ports  *1' && break
+	sleep 1
+done
+t_expect "the daemon of wan runs again, c's adapter on it" 0 'ports +1' -- "$NV" switch show wan
+[ -n "${nsw:-}" ] && [ "$nsw" != "$sw" ] && every_thread "$nsw" "the restarted daemon of wan"
+t_expect "c still runs" 0 '^State +: Running' -- "$NV" vm show c
+t_expect "vm stop --force c" 0 '' -- "$NV" vm stop c --force
+
+# --- log mode: filters that only log
+NESTVM_SECCOMP=log t_expect "start c with NESTVM_SECCOMP=log" 0 'VM c started' -- "$NV" vm start c
+vmm=$("$NV" vm show c | sed -n 's/^Pid  *: *//p')
+[ -n "$vmm" ] && [ "$(field "$vmm" Seccomp)" = 2 ] && t_ok "log mode still loads filters" ||
+	t_not_ok "log mode still loads filters" "Seccomp $(field "${vmm:-0}" Seccomp 2>/dev/null)"
+t_expect "vm stop --force c" 0 '' -- "$NV" vm stop c --force
+t_summary
