@@ -100,7 +100,7 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 # a fake VM adapter on a switch).
 TOOL_BIN := $(B)/tests/tools/switch_probe $(B)/tests/tools/pty_run $(B)/tests/tools/run_as \
 	$(B)/tests/tools/hold_lock $(B)/tests/tools/json_get $(B)/tests/tools/seqpacket_call \
-	$(B)/tests/tools/conn_flood $(B)/tests/tools/nofile_limit
+	$(B)/tests/tools/conn_flood $(B)/tests/tools/nofile_limit $(B)/tests/tools/pipe_hold
 $(B)/tests/tools/switch_probe: tests/tools/switch_probe.c $(B)/libnestvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libnestvm.a $(LDLIBS)
@@ -110,11 +110,11 @@ $(B)/tests/tools/pty_run: tests/tools/pty_run.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
-# run_as, hold_lock, json_get, seqpacket_call, conn_flood, nofile_limit:
+# run_as, hold_lock, json_get, seqpacket_call, conn_flood, nofile_limit, pipe_hold:
 # what the CLI tests would otherwise take from util-linux or python3, which
 # the lab's busybox lacks.
 $(B)/tests/tools/run_as $(B)/tests/tools/hold_lock $(B)/tests/tools/seqpacket_call \
-	$(B)/tests/tools/conn_flood $(B)/tests/tools/nofile_limit: $(B)/tests/tools/%: tests/tools/%.c
+	$(B)/tests/tools/conn_flood $(B)/tests/tools/nofile_limit $(B)/tests/tools/pipe_hold: $(B)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 

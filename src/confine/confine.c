@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "confine/capabilities.h"
 #include "confine/syscall_policy.h"
 #include "util/proc_fail.h"
 
@@ -144,6 +145,10 @@ static int add_ioctls(scmp_filter_ctx ctx, uint32_t action, int nr, enum confine
 	return 0;
 }
 
+/* The prctl options that only ever take privilege away. */
+static const int prctl_narrowing[] = { PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAPBSET_READ, PR_CAPBSET_DROP,
+				       PR_CAP_AMBIENT };
+
 static int add_rule(scmp_filter_ctx ctx, uint32_t allow, const struct confine_rule *r, struct nv_err *err)
 {
 	int nr = seccomp_syscall_resolve_name(r->syscall);
@@ -182,9 +187,9 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t allow, const struct confine_ru
 		rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 		break;
 	case ARG_PRCTL_FILTER:
-		rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
-		if (rc == 0)
-			rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP));
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < sizeof(prctl_narrowing) / sizeof(prctl_narrowing[0]); i++)
+			rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, prctl_narrowing[i]));
 		break;
 	case ARG_ENOSYS:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
@@ -212,7 +217,7 @@ int confine_thread(enum confine_kind kind, struct nv_err *err)
 	if (kind < 0 || kind >= CONFINE_KINDS)
 		return nv_err_host(err, "seccomp: no filter for thread kind %d", (int)kind);
 	pthread_once(&names_once, names_fill);
-	if (sigsys_ready(err) < 0)
+	if (capabilities_drop_all(err) < 0 || sigsys_ready(err) < 0)
 		return -1;
 	scmp_filter_ctx ctx = seccomp_init(mode == CONFINE_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
 	if (!ctx)

@@ -31,8 +31,9 @@ int confine_init(struct nv_err *err);
 void confine_set_mode(enum confine_mode mode);
 enum confine_mode confine_current_mode(void);
 
-/* Loads kind's filter on the calling thread (nothing when the mode is
- * off). 0, or -1 with err. */
+/* Drops the calling thread's capabilities (confine/capabilities.h) and
+ * loads kind's filter on it; nothing when the mode is off. 0, or -1 with
+ * err. */
 int confine_thread(enum confine_kind kind, struct nv_err *err);
 
 /* "VMM main", "vCPU", "device I/O", "switch daemon". */

@@ -108,9 +108,12 @@ static const struct confine_rule vmm_main[] = {
 	{ "getpeername", ARG_ANY },
 	{ "ioctl", ARG_IOCTL_VMM },
 	{ "clone", ARG_CLONE_THREAD },
-	/* A thread it starts adds its own filter (only ever narrower). */
+	/* A thread it starts adds its own filter and drops its capabilities
+	 * (none left to drop: only ever narrower). */
 	{ "prctl", ARG_PRCTL_FILTER },
 	{ "seccomp", ARG_ANY },
+	{ "capget", ARG_ANY },
+	{ "capset", ARG_ANY },
 	{ "clone3", ARG_ENOSYS },
 	{ "set_robust_list", ARG_ANY },
 	{ "rseq", ARG_ANY },

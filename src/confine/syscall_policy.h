@@ -21,7 +21,7 @@ enum confine_arg {
 	ARG_OPENAT_READ,  /* openat: cannot write, create or truncate */
 	ARG_SELF,         /* tgkill: to this process's own threads */
 	ARG_ENOSYS,       /* refused with ENOSYS (clone3: glibc then uses clone) */
-	ARG_PRCTL_FILTER, /* prctl: no_new_privs and seccomp, to add a filter */
+	ARG_PRCTL_FILTER, /* prctl: no_new_privs, seccomp and dropping capabilities */
 };
 
 struct confine_rule {

@@ -48,10 +48,13 @@ static uint8_t *reserve_aligned(uint64_t ram_size, struct nv_err *err)
 	return aligned;
 }
 
-/* Guest RAM is never useful in a core dump and may be large. */
+/* Guest RAM is never useful in a core dump and may be large; and no
+ * child process gets it, so nothing a VMM forks can read or change the
+ * guest. */
 static void advise(uint8_t *host, uint64_t ram_size)
 {
 	madvise(host, ram_size, MADV_DONTDUMP);
+	madvise(host, ram_size, MADV_DONTFORK);
 }
 
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "confine/confine.h"
@@ -24,9 +25,11 @@ static void kick_handler_install(void)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler;
-	/* A kick that lands while the thread is in a device's read() or write()
-	 * must not fail that call; KVM_RUN returns -EINTR all the same. */
-	sa.sa_flags = SA_RESTART;
+	/* No SA_RESTART: a kick also ends a device's wait in a blocking call
+	 * (the console's write to a pipe nobody reads), which sees EINTR and
+	 * asks vcpu_self_leaving whether to give up. Disk I/O on regular files
+	 * is never interrupted; every other call retries on EINTR. */
+	sa.sa_flags = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 }
@@ -37,6 +40,17 @@ void vcpu_install_kick_handler(void)
 	pthread_once(&once, kick_handler_install);
 }
 
+bool vcpu_self_leaving(void)
+{
+	struct vcpu *v = (struct vcpu *)thread_vcpu;
+	if (!v)
+		return false;
+	pthread_mutex_lock(&v->lock);
+	bool leaving = v->requested != VCPU_RUNNING;
+	pthread_mutex_unlock(&v->lock);
+	return leaving;
+}
+
 void vcpu_init(struct vcpu *v, unsigned index, const struct vcpu_host *host)
 {
 	memset(v, 0, sizeof(*v));
@@ -44,7 +58,11 @@ void vcpu_init(struct vcpu *v, unsigned index, const struct vcpu_host *host)
 	v->host = host;
 	v->fd = -1;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* request's timed waits */
+	pthread_cond_init(&v->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	v->state = VCPU_CREATED;
 	v->requested = VCPU_RUNNING;
 }
@@ -320,8 +338,21 @@ static int request(struct vcpu *v, enum vcpu_state want)
 		pthread_cond_broadcast(&v->cond);
 		if (want != VCPU_RUNNING && v->state == VCPU_RUNNING)
 			kick_locked(v);
-		while (v->state != want && v->state != VCPU_STOPPED && v->requested == want)
-			pthread_cond_wait(&v->cond, &v->lock);
+		while (v->state != want && v->state != VCPU_STOPPED && v->requested == want) {
+			/* Kicked again every 100 ms while it runs: a kick that
+			 * lands between a device's check and its blocking call
+			 * is not lost for good. */
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&v->cond, &v->lock, &until) == ETIMEDOUT &&
+			    want != VCPU_RUNNING && v->state == VCPU_RUNNING && v->requested == want)
+				kick_locked(v);
+		}
 		if (v->state == want)
 			r = 0;
 		else

@@ -114,6 +114,11 @@ enum vcpu_state vcpu_state_get(struct vcpu *v);
  * functions (it would wait for itself). */
 int vcpu_run_on(struct vcpu *v, int (*fn)(struct vcpu *v, void *arg), void *arg);
 
+/* On a vCPU thread: true when its controller asked it to pause or stop,
+ * so a device waiting in a blocking call that a kick interrupted (EINTR)
+ * gives up instead of waiting on. False on any other thread. */
+bool vcpu_self_leaving(void);
+
 /* Dispatch one decoded exit to the buses. Exposed for tests. */
 void vcpu_dispatch_io(const struct vcpu_host *host, const struct vcpu_exit *e);
 

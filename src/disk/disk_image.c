@@ -210,11 +210,16 @@ int disk_image_writev(struct disk_image *img, const struct iovec *iov, int iovcn
 	return img->ops->writev(img, iov, iovcnt, off);
 }
 
+/* Linux reports a lost write-back to one fdatasync only; after that the
+ * next one succeeds though the data is gone. So a failure sticks: every
+ * later flush of this image fails too, as the guest must hear. */
 int disk_image_flush(struct disk_image *img)
 {
 	if (img->readonly)
 		return 0;
-	return fdatasync(img->fd) < 0 ? -1 : 0;
+	if (!img->flush_failed && fdatasync(img->fd) < 0)
+		img->flush_failed = true;
+	return img->flush_failed ? -1 : 0;
 }
 
 int disk_image_probe(const char *path, enum disk_format *format, struct nv_err *err)

@@ -54,7 +54,8 @@ ino_t disk_image_ino(const struct disk_image *img);
  * the file would be taken for qcow2 when next opened. */
 int disk_image_readv(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
 int disk_image_writev(struct disk_image *img, const struct iovec *iov, int iovcnt, uint64_t off);
-/* Data and metadata of the top image on stable storage. 0 or -1. */
+/* Data and metadata of the top image on stable storage. 0 or -1; once
+ * -1, always -1 for this image (a lost write-back is not forgotten). */
 int disk_image_flush(struct disk_image *img);
 
 /* Creates a qcow2 image at path (O_EXCL: never over an existing file) of

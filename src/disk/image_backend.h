@@ -30,6 +30,7 @@ struct disk_image {
 	bool qcow2; /* else raw: found from the first bytes */
 	uint64_t file_size; /* of the host file (or block device) when opened */
 	bool is_blockdev;
+	bool flush_failed; /* sticky: see disk_image_flush */
 	dev_t dev;
 	ino_t ino;
 	uint64_t size; /* of the virtual disk, set by the backend */

@@ -61,23 +61,41 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* fd is (still) the file at path: a delete renames the directory away,
+ * and a create may put a new VM, with a new lock file, under the name. */
+static bool is_file_at(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int vm_store_lock(const char *name, struct vm_lock *lk, struct nv_err *err)
 {
 	char path[PATH_LEN];
 	lk->fd = -1;
 	if (vm_store_path(name, VM_LOCK_FILE, path, sizeof(path), err) < 0)
 		return -1;
-	if (!vm_store_exists(name))
-		return no_such_vm(name, err);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == ENOENT ? no_such_vm(name, err)
-				       : nv_err_host(err, "cannot open %s: %s", path, strerror(errno));
 	/* Polling rather than a blocking flock with an alarm: no signal
 	 * handlers to disturb, and the wait is bounded. */
+	int fd = -1;
 	for (int waited = 0;; waited += LOCK_POLL_MS) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
+		if (fd < 0) {
+			if (!vm_store_exists(name))
+				return no_such_vm(name, err);
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0)
+				return errno == ENOENT ? no_such_vm(name, err)
+						       : nv_err_host(err, "cannot open %s: %s", path, strerror(errno));
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (is_file_at(fd, path))
+				break;
+			/* The lock of a VM deleted while we waited: open the
+			 * name again (a new VM of that name, or none). */
+			close(fd);
+			fd = -1;
+			continue;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			int e = errno;
 			close(fd);
@@ -89,11 +107,6 @@ int vm_store_lock(const char *name, struct vm_lock *lk, struct nv_err *err)
 					   name, LOCK_TIMEOUT_MS / 1000);
 		}
 		sleep_ms(LOCK_POLL_MS);
-	}
-	/* A delete may have removed the directory while we waited. */
-	if (!vm_store_exists(name)) {
-		close(fd);
-		return no_such_vm(name, err);
 	}
 	lk->fd = fd;
 	return 0;

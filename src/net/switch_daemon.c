@@ -10,17 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "net/switch_daemon_private.h"
+
 #include "confine/confine.h"
 #include "net/switch_launch.h"
 #include "net/switch_path.h"
 #include "net/switch_protocol.h"
 #include "net/uplink_tap.h"
 #include "util/unix_json.h"
+
+/* The daemon's limits once set up (daemon_limits). */
+#define SWITCH_NOFILE_MAX 4096
+#define SWITCH_DATA_MAX (512ULL << 20)
 
 void switch_daemon_log(const struct daemon *d, const char *fmt, ...)
 {
@@ -141,6 +147,31 @@ static void daemon_stop(struct daemon *d)
 	evloop_destroy(d->loop);
 }
 
+/* Lowers limit res to at most max (never raises it). */
+static int lower_limit(int res, const char *what, rlim_t max, struct nv_err *err)
+{
+	struct rlimit r;
+	if (getrlimit(res, &r) < 0)
+		return nv_err_host(err, "getrlimit(%s): %s", what, strerror(errno));
+	if (r.rlim_max == RLIM_INFINITY || r.rlim_max > max)
+		r.rlim_max = max;
+	if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur > r.rlim_max)
+		r.rlim_cur = r.rlim_max;
+	if (setrlimit(res, &r) < 0)
+		return nv_err_host(err, "setrlimit(%s): %s", what, strerror(errno));
+	return 0;
+}
+
+/* What a guest's NAT flows or a flood of connections meet before they
+ * meet the host's limits: file descriptors (each flow is a socket; the
+ * listeners rest when they run out) and memory. */
+static int daemon_limits(struct nv_err *err)
+{
+	if (lower_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", SWITCH_NOFILE_MAX, err) < 0)
+		return -1;
+	return lower_limit(RLIMIT_DATA, "RLIMIT_DATA", SWITCH_DATA_MAX, err);
+}
+
 int switch_daemon_run(const char *name, struct nv_err *err)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -161,8 +192,10 @@ int switch_daemon_run(const char *name, struct nv_err *err)
 	int ret = switch_daemon_loop_open(d, name, err);
 	if (ret == 0)
 		ret = daemon_start(d, name, err);
-	/* Set up (libslirp loaded, sockets bound, uplink open): confined
-	 * before the first frame or request is read. */
+	/* Set up (libslirp loaded, sockets bound, uplink open): limited and
+	 * confined before the first frame or request is read. */
+	if (ret == 0)
+		ret = daemon_limits(err);
 	if (ret == 0)
 		ret = confine_thread(CONFINE_SWITCH, err);
 	if (ret == 0) {

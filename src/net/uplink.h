@@ -70,6 +70,9 @@ struct nat_config {
 	/* The gateway stands for the host's 127.0.0.1 too: guests reach
 	 * services that trust only local callers. Off unless asked for. */
 	bool host_loopback;
+	/* Caps on the flows (host sockets) guests open, per port and per
+	 * switch (net/nat_flows.h); 0 takes the defaults. */
+	unsigned max_flows_per_port, max_flows;
 };
 
 struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err);

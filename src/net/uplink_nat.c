@@ -163,6 +163,8 @@ static void nat_timer_mod(void *timer, int64_t expire_ms, void *opaque)
  * one: nat_unregister_poll_fd, uplink_nat_loop.c). */
 static void nat_register_poll_fd(int fd, void *opaque)
 {
+	struct nat_uplink *n = opaque;
+	nat_flows_opened(n->flows, fd); /* a guest's flow while its frame is in */
 }
 
 /* slirp wants a fill soon (room in a socket buffer again). */
@@ -212,10 +214,15 @@ static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
 		u->counters.dropped++;
 		return;
 	}
+	/* With the host's loopback behind the gateway, its pings are the
+	 * host's too: sockets like any other host's. */
+	if (!nat_flows_admit(n->flows, frame, len, n->host_loopback ? 0 : n->gateway))
+		return; /* a new flow past a cap: counted there */
 	u->counters.tx_frames++;
 	n->in_send = true;
 	slirp_input(n->slirp, frame, (int)len);
 	n->in_send = false;
+	nat_flows_input_done(n->flows);
 	nat_kick(n); /* slirp's answer, new sockets, new timers: a round soon */
 }
 
@@ -226,6 +233,28 @@ static void add_ip(struct json_object *obj, const char *key, uint32_t ip)
 	char s[INET_ADDRSTRLEN];
 	ip_format(ip, s);
 	json_object_object_add(obj, key, json_object_new_string(s));
+}
+
+/* Open flows and refusals, per switch and per port that has had any. */
+static void add_flows(struct json_object *obj, const struct nat_flows *f)
+{
+	json_object_object_add(obj, "flows", json_object_new_int((int)f->total));
+	json_object_object_add(obj, "flows_refused", json_object_new_int64((int64_t)f->refused));
+	char caps[64];
+	snprintf(caps, sizeof(caps), "%u per port, %u per switch", f->max_per_port, f->max_total);
+	json_object_object_add(obj, "flow_caps", json_object_new_string(caps));
+	struct json_object *ports = json_object_new_array();
+	for (int i = 0; i < NAT_FLOWS_PORTS; i++) {
+		const struct nat_flow_port *p = &f->ports[i];
+		if (!p->used || (!p->open && !p->refused))
+			continue;
+		char mac[18], line[96];
+		mac_format(&p->mac, mac);
+		snprintf(line, sizeof(line), "%s: %u open, %llu refused", mac, p->open,
+			 (unsigned long long)p->refused);
+		json_object_array_add(ports, json_object_new_string(line));
+	}
+	json_object_object_add(obj, "flows_by_mac", ports);
 }
 
 static void nat_describe(struct uplink *u, struct json_object *obj)
@@ -249,6 +278,7 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 		json_object_array_add(fw, o);
 	}
 	json_object_object_add(obj, "forwards", fw);
+	add_flows(obj, n->flows);
 	/* slirp's table of live connections, one line each. It is g_malloc'd;
 	 * GLib >= 2.46 allocates with the system malloc, so free() is right. */
 	char *info = slirp_connection_info(n->slirp);
@@ -281,6 +311,7 @@ static void nat_free(struct uplink *u)
 		n->queue_count--;
 	}
 	free(n->forwards);
+	free(n->flows);
 	free(n);
 }
 
@@ -358,13 +389,17 @@ struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err)
 	if (check_config(cfg, err) < 0)
 		return NULL;
 	struct nat_uplink *n = calloc(1, sizeof(*n));
-	if (!n || (cfg->nforwards &&
-		   !(n->forwards = calloc(cfg->nforwards, sizeof(*n->forwards))))) {
+	if (!n || !(n->flows = malloc(sizeof(*n->flows))) ||
+	    (cfg->nforwards && !(n->forwards = calloc(cfg->nforwards, sizeof(*n->forwards))))) {
+		if (n)
+			free(n->flows);
 		free(n);
 		nv_err_host(err, "nat uplink: out of memory");
 		return NULL;
 	}
 	n->up.ops = &nat_ops;
+	nat_flows_init(n->flows, cfg->max_flows_per_port, cfg->max_flows);
+	n->host_loopback = cfg->host_loopback;
 	n->network = cfg->network;
 	n->prefix_len = cfg->prefix_len;
 	n->gateway = cfg->network + 1;

@@ -169,6 +169,7 @@ static void watch_sync(struct nat_uplink *n)
 void nat_unregister_poll_fd(int fd, void *opaque)
 {
 	struct nat_uplink *n = opaque;
+	nat_flows_closed(n->flows, fd);
 	if (!n->loop)
 		return;
 	/* Out of the set before slirp closes it, so that a socket that gets

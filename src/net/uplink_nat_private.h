@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/evloop.h"
+#include "net/nat_flows.h"
 #include "net/uplink.h"
 
 /* Frames slirp emits while the switch is inside send() wait here until the
@@ -40,6 +41,8 @@ struct nat_uplink {
 	unsigned prefix_len;
 	struct nat_forward *forwards;
 	unsigned nforwards;
+	struct nat_flows *flows; /* caps on guests' flows */
+	bool host_loopback;      /* the gateway stands for the host's 127.0.0.1 */
 	struct nat_timer *timers;
 	bool in_send;
 	uint8_t *queue[NAT_QUEUE];

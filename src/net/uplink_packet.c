@@ -43,6 +43,7 @@ struct packet_uplink {
 	evloop_id id;
 	int ifindex;
 	char ifname[IF_NAMESIZE];
+	int gro; /* at start: 1 on, 0 off, -1 unknown */
 	uint8_t buf[NET_FRAME_MAX];
 };
 
@@ -125,12 +126,8 @@ static void pk_describe(struct uplink *u, struct json_object *obj)
 		json_object_object_add(obj, "mtu", json_object_new_int(ifr.ifr_mtu));
 	if (if_ioctl(p->fd, p->ifname, SIOCGIFFLAGS, &ifr) == 0)
 		json_object_object_add(obj, "up", json_object_new_boolean(ifr.ifr_flags & IFF_UP));
-	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
-	ifr.ifr_data = (char *)&ev;
-	if (ioctl(p->fd, SIOCETHTOOL, &ifr) == 0)
-		json_object_object_add(obj, "gro", json_object_new_boolean(ev.data != 0));
+	if (p->gro >= 0)
+		json_object_object_add(obj, "gro", json_object_new_boolean(p->gro));
 }
 
 static void pk_free(struct uplink *u)
@@ -220,6 +217,13 @@ struct uplink *uplink_packet_new(const char *ifname, struct nv_err *err)
 			     ifname, strerror(errno));
 		return fail(p);
 	}
+	/* Read once, here: the confined daemon may not use SIOCETHTOOL, whose
+	 * other commands change an interface (confine/syscall_policy.c). */
+	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (char *)&ev;
+	p->gro = ioctl(p->fd, SIOCETHTOOL, &ifr) == 0 ? ev.data != 0 : -1;
 #ifdef PACKET_IGNORE_OUTGOING
 	/* Linux 4.20+: the kernel skips outgoing frames for us (pk_ready() still
 	 * checks sll_pkttype on older kernels). */

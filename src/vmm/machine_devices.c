@@ -46,7 +46,10 @@ static void on_i8042_reset(void *opaque)
 	on_platform_event(opaque, PLATFORM_EVENT_RESET, 0);
 }
 
-/* The UART's output: straight to the console fd, retrying short writes. */
+/* The UART's output: straight to the console fd, retrying short writes.
+ * A write waiting for a reader that never comes gives up when a kick
+ * interrupts it for a stop or a pause (what is left of the line is
+ * dropped): the VM ends on SIGTERM though nobody reads its console. */
 static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct machine *m = opaque;
@@ -56,8 +59,11 @@ static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 		return;
 	while (len > 0) {
 		ssize_t w = write(m->res.console_fd, buf, len);
-		if (w < 0 && errno == EINTR)
+		if (w < 0 && errno == EINTR) {
+			if (atomic_load(&m->ended) || vcpu_self_leaving())
+				return;
 			continue;
+		}
 		if (w < 0 && errno == EPIPE) {
 			/* Nobody reads the console any more (`nestvm run -- yes | head`):
 			 * end like a shell pipeline does, 128 + SIGPIPE. */

@@ -51,4 +51,35 @@ t_expect "piped console input reaches the guest shell" 0 'piped-ok' -- \
 out=$(timeout "$TO" "$NV" run -- yes 2>/dev/null | head -n 1; echo "status=${PIPESTATUS[0]}")
 case "$out" in "y"$'\n'"status=141") t_ok "closed console output ends the VM (128+SIGPIPE)";;
 *) t_not_ok "closed console output ends the VM (128+SIGPIPE)" "$(printf '%s' "$out" | tr '\n' '|')";; esac
+# SIGTERM while nobody reads the console (issue 16, point 5): a vCPU waits
+# in its console write on a full pipe (cut to 4 KiB: every byte is a nested
+# exit in the lab), and still the VM ends at once with 128+SIGTERM.
+mkfifo "$T/full"
+"$(t_tool pipe_hold)" "$T/full" 4096 &
+holder=$!
+sleep 0.5
+"$NV" run -- sh -c 'while :; do echo 0123456789abcdefghijklmnopqrstuvwxyz; done' >"$T/full" 2>"$T/term.err" &
+vmm=$!
+for _ in $(seq 600); do
+	grep -qs pipe_write /proc/$vmm/task/*/wchan && break
+	sleep 0.2
+done
+grep -qs pipe_write /proc/$vmm/task/*/wchan && t_ok "a vCPU waits on the full console pipe" ||
+	t_not_ok "a vCPU waits on the full console pipe" "$(cat /proc/$vmm/task/*/wchan 2>/dev/null | tr '\0' ' ')"
+t0=${EPOCHREALTIME/./}
+kill -TERM "$vmm"
+for _ in $(seq 100); do kill -0 "$vmm" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$vmm" 2>/dev/null; then
+	t_not_ok "SIGTERM ends a VM whose console nobody reads" "still running 10 s later: $(cat /proc/$vmm/task/*/wchan 2>/dev/null | tr '\0' ' ')"
+	kill -KILL "$vmm"
+	wait "$vmm" 2>/dev/null
+else
+	wait "$vmm"
+	st=$?
+	ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	[ "$st" = 143 ] && t_ok "SIGTERM ends a VM whose console nobody reads (status 143, ${ms} ms)" ||
+		t_not_ok "SIGTERM ends a VM whose console nobody reads" "status $st: $(tail -c 200 "$T/term.err")"
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 t_summary

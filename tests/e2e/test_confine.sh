@@ -28,16 +28,20 @@ trap cleanup EXIT
 
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
 
-# every_thread PID LABEL: each thread of PID shows Seccomp 2 and NoNewPrivs 1.
+# every_thread PID LABEL: each thread of PID shows Seccomp 2, NoNewPrivs 1
+# and no capability left (effective, permitted, bounding; the lab runs as
+# root, so they were all there).
 every_thread() {
 	local pid=$1 label=$2 n=0 bad=''
 	for t in /proc/"$pid"/task/*; do
 		n=$((n + 1))
 		s=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$t/status")
 		p=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "$t/status")
-		[ "$s" = 2 ] && [ "$p" = 1 ] || bad="$bad $(cat "$t/comm")(Seccomp $s, NoNewPrivs $p)"
+		caps=$(grep -E '^Cap(Eff|Prm|Bnd):' "$t/status" | awk '{ print $2 }' | sort -u)
+		[ "$s" = 2 ] && [ "$p" = 1 ] && [ "$caps" = 0000000000000000 ] ||
+			bad="$bad $(cat "$t/comm")(Seccomp $s, NoNewPrivs $p, caps $(echo $caps))"
 	done
-	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then t_ok "$label: all $n threads have Seccomp 2 and NoNewPrivs 1"
+	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then t_ok "$label: all $n threads have Seccomp 2, NoNewPrivs 1, no capabilities"
 	else t_not_ok "$label" "threads without:$bad ($n threads)"; fi
 	NTHREADS=$n
 }
@@ -61,6 +65,9 @@ else
 	t_not_ok "VMM of c" "no VMM pid ('$vmm')"
 fi
 every_thread "$sw" "daemon of switch wan"
+grep -Eq '^Max open files +4096 +4096' "/proc/$sw/limits" && grep -Eq '^Max data size +536870912 +536870912' "/proc/$sw/limits" &&
+	t_ok "the daemon's file and memory limits are lowered (4096 fds, 512 MiB)" ||
+	t_not_ok "the daemon's limits" "$(grep -E 'open files|data size' "/proc/$sw/limits")"
 
 # The starter: a child of the VMM named nestvm-swstart.
 starter=''

@@ -103,12 +103,21 @@ static int status_field(const char *field)
 		return -1;
 	buf[n] = '\0';
 	const char *p = strstr(buf, field);
+	/* Capability sets are hex ("000001ffffffffff"): any non-zero digit
+	 * makes the value non-zero. */
+	if (p && !strncmp(field, "\nCap", 4))
+		return strtoull(p + strlen(field), NULL, 16) ? 1 : 0;
 	return p ? atoi(p + strlen(field)) : -1;
 }
 
 static int probe_status(void)
 {
-	return status_field("\nSeccomp:") == 2 && status_field("\nNoNewPrivs:") == 1 ? 0 : 1;
+	if (status_field("\nSeccomp:") != 2 || status_field("\nNoNewPrivs:") != 1)
+		return 1;
+	return status_field("\nCapEff:") == 0 && status_field("\nCapPrm:") == 0 && status_field("\nCapBnd:") == 0 &&
+			       status_field("\nCapAmb:") == 0
+		       ? 0
+		       : 2;
 }
 
 static int probe_status_unconfined(void)

@@ -4,8 +4,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/bus.h"
@@ -46,6 +50,40 @@ static void test_guest_mem_split_above_hole(void **state)
 	assert_null(guest_mem_ptr(&m, GUEST_MMIO_HOLE_START, 1));  /* the hole is not RAM */
 	assert_non_null(guest_mem_ptr(&m, GUEST_MMIO_HOLE_END, 1));
 	assert_null(guest_mem_ptr(&m, GUEST_MMIO_HOLE_START - 1, 2));
+}
+
+/* A child process never has guest RAM (MADV_DONTFORK): whatever a VMM
+ * forks cannot read or change the guest (issue 16, point 6). Both kinds:
+ * anonymous, and mapped from a saved memory file. */
+static void child_lacks(uint8_t *p)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(msync(p, 4096, MS_ASYNC) < 0 ? 0 : 1); /* ENOMEM: not mapped */
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_guest_mem_not_in_children(void **state)
+{
+	(void)state;
+	struct guest_mem m;
+	struct nv_err err = { 0 };
+	assert_int_equal(guest_mem_alloc(&m, 16ULL << 20, &err), 0);
+	uint8_t *p = guest_mem_ptr(&m, 0, 1);
+	*p = 1;
+	child_lacks(p);
+	guest_mem_free(&m);
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), 16 << 20), 0);
+	assert_int_equal(guest_mem_map_file(&m, fileno(f), 0, 16ULL << 20, &err), 0);
+	child_lacks(guest_mem_ptr(&m, 0, 1));
+	guest_mem_free(&m);
+	fclose(f);
 }
 
 static void test_guest_mem_alloc_is_huge_page_aligned(void **state)
@@ -185,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_guest_mem_bounds),
 		cmocka_unit_test(test_guest_mem_split_above_hole),
 		cmocka_unit_test(test_guest_mem_alloc_is_huge_page_aligned),
+		cmocka_unit_test(test_guest_mem_not_in_children),
 		cmocka_unit_test(test_bus_dispatch),
 		cmocka_unit_test(test_exit_decode_io),
 		cmocka_unit_test(test_exit_decode_others),

@@ -24,6 +24,7 @@
 
 #include "disk/disk_chain.h"
 #include "disk/disk_image.h"
+#include "disk/image_backend.h" /* the image's fd, to make a flush fail */
 #include "util/file_io.h"
 
 #define KiB 1024ull
@@ -341,6 +342,30 @@ static void test_raw_round_trip(void **state)
 	disk_image_close(img);
 	assert_file_is(p, shadow, size);
 	disk_image_close(NULL);
+	free(shadow);
+}
+
+/* A flush that failed once fails every time after: Linux reports a
+ * writeback error to one fdatasync only, and a guest's next FLUSH must not
+ * hear that its lost data is safe (issue 16, point 6). */
+static void test_failed_flush_stays_failed(void **state)
+{
+	(void)state;
+	const char *p = path_of("flush.raw");
+	uint8_t *shadow = make_raw(p, MiB, 2);
+	struct disk_image *img = open1(p, false);
+	assert_int_equal(disk_image_flush(img), 0);
+	int real = dup(img->fd), pp[2];
+	assert_true(real >= 0);
+	assert_int_equal(pipe(pp), 0);
+	assert_true(dup2(pp[0], img->fd) >= 0); /* fdatasync on a pipe: EINVAL */
+	assert_int_equal(disk_image_flush(img), -1);
+	assert_true(dup2(real, img->fd) >= 0); /* the file again: its fdatasync works */
+	close(real);
+	close(pp[0]);
+	close(pp[1]);
+	assert_int_equal(disk_image_flush(img), -1);
+	disk_image_close(img);
 	free(shadow);
 }
 
@@ -1136,6 +1161,7 @@ int main(void)
 		cmocka_unit_test(test_chain_records),
 		cmocka_unit_test(test_branch_and_set_backing),
 		cmocka_unit_test(test_raw_refuses_qcow2_magic),
+		cmocka_unit_test(test_failed_flush_stays_failed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -64,11 +64,12 @@ static void rx_clear(struct rx *r)
 	r->n = 0;
 }
 
-static struct uplink *make_nat_with(struct rx *r, const struct nat_forward *fw, unsigned nfw,
-				    bool host_loopback)
+static struct uplink *make_nat_caps(struct rx *r, const struct nat_forward *fw, unsigned nfw,
+				    bool host_loopback, unsigned per_port, unsigned total)
 {
 	struct nat_config cfg = { .network = NET, .prefix_len = 24, .forwards = fw,
-				  .nforwards = nfw, .host_loopback = host_loopback };
+				  .nforwards = nfw, .host_loopback = host_loopback,
+				  .max_flows_per_port = per_port, .max_flows = total };
 	struct nv_err err = { 0 };
 	struct uplink *u = uplink_nat_new(&cfg, &err);
 	if (!u)
@@ -79,6 +80,12 @@ static struct uplink *make_nat_with(struct rx *r, const struct nat_forward *fw, 
 	assert_int_equal(evloop_create(&r->loop), 0);
 	assert_int_equal(u->ops->attach(u, r->loop), 0);
 	return u;
+}
+
+static struct uplink *make_nat_with(struct rx *r, const struct nat_forward *fw, unsigned nfw,
+				    bool host_loopback)
+{
+	return make_nat_caps(r, fw, nfw, host_loopback, 0, 0);
 }
 
 /* The defaults a switch gets: guests kept off the host's loopback. */
@@ -582,6 +589,87 @@ static void test_describe_and_timeout(void **state)
 	free_nat(u, &r);
 }
 
+/* An integer field of the uplink's description. */
+static long long described(struct uplink *u, const char *key)
+{
+	struct json_object *o = json_object_new_object(), *v;
+	u->ops->describe(u, o);
+	long long n = json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+	json_object_put(o);
+	return n;
+}
+
+/* Datagrams the host's socket s received within ~1 s, concatenated. */
+static void received(struct rx *r, int s, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int64_t end = ms_now() + 1000; ms_now() < end;) {
+		pump_round(r);
+		ssize_t k;
+		while ((k = recv(s, out + n, size - 1 - n, MSG_DONTWAIT)) > 0)
+			n += (size_t)k;
+		out[n] = '\0';
+	}
+}
+
+/* Flow caps (issue 16, point 4): with 2 flows per port and 3 per switch,
+ * a guest's third UDP source port is refused and counted while its open
+ * flows go on; a second guest gets the switch's last flow, then is refused
+ * too; SYNs past the cap are refused; DHCP, which opens no socket, still
+ * works. */
+static const uint8_t OTHER_MAC[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xdd };
+
+static void test_flow_caps(void **state)
+{
+	uint16_t port = free_port(SOCK_DGRAM);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct rx r;
+	struct uplink *u = make_nat_caps(&r, NULL, 0, true, 2, 3);
+	guest_arp(u, &r);
+	uint8_t gw_mac[6];
+	memcpy(gw_mac, r.f[0] + 6, 6);
+	uint8_t f[128];
+	char got[256];
+	up_send(u, &r, f, udp(f, GUEST_MAC, gw_mac, GUEST, GW, 6001, port, "a", 1));
+	up_send(u, &r, f, udp(f, GUEST_MAC, gw_mac, GUEST, GW, 6002, port, "b", 1));
+	up_send(u, &r, f, udp(f, GUEST_MAC, gw_mac, GUEST, GW, 6003, port, "c", 1));
+	up_send(u, &r, f, udp(f, GUEST_MAC, gw_mac, GUEST, GW, 6001, port, "d", 1));
+	received(&r, s, got, sizeof(got));
+	assert_int_equal(strlen(got), 3);
+	assert_non_null(strchr(got, 'a'));
+	assert_non_null(strchr(got, 'b'));
+	assert_non_null(strchr(got, 'd')); /* an open flow goes on at the cap */
+	assert_null(strchr(got, 'c'));
+	assert_int_equal(described(u, "flows"), 2);
+	assert_int_equal(described(u, "flows_refused"), 1);
+
+	/* Another guest: the switch's third flow, then the switch's cap. */
+	up_send(u, &r, f, udp(f, OTHER_MAC, gw_mac, GUEST + 1, GW, 7001, port, "e", 1));
+	up_send(u, &r, f, udp(f, OTHER_MAC, gw_mac, GUEST + 1, GW, 7002, port, "f", 1));
+	received(&r, s, got, sizeof(got));
+	assert_string_equal(got, "e");
+	assert_int_equal(described(u, "flows"), 3);
+	assert_int_equal(described(u, "flows_refused"), 2);
+
+	/* A SYN past the cap never reaches slirp. */
+	up_send(u, &r, f, tcp_syn(f, GUEST_MAC, gw_mac, GUEST, GW, 40000, 9, 1));
+	assert_int_equal(described(u, "flows_refused"), 3);
+
+	/* What opens no socket still works: DHCP. */
+	rx_clear(&r);
+	uint8_t d[700];
+	uint32_t xid = 0x1234;
+	up_send(u, &r, d, dhcp_discover(d, GUEST_MAC, xid));
+	assert_true(pump_until(u, &r, is_dhcp_offer, &xid) >= 0);
+	assert_int_equal(described(u, "flows_refused"), 3);
+	close(s);
+	free_nat(u, &r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_forward_port_in_use),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_describe_and_timeout),
+		cmocka_unit_test(test_flow_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -394,6 +394,43 @@ static void test_tx_backend_full_resumes(void **state)
 	assert_int_equal(s.tx_dropped_link_down, 0);
 }
 
+/* A frame held for room when the driver disables the TX queue (QueueReady
+ * 0) and sets up a new ring: its head belonged to the old ring, so it is
+ * dropped, never pushed into the new one (issue 16, point 6). */
+static void test_tx_held_head_not_pushed_into_new_ring(void **state)
+{
+	for (uint16_t i = 0; i < QSZ / 3; i++)
+		tx_chain(i, 1500, (uint8_t)i);
+	for (int round = 0; round < 400; round++) {
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+		if (used_idx(1) != avail[1])
+			break;
+		for (uint16_t i = 0; i < QSZ / 3; i++)
+			tx_chain(i, 1500, (uint8_t)i);
+	}
+	assert_true(used_idx(1) != avail[1]); /* a frame is held */
+	uint64_t dropped = stats().tx_dropped_link_down;
+	/* The driver takes the TX ring away and sets up a fresh one. */
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	memset(ram + TXQ_BASE, 0, 0x3000);
+	avail[1] = 0;
+	vdrv_queue(t, 1, QSZ, TXQ_BASE, TXQ_BASE + 0x1000, TXQ_BASE + 0x2000);
+	/* Room on the switch's side: the I/O thread sees POLLOUT. */
+	uint8_t buf[2048];
+	for (int i = 0; i < 300; i++) {
+		while (recv(peer, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		sleep_ms(1);
+	}
+	assert_int_equal(used_idx(1), 0); /* nothing the driver did not give */
+	assert_int_equal(stats().tx_dropped_link_down, dropped + 1);
+	/* The new ring works. */
+	tx_chain(0, 100, 7);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	wait_used(1, 1);
+}
+
 static void test_backend_eof_link_down_then_reconnect(void **state)
 {
 	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
@@ -748,6 +785,7 @@ int main(void)
 		T(test_rx_dropped_before_driver_ok),
 		T(test_snapshot_round_trip),
 		T(test_snapshot_held_frames),
+		T(test_tx_held_head_not_pushed_into_new_ring),
 		T(test_snapshot_link_change),
 		T(test_snapshot_refusals),
 	};

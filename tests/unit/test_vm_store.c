@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,6 +280,56 @@ static void test_lock_excludes(void **state)
 	vm_store_unlock(&lk);
 }
 
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+struct lock_attempt {
+	const char *name;
+	struct vm_lock lk;
+	int rc;
+};
+
+static void *lock_in_thread(void *arg)
+{
+	struct lock_attempt *a = arg;
+	struct nv_err e = { 0 };
+	a->rc = vm_store_lock(a->name, &a->lk, &e);
+	return NULL;
+}
+
+/* A command waiting for a VM's lock while `vm delete` takes the VM away
+ * and `vm create` makes a new one of the same name: what it gets at last
+ * is the new VM's lock (or no VM), never the dead lock file's, which would
+ * let it write into the new VM beside that VM's real lock holder (issue
+ * 16, point 6). */
+static void test_lock_survives_delete_and_recreate(void **state)
+{
+	(void)state;
+	struct vm_lock held;
+	struct nv_err e = { 0 };
+	make_vm("web2", 1);
+	assert_int_equal(vm_store_lock("web2", &held, &e), 0);
+	struct lock_attempt a = { .name = "web2", .rc = 99 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, lock_in_thread, &a), 0);
+	sleep_ms(300); /* the thread has opened the lock file and waits */
+	assert_int_equal(vm_store_delete("web2", &e), 0);
+	make_vm("web2", 2);
+	vm_store_unlock(&held);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, 0);
+	char p[512];
+	struct stat now, locked;
+	assert_int_equal(vm_store_path("web2", VM_LOCK_FILE, p, sizeof(p), NULL), 0);
+	assert_int_equal(stat(p, &now), 0);
+	assert_int_equal(fstat(a.lk.fd, &locked), 0);
+	assert_true(now.st_ino == locked.st_ino && now.st_dev == locked.st_dev);
+	vm_store_unlock(&a.lk);
+}
+
 static void set_running(const char *name, pid_t pid, const char *last_stop)
 {
 	struct vm_record r;
@@ -339,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_name_must_match_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_excludes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_survives_delete_and_recreate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

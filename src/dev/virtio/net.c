@@ -35,7 +35,9 @@ struct virtio_net {
 	 * yet used) and the frame stays in tx_buf, copied from the guest once,
 	 * until the I/O thread sees POLLOUT. */
 	bool tx_held;
+	bool tx_more; /* tx_process stopped at its budget: the I/O thread goes on */
 	uint16_t tx_head;
+	uint32_t tx_epoch; /* the TX queue's epoch when the head was popped */
 	size_t tx_len;
 	uint8_t tx_buf[FRAME_BUF];
 
@@ -123,19 +125,43 @@ static int tx_send(struct virtio_net *n)
 	return 1;
 }
 
-/* Drain the TX ring into the backend. Lock held. */
+/* Gives the held TX head back to the ring it came from, unsent; a ring
+ * the driver has since disabled (and perhaps re-enabled elsewhere) gets
+ * nothing: that head is no longer its own. Lock held. */
+static void tx_drop_held(struct virtio_net *n)
+{
+	struct virtq *q = virtio_mmio_queue(n->t, VIRTIO_NET_TXQ);
+	n->tx_held = false;
+	n->stats.tx_dropped_link_down++;
+	if (q->ready && q->epoch == n->tx_epoch) {
+		virtq_push(q, n->tx_head, 0);
+		virtio_mmio_notify_used(n->t, VIRTIO_NET_TXQ);
+	}
+}
+
+/* Drain the TX ring into the backend, at most a ring's worth per call (a
+ * guest refilling it from another vCPU cannot keep us here: the I/O thread
+ * goes on). Lock held. */
 static void tx_process(struct virtio_net *n)
 {
 	struct virtq *q = virtio_mmio_queue(n->t, VIRTIO_NET_TXQ);
 	if (!driver_ok(n))
 		return;
+	if (n->tx_held && (!q->ready || q->epoch != n->tx_epoch))
+		tx_drop_held(n);
 	if (n->tx_held) {
 		if (!tx_send(n))
 			return;
 		n->tx_held = false;
 		virtq_push(q, n->tx_head, 0);
 	}
-	for (;;) {
+	n->tx_more = false;
+	for (unsigned budget = q->size;; budget--) {
+		if (budget == 0) {
+			n->tx_more = true;
+			wake(n);
+			break;
+		}
 		if (virtq_pop(q, &n->chain) != 1)
 			break; /* empty, or broken: notify_used reports NEEDS_RESET */
 		const struct virtq_chain *c = &n->chain;
@@ -154,6 +180,7 @@ static void tx_process(struct virtio_net *n)
 		if (!tx_send(n)) {
 			n->tx_held = true;
 			n->tx_head = c->head;
+			n->tx_epoch = q->epoch;
 			wake(n); /* the I/O thread starts polling for POLLOUT */
 			break;
 		}
@@ -241,6 +268,7 @@ static void net_reset(void *dev)
 	if (n->rx_pending)
 		n->stats.rx_dropped_no_buffer++;
 	n->tx_held = false;
+	n->tx_more = false;
 	n->rx_pending = false;
 	wake(n);
 }
@@ -270,12 +298,8 @@ static void backend_down(struct virtio_net *n)
 		close(n->fd);
 		n->fd = -1;
 		set_link(n, false);
-		if (n->tx_held) {
-			n->tx_held = false;
-			n->stats.tx_dropped_link_down++;
-			virtq_push(virtio_mmio_queue(n->t, VIRTIO_NET_TXQ), n->tx_head, 0);
-			virtio_mmio_notify_used(n->t, VIRTIO_NET_TXQ);
-		}
+		if (n->tx_held)
+			tx_drop_held(n);
 	}
 	virtio_mmio_unlock(n->t);
 }
@@ -385,6 +409,8 @@ static void *io_thread(void *arg)
 			virtio_mmio_lock(n->t);
 			if (!n->paused && n->rx_pending && rx_deliver(n) != 0)
 				n->rx_pending = false;
+			if (!n->paused && n->tx_more && !n->tx_held)
+				tx_process(n);
 			virtio_mmio_unlock(n->t);
 		}
 		if (paused)
@@ -590,6 +616,7 @@ static int net_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err
 			memcpy(n->tx_buf + HDR, tx_frame, tx_frame_len);
 			n->tx_len = HDR + tx_frame_len;
 			n->tx_head = tx_head;
+			n->tx_epoch = virtio_mmio_queue(n->t, VIRTIO_NET_TXQ)->epoch;
 			n->tx_held = true;
 		}
 		if (rx_pending) {

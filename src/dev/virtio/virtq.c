@@ -118,6 +118,7 @@ int virtq_enable(struct virtq *q, uint64_t features)
 	q->signalled_used = 0;
 	q->broken = false;
 	q->ready = true;
+	q->epoch++;
 	return 0;
 }
 

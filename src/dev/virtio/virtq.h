@@ -59,6 +59,9 @@ struct virtq {
 	uint16_t last_avail_idx; /* next avail entry to consume */
 	uint16_t used_idx;       /* shadow of used->idx */
 	uint16_t signalled_used; /* used_idx at the last should_notify */
+	/* Bumped by every enable: a head a device holds from an older epoch
+	 * belongs to a ring the driver has since taken away (QueueReady=0). */
+	uint32_t epoch;
 
 	/* Host views of the rings, resolved once by virtq_enable(). */
 	uint8_t *desc;

@@ -1,0 +1,38 @@
+#include "confine/capabilities.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The highest capability this kernel knows (CAP_LAST_CAP of its own
+ * headers may be newer or older than ours). */
+static int last_cap(void)
+{
+	int last = CAP_LAST_CAP;
+	while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+		last++;
+	return last;
+}
+
+int capabilities_drop_all(struct nv_err *err)
+{
+	/* The bounding set first: it needs CAP_SETPCAP, which capset takes. */
+	int last = last_cap();
+	for (int c = 0; c <= last; c++) {
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) <= 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
+			return nv_err_host(err, "cannot drop capability %d from the bounding set: %s", c,
+					   strerror(errno));
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) < 0)
+		return nv_err_host(err, "cannot drop capabilities: %s", strerror(errno));
+	return 0;
+}
