@@ -10,7 +10,7 @@ CPPFLAGS = -Isrc $(CPPFLAGS_EXTRA)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # libslirp (the NAT switch) is loaded when a NAT switch starts
 # (net/slirp_runtime.c): only its header is needed to build. The nestvm
-# binary is a static PIE (glibc, json-c, zlib and libseccomp inside), as Firecracker's
+# binary is a static PIE (glibc, json-c and zlib inside), as Firecracker's
 # is: no dynamic loader at start, one file to put in a jail, and still
 # placed at a random address (README, "Design"). The linker's notes that
 # dlopen and getpwuid want this glibc's shared libraries at run time hold:
@@ -18,14 +18,16 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # libraries dynamically.
 SLIRP_CFLAGS := $(shell pkg-config --cflags-only-I slirp 2>/dev/null)
 CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
-LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -lseccomp -Wl,-Bdynamic
+LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -Wl,-Bdynamic
 
 B       := build
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+# Generated at build time: the seccomp filters as BPF (src/confine/confine_bpf.h).
+GEN_SRC := $(B)/gen/confine_bpf.c
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
-SAN_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o) $(GEN_SRC:%.c=$(B)/san/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
@@ -45,7 +47,20 @@ GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-
 all: $(B)/nestvm
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
-	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz -lseccomp
+	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz
+
+# The same command built with ASan + UBSan (dynamic): tests/run runs the
+# CLI tests against it too.
+$(B)/nestvm-san: $(CLI_SRC:%.c=$(B)/san/%.o) $(B)/libnestvm-san.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# libseccomp compiles the policy once, here; nestvm loads the result.
+$(B)/gen/seccomp_gen: scripts/seccomp_gen.c src/confine/syscall_policy.c src/confine/syscall_policy.h \
+		src/confine/confine_bpf.h src/confine/thread_kind.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ scripts/seccomp_gen.c src/confine/syscall_policy.c -lseccomp
+$(B)/gen/confine_bpf.c: $(B)/gen/seccomp_gen
+	$< >$@.tmp && mv $@.tmp $@
 
 $(B)/libnestvm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -122,7 +137,7 @@ $(B)/tests/tools/json_get: tests/tools/json_get.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $< -ljson-c
 
-check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm
+check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm $(B)/nestvm-san
 
 # The dependency arrows of src/ point down only (tests/tools/check-layers).
 layers:

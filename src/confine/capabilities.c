@@ -19,6 +19,13 @@ static int last_cap(void)
 
 int capabilities_drop_all(struct nv_err *err)
 {
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return nv_err_host(err, "cannot read capabilities: %s", strerror(errno));
+	if (!d[0].permitted && !d[1].permitted && !d[0].inheritable && !d[1].inheritable)
+		return 0; /* nothing held, nothing to gain: the bounding set cannot matter */
 	/* The bounding set first: it needs CAP_SETPCAP, which capset takes. */
 	int last = last_cap();
 	for (int c = 0; c <= last; c++) {
@@ -29,8 +36,6 @@ int capabilities_drop_all(struct nv_err *err)
 					   strerror(errno));
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2];
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capset, &h, d) < 0)
 		return nv_err_host(err, "cannot drop capabilities: %s", strerror(errno));
