@@ -41,6 +41,13 @@ static void noop_reset(void *opaque)
 	(void)opaque;
 }
 
+static char image[64];
+
+static void remove_image(void)
+{
+	unlink(image);
+}
+
 static void use_uart(struct uart16550 *u)
 {
 	for (uint64_t r = 0; r < UART16550_NR_PORTS; r++) {
@@ -69,7 +76,6 @@ static void use_virtio(struct virtio_mmio *t)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *ram;
-	static char image[64];
 	if (!ram) {
 		ram = aligned_alloc(4096, RAM);
 		strcpy(image, "/tmp/nestvm-fuzz-state-XXXXXX");
@@ -77,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ram || fd < 0 || ftruncate(fd, 64 * 1024) < 0)
 			abort();
 		close(fd);
+		atexit(remove_image); /* a run leaves no file behind */
 	}
 	if (size < 1)
 		return 0;

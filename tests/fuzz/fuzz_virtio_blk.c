@@ -1,8 +1,10 @@
 /* libFuzzer: a hostile guest driving virtio-blk. The input is split into
  * guest RAM contents and a script of MMIO register writes (and queue
  * notifies), so the fuzzer controls rings, descriptors, indirect tables,
- * request headers and the register sequence. Any crash, sanitizer report or
- * hang is a bug: nothing a guest writes may take the VMM down. */
+ * request headers and the register sequence. Guest RAM has a part at 0 and
+ * one at 4 GiB (fuzz_util.h), so addresses above 4 GiB are met too. Any
+ * crash, sanitizer report or hang is a bug: nothing a guest writes may take
+ * the VMM down. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,14 @@
 #include "core/guest_mem.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/mmio.h"
-
-#define RAM (64 * 1024)
+#include "fuzz_util.h"
 
 static char image[64];
+
+static void remove_image(void)
+{
+	unlink(image);
+}
 
 static void noop_irq(void *opaque, unsigned gsi, int level)
 {
@@ -36,14 +42,13 @@ static const uint16_t regs[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *ram;
-	if (!ram) {
-		ram = malloc(RAM);
+	if (!image[0]) {
 		strcpy(image, "/tmp/nestvm-fuzz-blk-XXXXXX");
 		int fd = mkstemp(image);
 		if (fd < 0 || ftruncate(fd, 64 * 1024) < 0)
 			abort();
 		close(fd);
+		atexit(remove_image); /* a run leaves no file behind */
 	}
 	if (size < 1)
 		return 0;
@@ -57,11 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rec = data;
 	data += nrec * 5;
 	size -= nrec * 5;
-	memset(ram, 0, RAM);
-	memcpy(ram, data, size < RAM ? size : RAM);
-
 	struct guest_mem mem;
-	guest_mem_init_over(&mem, ram, RAM);
+	fuzz_guest_ram(&mem, data, size);
 	struct irq_line irq = { .set_level = noop_irq };
 	struct virtio_blk *b = virtio_blk_new(&mem, irq, image, nrec & 1, NULL);
 	if (!b)

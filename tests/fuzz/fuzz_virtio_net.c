@@ -14,8 +14,7 @@
 #include "core/guest_mem.h"
 #include "dev/virtio/mmio.h"
 #include "dev/virtio/net.h"
-
-#define RAM (64 * 1024)
+#include "fuzz_util.h"
 
 static void noop_irq(void *opaque, unsigned gsi, int level)
 {
@@ -35,9 +34,6 @@ static const uint16_t regs[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *ram;
-	if (!ram)
-		ram = malloc(RAM);
 	if (size < 2)
 		return 0;
 	/* data[0]: register records (5 bytes each); data[1]: backend mode
@@ -52,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rec = data;
 	data += nrec * 5;
 	size -= nrec * 5;
-	memset(ram, 0, RAM);
-	memcpy(ram, data, size < RAM ? size : RAM);
+	struct guest_mem mem;
+	uint8_t *ram = fuzz_guest_ram(&mem, data, size);
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -70,8 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(sv[1]);
 		sv[1] = -1;
 	}
-	struct guest_mem mem;
-	guest_mem_init_over(&mem, ram, RAM);
 	struct irq_line irq = { .set_level = noop_irq };
 	struct virtio_net_config cfg = { .mac = { { 0x52, 0x54, 0, 1, 2, 3 } }, .fd = sv[0] };
 	struct virtio_net *n = virtio_net_new(&mem, irq, &cfg, NULL);

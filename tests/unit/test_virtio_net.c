@@ -2,6 +2,7 @@
  * guest memory), with a socketpair as the switch port. The device's I/O
  * thread runs for real, so RX checks wait (boundedly) for its work. */
 #include <errno.h>
+#include <pthread.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -392,6 +393,65 @@ static void test_tx_backend_full_resumes(void **state)
 	struct virtio_net_stats s = stats();
 	assert_int_equal(s.tx_frames, avail[1]);
 	assert_int_equal(s.tx_dropped_link_down, 0);
+}
+
+static volatile int stop_threads;
+
+/* Another vCPU of a hostile guest: puts the same chain back into the TX
+ * ring as fast as the device takes it, for as long as the test runs. */
+static void *refill(void *arg)
+{
+	while (!stop_threads) {
+		if ((uint16_t)(avail[1] - used_idx(1)) < QSZ - 1)
+			publish(1, 0);
+	}
+	return arg;
+}
+
+/* The switch, reading everything (asleep while there is nothing). */
+static void *drain(void *arg)
+{
+	uint8_t buf[2048];
+	struct timeval tv = { .tv_usec = 100000 };
+	setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (!stop_threads)
+		(void)recv(peer, buf, sizeof(buf), 0);
+	return arg;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A notify handles at most a ring's worth of frames: a guest that refills
+ * the ring from another vCPU without end cannot keep the notifying vCPU
+ * inside the device (the I/O thread takes the rest); issue 16, point 6. */
+static void test_tx_drain_is_bounded(void **state)
+{
+	uint64_t b = TXBUF;
+	memset(ram + b, 0, VIRTIO_NET_HDR_LEN + 60);
+	set_desc(1, 0, b, VIRTIO_NET_HDR_LEN + 60, 0, 0);
+	stop_threads = 0;
+	pthread_t r, d;
+	assert_int_equal(pthread_create(&d, NULL, drain, NULL), 0);
+	assert_int_equal(pthread_create(&r, NULL, refill, NULL), 0);
+	sleep_ms(50);
+	int64_t t0 = mono_ms();
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	int64_t took = mono_ms() - t0;
+	sleep_ms(100);
+	uint64_t sent = stats().tx_frames;
+	/* The refiller stops after 2 s: an unbounded drain returns then. */
+	sleep_ms(1900);
+	stop_threads = 1;
+	pthread_join(r, NULL);
+	pthread_join(d, NULL);
+	if (took >= 1000)
+		fail_msg("one notify stayed %lld ms in the device", (long long)took);
+	assert_true(sent > QSZ); /* the I/O thread went on */
 }
 
 /* A frame held for room when the driver disables the TX queue (QueueReady
@@ -786,6 +846,7 @@ int main(void)
 		T(test_snapshot_round_trip),
 		T(test_snapshot_held_frames),
 		T(test_tx_held_head_not_pushed_into_new_ring),
+		T(test_tx_drain_is_bounded),
 		T(test_snapshot_link_change),
 		T(test_snapshot_refusals),
 	};

@@ -176,6 +176,8 @@ static void e_cpus_zero(struct json_object *d) { json_object_object_add(cfg(d), 
 static void e_cpus_huge(struct json_object *d) { json_object_object_add(cfg(d), "cpus", json_object_new_int64(4294967297LL)); }
 static void e_unknown(struct json_object *d) { json_object_object_add(cfg(d), "balloon", json_object_new_boolean(1)); }
 static void e_unknown_top(struct json_object *d) { json_object_object_add(d, "extra", json_object_new_int(1)); }
+/* A name with a newline and an escape in it: quoted, it stays one line. */
+static void e_unknown_newline(struct json_object *d) { json_object_object_add(d, "ex\ntra\033[2J", json_object_new_int(1)); }
 static void e_unknown_nic(struct json_object *d) { json_object_object_add(nic(d, 1), "vlan", json_object_new_int(5)); }
 static void e_bad_mac(struct json_object *d) { json_object_object_add(nic(d, 1), "mac", json_object_new_string("52:54:zz")); }
 static void e_mcast_mac(struct json_object *d) { json_object_object_add(nic(d, 0), "mac", json_object_new_string("01:00:5e:00:00:01")); }
@@ -230,6 +232,7 @@ static void test_malformed_fields(void **state)
 	expect_error(e_cpus_huge, "config.cpus: must be 1..255");
 	expect_error(e_unknown, "config.balloon: unknown field");
 	expect_error(e_unknown_top, "extra: unknown field");
+	expect_error(e_unknown_newline, "ex?tra?[2J: unknown field");
 	expect_error(e_unknown_nic, "config.nics[1].vlan: unknown field");
 	expect_error(e_bad_mac, "config.nics[1].mac: not a MAC address");
 	expect_error(e_mcast_mac, "config.nics[0].mac: MAC 01:00:5e:00:00:01 is multicast");
