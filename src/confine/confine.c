@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "confine/capabilities.h"
@@ -81,10 +82,22 @@ static size_t put_int(char *buf, size_t at, size_t size, int v)
 	return at;
 }
 
+static size_t put_hex(char *buf, size_t at, size_t size, unsigned long long v)
+{
+	char d[20];
+	int n = 0;
+	do
+		d[n++] = "0123456789abcdef"[v % 16];
+	while ((v /= 16) && n < (int)sizeof(d));
+	at = put(buf, at, size, "0x");
+	while (n > 0 && at + 1 < size)
+		buf[at++] = d[--n];
+	return at;
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
-	(void)uc;
 	char line[320];
 	size_t n = 0, size = sizeof(line);
 	int nr = si->si_syscall;
@@ -97,6 +110,13 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	n = put(line, n, size, name);
 	n = put(line, n, size, " (");
 	n = put_int(line, n, size, nr);
+	if (nr == SYS_ioctl || nr == SYS_socket || nr == SYS_prctl) {
+		/* Which request or family: the second or first argument. */
+		const ucontext_t *u = uc;
+		long long a = nr == SYS_ioctl ? u->uc_mcontext.gregs[REG_RSI] : u->uc_mcontext.gregs[REG_RDI];
+		n = put(line, n, size, nr == SYS_ioctl ? ", request " : ", argument ");
+		n = put_hex(line, n, size, (unsigned long long)a);
+	}
 	n = put(line, n, size, "), and the process ends (NESTVM_SECCOMP=log lets such calls through to the kernel's audit log instead)\n");
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;

@@ -201,8 +201,9 @@ static const struct confine_rule switch_daemon[] = {
 };
 
 /* The requests src/kvm/kvm.c makes once a VM runs: a vCPU's run and its
- * state (save, restore, checkpoints), interrupts, the clock, the in-kernel
- * irqchip and PIT. Creating VMs, vCPUs and memory slots is set-up. */
+ * state (save, restore, checkpoints; the list of MSRs to save is asked of
+ * /dev/kvm then), interrupts, the clock, the in-kernel irqchip and PIT.
+ * Creating VMs, vCPUs and memory slots is set-up. */
 #define KVM_RUNTIME_IOCTLS                                                                   \
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_FPU,       \
 		KVM_SET_FPU, KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_SET_XSAVE, KVM_GET_XCRS,       \
@@ -211,7 +212,8 @@ static const struct confine_rule switch_daemon[] = {
 		KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, KVM_GET_NESTED_STATE,                    \
 		KVM_SET_NESTED_STATE, KVM_GET_TSC_KHZ, KVM_SET_TSC_KHZ, KVM_IRQ_LINE,          \
 		KVM_GET_CLOCK, KVM_SET_CLOCK, KVM_GET_IRQCHIP, KVM_SET_IRQCHIP, KVM_GET_PIT2,  \
-		KVM_SET_PIT2, KVM_CHECK_EXTENSION
+		KVM_SET_PIT2, KVM_CHECK_EXTENSION, KVM_GET_MSR_INDEX_LIST,                     \
+		KVM_GET_MSR_FEATURE_INDEX_LIST
 
 static const unsigned long ioctls_vcpu[] = { KVM_RUNTIME_IOCTLS };
 /* ... and the terminal nestvm run restores when the VM ends. */
