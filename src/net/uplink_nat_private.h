@@ -42,6 +42,7 @@ struct nat_uplink {
 	struct nat_forward *forwards;
 	unsigned nforwards;
 	struct nat_flows *flows; /* caps on guests' flows */
+	uint64_t fragments_dropped; /* guests' IPv4 fragments: see is_fragment */
 	bool host_loopback;      /* the gateway stands for the host's 127.0.0.1 */
 	struct nat_timer *timers;
 	bool in_send;
