@@ -149,6 +149,8 @@ static void tx_process(struct virtio_net *n)
 		return;
 	if (n->tx_held && (!q->ready || q->epoch != n->tx_epoch))
 		tx_drop_held(n);
+	if (!q->ready)
+		return; /* nothing to pop; and its size may be 0, no budget */
 	if (n->tx_held) {
 		if (!tx_send(n))
 			return;
