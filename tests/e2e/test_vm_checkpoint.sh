@@ -67,13 +67,13 @@ t_fails "a taken name is refused" 2 'VM n already has a checkpoint named off1' -
 
 # --- L2 runs L3; a checkpoint while it counts ----------------------------
 t_expect "start n" 0 '^VM n started' -- "$NV" vm start n
-if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
-else t_not_ok "n reaches its shell prompt" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
-l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
-type_in "echo before > /root/before; echo disk-before | dd of=/dev/vda bs=512 seek=0 conv=fsync 2>/dev/null; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
 # How n last stopped, on a failure: a nested guest's triple fault there is
 # the lab's emulated SVM (lab/README.md), which t_lab_run retries.
 why_off() { "$NV" vm show n 2>/dev/null | sed -n 's/^LastStop *: */last stop: /p'; }
+if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
+else t_not_ok "n reaches its shell prompt" "$(why_off) $(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
+type_in "echo before > /root/before; echo disk-before | dd of=/dev/vda bs=512 seek=0 conv=fsync 2>/dev/null; (nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
 if t_wait_for "$LOG" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
 else t_not_ok "L2 runs an L3 that counts" "$(why_off) $(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 a=$(last_tick)
@@ -84,7 +84,7 @@ t_expect "n is still Running" 0 '^n +Running' -- "$NV" vm list n
 check_all "after the checkpoint"
 type_in "touch /root/after-cp" "echo disk-after | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null"
 if t_wait_for "$LOG" "L3-tick $((b + 20))[^0-9]" "$T"; then t_ok "L3 goes on after the checkpoint"
-else t_not_ok "L3 goes on after the checkpoint" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+else t_not_ok "L3 goes on after the checkpoint" "$(why_off) $(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 d=$(last_tick)
 t_expect "checkpoint list: off1, and cp1 current under it" 0 '^  cp1 .*Running  <- current' -- \
 	"$NV" vm checkpoint list n
@@ -97,7 +97,7 @@ t_expect "n is Saved" 0 '^n +Saved' -- "$NV" vm list n
 off=$(stat -c %s "$LOG")
 t_expect "vm start n continues the checkpoint" 0 '^VM n resumed from its saved state' -- "$NV" vm start n
 if t_wait_for "$LOG" 'L3-tick [0-9]+[^0-9]' "$T" "$off"; then t_ok "L3 counts again"
-else t_not_ok "L3 counts again" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+else t_not_ok "L3 counts again" "$(why_off) $(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 f=$(ticks "$off" | head -n 1)
 out="before the checkpoint: $a, after: $b, before the restore: $d, first after: $f"
 [ -n "$f" ] && [ "$f" -ge $((a + 1)) ] && [ "$f" -le $((b + 2)) ] && [ "$f" -lt "$d" ] &&
