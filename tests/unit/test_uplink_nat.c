@@ -397,13 +397,21 @@ static int is_udp_reply(const uint8_t *f, size_t len, const void *arg)
 	       get32(f + 26) == GW && get32(f + 30) == GUEST && memcmp(p + 8, w->data, dl) == 0;
 }
 
-static void test_outbound_udp_round_trip(void **state)
+/* A UDP socket on the host's 127.0.0.1 at a free port (*port). */
+static int udp_listener(uint16_t *port)
 {
-	uint16_t port = free_port(SOCK_DGRAM);
+	*port = free_port(SOCK_DGRAM);
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(*port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	return s;
+}
+
+static void test_outbound_udp_round_trip(void **state)
+{
+	uint16_t port;
+	int s = udp_listener(&port);
 	struct rx r;
 	struct uplink *u = make_nat_with(&r, NULL, 0, true);
 	guest_arp(u, &r);
@@ -622,11 +630,8 @@ static const uint8_t OTHER_MAC[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xdd };
 
 static void test_flow_caps(void **state)
 {
-	uint16_t port = free_port(SOCK_DGRAM);
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	uint16_t port;
+	int s = udp_listener(&port);
 	struct rx r;
 	struct uplink *u = make_nat_caps(&r, NULL, 0, true, 2, 3);
 	guest_arp(u, &r);
