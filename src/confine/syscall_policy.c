@@ -46,6 +46,17 @@ static const struct confine_rule common[] = {
 	{ "exit_group", ARG_ANY },
 };
 
+/* I/O on sockets a thread has or connects (the socket rule checks the
+ * domain; getsockopt is how SO_PEERCRED is read), and what serving a
+ * listening socket adds. */
+#define SOCKET_IO_RULES                                                                    \
+	{ "connect", ARG_ANY }, { "sendto", ARG_ANY }, { "recvfrom", ARG_ANY },            \
+	{ "sendmsg", ARG_ANY }, { "recvmsg", ARG_ANY }, { "shutdown", ARG_ANY },           \
+	{ "getsockopt", ARG_ANY }, { "setsockopt", ARG_ANY }
+#define SOCKET_SERVE_RULES                                                                 \
+	{ "bind", ARG_ANY }, { "listen", ARG_ANY }, { "accept", ARG_ANY },                 \
+	{ "accept4", ARG_ANY }, { "getsockname", ARG_ANY }, { "getpeername", ARG_ANY }
+
 /* The event loop: console, control and console sockets (AF_UNIX only),
  * signals, threads (never processes), and what save and checkpoint write
  * (state, memory and overlay files, the VM's record). */
@@ -92,20 +103,8 @@ static const struct confine_rule vmm_main[] = {
 	{ "rt_sigaction", ARG_ANY },
 	{ "socket", ARG_SOCKET_UNIX },
 	{ "socketpair", ARG_SOCKET_UNIX },
-	{ "bind", ARG_ANY },
-	{ "listen", ARG_ANY },
-	{ "accept", ARG_ANY },
-	{ "accept4", ARG_ANY },
-	{ "connect", ARG_ANY },
-	{ "sendto", ARG_ANY },
-	{ "recvfrom", ARG_ANY },
-	{ "sendmsg", ARG_ANY },
-	{ "recvmsg", ARG_ANY },
-	{ "shutdown", ARG_ANY },
-	{ "getsockopt", ARG_ANY }, /* SO_PEERCRED */
-	{ "setsockopt", ARG_ANY },
-	{ "getsockname", ARG_ANY },
-	{ "getpeername", ARG_ANY },
+	SOCKET_IO_RULES,
+	SOCKET_SERVE_RULES,
 	{ "ioctl", ARG_IOCTL_VMM },
 	{ "clone", ARG_CLONE_THREAD },
 	/* A thread it starts adds its own filter and drops its capabilities
@@ -151,14 +150,7 @@ static const struct confine_rule device_io[] = {
 	{ "epoll_wait", ARG_ANY },
 	{ "epoll_pwait", ARG_ANY },
 	{ "socket", ARG_SOCKET_UNIX },
-	{ "connect", ARG_ANY },
-	{ "sendto", ARG_ANY },
-	{ "recvfrom", ARG_ANY },
-	{ "sendmsg", ARG_ANY },
-	{ "recvmsg", ARG_ANY },
-	{ "shutdown", ARG_ANY },
-	{ "getsockopt", ARG_ANY },
-	{ "setsockopt", ARG_ANY },
+	SOCKET_IO_RULES,
 	{ "getuid", ARG_ANY },
 	{ "geteuid", ARG_ANY },
 	{ "statx", ARG_ANY },
@@ -180,20 +172,8 @@ static const struct confine_rule switch_daemon[] = {
 	{ "timerfd_settime", ARG_ANY },
 	{ "timerfd_gettime", ARG_ANY },
 	{ "socket", ARG_SOCKET_IP },
-	{ "bind", ARG_ANY },
-	{ "listen", ARG_ANY },
-	{ "accept", ARG_ANY },
-	{ "accept4", ARG_ANY },
-	{ "connect", ARG_ANY },
-	{ "sendto", ARG_ANY },
-	{ "recvfrom", ARG_ANY },
-	{ "sendmsg", ARG_ANY },
-	{ "recvmsg", ARG_ANY },
-	{ "shutdown", ARG_ANY },
-	{ "getsockopt", ARG_ANY },
-	{ "setsockopt", ARG_ANY },
-	{ "getsockname", ARG_ANY },
-	{ "getpeername", ARG_ANY },
+	SOCKET_IO_RULES,
+	SOCKET_SERVE_RULES,
 	{ "ioctl", ARG_IOCTL_SWITCH },
 	{ "getuid", ARG_ANY },
 	{ "geteuid", ARG_ANY },
