@@ -40,11 +40,6 @@ void confine_set_mode(enum confine_mode m)
 	mode = m;
 }
 
-enum confine_mode confine_current_mode(void)
-{
-	return mode;
-}
-
 int confine_init(struct nv_err *err)
 {
 	const char *v = getenv("NESTVM_SECCOMP");

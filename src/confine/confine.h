@@ -29,7 +29,6 @@ enum confine_mode {
 int confine_init(struct nv_err *err);
 /* Sets the mode directly (tests). */
 void confine_set_mode(enum confine_mode mode);
-enum confine_mode confine_current_mode(void);
 
 /* Drops the calling thread's capabilities (confine/capabilities.h) and
  * loads kind's filter on it; nothing when the mode is off. 0, or -1 with
