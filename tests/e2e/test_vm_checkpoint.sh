@@ -30,7 +30,9 @@ LOG=$NESTVM_HOME/vms/n/console.log
 
 ticks() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-tick [0-9]+' | awk '{ print $2 }'; }
 last_tick() { ticks 0 | tail -n 1; }
-l3_boots() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-boot=[0-9a-f-]{36}' | sort -u; }
+# (a whole id by its shape: L2's and L3's bytes interleave on the console, and a
+# spliced line can still be 36 hex digits and hyphens)
+l3_boots() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-boot=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | sort -u; }
 type_in() { # LINE...: typed into n's console, then detach
 	{
 		sleep 1
