@@ -21,6 +21,15 @@ CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
 LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -Wl,-Bdynamic
 
 B       := build
+
+# `nestvm --version`: the release, and the git revision of the tree it was
+# built from ("unknown" without git, as in a tarball; REVISION=... on the
+# make command line overrides). Only build/gen/revision's content changes
+# rebuild cli/version.o, so a new commit relinks nestvm and nothing else.
+VERSION := 0.1.0
+ifeq ($(origin REVISION),undefined)
+REVISION := $(shell [ -e .git ] && git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+endif
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
 # Generated at build time: the seccomp filters as BPF (src/confine/confine_bpf.h).
@@ -41,7 +50,7 @@ GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
 GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
-.PHONY: all test run setup guest lab clean check-tests layers
+.PHONY: all test run setup guest lab clean check-tests layers FORCE
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
 all: $(B)/nestvm
@@ -61,6 +70,13 @@ $(B)/gen/seccomp_gen: scripts/seccomp_gen.c src/confine/syscall_policy.c src/con
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ scripts/seccomp_gen.c src/confine/syscall_policy.c -lseccomp
 $(B)/gen/confine_bpf.c: $(B)/gen/seccomp_gen
 	$< >$@.tmp && mv $@.tmp $@
+
+$(B)/gen/revision: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(REVISION)" ] || echo "$(REVISION)" >$@
+$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o: $(B)/gen/revision
+$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o: CPPFLAGS += -DNESTVM_VERSION='"$(VERSION)"' \
+	-DNESTVM_REVISION='"$(shell cat $(B)/gen/revision 2>/dev/null)"'
 
 $(B)/libnestvm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)

@@ -1,11 +1,13 @@
 /* nestvm: the command-line entry point, a table of subcommands. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cli/commands.h"
 #include "cli/hyperv_alias.h"
+#include "cli/version.h"
 #include "net/switch_daemon_main.h"
 #include "util/proc_fail.h"
 #include "vmm/exit_status.h"
@@ -35,7 +37,7 @@ int cli_fail(int status, const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: nestvm COMMAND [OPTIONS]\n\ncommands:\n");
+	fprintf(f, "usage: nestvm COMMAND [OPTIONS] | nestvm help COMMAND | nestvm --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].summary)
 			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
@@ -66,12 +68,36 @@ static int run_cmdlet(int argc, char **argv)
 	return st;
 }
 
+/* `nestvm help COMMAND [SUB...]` is `nestvm COMMAND [SUB...] --help`; a
+ * cmdlet's help is Get-Help's. */
+static int help_command(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(char *));
+	if (!args)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");
+	memcpy(args, argv, (size_t)argc * sizeof(char *));
+	args[argc] = "--help";
+	int st = dispatch(argc + 1, args);
+	free(args);
+	if (st >= 0)
+		return st;
+	if (hyperv_help(stdout, argv[0]) == 0)
+		return 0;
+	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown command '%s' (try `nestvm --help`)", argv[0]);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
 		return NESTVM_EXIT_BAD_INPUT;
 	}
+	if (!strcmp(argv[1], "--version")) {
+		cli_version_print(stdout);
+		return 0;
+	}
+	if (argc > 2 && !strcmp(argv[1], "help"))
+		return help_command(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
