@@ -50,7 +50,7 @@ GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
 GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
-.PHONY: all test run setup guest lab clean check-tests layers FORCE
+.PHONY: all test run setup guest lab clean check-tests layers install uninstall FORCE
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
 all: $(B)/nestvm
@@ -165,6 +165,31 @@ setup:
 guest: $(B)/nestvm
 	./guest/build
 	./guest/build-nested
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, and
+# the default guest, if built (guest/build, guest/build-nested), in
+# PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm looks for it
+# (vmm/guest_files.c). Nothing is built as root here but what is missing.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share/nestvm
+GUEST_FILES := vmlinuz initrd.img nested.img
+
+install: $(B)/nestvm
+	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
+	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
+		for f in $(GUEST_FILES); do \
+			[ ! -f $(B)/guest/$$f ] || install -D -m 0644 $(B)/guest/$$f $(DESTDIR)$(DATADIR)/guest/$$f || exit 1; \
+		done; echo "installed the default guest in $(DESTDIR)$(DATADIR)/guest"; \
+	else \
+		echo "note: the default guest is not built (make guest): not installed"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nestvm
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
+	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 test:
 	./tests/run

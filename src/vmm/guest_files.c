@@ -91,8 +91,14 @@ int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		char dir[PATH_MAX + 8];
-		snprintf(dir, sizeof(dir), "%s/guest", dirname(exe));
+		char dir[PATH_MAX + 32];
+		const char *bin = dirname(exe);
+		snprintf(dir, sizeof(dir), "%s/guest", bin);
+		if (try_dir(dir, kernel, initrd, size) == 0)
+			return 0;
+		/* Installed (make install): PREFIX/bin/nestvm finds
+		 * PREFIX/share/nestvm/guest whatever PREFIX was. */
+		snprintf(dir, sizeof(dir), "%s/../share/nestvm/guest", bin);
 		if (try_dir(dir, kernel, initrd, size) == 0)
 			return 0;
 	}

@@ -12,8 +12,10 @@ int guest_file_read(const char *path, const char *what, uint64_t max_bytes,
 		    uint8_t **data, size_t *len, struct nv_err *err);
 
 /* Finds the default guest's directory: $NESTVM_GUEST_DIR, else guest/ beside
- * the nestvm binary (build/guest), else /usr/share/nestvm/guest. Fills
- * kernel and initrd paths (PATH_MAX buffers). */
+ * the nestvm binary (build/guest in the tree), else ../share/nestvm/guest
+ * from it (an installed PREFIX/bin/nestvm), else /usr/share/nestvm/guest
+ * (the Debian package, and where a nested guest mounts its support disk).
+ * Fills kernel and initrd paths (PATH_MAX buffers). */
 int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *err);
 
 /* The nested support disk (guest/build-nested): a read-only image holding
