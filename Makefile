@@ -50,7 +50,7 @@ GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
 GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
-.PHONY: all test run setup guest lab clean check-tests layers install uninstall FORCE
+.PHONY: all test run setup guest lab clean check-tests layers install uninstall man FORCE
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
 all: $(B)/nestvm
@@ -153,7 +153,15 @@ $(B)/tests/tools/json_get: tests/tools/json_get.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $< -ljson-c
 
-check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm $(B)/nestvm-san
+# Man pages: scdoc sources in doc/man (nestvm.1.scd -> build/man/nestvm.1).
+MAN_SRC := $(wildcard doc/man/*.scd)
+MAN     := $(MAN_SRC:doc/man/%.scd=$(B)/man/%)
+man: $(MAN)
+$(B)/man/%: doc/man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm $(B)/nestvm-san $(MAN)
 
 # The dependency arrows of src/ point down only (tests/tools/check-layers).
 layers:
@@ -166,18 +174,21 @@ guest: $(B)/nestvm
 	./guest/build
 	./guest/build-nested
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, and
-# the default guest, if built (guest/build, guest/build-nested), in
-# PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm looks for it
-# (vmm/guest_files.c). Nothing is built as root here but what is missing.
+# make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, its
+# man pages, and the default guest, if built (guest/build,
+# guest/build-nested), in PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm
+# looks for it (vmm/guest_files.c).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man
 DATADIR := $(PREFIX)/share/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
 
-install: $(B)/nestvm
+install: $(B)/nestvm $(MAN)
 	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
 		for f in $(GUEST_FILES); do \
 			[ ! -f $(B)/guest/$$f ] || install -D -m 0644 $(B)/guest/$$f $(DESTDIR)$(DATADIR)/guest/$$f || exit 1; \
@@ -188,6 +199,7 @@ install: $(B)/nestvm
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nestvm
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
 

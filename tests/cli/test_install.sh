@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make install / make uninstall with PREFIX and DESTDIR: what goes where,
-# that the installed nestvm is the one built, that it finds the default
-# guest in PREFIX/share/nestvm/guest (where make install puts it when it is
-# built), and that uninstall leaves nothing behind. Needs make (not in the
-# lab, which carries only what the host built).
+# make install / make uninstall with PREFIX and DESTDIR: what goes where
+# (nestvm, man pages, the default guest), that the installed nestvm is the
+# one built, that it finds the default guest in PREFIX/share/nestvm/guest
+# (where make install puts it when it is built), and that uninstall leaves
+# nothing behind. Needs make (not in the lab, which carries only what the
+# host built).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -21,6 +22,15 @@ NV=$D$P/bin/nestvm
 if [ -x "$NV" ] && cmp -s "$NV" build/nestvm; then t_ok "PREFIX/bin/nestvm is build/nestvm"
 else t_not_ok "PREFIX/bin/nestvm is build/nestvm" "$(ls -l "$NV" 2>&1)"; fi
 t_expect "the installed nestvm runs" 0 "^$(build/nestvm --version | sed 's/[()]/\\&/g')\$" -- "$NV" --version
+for p in build/man/*.1; do
+	if cmp -s "$p" "$D$P/share/man/man1/${p##*/}"; then t_ok "man page ${p##*/} installed"
+	else t_not_ok "man page ${p##*/} installed" "no $D$P/share/man/man1/${p##*/}"; fi
+done
+if command -v man >/dev/null; then
+	t_expect "man finds nestvm-vm there" 0 "^$D$P/share/man/man1/nestvm-vm.1\$" -- env MANPATH="$D$P/share/man" man -w nestvm-vm
+else
+	[ -f "$D$P/share/man/man1/nestvm-vm.1" ] && t_ok "nestvm-vm.1 among them" || t_not_ok "nestvm-vm.1 among them" "not built?"
+fi
 if [ -f build/guest/vmlinuz ] && [ -f build/guest/initrd.img ]; then
 	for f in vmlinuz initrd.img nested.img; do
 		[ -f "build/guest/$f" ] || continue
