@@ -175,13 +175,14 @@ guest: $(B)/nestvm
 	./guest/build-nested
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, its
-# man pages, and the default guest, if built (guest/build,
-# guest/build-nested), in PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm
-# looks for it (vmm/guest_files.c).
+# man pages, its bash completion, and the default guest, if built
+# (guest/build, guest/build-nested), in PREFIX/share/nestvm/guest, where
+# PREFIX/bin/nestvm looks for it (vmm/guest_files.c).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 MANDIR  := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 DATADIR := $(PREFIX)/share/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
 
@@ -189,6 +190,7 @@ install: $(B)/nestvm $(MAN)
 	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
+	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
 		for f in $(GUEST_FILES); do \
 			[ ! -f $(B)/guest/$$f ] || install -D -m 0644 $(B)/guest/$$f $(DESTDIR)$(DATADIR)/guest/$$f || exit 1; \
@@ -200,6 +202,7 @@ install: $(B)/nestvm $(MAN)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nestvm
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/nestvm
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
 

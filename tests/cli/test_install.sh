@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make install / make uninstall with PREFIX and DESTDIR: what goes where
-# (nestvm, man pages, the default guest), that the installed nestvm is the
+# (nestvm, man pages, completion, the default guest), that the installed nestvm is the
 # one built, that it finds the default guest in PREFIX/share/nestvm/guest
 # (where make install puts it when it is built), and that uninstall leaves
 # nothing behind. Needs make (not in the lab, which carries only what the
@@ -10,8 +10,8 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-if ! command -v make >/dev/null || [ ! -x build/nestvm ]; then
-	echo "skip - no make or no build/nestvm here (inside the lab?): make install is the host's"
+if ! command -v make >/dev/null || [ ! -f Makefile ] || [ ! -x build/nestvm ]; then
+	echo "skip - no make, Makefile or build/nestvm here (inside the lab?): make install is the host's"
 	t_summary
 	exit
 fi
@@ -31,6 +31,8 @@ if command -v man >/dev/null; then
 else
 	[ -f "$D$P/share/man/man1/nestvm-vm.1" ] && t_ok "nestvm-vm.1 among them" || t_not_ok "nestvm-vm.1 among them" "not built?"
 fi
+cmp -s scripts/completion/nestvm.bash "$D$P/share/bash-completion/completions/nestvm" &&
+	t_ok "bash completion installed" || t_not_ok "bash completion installed" "not in $D$P/share/bash-completion/completions"
 if [ -f build/guest/vmlinuz ] && [ -f build/guest/initrd.img ]; then
 	for f in vmlinuz initrd.img nested.img; do
 		[ -f "build/guest/$f" ] || continue
