@@ -21,11 +21,13 @@ else
 	t_not_ok "--version names the revision build/gen/revision holds" "$T_LAST_OUT, revision $rev"
 fi
 if [ -e .git ] && command -v git >/dev/null; then
-	case $rev in
-	unknown) t_not_ok "a git tree's revision is known" "build/gen/revision says unknown" ;;
-	"$(git rev-parse --short=12 HEAD)"*) t_ok "the revision is this tree's HEAD" ;;
-	*) t_not_ok "the revision is this tree's HEAD" "$rev, HEAD $(git rev-parse --short=12 HEAD)" ;;
-	esac
+	# A commit of this repository (HEAD when built; a commit since leaves
+	# the binary's older one until the next make).
+	if [ -n "$rev" ] && git cat-file -e "${rev%-dirty}^{commit}" 2>/dev/null; then
+		t_ok "the revision is a commit of this tree ($rev)"
+	else
+		t_not_ok "the revision is a commit of this tree" "'$rev'"
+	fi
 	# A tarball (no .git), even one unpacked inside another repository: the
 	# Makefile says unknown (its revision rule needs only the Makefile).
 	if command -v make >/dev/null; then
@@ -36,6 +38,13 @@ if [ -e .git ] && command -v git >/dev/null; then
 		[ "$got" = unknown ] && t_ok "tarball: the revision is unknown" ||
 			t_not_ok "tarball: the revision is unknown" "'$got'"
 	fi
+fi
+
+# One version: the Makefile's is the Debian package's (debian/changelog).
+if [ -f Makefile ] && [ -f debian/changelog ]; then
+	mv=$(sed -n 's/^VERSION := //p' Makefile) dv=$(sed -n '1s/^nestvm (\([^)-]*\).*/\1/p' debian/changelog)
+	[ -n "$mv" ] && [ "$mv" = "$dv" ] && t_ok "the Makefile's VERSION is debian/changelog's ($mv)" ||
+		t_not_ok "the Makefile's VERSION is debian/changelog's" "Makefile '$mv', debian/changelog '$dv'"
 fi
 
 # help COMMAND [SUB] = COMMAND [SUB] --help, for every command group and a
