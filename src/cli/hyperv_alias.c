@@ -591,8 +591,12 @@ int hyperv_translate_bound(int argc, char **argv, const struct hyperv_binding *b
 	else
 		r = translate(c, argc, argv);
 	free(c);
-	if (r < 0)
+	if (r < 0) {
 		hyperv_translation_free(out);
+		for (char *p = err; errlen && *p; p++) /* a word may hold a newline: one line still */
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
 	return r;
 }
 
@@ -638,6 +642,13 @@ int hyperv_help(FILE *f, const char *cmdlet)
 				p->opt ? " -> " : "", p->opt ? p->opt : "",
 				p->kind == HV_FLAG && !p->opt ? " (no effect)" : "");
 	}
+	if (cmd->objects)
+		fprintf(f, "  prints %s objects: a table on a terminal, one JSON object per line to a pipe\n"
+			   "  (nestvm %s | nestvm FL '*')\n", hv_object_type_name(cmd->objects), cmd->example);
+	for (const struct hv_param *p = cmd->params; p->name; p++)
+		if (p->flags & HV_PIPELINE)
+			fprintf(f, "  reads a pipe: without -%s, the VMs of the objects piped in\n"
+				   "  (nestvm Get-VM X | nestvm %s)\n", p->name, cmd->name);
 	fprintf(f, "  e.g. nestvm %s\n", cmd->example);
 	return 0;
 }

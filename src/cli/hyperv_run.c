@@ -109,7 +109,7 @@ static int execute(struct hyperv_translation *t, struct json_object *all, bool *
 	if (t->objects)
 		return collect_objects(t, all);
 	if (t->note[0] && !*noted) {
-		fprintf(stderr, "nestvm: %s\n", t->note);
+		cli_fail(0, "%s", t->note);
 		*noted = true;
 	}
 	return dispatch(t->argc, t->argv);
@@ -224,8 +224,8 @@ static int run_format(enum hyperv_command_kind kind, int argc, char **argv)
 			kind == HV_CMD_FORMAT_LIST ? hv_format_list : hv_format_table;
 		if (fmt(stdout, in, &sel) < 0) {
 			if (all_paths(&sel)) {
-				fprintf(stderr, "nestvm: %s: the shell turned * into file names (quote it: '*'); "
-						"showing every property\n", name);
+				cli_fail(0, "%s: the shell turned * into file names (quote it: '*'); showing every "
+					    "property", name);
 				sel.n = 0;
 				fmt(stdout, in, &sel);
 			} else {
@@ -335,7 +335,7 @@ static int run_words(struct hv_words *w, hv_dispatch_fn dispatch)
 	else if (hv_shell_plan(w, plan, err, sizeof(err)) < 0)
 		status = cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err);
 	else if ((planned = true) && plan->note[0])
-		fprintf(stderr, "nestvm: %s\n", plan->note);
+		cli_fail(0, "%s", plan->note);
 	for (int i = 0; planned && i < plan->nstatements; i++) {
 		int s = run_pipeline(&plan->st[i], dispatch);
 		if (s)

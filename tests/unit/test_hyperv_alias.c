@@ -16,6 +16,7 @@
 
 #include "cli/hyperv_alias.c"
 #include "cli/hyperv_cmdlets.c"
+#include "cli/hyperv_objects.c"
 
 #define EN "\xe2\x80\x93" /* U+2013 en dash */
 #define EM "\xe2\x80\x94" /* U+2014 em dash */
