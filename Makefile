@@ -101,7 +101,8 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libnestvm-san.a
 
 # This unit test compiles the CLI's cmdlet translation in (src/cli is not in
 # the library), so it depends on those sources too.
-$(B)/tests/unit/test_hyperv_alias: src/cli/hyperv_alias.c src/cli/hyperv_cmdlets.c src/cli/hyperv_alias_private.h src/cli/hyperv_alias.h
+$(B)/tests/unit/test_hyperv_alias: $(wildcard src/cli/hyperv_alias*.[ch] src/cli/hyperv_cmdlets.c src/cli/hyperv_objects.[ch])
+$(B)/tests/unit/test_hyperv_objects: $(wildcard src/cli/hyperv_*.c src/cli/hyperv_*.h)
 
 # KVM-API tests: tiny guest code compiled into the test binary itself
 # (general registers only, so the emulator of a paravirtual KVM copes).

@@ -13,17 +13,79 @@
 
 #include "cli/hyperv_alias_private.h"
 
+/* A script's name as the pages write it: C:\test\Enable-NestedVm.ps1,
+ * .\Enable-NestedVm.ps1, ./X.ps1, or .X.ps1 (bash turns an unquoted .\X
+ * into .X). The base name without .ps1 into out; false if word is no
+ * script name. */
+static bool script_base(const char *word, char *out, size_t len)
+{
+	const char *base = word;
+	for (const char *p = word; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	size_t n = strlen(base);
+	if (n < 5 || strcasecmp(base + n - 4, ".ps1"))
+		return false;
+	n -= 4;
+	if (base == word && base[0] == '.' && isalpha((unsigned char)base[1])) {
+		base++;
+		n--;
+	}
+	if (n >= len)
+		return false;
+	memcpy(out, base, n);
+	out[n] = '\0';
+	return true;
+}
+
 static const struct hv_cmdlet *find_cmdlet(const char *word)
 {
-	for (size_t i = 0; word && i < hv_ncmdlets; i++)
-		if (!strcasecmp(word, hv_cmdlets[i].name))
+	char base[64];
+	bool script = word && script_base(word, base, sizeof(base));
+	for (size_t i = 0; word && i < hv_ncmdlets; i++) {
+		if (!script && !strcasecmp(word, hv_cmdlets[i].name))
 			return &hv_cmdlets[i];
+		if (script && hv_cmdlets[i].script && !strcasecmp(base, hv_cmdlets[i].name))
+			return &hv_cmdlets[i];
+	}
 	return NULL;
 }
 
 bool hyperv_is_cmdlet(const char *word)
 {
 	return find_cmdlet(word) != NULL;
+}
+
+static const struct hv_windows_only *find_windows_only(const char *word)
+{
+	for (size_t i = 0; word && hv_windows_only_commands[i].name; i++)
+		if (!strcasecmp(word, hv_windows_only_commands[i].name))
+			return &hv_windows_only_commands[i];
+	return NULL;
+}
+
+enum hyperv_command_kind hyperv_command_kind(const char *word)
+{
+	if (!word)
+		return HV_CMD_NONE;
+	if (find_cmdlet(word))
+		return HV_CMD_CMDLET;
+	if (!strcasecmp(word, "Format-List") || !strcasecmp(word, "FL"))
+		return HV_CMD_FORMAT_LIST;
+	if (!strcasecmp(word, "Format-Table") || !strcasecmp(word, "FT"))
+		return HV_CMD_FORMAT_TABLE;
+	if (find_windows_only(word))
+		return HV_CMD_WINDOWS_ONLY;
+	return HV_CMD_NONE;
+}
+
+void hyperv_windows_only(const char *word, char *err, size_t errlen)
+{
+	const struct hv_windows_only *w = find_windows_only(word);
+	if (w)
+		snprintf(err, errlen, "%s is Windows-only: %s", w->name, w->why);
+	else
+		snprintf(err, errlen, "'%s' is not a command nestvm knows (nestvm Get-Help)", word);
 }
 
 /* Bytes of a leading dash: '-', or a typographic one from copied text
@@ -359,9 +421,8 @@ static int parse_args(struct hv_call *c, int argc, char **argv)
 {
 	for (int a = 1; a < argc; a++) {
 		const char *w = argv[a];
-		if (!strcmp(w, "|"))
-			return hv_fail(c, "nestvm takes no pipeline ('|'): run each cmdlet as its own "
-					  "nestvm command, naming the VM");
+		if (!strcmp(w, "|") || !strcmp(w, ";"))
+			return hv_fail(c, "'%s' inside one command: hyperv_run splits pipelines first", w);
 		if (!strncmp(w, "--", 2) && isalpha((unsigned char)w[2]))
 			return hv_fail(c, "'%s' is not a cmdlet parameter (they take one dash: -Name)", w);
 		if (!is_param_word(w)) {
@@ -453,18 +514,45 @@ static int emit(struct hv_call *c)
 	return 0;
 }
 
+/* The VM of a piped object goes where -VMName (or -Name) would. */
+static int bind(struct hv_call *c)
+{
+	const struct hv_cmdlet *cmd = c->cmd;
+	for (int i = 0; cmd->params[i].name; i++) {
+		if (!(cmd->params[i].flags & HV_PIPELINE))
+			continue;
+		if (!c->bind)
+			return 0;
+		if (c->given[i])
+			return hv_fail(c, "-%s given and objects piped in: give one or the other",
+				       cmd->params[i].name);
+		return set_value(c, i, c->bind->vm_name);
+	}
+	if (c->bind)
+		return hv_fail(c, "takes no objects from a pipeline");
+	return 0;
+}
+
 static int translate(struct hv_call *c, int argc, char **argv)
 {
-	if (parse_args(c, argc, argv) < 0)
+	if (parse_args(c, argc, argv) < 0 || bind(c) < 0)
 		return -1;
 	const struct hv_cmdlet *cmd = c->cmd;
-	for (int i = 0; cmd->params[i].name; i++)
-		if ((cmd->params[i].flags & HV_REQUIRED) && !c->given[i])
-			return hv_fail(c, "-%s is required (%snestvm %s)", cmd->params[i].name,
-				       cmd->params[i].flags & HV_POSITIONAL
-					       ? "nestvm takes no pipeline input: "
-					       : "usage: ",
-				       cmd->example);
+	for (int i = 0; cmd->params[i].name; i++) {
+		unsigned f = cmd->params[i].flags;
+		if (!(f & HV_REQUIRED) || c->given[i])
+			continue;
+		if (f & HV_PIPELINE) {
+			hv_fail(c, "-%s is required (nestvm %s), or objects piped in from a Get-VM* "
+				   "cmdlet (nestvm Get-VM %s | nestvm %s)",
+				cmd->params[i].name, cmd->example, "X", cmd->name);
+			return -2;
+		}
+		return hv_fail(c, "-%s is required (usage: nestvm %s)", cmd->params[i].name, cmd->example);
+	}
+	c->out->objects = (int)cmd->objects;
+	for (int i = 0; i < 3 && cmd->native[i]; i++)
+		c->out->native_words = i + 1;
 	if (emit(c) < 0)
 		return -1;
 	if (cmd->finish && cmd->finish(c) < 0)
@@ -477,6 +565,12 @@ static int translate(struct hv_call *c, int argc, char **argv)
 int hyperv_translate(int argc, char **argv, struct hyperv_translation *out, char *err,
 		     size_t errlen)
 {
+	return hyperv_translate_bound(argc, argv, NULL, out, err, errlen);
+}
+
+int hyperv_translate_bound(int argc, char **argv, const struct hyperv_binding *bind,
+			   struct hyperv_translation *out, char *err, size_t errlen)
+{
 	memset(out, 0, sizeof(*out));
 	if (errlen)
 		err[0] = '\0';
@@ -487,6 +581,7 @@ int hyperv_translate(int argc, char **argv, struct hyperv_translation *out, char
 	}
 	c->cmd = argc > 0 ? find_cmdlet(argv[0]) : NULL;
 	c->out = out;
+	c->bind = bind;
 	c->err = err;
 	c->errlen = errlen;
 	int r = -1;
@@ -496,8 +591,12 @@ int hyperv_translate(int argc, char **argv, struct hyperv_translation *out, char
 	else
 		r = translate(c, argc, argv);
 	free(c);
-	if (r < 0)
+	if (r < 0) {
 		hyperv_translation_free(out);
+		for (char *p = err; errlen && *p; p++) /* a word may hold a newline: one line still */
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
 	return r;
 }
 
@@ -543,6 +642,13 @@ int hyperv_help(FILE *f, const char *cmdlet)
 				p->opt ? " -> " : "", p->opt ? p->opt : "",
 				p->kind == HV_FLAG && !p->opt ? " (no effect)" : "");
 	}
+	if (cmd->objects)
+		fprintf(f, "  prints %s objects: a table on a terminal, one JSON object per line to a pipe\n"
+			   "  (nestvm %s | nestvm FL '*')\n", hv_object_type_name(cmd->objects), cmd->example);
+	for (const struct hv_param *p = cmd->params; p->name; p++)
+		if (p->flags & HV_PIPELINE)
+			fprintf(f, "  reads a pipe: without -%s, the VMs of the objects piped in\n"
+				   "  (nestvm Get-VM X | nestvm %s)\n", p->name, cmd->name);
 	fprintf(f, "  e.g. nestvm %s\n", cmd->example);
 	return 0;
 }

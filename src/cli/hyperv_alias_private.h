@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cli/hyperv_alias.h"
+#include "cli/hyperv_objects.h"
 
 /* What a parameter's value is; each is checked and put in native form
  * while the command line is read. */
@@ -29,6 +30,7 @@ enum hv_kind {
 #define HV_REQUIRED 1u   /* must be given */
 #define HV_POSITIONAL 2u /* PowerShell's position 0: the first bare word */
 #define HV_MANUAL 4u     /* emitted by the cmdlet's finish hook, not by the table */
+#define HV_PIPELINE 8u   /* a VM name that objects piped in may give instead */
 
 struct hv_param {
 	const char *name;  /* as Hyper-V spells it, without the dash */
@@ -58,7 +60,17 @@ struct hv_cmdlet {
 	/* Special cases (combined parameters, a choice of native command):
 	 * runs after the table's parameters are emitted. 0, or -1 via hv_fail. */
 	int (*finish)(struct hv_call *c);
+	enum hv_object_kind objects; /* a Get-VM* cmdlet's objects, or HV_OBJ_NONE */
+	bool script;                 /* also called as NAME.ps1 (the published scripts) */
 };
+
+/* A command nestvm recognises only to refuse: Windows' own networking and
+ * features, which a Linux host does otherwise or not at all. */
+struct hv_windows_only {
+	const char *name;
+	const char *why;
+};
+extern const struct hv_windows_only hv_windows_only_commands[];
 
 extern const struct hv_cmdlet hv_cmdlets[];
 extern const size_t hv_ncmdlets;
@@ -73,6 +85,7 @@ struct hv_call {
 	char pool[4096];
 	size_t used;
 	struct hyperv_translation *out;
+	const struct hyperv_binding *bind; /* a piped object, or NULL */
 	char *err;
 	size_t errlen;
 };

@@ -10,8 +10,8 @@
 
 #define END { NULL, NULL, 0, 0, NULL, NULL }
 #define UNSUP(n, why) { n, NULL, HV_UNSUPPORTED, 0, NULL, why }
-#define VMNAME { "VMName", NULL, HV_NAME, HV_REQUIRED | HV_POSITIONAL, NULL, NULL }
-#define VM_NAME { "Name", "VMName", HV_NAME, HV_REQUIRED | HV_POSITIONAL, NULL, NULL }
+#define VMNAME { "VMName", NULL, HV_NAME, HV_REQUIRED | HV_POSITIONAL | HV_PIPELINE, NULL, NULL }
+#define VM_NAME { "Name", "VMName", HV_NAME, HV_REQUIRED | HV_POSITIONAL | HV_PIPELINE, NULL, NULL }
 
 static const char ADAPTER_NAMES[] = "nestvm's adapters are numbered, not named "
 				    "(nestvm vm set VM --mac-spoofing on --adapter N)";
@@ -27,7 +27,7 @@ const struct hv_param hv_common_params[] = {
 	UNSUP("CimSession", "nestvm manages this host only"),
 	UNSUP("Credential", "nestvm manages this host only"),
 	UNSUP("AsJob", "nestvm runs each command in the foreground"),
-	UNSUP("Passthru", "nestvm prints no objects (Get-VM, nestvm vm show NAME)"),
+	UNSUP("Passthru", "only nestvm's Get-VM* cmdlets print objects (Get-VM X after the change)"),
 	UNSUP("WhatIf", "nestvm has no dry run"),
 	UNSUP("Confirm", "nestvm does not ask for confirmation"),
 	UNSUP("Verbose", "a PowerShell common parameter"),
@@ -63,6 +63,30 @@ static int finish_add_nic(struct hv_call *c)
 	if (hv_push(c, "--add-nic") < 0 || hv_push(c, nic) < 0)
 		return -1;
 	return 0;
+}
+
+/* Stop-VM -Save is Save-VM. */
+static int finish_stop(struct hv_call *c)
+{
+	const char *save = hv_value(c, "Save");
+	if (!save || !strcmp(save, "off"))
+		return 0;
+	const char *off = hv_value(c, "TurnOff");
+	if (off && strcmp(off, "off"))
+		return hv_fail(c, "-Save and -TurnOff exclude each other");
+	return hv_replace(c, 1, "save");
+}
+
+/* Objects piped in from Get-VMNetworkAdapter: spoofing on that adapter. */
+static int finish_set_adapter(struct hv_call *c)
+{
+	if (c->bind && c->bind->adapter >= 0) {
+		char n[16];
+		snprintf(n, sizeof(n), "%d", c->bind->adapter);
+		if (hv_value(c, "MacAddressSpoofing") && (hv_push(c, "--adapter") < 0 || hv_push(c, n) < 0))
+			return -1;
+	}
+	return finish_set(c);
 }
 
 static int finish_get_switch(struct hv_call *c)
@@ -146,7 +170,7 @@ static const struct hv_param stop_vm[] = {
 	{ "Force", NULL, HV_FLAG, 0, NULL,
 	  "-Force: nestvm never asks; the guest is asked to power off and turned off if it has not "
 	  "within the timeout (-TurnOff: at once)" },
-	UNSUP("Save", "nestvm cannot save a VM's state"),
+	{ "Save", NULL, HV_FLAG, HV_MANUAL, NULL, NULL },
 	END,
 };
 
@@ -183,7 +207,7 @@ static const struct hv_param checkpoint_vm[] = {
 
 /* Restore-VMCheckpoint -VMName X -Name CP: the VM, then the checkpoint. */
 static const struct hv_param vm_and_checkpoint[] = {
-	{ "VMName", NULL, HV_NAME, HV_REQUIRED, NULL, NULL },
+	{ "VMName", NULL, HV_NAME, HV_REQUIRED | HV_PIPELINE, NULL, NULL },
 	{ "Name", "SnapshotName", HV_NAME, HV_REQUIRED | HV_POSITIONAL, NULL, NULL },
 	END,
 };
@@ -304,68 +328,90 @@ static const struct hv_param nested_status[] = {
 const struct hv_cmdlet hv_cmdlets[] = {
 	{ "New-VM", { "vm", "create" }, new_vm,
 	  "-Name X [-MemoryStartupBytes 4GB] [-SwitchName S] [-VHDPath P] [-Generation 2] [-NoVHD]",
-	  "New-VM -Name X -MemoryStartupBytes 4GB", NULL, NULL },
-	{ "Get-VM", { "vm", "list" }, get_vm, "[-Name X[,Y...]]", "Get-VM -Name X", NULL, NULL },
-	{ "Start-VM", { "vm", "start" }, start_vm, "-Name X", "Start-VM -Name X", NULL, NULL },
-	{ "Stop-VM", { "vm", "stop" }, stop_vm, "-Name X [-TurnOff] [-Force]", "Stop-VM -Name X",
-	  NULL, NULL },
-	{ "Suspend-VM", { "vm", "pause" }, start_vm, "-Name X", "Suspend-VM -Name X", NULL, NULL },
-	{ "Resume-VM", { "vm", "resume" }, start_vm, "-Name X", "Resume-VM -Name X", NULL, NULL },
-	{ "Save-VM", { "vm", "save" }, start_vm, "-Name X", "Save-VM -Name X", NULL, NULL },
+	  "New-VM -Name X -MemoryStartupBytes 4GB", NULL, NULL, HV_OBJ_NONE, false },
+	{ "Get-VM", { "vm", "list" }, get_vm, "[-Name X[,Y...]]", "Get-VM -Name X", NULL, NULL,
+	  HV_OBJ_VM, false },
+	{ "Start-VM", { "vm", "start" }, start_vm, "-Name X", "Start-VM -Name X", NULL, NULL, HV_OBJ_NONE, false },
+	{ "Stop-VM", { "vm", "stop" }, stop_vm, "-Name X [-TurnOff | -Save] [-Force]", "Stop-VM -Name X",
+	  NULL, finish_stop, HV_OBJ_NONE, false },
+	{ "Suspend-VM", { "vm", "pause" }, start_vm, "-Name X", "Suspend-VM -Name X", NULL, NULL, HV_OBJ_NONE, false },
+	{ "Resume-VM", { "vm", "resume" }, start_vm, "-Name X", "Resume-VM -Name X", NULL, NULL, HV_OBJ_NONE, false },
+	{ "Save-VM", { "vm", "save" }, start_vm, "-Name X", "Save-VM -Name X", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VMSavedState", { "vm", "delete-saved-state" }, vm_only, "-VMName X",
-	  "Remove-VMSavedState -VMName X", NULL, NULL },
+	  "Remove-VMSavedState -VMName X", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Checkpoint-VM", { "vm", "checkpoint" }, checkpoint_vm, "-Name X [-SnapshotName CP]",
-	  "Checkpoint-VM -Name X -SnapshotName before-upgrade", NULL, NULL },
+	  "Checkpoint-VM -Name X -SnapshotName before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Get-VMCheckpoint", { "vm", "checkpoint", "list" }, vm_only, "-VMName X", "Get-VMCheckpoint -VMName X",
-	  NULL, NULL },
+	  NULL, NULL, HV_OBJ_NONE, false },
 	{ "Get-VMSnapshot", { "vm", "checkpoint", "list" }, vm_only, "-VMName X", "Get-VMSnapshot -VMName X",
-	  NULL, NULL },
+	  NULL, NULL, HV_OBJ_NONE, false },
 	{ "Restore-VMCheckpoint", { "vm", "restore" }, vm_and_checkpoint, "-VMName X -Name CP",
-	  "Restore-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL },
+	  "Restore-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Restore-VMSnapshot", { "vm", "restore" }, vm_and_checkpoint, "-VMName X -Name CP",
-	  "Restore-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL },
+	  "Restore-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VMCheckpoint", { "vm", "checkpoint", "delete" }, vm_and_checkpoint, "-VMName X -Name CP",
-	  "Remove-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL },
+	  "Remove-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VMSnapshot", { "vm", "checkpoint", "delete" }, vm_and_checkpoint, "-VMName X -Name CP",
-	  "Remove-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL },
+	  "Remove-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VM", { "vm", "delete" }, remove_vm, "-Name X [-Force]", "Remove-VM -Name X -Force",
-	  NULL, NULL },
+	  NULL, NULL, HV_OBJ_NONE, false },
 	{ "Set-VMProcessor", { "vm", "set" }, set_processor,
 	  "-VMName X [-ExposeVirtualizationExtensions $true|$false] [-Count N]",
-	  "Set-VMProcessor -VMName X -ExposeVirtualizationExtensions true", NULL, finish_set },
+	  "Set-VMProcessor -VMName X -ExposeVirtualizationExtensions true", NULL, finish_set, HV_OBJ_NONE, false },
 	{ "Get-VMProcessor", { "vm", "show" }, vm_only, "-VMName X", "Get-VMProcessor -VMName X",
-	  "Get-VMProcessor: nestvm vm show prints all of the VM's settings", NULL },
+	  NULL, NULL, HV_OBJ_PROCESSOR, false },
 	{ "Set-VMMemory", { "vm", "set" }, set_memory,
 	  "-VMName X [-StartupBytes 4GB] [-DynamicMemoryEnabled $false]",
-	  "Set-VMMemory -VMName X -StartupBytes 4GB -DynamicMemoryEnabled false", NULL, finish_set },
-	{ "Get-VMMemory", { "vm", "show" }, vm_only, "-VMName X", "Get-VMMemory -VMName X",
-	  "Get-VMMemory: nestvm vm show prints all of the VM's settings", NULL },
+	  "Set-VMMemory -VMName X -StartupBytes 4GB -DynamicMemoryEnabled false", NULL, finish_set, HV_OBJ_NONE, false },
+	{ "Get-VMMemory", { "vm", "show" }, vm_only, "-VMName X", "Get-VMMemory -VMName X", NULL,
+	  NULL, HV_OBJ_MEMORY, false },
 	{ "Set-VMNetworkAdapter", { "vm", "set" }, set_adapter, "-VMName X -MacAddressSpoofing On|Off",
-	  "Set-VMNetworkAdapter -VMName X -MacAddressSpoofing On", NULL, finish_set },
+	  "Set-VMNetworkAdapter -VMName X -MacAddressSpoofing On", NULL, finish_set_adapter, HV_OBJ_NONE, false },
 	{ "Get-VMNetworkAdapter", { "vm", "show" }, get_adapter, "-VMName X",
-	  "Get-VMNetworkAdapter -VMName X",
-	  "Get-VMNetworkAdapter: nestvm vm show prints all of the VM's settings", NULL },
+	  "Get-VMNetworkAdapter -VMName X", NULL, NULL, HV_OBJ_ADAPTER, false },
 	{ "Add-VMNetworkAdapter", { "vm", "set" }, add_adapter,
 	  "-VMName X -SwitchName S [-StaticMacAddress 00155D010203]",
-	  "Add-VMNetworkAdapter -VMName X -SwitchName S", NULL, finish_add_nic },
+	  "Add-VMNetworkAdapter -VMName X -SwitchName S", NULL, finish_add_nic, HV_OBJ_NONE, false },
 	{ "Connect-VMNetworkAdapter", { "vm", "set" }, connect_adapter, "-VMName X -SwitchName S",
 	  "Connect-VMNetworkAdapter -VMName X -SwitchName S",
 	  "nestvm adapters are always connected: Connect-VMNetworkAdapter adds one on the switch",
-	  finish_add_nic },
+	  finish_add_nic, HV_OBJ_NONE, false },
 	{ "New-VMSwitch", { "switch", "create" }, new_switch,
 	  "-Name X (-SwitchType Internal|Private|NAT [-NATSubnetAddress CIDR] | -NetAdapterName IF)",
-	  "New-VMSwitch -Name X -SwitchType Private", NULL, finish_new_switch },
+	  "New-VMSwitch -Name X -SwitchType Private", NULL, finish_new_switch, HV_OBJ_NONE, false },
 	{ "Get-VMSwitch", { "switch", "list" }, get_switch, "[-Name X]", "Get-VMSwitch -Name X", NULL,
-	  finish_get_switch },
+	  finish_get_switch, HV_OBJ_NONE, false },
 	{ "Remove-VMSwitch", { "switch", "delete" }, remove_switch, "-Name X [-Force]",
-	  "Remove-VMSwitch -Name X", NULL, NULL },
+	  "Remove-VMSwitch -Name X", NULL, NULL, HV_OBJ_NONE, false },
 	{ "New-NetNat", { "switch", "create" }, new_netnat,
 	  "-Name X -InternalIPInterfaceAddressPrefix 192.168.100.0/24",
 	  "New-NetNat -Name X -InternalIPInterfaceAddressPrefix 192.168.100.0/24", NULL,
-	  finish_new_nat },
+	  finish_new_nat, HV_OBJ_NONE, false },
 	{ "Enable-NestedVm", { "enable-nested" }, vm_only, "-VMName X", "Enable-NestedVm -VMName X",
-	  NULL, NULL },
+	  NULL, NULL, HV_OBJ_NONE, true },
 	{ "Get-NestedVirtStatus", { "status" }, nested_status, "[-VMName X]",
-	  "Get-NestedVirtStatus -VMName X", NULL, NULL },
+	  "Get-NestedVirtStatus -VMName X", NULL, NULL, HV_OBJ_NONE, true },
 };
 const size_t hv_ncmdlets = sizeof(hv_cmdlets) / sizeof(hv_cmdlets[0]);
+
+/* Windows' host networking and features: what the pages do on the Windows
+ * host around the cmdlets. Each says what nestvm does instead. */
+#define HOST_NET "on nestvm, a NAT switch (New-VMSwitch -SwitchType NAT, or New-NetNat) is itself " \
+		 "the nested VMs' gateway (.1), DHCP and DNS server, with no host adapter to configure"
+const struct hv_windows_only hv_windows_only_commands[] = {
+	{ "Get-NetAdapter", "it lists the Windows host's adapters (vEthernet); " HOST_NET },
+	{ "New-NetIPAddress", "it gives a Windows host adapter an address; " HOST_NET },
+	{ "Set-NetIPAddress", "it changes a Windows host adapter's address; " HOST_NET },
+	{ "Remove-NetIPAddress", "it removes a Windows host adapter's address; " HOST_NET },
+	{ "Get-NetIPAddress", "it lists the Windows host adapters' addresses; " HOST_NET },
+	{ "Set-DnsClientServerAddress", "it sets a Windows adapter's DNS server; " HOST_NET },
+	{ "Netsh", "Windows' network shell; " HOST_NET },
+	{ "Get-NetNat", "it lists Windows NAT objects; nestvm's NAT is a switch (nestvm switch list)" },
+	{ "Remove-NetNat", "it removes a Windows NAT object; nestvm's NAT is a switch (nestvm switch delete NAME)" },
+	{ "Install-WindowsFeature", "it installs a Windows Server role; nestvm needs none: KVM is in the "
+				    "Linux kernel (nestvm status)" },
+	{ "Enable-WindowsOptionalFeature", "it turns a Windows feature on; nestvm needs none: KVM is in "
+					   "the Linux kernel (nestvm status)" },
+	{ "bcdedit", "it edits the Windows boot configuration; a Linux host needs none for KVM" },
+	{ NULL, NULL },
+};

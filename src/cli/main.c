@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/hyperv_alias.h"
+#include "cli/hyperv_run.h"
 #include "cli/version.h"
 #include "net/switch_daemon_main.h"
 #include "util/proc_fail.h"
@@ -43,7 +44,9 @@ static void usage(FILE *f)
 			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`nestvm COMMAND --help` shows a command's options. Hyper-V's cmdlets work too:\n"
 		   "New-VM, Get-VM, Start-VM, Stop-VM, Set-VMProcessor, Get-VMProcessor, Set-VMMemory,\n"
-		   "Set-VMNetworkAdapter, New-VMSwitch, New-NetNat, ... (`nestvm Get-Help`).\n");
+		   "Set-VMNetworkAdapter, New-VMSwitch, New-NetNat, ... (`nestvm Get-Help`), piped into\n"
+		   "each other (nestvm Get-VM X | nestvm Start-VM), or a line pasted from Hyper-V's\n"
+		   "pages as it is: nestvm -Command 'Get-VMProcessor -VMName X | FL *'.\n");
 }
 
 static int dispatch(int argc, char **argv)
@@ -54,18 +57,11 @@ static int dispatch(int argc, char **argv)
 	return -1;
 }
 
-/* A Hyper-V cmdlet: translate it into the native command and run that. */
-static int run_cmdlet(int argc, char **argv)
+/* A cmdlet's native command (the translation only makes known ones). */
+static int dispatch_cmdlet(int argc, char **argv)
 {
-	struct hyperv_translation t;
-	char err[512];
-	if (hyperv_translate(argc, argv, &t, err, sizeof(err)) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err);
-	if (t.note[0])
-		fprintf(stderr, "nestvm: %s\n", t.note);
-	int st = dispatch(t.argc, t.argv);
-	hyperv_translation_free(&t);
-	return st;
+	int st = dispatch(argc, argv);
+	return st >= 0 ? st : cli_fail(NESTVM_EXIT_VMM_FAILURE, "no command '%s'", argv[0]);
 }
 
 /* `nestvm help COMMAND [SUB...]` is `nestvm COMMAND [SUB...] --help`; a
@@ -105,13 +101,14 @@ int main(int argc, char **argv)
 	int st = dispatch(argc - 1, argv + 1);
 	if (st >= 0)
 		return st;
-	if (!strcasecmp(argv[1], "Get-Help")) {
-		if (hyperv_help(stdout, argc > 2 ? argv[2] : NULL) < 0)
-			return cli_fail(NESTVM_EXIT_BAD_INPUT, "Get-Help: '%s' is not a cmdlet nestvm knows",
-					argv[2]);
-		return 0;
+	/* A pasted line, as PowerShell's own -Command takes it. */
+	if (!strcasecmp(argv[1], "-Command") || !strcmp(argv[1], "-c")) {
+		if (argc != 3)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm -Command 'LINE' (one argument: quote "
+							       "the line)");
+		return hyperv_run_command(argv[2], dispatch_cmdlet);
 	}
-	if (hyperv_is_cmdlet(argv[1]))
-		return run_cmdlet(argc - 1, argv + 1);
+	if (!strcasecmp(argv[1], "Get-Help") || hyperv_command_kind(argv[1]) != HV_CMD_NONE)
+		return hyperv_run_argv(argc - 1, argv + 1, dispatch_cmdlet);
 	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown command '%s' (try `nestvm --help`)", argv[1]);
 }

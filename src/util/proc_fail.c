@@ -1,12 +1,21 @@
 #include "util/proc_fail.h"
 
 #include <stdio.h>
+#include <string.h>
 
+/* One write for the whole line: stderr is unbuffered, and processes that
+ * share it (a pipeline of cmdlets) must not interleave their lines. */
 int proc_vfail(int status, const char *fmt, va_list ap)
 {
-	fputs("nestvm: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char line[4096];
+	int n = snprintf(line, sizeof(line), "nestvm: ");
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	size_t len = strlen(line);
+	for (size_t i = 0; i < len; i++) /* one line, whatever a message quotes */
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			line[i] = '?';
+	line[len] = '\n';
+	fwrite(line, 1, len + 1, stderr);
 	return status;
 }
 

@@ -44,15 +44,15 @@ t_expect "Set-VMProcessor -ExposeVirtualizationExtensions \$true" 0 '' -- \
 	"$NV" Set-VMProcessor -VMName NestedHost -ExposeVirtualizationExtensions '$true'
 t_expect "Set-VMMemory -StartupBytes 2GB -DynamicMemoryEnabled \$false" 0 '' -- \
 	"$NV" Set-VMMemory -VMName NestedHost -StartupBytes 2GB -DynamicMemoryEnabled '$false'
-t_expect "Set-VMNetworkAdapter -MacAddressSpoofing On" 0 '' -- \
-	"$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing On
-t_expect "Get-VMProcessor shows the extensions exposed" 0 'ExposeVirtualizationExtensions *: *True' -- \
-	"$NV" Get-VMProcessor -VMName NestedHost
+t_expect "Get-VMNetworkAdapter | Set-VMNetworkAdapter -MacAddressSpoofing On (the pages' pipeline)" 0 '' -- \
+	bash -c '"$1" Get-VMNetworkAdapter -VMName NestedHost | "$1" Set-VMNetworkAdapter -MacAddressSpoofing On' _ "$NV"
+t_expect "Get-VMProcessor | FL * shows the extensions exposed" 0 '^ExposeVirtualizationExtensions : True$' -- \
+	"$NV" -Command 'Get-VMProcessor -VMName NestedHost | FL *'
 t_expect "Get-NestedVirtStatus says YES" 0 \
 	'The virtual machine NestedHost supports nested virtualization: YES' -- \
 	"$NV" Get-NestedVirtStatus -VMName NestedHost
 t_expect "Start-VM" 0 'started' -- "$NV" Start-VM NestedHost
-t_expect "Get-VM shows it Running" 0 'NestedHost +Running' -- "$NV" Get-VM
+t_expect "Get-VM | FT shows it Running" 0 '^NestedHost +Running' -- "$NV" -Command 'Get-VM | Format-Table'
 
 # In the VM, as its administrator would: a switch on its adapter and a
 # nested guest behind it (spoofing is on, so its frames pass LocalNAT).
@@ -68,5 +68,5 @@ out=$(cat "$log")
 t_has "the nested guest fetches the physical host's page" '^hello-from-the-physical-host'
 t_has "the nested guest's command succeeds" 'nested-status=0'
 t_expect "Stop-VM powers it off" 0 '' -- "$NV" Stop-VM NestedHost
-t_expect "Get-VM shows it Off" 0 'NestedHost +Off' -- "$NV" Get-VM
+t_expect "Get-VM | FT shows it Off" 0 '^NestedHost +Off' -- "$NV" -Command 'Get-VM | FT'
 t_summary

@@ -5,6 +5,7 @@
  * files are compiled into this test. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "cli/hyperv_alias.c"
 #include "cli/hyperv_cmdlets.c"
+#include "cli/hyperv_objects.c"
 
 #define EN "\xe2\x80\x93" /* U+2013 en dash */
 #define EM "\xe2\x80\x94" /* U+2014 em dash */
@@ -74,7 +76,7 @@ static void bad_argv(int argc, char **argv, const char *needle)
 {
 	char err[512] = "";
 	struct hyperv_translation t;
-	if (hyperv_translate(argc, argv, &t, err, sizeof(err)) != -1) {
+	if (hyperv_translate(argc, argv, &t, err, sizeof(err)) >= 0) {
 		hyperv_translation_free(&t);
 		fail_msg("'%s ...': translated, wanted an error with '%s'", argv[0], needle);
 	}
@@ -178,7 +180,8 @@ static void test_remove_vm(void **state)
 
 static void test_vm_lifecycle_bad(void **state)
 {
-	bad("Stop-VM -Name X -Save", "Stop-VM: -Save is not supported: nestvm cannot save");
+	ok("Stop-VM -Name X -Save", "vm save X"); /* Hyper-V's other way to Save-VM */
+	bad("Stop-VM X -Save -TurnOff", "Stop-VM: -Save and -TurnOff exclude each other");
 	bad("Start-VM -Name a,b", "Start-VM: -Name: one name only");
 	bad("Start-VM a b", "Start-VM: unexpected argument 'b'");
 }
@@ -204,12 +207,34 @@ static void test_set_processor_bad(void **state)
 	bad("Set-VMProcessor -VMName X -CompatibilityForMigrationEnabled $true", "no live migration");
 }
 
+/* in is a Get-VM* cmdlet printing objects of kind for the VMs from argv[2]. */
+static void objects(const char *in, enum hv_object_kind kind, const char *want)
+{
+	char ibuf[256], err[512] = "";
+	char *iv[16];
+	int ic = split(in, ibuf, sizeof(ibuf), iv, 15);
+	struct hyperv_translation t;
+	if (hyperv_translate(ic, iv, &t, err, sizeof(err)) != 0)
+		fail_msg("'%s': failed: %s", in, err);
+	char got[256] = "";
+	for (int i = t.native_words; i < t.argc; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i > t.native_words ? " " : "",
+			 t.argv[i]);
+	int objs = t.objects, words = t.native_words;
+	hyperv_translation_free(&t);
+	assert_int_equal(objs, kind);
+	assert_int_equal(words, 2);
+	assert_string_equal(got, want);
+}
+
 static void test_get_shows(void **state)
 {
-	ok_note("Get-VMProcessor -VMName X", "vm show X", "all of the VM's settings");
-	ok_note("Get-VMMemory -VMName X", "vm show X", "all of the VM's settings");
-	ok_note("Get-VMNetworkAdapter -VMName X", "vm show X", "all of the VM's settings");
-	ok_note("Get-VMProcessor X", "vm show X", "Get-VMProcessor");
+	objects("Get-VMProcessor -VMName X", HV_OBJ_PROCESSOR, "X");
+	objects("Get-VMMemory -VMName X", HV_OBJ_MEMORY, "X");
+	objects("Get-VMNetworkAdapter -VMName X", HV_OBJ_ADAPTER, "X");
+	objects("Get-VMProcessor X", HV_OBJ_PROCESSOR, "X");
+	objects("Get-VM", HV_OBJ_VM, "");
+	objects("Get-VM a,b", HV_OBJ_VM, "a b");
 	bad("Get-VMNetworkAdapter -VMName X -Name eth0", "-Name is not supported: nestvm's adapters are numbered");
 }
 
@@ -261,14 +286,112 @@ static void test_adapters_bad(void **state)
 }
 
 /* Get-VMNetworkAdapter -VMName X | Set-VMNetworkAdapter -MacAddressSpoofing On */
+/* in lacks only the VM a pipeline could give: -2 and the message. */
+static void unbound(const char *in, const char *needle)
+{
+	char ibuf[256], err[512] = "";
+	char *iv[16];
+	int ic = split(in, ibuf, sizeof(ibuf), iv, 15);
+	struct hyperv_translation t;
+	int r = hyperv_translate(ic, iv, &t, err, sizeof(err));
+	if (r != -2)
+		fail_msg("'%s': returned %d (%s), wanted -2", in, r, err);
+	if (!strstr(err, needle))
+		fail_msg("'%s': error '%s' does not contain '%s'", in, err, needle);
+	assert_int_equal(t.argc, 0);
+}
+
+/* in with one piped object (vm, adapter) translates to want, or fails
+ * with want as the error's needle when ok is false. */
+static void bound(const char *in, const char *vm, int adapter, bool ok_, const char *want)
+{
+	char ibuf[256], err[512] = "";
+	char *iv[16];
+	int ic = split(in, ibuf, sizeof(ibuf), iv, 15);
+	struct hyperv_translation t;
+	struct hyperv_binding b = { vm, adapter };
+	int r = hyperv_translate_bound(ic, iv, &b, &t, err, sizeof(err));
+	if (!ok_) {
+		if (r == 0)
+			hyperv_translation_free(&t);
+		if (r == 0 || !strstr(err, want))
+			fail_msg("'%s' bound to %s: wanted an error with '%s', got %d '%s'", in, vm, want, r, err);
+		return;
+	}
+	if (r != 0)
+		fail_msg("'%s' bound to %s: failed: %s", in, vm, err);
+	char got[256] = "";
+	for (int i = 0; i < t.argc; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "", t.argv[i]);
+	hyperv_translation_free(&t);
+	if (strcmp(got, want))
+		fail_msg("'%s' bound to %s/%d: got '%s', wanted '%s'", in, vm, adapter, got, want);
+}
+
 static void test_pipeline(void **state)
 {
-	bad("Set-VMNetworkAdapter -MacAddressSpoofing On",
-	    "Set-VMNetworkAdapter: -VMName is required (nestvm takes no pipeline input: nestvm "
-	    "Set-VMNetworkAdapter -VMName X -MacAddressSpoofing On)");
+	unbound("Set-VMNetworkAdapter -MacAddressSpoofing On",
+		"Set-VMNetworkAdapter: -VMName is required (nestvm Set-VMNetworkAdapter -VMName X "
+		"-MacAddressSpoofing On), or objects piped in");
+	unbound("Set-VMProcessor -ExposeVirtualizationExtensions $true", "-VMName is required");
+	unbound("Start-VM", "Start-VM: -Name is required");
+	unbound("Restore-VMCheckpoint -Name cp", "-VMName is required");
+	/* A required parameter that no pipeline gives is an ordinary error. */
+	bad("Restore-VMCheckpoint -VMName X", "-Name is required (usage:");
 	bad("Get-VMNetworkAdapter -VMName X | Set-VMNetworkAdapter -MacAddressSpoofing On",
-	    "Get-VMNetworkAdapter: nestvm takes no pipeline");
-	bad("Set-VMProcessor -ExposeVirtualizationExtensions $true", "-VMName is required (nestvm takes no pipeline input");
+	    "'|' inside one command");
+
+	bound("Set-VMNetworkAdapter -MacAddressSpoofing On", "NH", 1, true, "vm set NH --mac-spoofing on --adapter 1");
+	bound("Set-VMNetworkAdapter -MacAddressSpoofing Off", "NH", -1, true, "vm set NH --mac-spoofing off");
+	bound("Set-VMProcessor -ExposeVirtualizationExtensions $true", "NH", 0, true,
+	      "vm set NH --expose-virtualization-extensions on");
+	bound("Start-VM", "NH", 0, true, "vm start NH");
+	bound("Stop-VM -TurnOff", "NH", -1, true, "vm stop NH --force");
+	bound("Restore-VMCheckpoint -Name cp", "NH", -1, true, "vm restore NH cp");
+	bound("Get-VMProcessor", "NH", -1, true, "vm show NH");
+	bound("Enable-NestedVm", "NH", -1, true, "enable-nested NH");
+	bound("Set-VMNetworkAdapter -VMName X -MacAddressSpoofing On", "NH", 0, false,
+	      "-VMName given and objects piped in");
+	bound("Start-VM X", "NH", -1, false, "-Name given and objects piped in");
+	bound("New-VM -Name X", "NH", -1, false, "New-VM: takes no objects from a pipeline");
+	bound("Get-NestedVirtStatus", "NH", -1, false, "takes no objects");
+}
+
+static void test_scripts(void **state)
+{
+	ok(".\\Enable-NestedVM.ps1 -VMNAME " LDQ "NestedHost" RDQ, "enable-nested NestedHost");
+	ok(".Enable-NestedVm.ps1 -vmName NestedHost", "enable-nested NestedHost"); /* bash ate the backslash */
+	ok("./Enable-NestedVm.ps1 -vmName NestedHost", "enable-nested NestedHost");
+	ok("C:\\test\\Enable-NestedVm.ps1 NestedHost", "enable-nested NestedHost");
+	ok("Enable-NestedVm.PS1 -VMName a", "enable-nested a");
+	ok("Get-NestedVirtStatus.ps1", "status");
+	ok(".\\Get-NestedVirtStatus.ps1 -VMName a", "status a");
+	bad("Enable-NestedVm.ps1", "-VMName is required");
+	/* Only the two published scripts have a .ps1 form. */
+	bad("Get-VM.ps1", "'Get-VM.ps1' is not a cmdlet");
+	bad(".ps1", "is not a cmdlet");
+	assert_int_equal(hyperv_command_kind("Set-VMProcessor.ps1"), HV_CMD_NONE);
+	assert_int_equal(hyperv_command_kind(".\\Get-NestedVirtStatus.ps1"), HV_CMD_CMDLET);
+}
+
+static void test_command_kinds(void **state)
+{
+	assert_int_equal(hyperv_command_kind("get-vmprocessor"), HV_CMD_CMDLET);
+	assert_int_equal(hyperv_command_kind("FL"), HV_CMD_FORMAT_LIST);
+	assert_int_equal(hyperv_command_kind("format-list"), HV_CMD_FORMAT_LIST);
+	assert_int_equal(hyperv_command_kind("ft"), HV_CMD_FORMAT_TABLE);
+	assert_int_equal(hyperv_command_kind("Format-Table"), HV_CMD_FORMAT_TABLE);
+	assert_int_equal(hyperv_command_kind("New-NetIPAddress"), HV_CMD_WINDOWS_ONLY);
+	assert_int_equal(hyperv_command_kind("netsh"), HV_CMD_WINDOWS_ONLY);
+	assert_int_equal(hyperv_command_kind("get-netadapter"), HV_CMD_WINDOWS_ONLY);
+	assert_int_equal(hyperv_command_kind("run"), HV_CMD_NONE);
+	assert_int_equal(hyperv_command_kind("Get-Nothing"), HV_CMD_NONE);
+	char err[512];
+	hyperv_windows_only("new-netipaddress", err, sizeof(err));
+	assert_non_null(strstr(err, "New-NetIPAddress is Windows-only: "));
+	assert_non_null(strstr(err, "NAT switch"));
+	hyperv_windows_only("Netsh", err, sizeof(err));
+	assert_non_null(strstr(err, "Netsh is Windows-only: Windows' network shell"));
 }
 
 static void test_switches(void **state)
@@ -332,7 +455,7 @@ static void test_nested_status(void **state)
 	ok("Get-NestedVirtStatus", "status");
 	ok("Get-NestedVirtStatus -VMName a", "status a");
 	ok("Get-NestedVirtStatus a,b", "status a b");
-	bad("Enable-NestedVm", "-VMName is required");
+	unbound("Enable-NestedVm", "-VMName is required");
 }
 
 static void test_case_insensitive(void **state)
@@ -630,6 +753,8 @@ int main(void)
 		cmocka_unit_test(test_connect_adapter),
 		cmocka_unit_test(test_adapters_bad),
 		cmocka_unit_test(test_pipeline),
+		cmocka_unit_test(test_scripts),
+		cmocka_unit_test(test_command_kinds),
 		cmocka_unit_test(test_switches),
 		cmocka_unit_test(test_get_remove_switch),
 		cmocka_unit_test(test_switches_bad),
