@@ -64,7 +64,7 @@ _nestvm() {
 		if [[ $cur == [A-Z]* ]]; then # Hyper-V's cmdlets
 			COMPREPLY=($(compgen -W "$("$nv" Get-Help 2>/dev/null | awk '/^  [A-Z]/ { print $1 }')" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab help --help --version" -- "$cur"))
+			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab help --help --version -Command" -- "$cur"))
 		fi
 		return
 	fi
