@@ -19,7 +19,7 @@ _nestvm_switches() {
 _nestvm_opts() {
 	case $1 in
 	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
-		--expose-virtualization-extensions --nested --pvm-kernel --save-on-exit --restore --help ;;
+		--expose-virtualization-extensions --nested --pvm-kernel --save-on-exit --restore --run-as --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --help ;;
@@ -30,7 +30,7 @@ _nestvm_opts() {
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
-	"switch create") echo --type --subnet --interface --forward --host-loopback --help ;;
+	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
 	esac
@@ -42,7 +42,7 @@ _nestvm_takes_value() {
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
 		--save-on-exit | --restore | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --mac-spoofing | --adapter | --type | --subnet | --interface | \
-		--forward | --host-loopback) return 0 ;;
+		--forward | --host-loopback | --run-as) return 0 ;;
 	--nested) [ "$2" = "vm set" ] ;; # a flag elsewhere, on|off for vm set
 	*) return 1 ;;
 	esac
@@ -120,6 +120,7 @@ _nestvm() {
 		--device) COMPREPLY=($(compgen -W "rng" -- "$cur")) ;;
 		--type) COMPREPLY=($(compgen -W "private internal external nat" -- "$cur")) ;;
 		--interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")) ;;
+		--run-as) COMPREPLY=($(compgen -u -- "$cur")) ;;
 		--nic | --add-nic)
 			if [[ $cur == switch=* ]]; then # '=' is not a word break here
 				COMPREPLY=($(compgen -P switch= -W "$(_nestvm_switches "$nv")" -- "${cur#switch=}"))

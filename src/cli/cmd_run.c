@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/vm_options.h"
 #include "confine/confine.h"
+#include "confine/identity.h"
 #include "dev/virtio/virtio_device.h"
 #include "util/state_dir.h"
 #include "util/parse.h"
@@ -27,6 +29,7 @@ struct run_args {
 	const char *name;
 	const char *save_dir;    /* --save-on-exit */
 	const char *restore_dir; /* --restore */
+	const char *run_as;      /* --run-as */
 	bool settings_given;     /* any option --restore replaces */
 	const char *nics[VM_MAX_NICS];
 	unsigned nnics;
@@ -60,6 +63,10 @@ static void run_usage(FILE *f)
 		"                        into DIR (vm.state and memory) instead of discarding it\n"
 		"  --restore DIR         continue the VM saved in DIR, with its own settings (its\n"
 		"                        disks must be as they were when it was saved)\n"
+		"  --run-as USER         (root) once the VM is set up (files open, switches joined)\n"
+		"                        every thread of the VMM becomes USER (a name, UID or\n"
+		"                        UID:GID) with no capabilities; --save-on-exit's DIR must be\n"
+		"                        USER's to write\n"
 		"With -- COMMAND, the default guest runs COMMAND and nestvm exits with its status.\n"
 		"Without, the serial console is attached to this terminal; Ctrl-A x quits.\n"
 		"Exit status: the command's; 0 guest power-off; 2 bad input; 3 guest panic or\n"
@@ -70,7 +77,7 @@ static void run_usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
-	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE };
+	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -87,6 +94,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "pvm-kernel", no_argument, NULL, O_PVM_KERNEL },
 		{ "save-on-exit", required_argument, NULL, O_SAVE_ON_EXIT },
 		{ "restore", required_argument, NULL, O_RESTORE },
+		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,6 +111,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		switch (o) {
 		case O_SAVE_ON_EXIT: a->save_dir = optarg; break;
 		case O_RESTORE: a->restore_dir = optarg; break;
+		case O_RUN_AS: a->run_as = optarg; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
 		case O_INITRD: st = vm_option_file("--initrd", optarg, false, c->initrd, sizeof(c->initrd)); break;
 		case O_APPEND: st = vm_option_append(c, optarg); break;
@@ -139,7 +148,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	}
 	if (a->restore_dir && (a->settings_given || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--restore continues a saved VM with its own settings: "
-				"give it no VM settings or command (only --kvm-device and --save-on-exit)");
+				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
 	if (a->name && !state_name_valid(a->name, VM_NAME_MAX))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
 				"not starting with . or -)", a->name, VM_NAME_MAX);
@@ -174,6 +183,32 @@ static int report_end(const struct machine_result *res)
 	return status;
 }
 
+/* --run-as: who the VMM's threads become once set up. Returns -1 to go
+ * on, or an exit status. */
+static int set_run_as(const struct run_args *a)
+{
+	struct identity who;
+	struct nv_err err = { 0 };
+	if (identity_parse(a->run_as, &who, &err) < 0 || identity_set(&who, &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	if (a->save_dir) { /* it is written at the end, as the user */
+		char dir[VM_PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", a->save_dir);
+		struct stat st;
+		if (stat(dir, &st) < 0) { /* created then: its parent must be writable */
+			char *slash = strrchr(dir, '/');
+			if (slash && slash != dir)
+				*slash = '\0';
+			else
+				snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+		}
+		if (!identity_can_write(&who, dir))
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--save-on-exit %s: user %s cannot write in %s",
+					a->save_dir, who.name, dir);
+	}
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct run_args a; /* the record is large; one per process */
@@ -184,6 +219,8 @@ int cmd_run(int argc, char **argv)
 	struct nv_err err = { 0 };
 	if (confine_init(&err) < 0)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	if (a.run_as && (st = set_run_as(&a)) >= 0)
+		return st;
 	static struct machine_saved saved; /* its memory is mapped for the VM's life */
 	saved.memory_fd = -1;
 	if (a.restore_dir) {

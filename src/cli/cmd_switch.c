@@ -17,6 +17,7 @@
 #include "cli/cmd_switch_show.h"
 #include "cli/switch_args.h"
 #include "cli/commands.h"
+#include "confine/identity.h"
 #include "util/state_dir.h"
 #include "net/switch_path.h"
 #include "net/port_client.h"
@@ -62,6 +63,8 @@ static void create_usage(FILE *f)
 		"                      HOSTADDR, 127.0.0.1 when not given (0.0.0.0: every address)\n"
 		"  --host-loopback on|off   nat: the gateway also stands for the host's 127.0.0.1,\n"
 		"                      so VMs reach services that trust local callers (default off)\n"
+		"  --run-as USER       (root) once set up, the daemon becomes USER (a name, UID or\n"
+		"                      UID:GID), so the code that parses guests' frames is not root\n"
 		"internal needs root or CAP_NET_ADMIN, external root or CAP_NET_RAW.\n");
 }
 
@@ -107,13 +110,14 @@ static void switch_remove_dir(const char *name)
 
 static int cmd_switch_create(int argc, char **argv)
 {
-	enum { O_TYPE = 256, O_SUBNET, O_IF, O_FWD, O_LOOPBACK };
+	enum { O_TYPE = 256, O_SUBNET, O_IF, O_FWD, O_LOOPBACK, O_RUN_AS };
 	static const struct option opts[] = {
 		{ "type", required_argument, NULL, O_TYPE },
 		{ "subnet", required_argument, NULL, O_SUBNET },
 		{ "interface", required_argument, NULL, O_IF },
 		{ "forward", required_argument, NULL, O_FWD },
 		{ "host-loopback", required_argument, NULL, O_LOOPBACK },
+		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,6 +146,14 @@ static int cmd_switch_create(int argc, char **argv)
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--host-loopback '%s' is not on or off", optarg);
 			c.host_loopback = !strcmp(optarg, "on");
+			break;
+		case O_RUN_AS:
+			if (identity_parse(optarg, &c.run_as, &err) < 0)
+				return cli_err_fail(&err);
+			if (geteuid() != 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--run-as %s needs root: the daemon already runs "
+						"as you (uid %u)", optarg, (unsigned)geteuid());
+			c.has_run_as = true;
 			break;
 		case 'h': create_usage(stdout); return 0;
 		default: return switch_getopt_error(o, argv, "create");

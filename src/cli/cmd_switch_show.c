@@ -72,6 +72,10 @@ static void config_detail(const struct switch_config *c, char *out, size_t len)
 			 c->host_loopback ? ", host loopback" : "");
 		break;
 	}
+	if (c->has_run_as) {
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, ", runs as %s", c->run_as.name);
+	}
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -12,5 +12,8 @@
 
 /* 0, or -1 with err. */
 int capabilities_drop_all(struct nv_err *err);
+/* The bounding set alone (it needs CAP_SETPCAP, which leaving root for a
+ * dedicated user clears: confine_thread drops it first). */
+int capabilities_drop_bounding(struct nv_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "confine/capabilities.h"
+#include "confine/identity.h"
 #include "confine/confine_bpf.h"
 #include "util/proc_fail.h"
 
@@ -149,6 +150,10 @@ static struct sock_filter *program_for(const struct confine_bpf *b)
 
 int confine_thread(enum confine_kind kind, struct nv_err *err)
 {
+	/* A dedicated user (--run-as): the bounding set first, as leaving
+	 * root clears the CAP_SETPCAP that needs; whatever is left after. */
+	if (identity_is_set() && (capabilities_drop_bounding(err) < 0 || identity_assume(err) < 0))
+		return -1;
 	if (mode == CONFINE_OFF)
 		return 0;
 	if (kind < 0 || kind >= CONFINE_KINDS)

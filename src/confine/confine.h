@@ -30,9 +30,10 @@ int confine_init(struct nv_err *err);
 /* Sets the mode directly (tests). */
 void confine_set_mode(enum confine_mode mode);
 
-/* Drops the calling thread's capabilities (confine/capabilities.h) and
- * loads kind's filter on it; nothing when the mode is off. 0, or -1 with
- * err. */
+/* The calling thread becomes the user identity_set named (if any,
+ * confine/identity.h), drops its capabilities (confine/capabilities.h)
+ * and loads kind's filter on it; the filter not when the mode is off. 0,
+ * or -1 with err. */
 int confine_thread(enum confine_kind kind, struct nv_err *err);
 
 /* "VMM main", "vCPU", "device I/O", "switch daemon". */

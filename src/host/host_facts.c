@@ -3,7 +3,6 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "arch/x86/nested.h"
 #include "kvm/kvm.h"
+#include "util/user_db.h"
 
 #define BIT(n) (1u << (n))
 
@@ -250,17 +250,14 @@ void host_facts_gather(struct host_facts *f, const char *root, const char *kvm_p
 	gather_misc(f, root);
 	gather_kvm(f, kvm_path ? kvm_path : "/dev/kvm");
 	/* A VM's start names the user only about a /dev/kvm it cannot use;
-	 * the lookup (NSS: nscd, nsswitch.conf, passwd) is skipped otherwise. */
+	 * the lookup (/etc/passwd) is skipped otherwise. */
 	if (f->dev_errno != 0)
 		host_facts_name_user(f);
 }
 
 void host_facts_name_user(struct host_facts *f)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	if (pw)
-		snprintf(f->user, sizeof(f->user), "%s", pw->pw_name);
-	else
+	if (!user_db_find(NULL, geteuid(), NULL, NULL, f->user, sizeof(f->user)))
 		snprintf(f->user, sizeof(f->user), "uid %u", (unsigned)geteuid());
 }
 

@@ -8,7 +8,8 @@
  * "forwards": nat only ("tcp:127.0.0.1:8080:192.168.100.15:80"; without a
  * host address a forward listens on 127.0.0.1); "host_loopback": nat only,
  * true when guests may reach the host's 127.0.0.1 through the gateway
- * (absent: false). */
+ * (absent: false); "run_as": {"uid":N,"gid":N,"name":"..."}, the user the
+ * daemon becomes once set up when root starts it (absent: none). */
 #ifndef NESTVM_NET_SWITCH_CONFIG_H
 #define NESTVM_NET_SWITCH_CONFIG_H
 
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "confine/identity.h"
 #include "net/switch_protocol.h"
 #include "net/uplink.h"
 #include "util/err.h"
@@ -37,6 +39,8 @@ struct switch_config {
 	struct nat_forward forwards[SWITCH_MAX_FORWARDS];
 	unsigned nforwards;
 	bool host_loopback;
+	bool has_run_as;
+	struct identity run_as;
 };
 
 const char *switch_type_name(enum switch_type t);

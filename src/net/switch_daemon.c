@@ -18,6 +18,7 @@
 #include "net/switch_daemon_private.h"
 
 #include "confine/confine.h"
+#include "confine/identity.h"
 #include "net/switch_launch.h"
 #include "net/switch_path.h"
 #include "net/switch_protocol.h"
@@ -201,6 +202,8 @@ int switch_daemon_run(const char *name, struct nv_err *err)
 	 * confined before the first frame or request is read. */
 	if (ret == 0)
 		ret = daemon_limits(err);
+	if (ret == 0 && d->cfg.has_run_as) /* taken by confine_thread */
+		ret = identity_set(&d->cfg.run_as, err);
 	if (ret == 0)
 		ret = confine_thread(CONFINE_SWITCH, err);
 	if (ret == 0) {

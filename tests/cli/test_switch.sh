@@ -272,4 +272,41 @@ t_expect "switch create --help" 0 "--forward" -- "$NV" switch create --help
 t_expect "switch-daemon is not in the usage" 0 "" -- sh -c "! \"$NV\" --help | grep -q switch-daemon"
 t_expect "nothing left behind by failed creates" 0 "^NAME +TYPE +STATE +PORTS +DETAIL$" -- "$NV" switch list
 
+# --- --run-as: the daemon becomes a dedicated user once set up
+if [ "$(id -u)" = 0 ]; then
+	t_expect "create a private switch --run-as 65534:65534" 0 'created' -- \
+		"$NV" switch create ras --type private --run-as 65534:65534
+	pid=$(cat "$NESTVM_HOME/switches/ras/daemon.pid" 2>/dev/null)
+	u=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/${pid:-0}/status" 2>/dev/null | tr -s '\t ' ' ')
+	g=$(sed -n 's/^Groups:[[:space:]]*//p' "/proc/${pid:-0}/status" 2>/dev/null | tr -d ' \t')
+	ce=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/${pid:-0}/status" 2>/dev/null)
+	[ "$u" = "65534 65534 65534 65534" ] && [ "$g" = 65534 ] && [ "$ce" = 0000000000000000 ] &&
+		t_ok "its daemon runs as 65534, group 65534 only, no capability" ||
+		t_not_ok "its daemon runs as 65534" "Uid '$u' Groups '$g' CapEff '$ce'"
+	t_expect "switch list says whom it runs as" 0 'ras +private +running .*runs as 65534:65534' -- "$NV" switch list
+	t_expect "its config records the user" 0 '"uid": 65534' -- cat "$NESTVM_HOME/switches/ras/config.json"
+	t_expect "it answers root's requests (show)" 0 'switch ras \(private\), running' -- "$NV" switch show ras
+	t_expect "delete it" 0 'deleted' -- "$NV" switch delete ras
+	# Gone, or a zombie where PID 1 reaps nothing (some containers).
+	if ! [ -d "/proc/${pid:-0}" ] || grep -q '^State:.*zombie' "/proc/$pid/status" 2>/dev/null; then
+		t_ok "its daemon is gone"
+	else t_not_ok "its daemon is gone" "pid $pid: $(grep State "/proc/$pid/status")"; fi
+	t_bad "--run-as root is refused" "is root: name a dedicated user" "$NV" switch create r2 --type private --run-as root
+	t_bad "--run-as 0:0 is refused" "is root" "$NV" switch create r2 --type private --run-as 0:0
+	t_bad "--run-as an unknown user" "no such user in /etc/passwd" "$NV" switch create r2 --type private --run-as no-such-user-x
+	t_bad "--run-as garbage" "is not a user, UID or UID:GID" "$NV" switch create r2 --type private --run-as 12:x
+	t_bad "run --run-as root is refused" "is root" "$NV" run --run-as root -- true
+	t_bad "run --run-as: --save-on-exit where the user cannot write" "user 65534:65534 cannot write in $T/private" \
+		bash -c 'mkdir -m 700 "$2/private" && "$1" run --run-as 65534:65534 --save-on-exit "$2/private/s" -- true' _ "$NV" "$T"
+	# A hand-edited record that names root is refused by the daemon's reader.
+	mkdir -p "$NESTVM_HOME/switches/r3"
+	printf '{"version":1,"name":"r3","type":"private","run_as":{"uid":0,"gid":0,"name":"root"}}\n' \
+		>"$NESTVM_HOME/switches/r3/config.json"
+	t_bad "a config.json whose run_as is root" "field 'run_as'.*root is not a dedicated user" "$NV" switch show r3
+	rm -rf "$NESTVM_HOME/switches/r3"
+	# Not root: nothing to hand over.
+	mkdir -p "$T/u" && chmod 777 "$T/u" && chmod 755 "$T"
+	t_bad "--run-as as a user who is not root" "needs root" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups env NESTVM_HOME="$T/u/home" "$(readlink -f "$NV")" switch create r4 --type private --run-as 65534
+fi
 t_summary

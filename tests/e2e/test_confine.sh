@@ -8,7 +8,10 @@
 # adapter reconnects (the confined VMM itself cannot start a process); a
 # guest's network still works through the confined daemon (DHCP, DNS
 # refusal aside, a TCP fetch from the lab host); NESTVM_SECCOMP=log runs the
-# same VM with filters that only log.
+# same VM with filters that only log. Then --run-as: a NAT switch's daemon
+# and a `nestvm run` VMM started by root become a dedicated user once set
+# up (every thread: uid and gid 65534, no groups, no capabilities, filtered)
+# and the guest still fetches its page through that daemon.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -22,6 +25,7 @@ cleanup() {
 	[ -z "$httpd_pid" ] || kill "$httpd_pid" 2>/dev/null
 	"$NV" vm stop c --force >/dev/null 2>&1
 	"$NV" switch delete wan >/dev/null 2>&1
+	"$NV" switch delete wan2 >/dev/null 2>&1
 	rm -rf "$NESTVM_HOME" "$tmp"
 }
 trap cleanup EXIT
@@ -132,4 +136,45 @@ vmm=$("$NV" vm show c | sed -n 's/^Pid  *: *//p')
 [ -n "$vmm" ] && [ "$(field "$vmm" Seccomp)" = 2 ] && t_ok "log mode still loads filters" ||
 	t_not_ok "log mode still loads filters" "Seccomp $(field "${vmm:-0}" Seccomp 2>/dev/null)"
 t_expect "vm stop --force c" 0 '' -- "$NV" vm stop c --force
+
+# --- --run-as: a dedicated user once set up (numbers: the lab may have no
+# passwd entry for nobody)
+as_user() {
+	local pid=$1 label=$2 n=0 bad=''
+	for t in /proc/"$pid"/task/*; do
+		n=$((n + 1))
+		u=$(sed -n 's/^Uid:[[:space:]]*//p' "$t/status" | tr -s '\t ' ' ')
+		g=$(sed -n 's/^Gid:[[:space:]]*//p' "$t/status" | tr -s '\t ' ' ')
+		gr=$(sed -n 's/^Groups:[[:space:]]*//p' "$t/status" | tr -d ' \t')
+		[ "$u" = "65534 65534 65534 65534" ] && [ "$g" = "65534 65534 65534 65534" ] && [ "$gr" = 65534 ] ||
+			bad="$bad $(cat "$t/comm")(Uid $u, Gid $g, Groups $gr)"
+	done
+	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then t_ok "$label: all $n threads run as 65534:65534, no other group"
+	else t_not_ok "$label" "threads still privileged:$bad ($n threads)"; fi
+}
+t_expect "create NAT switch wan2 --run-as 65534:65534" 0 '' -- \
+	"$NV" switch create wan2 --type nat --host-loopback on --run-as 65534:65534
+sw2=$(cat "$NESTVM_HOME/switches/wan2/daemon.pid")
+as_user "$sw2" "daemon of wan2"
+every_thread "$sw2" "daemon of wan2"
+t_expect "switch show wan2 says whom it runs as" 0 'runs as 65534:65534' -- "$NV" switch list
+"$NV" run --run-as 65534:65534 --memory 256M --cpus 2 --nic switch=wan2 -- sh -c \
+	'for i in $(seq 60); do ip route show default | grep -q via && break; sleep 1; done; echo F=$(wget -q -O - http://$(ip route show default | sed -n "s/.*via \([0-9.]*\).*/\1/p"):8000/ 2>&1); sleep 4' \
+	>"$tmp/run-as.out" 2>&1 &
+runpid=$!
+for _ in $(seq 240); do
+	[ "$(ls "/proc/$runpid/task" 2>/dev/null | wc -l)" -ge 4 ] && break
+	sleep 0.5
+done
+if [ -d "/proc/$runpid" ]; then
+	as_user "$runpid" "nestvm run --run-as: the VMM"
+	every_thread "$runpid" "nestvm run --run-as: the VMM"
+else
+	t_not_ok "nestvm run --run-as: the VMM" "it ended early: $(tail -c 400 "$tmp/run-as.out")"
+fi
+wait "$runpid"
+st=$?
+[ "$st" = 0 ] && grep -q 'F=hello-through-confined-nat' "$tmp/run-as.out" &&
+	t_ok "the guest of a VMM run as 65534 fetches its page through wan2 (exit 0)" ||
+	t_not_ok "the guest of a VMM run as 65534 fetches its page" "status $st: $(tail -c 600 "$tmp/run-as.out")"
 t_summary

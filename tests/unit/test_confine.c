@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "confine/confine.h"
+#include "confine/identity.h"
 #include "confine/syscall_policy.h"
 
 /* What a child does once its filter is on; its exit status is the result
@@ -303,6 +304,136 @@ static void test_policy_tables_are_whole(void **state)
 	}
 }
 
+/* --run-as: names, numbers, and what is refused. */
+static void test_identity_parse(void **state)
+{
+	struct identity id;
+	struct nv_err err = { 0 };
+	assert_int_equal(identity_parse("65534:100", &id, &err), 0);
+	assert_int_equal(id.uid, 65534);
+	assert_int_equal(id.gid, 100);
+	assert_int_equal(identity_parse("4242999", &id, &err), 0); /* no passwd entry: its number as group */
+	assert_int_equal(id.uid, 4242999);
+	assert_int_equal(id.gid, 4242999);
+	if (identity_parse("nobody", &id, &err) == 0) /* Debian's; not every system has it */
+		assert_true(id.uid != 0);
+	const char *bad[] = { "root", "0", "0:0", "", "12x", "1:", ":1", "1:x", "-1", "a:1",
+			      "no-such-user-here", "4294967295", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (identity_parse(bad[i], &id, &err) == 0)
+			fail_msg("'%s' accepted as uid %u", bad[i], (unsigned)id.uid);
+		assert_true(err.msg[0] && !strchr(err.msg, '\n'));
+	}
+}
+
+struct cred_report {
+	unsigned before, after, gid, ngroups;
+};
+
+static int ready_fds[2], go_fds[2];
+
+static void report_creds(struct cred_report *r)
+{
+	gid_t groups[8];
+	r->after = (unsigned)syscall(SYS_getuid);
+	r->gid = (unsigned)syscall(SYS_getgid);
+	r->ngroups = (unsigned)syscall(SYS_getgroups, 8, groups);
+}
+
+/* Started before the main thread changes: still root until it assumes. */
+static void *early_thread(void *arg)
+{
+	struct cred_report *r = arg;
+	char c;
+	if (write(ready_fds[1], "r", 1) != 1 || read(go_fds[0], &c, 1) != 1)
+		return NULL;
+	r->before = (unsigned)syscall(SYS_getuid);
+	struct nv_err err = { 0 };
+	if (identity_assume(&err) == 0)
+		report_creds(r);
+	return NULL;
+}
+
+/* Started after: the user already, without asking. */
+static void *late_thread(void *arg)
+{
+	struct cred_report *r = arg;
+	r->before = (unsigned)syscall(SYS_getuid);
+	report_creds(r);
+	return NULL;
+}
+
+/* Each thread changes its own credentials (raw system calls, no glibc
+ * broadcast that a filtered thread would die of): in a child process, so
+ * the test itself stays root. */
+static void test_identity_per_thread(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* only root can leave root: tests/run runs as root */
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(ready_fds), 0);
+	assert_int_equal(pipe(go_fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct cred_report rep[3] = { { 0 } };
+		struct identity id = { .uid = 4243, .gid = 4244 };
+		snprintf(id.name, sizeof(id.name), "4243:4244");
+		struct nv_err err = { 0 };
+		pthread_t early, late;
+		char c;
+		if (identity_set(&id, &err) < 0 || pthread_create(&early, NULL, early_thread, &rep[1]) ||
+		    read(ready_fds[0], &c, 1) != 1)
+			_exit(1);
+		rep[0].before = (unsigned)syscall(SYS_getuid);
+		if (identity_assume(&err) < 0)
+			_exit(2);
+		report_creds(&rep[0]);
+		if (write(go_fds[1], "g", 1) != 1 || pthread_join(early, NULL) ||
+		    pthread_create(&late, NULL, late_thread, &rep[2]) || pthread_join(late, NULL))
+			_exit(3);
+		_exit(write(out[1], rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 4);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	struct cred_report rep[3];
+	assert_int_equal(read(out[0], rep, sizeof(rep)), (ssize_t)sizeof(rep));
+	assert_int_equal(rep[0].before, 0); /* main: root, then the user */
+	assert_int_equal(rep[0].after, 4243);
+	assert_int_equal(rep[1].before, 0); /* the early thread: still root after main changed */
+	assert_int_equal(rep[1].after, 4243);
+	assert_int_equal(rep[2].before, 4243); /* the late one: the user from its start */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rep[i].gid, 4244);
+		assert_int_equal(rep[i].ngroups, 1); /* only its group */
+	}
+	close(out[0]);
+	close(out[1]);
+}
+
+/* Only root can hand its processes to a user: a process that left root
+ * (a child here, so the test stays root) is told so. */
+static void test_identity_needs_root(void **state)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+			_exit(1);
+		struct identity id = { .uid = 4243, .gid = 4243 };
+		struct nv_err err = { 0 };
+		_exit(identity_set(&id, &err) == -1 && strstr(err.msg, "needs root") ? 0 : 2);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +446,9 @@ int main(void)
 		cmocka_unit_test(test_switch_reads_but_never_writes_files),
 		cmocka_unit_test(test_log_mode_lets_calls_through),
 		cmocka_unit_test(test_off_loads_nothing),
+		cmocka_unit_test(test_identity_parse),
+		cmocka_unit_test(test_identity_per_thread),
+		cmocka_unit_test(test_identity_needs_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
