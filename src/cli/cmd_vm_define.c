@@ -56,6 +56,7 @@ static void create_usage(FILE *f)
 		"  --initrd PATH          an initramfs\n"
 		"  --append ARGS          added to the kernel command line\n"
 		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
+		"                         (then --memory defaults to 1G)\n"
 		"  --device NAME          a virtio device without settings (repeatable): %s\n"
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices);
 }
@@ -80,6 +81,7 @@ int cmd_vm_create(int argc, char **argv)
 	/* Options first, checked against the name afterwards (MACs need it). */
 	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
 	unsigned nn = 0, nd = 0;
+	bool memory_given = false;
 	struct vm_record r;
 	memset(&r, 0, sizeof(r));
 	vm_config_defaults(&r.config, "");
@@ -89,7 +91,10 @@ int cmd_vm_create(int argc, char **argv)
 	optind = 1;
 	while (!st && (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (o) {
-		case O_MEM: st = vm_option_memory(optarg, &c->memory_mib); break;
+		case O_MEM:
+			st = vm_option_memory(optarg, &c->memory_mib);
+			memory_given = true;
+			break;
 		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
 		case O_DEVICE: st = vm_option_device(c, optarg); break;
 		case O_DISK:
@@ -116,6 +121,8 @@ int cmd_vm_create(int argc, char **argv)
 	}
 	if (st)
 		return st;
+	if (c->expose_virtualization_extensions && !memory_given)
+		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
 	const char *name;
 	if ((st = vm_cli_name_arg(argc, argv, "create", &name)))
 		return st;

@@ -46,6 +46,14 @@ struct json_object;
  * nestvm with one default L3 guest (512 MiB) and room to spare. Hyper-V
  * asks 4 GB because its guests run Windows. */
 #define VM_NESTED_MIN_MEMORY_MIB 2048
+/* A new VM with the extensions and no --memory: room for its own default
+ * guest (512 MiB, touched lazily) and itself, so that `nestvm run --nested
+ * -- nestvm run -- CMD` works with every default. */
+#define VM_NESTED_DEFAULT_MEMORY_MIB 1024
+/* Guest RAM is given as the guest touches it, as KVM, QEMU and Firecracker
+ * do: a VM may have more than the host's free memory. Only more than this
+ * many times the host's RAM and swap is refused as absurd. */
+#define VM_MEMORY_OVERCOMMIT_MAX 4
 
 struct vm_disk {
 	char path[VM_PATH_MAX]; /* absolute */
