@@ -184,6 +184,7 @@ DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 MANDIR  := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR := $(PREFIX)/lib/systemd/system
 DATADIR := $(PREFIX)/share/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
 
@@ -192,6 +193,8 @@ install: $(B)/nestvm $(MAN)
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/nestvm|$(BINDIR)/nestvm|' scripts/systemd/nestvm.service >$(DESTDIR)$(UNITDIR)/nestvm.service
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
 		for f in $(GUEST_FILES); do \
 			[ ! -f $(B)/guest/$$f ] || install -D -m 0644 $(B)/guest/$$f $(DESTDIR)$(DATADIR)/guest/$$f || exit 1; \
@@ -204,6 +207,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nestvm
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nestvm
+	rm -f $(DESTDIR)$(UNITDIR)/nestvm.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
 

@@ -157,6 +157,8 @@ struct set_args {
 	unsigned nadd;
 	unsigned long remove;
 	const char *append;
+	enum vm_start_action start_action;
+	enum vm_stop_action stop_action;
 };
 
 static void set_usage(FILE *f)
@@ -171,12 +173,17 @@ static void set_usage(FILE *f)
 		"  --dynamic-memory off   (nestvm VMs have fixed memory: on is refused)\n"
 		"At any time (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
+		"At any time, a Saved VM's too (what `nestvm service start|stop` does with it at\n"
+		"the host's boot and shutdown; Hyper-V's defaults: start-if-running, save):\n"
+		"  --automatic-start-action nothing|start|start-if-running\n"
+		"  --automatic-stop-action turn-off|shutdown|save\n"
 		"Exit status: 0 changed; 2 bad input or not allowed in this state; 125 failure.\n");
 }
 
 static int set_parse(int argc, char **argv, struct set_args *a)
 {
-	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND };
+	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND, O_START_ACT,
+	       O_STOP_ACT };
 	static const struct option opts[] = {
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", required_argument, NULL, O_EXPOSE },
@@ -188,6 +195,8 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		{ "add-nic", required_argument, NULL, O_ADD },
 		{ "remove-nic", required_argument, NULL, O_REMOVE },
 		{ "append", required_argument, NULL, O_APPEND },
+		{ "automatic-start-action", required_argument, NULL, O_START_ACT },
+		{ "automatic-stop-action", required_argument, NULL, O_STOP_ACT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,6 +249,18 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 						VM_APPEND_MAX - 1);
 			a->want[VM_SETTING_APPEND] = true;
 			a->append = optarg;
+			break;
+		case O_START_ACT:
+			a->want[VM_SETTING_START_ACTION] = true;
+			if (vm_start_action_parse(optarg, &a->start_action) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--automatic-start-action '%s' is not nothing, "
+						"start or start-if-running", optarg);
+			break;
+		case O_STOP_ACT:
+			a->want[VM_SETTING_STOP_ACTION] = true;
+			if (vm_stop_action_parse(optarg, &a->stop_action) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--automatic-stop-action '%s' is not turn-off, "
+						"shutdown or save", optarg);
 			break;
 		case 'h': set_usage(stdout); return -1;
 		default: return vm_cli_getopt_error(o, argv, "set");
@@ -315,6 +336,14 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 		mac_format(&c->nics[c->nnics - 1].mac, mac);
 		fprintf(out, "VM %s: added adapter eth%u on switch %s (MAC %s)\n", c->name, c->nnics - 1,
 		       c->nics[c->nnics - 1].switch_name, mac);
+	}
+	if (a->want[VM_SETTING_START_ACTION]) {
+		c->automatic_start_action = a->start_action;
+		fprintf(out, "VM %s: AutomaticStartAction %s\n", c->name, vm_start_action_name(a->start_action));
+	}
+	if (a->want[VM_SETTING_STOP_ACTION]) {
+		c->automatic_stop_action = a->stop_action;
+		fprintf(out, "VM %s: AutomaticStopAction %s\n", c->name, vm_stop_action_name(a->stop_action));
 	}
 	if (a->want[VM_SETTING_MAC_SPOOFING])
 		for (unsigned i = 0; i < c->nnics; i++)

@@ -42,7 +42,7 @@ t_comp "vm st<TAB>" "start stop" vm st
 t_comp "vm s<TAB>" "save set show start stop" vm s
 t_comp "switch c<TAB>" "create" switch c
 t_comp "help vm st<TAB>" "start stop" help vm st
-t_comp "help COMMAND" "status switch" help s
+t_comp "help COMMAND" "service status switch" help s
 t_comp "a cmdlet" "Get-VM Get-VMCheckpoint Get-VMMemory Get-VMNetworkAdapter Get-VMProcessor Get-VMSnapshot Get-VMSwitch" Get-VM
 
 # Names from the state directory this nestvm uses.
