@@ -3,6 +3,7 @@
  * so concurrent commands lose no update. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "net/switch_launch.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
+#include "vmm/vm_control.h"
 
 #define STOP_WAIT_MS 10000
 
@@ -168,6 +170,8 @@ static void set_usage(FILE *f)
 		"Only while the VM is Off (as in Hyper-V):\n"
 		"  --expose-virtualization-extensions on|off   give the VM VT-x/AMD-V (--nested on|off)\n"
 		"  --cpus N | --memory SIZE | --append ARGS\n"
+		"                         (--memory while it runs, with a balloon: the guest keeps\n"
+		"                         SIZE and gives the rest back; the next start boots as before)\n"
 		"  --add-nic switch=S[,mac=M][,mac-spoofing=on|off]   (repeatable)\n"
 		"  --remove-nic N         remove adapter N (eth N; later adapters move down)\n"
 		"  --dynamic-memory off   (nestvm VMs have fixed memory: on is refused)\n"
@@ -355,6 +359,44 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 	return 0;
 }
 
+static bool has_balloon(const struct vm_config *c)
+{
+	for (unsigned i = 0; i < c->ndevices; i++)
+		if (!strcmp(c->devices[i], "balloon"))
+			return true;
+	return false;
+}
+
+/* --memory while the VM runs: with a balloon, the guest keeps that much and
+ * gives the rest of its startup memory back (the record's startup memory
+ * stays: the next start boots with it). */
+static int set_memory_running(const struct vm_record *r, const struct set_args *a)
+{
+	const char *name = r->config.name;
+	for (int s = 0; s < VM_SETTING_COUNT; s++)
+		if (s != VM_SETTING_MEMORY && a->want[s])
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory resizes it through its balloon "
+					"and goes alone (set %s in another command)", name,
+					vm_state_name(r->runtime.state), vm_setting_option((enum vm_setting)s));
+	if (!has_balloon(&r->config))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory can only be changed while the VM is "
+				"Off (nestvm vm stop %s), or while it runs when it has a balloon (nestvm vm create "
+				"... --device balloon)", name, vm_state_name(r->runtime.state), name);
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("memory"));
+	json_object_object_add(req, "mib", json_object_new_int64((int64_t)a->memory_mib));
+	struct nv_err err = { 0 };
+	struct json_object *rep = vm_control_call(name, req, 5000, &err);
+	json_object_put(req);
+	if (!rep)
+		return vm_cli_fail(&err);
+	json_object_put(rep);
+	printf("VM %s: memory target %llu MiB of its %llu MiB (the balloon gives the rest back; it boots "
+	       "with %llu MiB again)\n", name, (unsigned long long)a->memory_mib,
+	       (unsigned long long)r->config.memory_mib, (unsigned long long)r->config.memory_mib);
+	return 0;
+}
+
 int cmd_vm_set(int argc, char **argv)
 {
 	struct set_args a;
@@ -372,6 +414,10 @@ int cmd_vm_set(int argc, char **argv)
 	struct nv_err err = { 0 };
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return vm_cli_fail(&err);
+	if (a.want[VM_SETTING_MEMORY] && (r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED)) {
+		vm_store_unlock(&lk);
+		return set_memory_running(&r, &a);
+	}
 	/* Output is held until the record is saved: a refused change prints
 	 * only the refusal. */
 	char *out = NULL;

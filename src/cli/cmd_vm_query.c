@@ -15,6 +15,7 @@
 #include "mgmt/vm_checkpoint.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"
+#include "vmm/vm_control.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -173,6 +174,33 @@ static void kv(const char *key, const char *fmt, ...)
 	rtrim_print(line);
 }
 
+/* A running VM with a balloon: what the guest has now (its memory less
+ * what it gave back) and the target it is asked to keep, from its VMM. */
+static void show_balloon(const struct vm_record *r)
+{
+	bool balloon = false;
+	for (unsigned i = 0; i < r->config.ndevices; i++)
+		balloon = balloon || !strcmp(r->config.devices[i], "balloon");
+	if (!balloon || (r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED))
+		return;
+	struct json_object *req = json_object_new_object(), *rep, *v;
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	struct nv_err err = { 0 };
+	rep = vm_control_call(r->config.name, req, 2000, &err);
+	json_object_put(req);
+	int64_t target = -1, given = -1;
+	if (rep && json_object_object_get_ex(rep, "memory_target_mib", &v))
+		target = json_object_get_int64(v);
+	if (rep && json_object_object_get_ex(rep, "balloon_mib", &v))
+		given = json_object_get_int64(v);
+	json_object_put(rep);
+	if (target < 0 || given < 0)
+		return;
+	kv("MemoryAssigned", "%lld MiB (its balloon holds %lld MiB)",
+	   (long long)r->config.memory_mib - given, (long long)given);
+	kv("MemoryTarget", "%lld MiB", (long long)target);
+}
+
 static void show_text(const struct vm_record *r)
 {
 	const struct vm_config *c = &r->config;
@@ -198,6 +226,7 @@ static void show_text(const struct vm_record *r)
 	kv("Checkpoints", "%zu%s%s%s", ncps, current[0] ? " (current: " : "", current, current[0] ? ")" : "");
 	kv("CPUs", "%u", c->cpus);
 	kv("Memory", "%s", mem);
+	show_balloon(r);
 	kv("DynamicMemoryEnabled", "%s", c->dynamic_memory_enabled ? "True" : "False");
 	kv("ExposeVirtualizationExtensions", "%s", c->expose_virtualization_extensions ? "True" : "False");
 	kv("AutomaticStartAction", "%s", vm_start_action_name(c->automatic_start_action));

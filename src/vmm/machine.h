@@ -115,6 +115,13 @@ void machine_press_power_button(struct machine *m);
  * 0, or -1 with err. */
 int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX], unsigned n,
 			 struct nv_err *err);
+/* Dynamic memory through the VM's virtio-balloon (`--device balloon`):
+ * the guest should keep mib of its startup memory and give the rest back.
+ * 0, or -1 with err: no balloon, or more than the VM has. */
+int machine_set_memory_target(struct machine *m, uint64_t mib, struct nv_err *err);
+/* The balloon's state: *has is false without one; else the target the
+ * guest keeps and what it has given back, MiB. */
+void machine_memory_status(struct machine *m, bool *has, uint64_t *target_mib, uint64_t *given_mib);
 /* Feeds console input to the UART; returns how many bytes it took. */
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 void machine_destroy(struct machine *m);

@@ -17,6 +17,7 @@
 #include "dev/platform/acpi_sleep.h"
 #include "dev/platform/debug_exit.h"
 #include "dev/platform/pvpanic.h"
+#include "dev/virtio/balloon.h"
 #include "dev/virtio/blk.h"
 #include "disk/disk_chain.h"
 #include "dev/virtio/net.h"
@@ -312,4 +313,38 @@ int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX],
 				unbranch(m, i, old[i]);
 	free(old);
 	return rc;
+}
+
+static struct virtio_balloon *find_balloon(struct machine *m)
+{
+	for (unsigned i = 0; i < m->devices.n; i++)
+		if (!strcmp(m->devices.items[i].ops->kind, "virtio-balloon"))
+			return m->devices.items[i].dev;
+	return NULL;
+}
+
+int machine_set_memory_target(struct machine *m, uint64_t mib, struct nv_err *err)
+{
+	struct virtio_balloon *b = find_balloon(m);
+	if (!b)
+		return nv_err_input(err, "the VM has no balloon: its memory changes only while it is Off "
+				    "(or give it one: --device balloon)");
+	if (mib > m->cfg.memory_mib)
+		return nv_err_input(err, "%llu MiB is more than the VM's %llu MiB (its startup memory is its "
+				    "most)", (unsigned long long)mib, (unsigned long long)m->cfg.memory_mib);
+	virtio_balloon_set_target(b, (m->cfg.memory_mib - mib) << 20);
+	return 0;
+}
+
+void machine_memory_status(struct machine *m, bool *has, uint64_t *target_mib, uint64_t *given_mib)
+{
+	struct virtio_balloon *b = find_balloon(m);
+	*has = b != NULL;
+	*target_mib = *given_mib = 0;
+	if (!b)
+		return;
+	struct virtio_balloon_counters c;
+	virtio_balloon_counters(b, &c);
+	*target_mib = m->cfg.memory_mib - ((uint64_t)c.target_pages * 4096 >> 20);
+	*given_mib = (uint64_t)c.actual_pages * 4096 >> 20;
 }

@@ -70,12 +70,26 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		req->cmd = VM_CONTROL_SAVE;
 	else if (!strcmp(cmd, "checkpoint"))
 		req->cmd = VM_CONTROL_CHECKPOINT;
+	else if (!strcmp(cmd, "memory"))
+		req->cmd = VM_CONTROL_MEMORY;
 	else
 		snprintf(req->error, sizeof(req->error),
-			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint)", cmd);
+			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint, memory)", cmd);
 	if (req->cmd == VM_CONTROL_KILL && json_object_object_get_ex(o, "reason", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(req->reason, sizeof(req->reason), "%s", json_object_get_string(v));
+	if (req->cmd == VM_CONTROL_MEMORY) {
+		int64_t mib = json_object_object_get_ex(o, "mib", &v) && json_object_is_type(v, json_type_int)
+				      ? json_object_get_int64(v)
+				      : -1;
+		if (mib < VM_MIN_MEMORY_MIB || (uint64_t)mib > VM_MAX_MEMORY_MIB) {
+			req->cmd = VM_CONTROL_INVALID;
+			snprintf(req->error, sizeof(req->error), "memory needs \"mib\", %d..%llu", VM_MIN_MEMORY_MIB,
+				 (unsigned long long)VM_MAX_MEMORY_MIB);
+		} else {
+			req->mib = (uint64_t)mib;
+		}
+	}
 	if (req->cmd == VM_CONTROL_CHECKPOINT) {
 		const char *n = json_object_object_get_ex(o, "name", &v) && json_object_is_type(v, json_type_string)
 					? json_object_get_string(v) : NULL;

@@ -7,12 +7,15 @@
  *   {"cmd":"resume"}   -> {"ok":true,"state":"Running"}
  *   {"cmd":"save"}     -> {"ok":true,"state":"Saved"}  (state on disk, the VMM exits)
  *   {"cmd":"checkpoint","name":"cp1"} -> {"ok":true}  (state on disk, the VM goes on)
+ *   {"cmd":"memory","mib":N} -> {"ok":true,"target_mib":N}  (the balloon gives
+ *                      the rest of its startup memory back; needs one)
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
 #define NESTVM_VMM_VM_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mgmt/vm_config.h"
 #include "util/err.h"
@@ -30,6 +33,7 @@ enum vm_control_cmd {
 	VM_CONTROL_RESUME,
 	VM_CONTROL_SAVE,
 	VM_CONTROL_CHECKPOINT,
+	VM_CONTROL_MEMORY,
 };
 
 struct vm_control_request {
@@ -40,6 +44,7 @@ struct vm_control_request {
 	 * moves onto a new differencing disk there (absolute, checked). */
 	char overlays[VM_MAX_DISKS][VM_PATH_MAX];
 	unsigned noverlays;
+	uint64_t mib;     /* memory: what the guest should keep */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

@@ -144,11 +144,27 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(req.cmd != VM_CONTROL_INVALID));
 	switch (req.cmd) {
-	case VM_CONTROL_STATUS:
+	case VM_CONTROL_STATUS: {
 		json_object_object_add(o, "state", json_object_new_string(state_name(p)));
 		json_object_object_add(o, "pid", json_object_new_int64(getpid()));
 		json_object_object_add(o, "uptime", json_object_new_int64(mono_ms() / 1000 - p->started));
+		bool has;
+		uint64_t target, given;
+		machine_memory_status(p->m, &has, &target, &given);
+		if (has) {
+			json_object_object_add(o, "memory_target_mib", json_object_new_int64((int64_t)target));
+			json_object_object_add(o, "balloon_mib", json_object_new_int64((int64_t)given));
+		}
 		break;
+	}
+	case VM_CONTROL_MEMORY: {
+		struct nv_err err = { 0 };
+		if (machine_set_memory_target(p->m, req.mib, &err) < 0)
+			refuse(o, err.msg);
+		else
+			json_object_object_add(o, "target_mib", json_object_new_int64((int64_t)req.mib));
+		break;
+	}
 	case VM_CONTROL_SHUTDOWN:
 		/* Only a request: the guest decides (and may ignore it); a paused
 		 * guest could not hear it, so it runs again first. */
