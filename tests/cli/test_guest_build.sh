@@ -88,8 +88,13 @@ t_fails "no lab installed: said" 125 "cannot find the lab script \(no $P/bin/../
 
 # In the tree (build/nestvm beside guest/): guest/build itself, in build/.
 if [ -x guest/build ] && [ -f build/guest/.stamp ] && [ -f build/guest/.nested.stamp ] && [ "$(dirname "$NV")" = build ]; then
+	# Once to catch up (a nestvm relinked since makes nested.img stale),
+	# then nothing may be redone.
+	"$NV" guest build >/dev/null 2>&1
 	before=$(stat -c %Y build/guest/initrd.img build/guest/nested.img)
-	t_expect "tree: guest build when built: up to date" 0 'guest/build: up to date' -- "$NV" guest build
+	t_expect "tree: guest build when built: up to date" 0 'guest/build-nested: up to date' -- "$NV" guest build
+	printf '%s\n' "$T_LAST_OUT" | grep -q '^guest/build: up to date' && t_ok "tree: guest/build up to date" ||
+		t_not_ok "tree: guest/build up to date" "$T_LAST_OUT"
 	printf '%s\n' "$T_LAST_OUT" | grep -q "^default guest: $PWD/build/guest\$" &&
 		t_ok "tree: it names build/guest" || t_not_ok "tree: it names build/guest" "$T_LAST_OUT"
 	[ "$(stat -c %Y build/guest/initrd.img build/guest/nested.img)" = "$before" ] &&
