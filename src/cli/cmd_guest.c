@@ -51,10 +51,10 @@ static int run_script(const char *path, bool force)
 static int guest_build(bool force)
 {
 	char build[PATH_MAX + 32], nested[PATH_MAX + 32];
-	bool installed, installed2;
+	bool installed, nested_installed;
 	if (helper_script_find("guest/build", build, sizeof(build), &installed) < 0)
 		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "guest build: cannot find the guest build script (no %s)", build);
-	if (helper_script_find("guest/build-nested", nested, sizeof(nested), &installed2) < 0)
+	if (helper_script_find("guest/build-nested", nested, sizeof(nested), &nested_installed) < 0)
 		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "guest build: cannot find the guest build script (no %s)", nested);
 	struct nv_err err = { 0 };
 	if (installed && helper_script_env(&err) < 0)
