@@ -187,6 +187,7 @@ DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 MANDIR  := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR := $(PREFIX)/lib/systemd/system
 DATADIR := $(PREFIX)/share/nestvm
 LIBDIR  := $(PREFIX)/lib/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
@@ -206,6 +207,8 @@ install: $(B)/nestvm $(MAN) $(B)/guest-tools/nestvm-exit
 	for f in $(SCRIPTS); do install -D -m 0755 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
 	install -D -m 0644 $(SCRIPT_DATA) $(DESTDIR)$(LIBDIR)/$(SCRIPT_DATA)
 	install -D -m 0755 $(B)/guest-tools/nestvm-exit $(DESTDIR)$(LIBDIR)/guest/tools/nestvm-exit
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/nestvm|$(BINDIR)/nestvm|' scripts/systemd/nestvm.service >$(DESTDIR)$(UNITDIR)/nestvm.service
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
 		for f in $(GUEST_FILES); do \
 			[ ! -f $(B)/guest/$$f ] || install -D -m 0644 $(B)/guest/$$f $(DESTDIR)$(DATADIR)/guest/$$f || exit 1; \
@@ -218,6 +221,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nestvm
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nestvm
+	rm -f $(DESTDIR)$(UNITDIR)/nestvm.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(SCRIPTS) $(SCRIPT_DATA) guest/tools/nestvm-exit)

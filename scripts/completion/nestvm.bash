@@ -27,7 +27,8 @@ _nestvm_opts() {
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --help ;;
 	"vm set") echo --expose-virtualization-extensions --nested --cpus --memory --append --add-nic \
-		--remove-nic --dynamic-memory --mac-spoofing --adapter --help ;;
+		--remove-nic --dynamic-memory --mac-spoofing --adapter --automatic-start-action \
+		--automatic-stop-action --help ;;
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
@@ -43,7 +44,7 @@ _nestvm_takes_value() {
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
 		--save-on-exit | --restore | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --mac-spoofing | --adapter | --type | --subnet | --interface | \
-		--forward | --host-loopback | --run-as) return 0 ;;
+		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;
 	--nested) [ "$2" = "vm set" ] ;; # a flag elsewhere, on|off for vm set
 	*) return 1 ;;
 	esac
@@ -65,7 +66,7 @@ _nestvm() {
 		if [[ $cur == [A-Z]* ]]; then # Hyper-V's cmdlets
 			COMPREPLY=($(compgen -W "$("$nv" Get-Help 2>/dev/null | awk '/^  [A-Z]/ { print $1 }')" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest help --help --version -Command" -- "$cur"))
+			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service help --help --version -Command" -- "$cur"))
 		fi
 		return
 	fi
@@ -74,7 +75,7 @@ _nestvm() {
 	local cmd=${COMP_WORDS[1]} sub='' pos=() dashdash=''
 	if [ "$cmd" = help ]; then
 		case $cword in
-		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest" -- "$cur")) ;;
+		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
 			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore console set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
@@ -124,6 +125,8 @@ _nestvm() {
 		--type) COMPREPLY=($(compgen -W "private internal external nat" -- "$cur")) ;;
 		--interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")) ;;
 		--run-as) COMPREPLY=($(compgen -u -- "$cur")) ;;
+		--automatic-start-action) COMPREPLY=($(compgen -W "nothing start start-if-running" -- "$cur")) ;;
+		--automatic-stop-action) COMPREPLY=($(compgen -W "turn-off shutdown save" -- "$cur")) ;;
 		--nic | --add-nic)
 			if [[ $cur == switch=* ]]; then # '=' is not a word break here
 				COMPREPLY=($(compgen -P switch= -W "$(_nestvm_switches "$nv")" -- "${cur#switch=}"))
@@ -145,6 +148,7 @@ _nestvm() {
 	fi
 	# Positional words: VM and switch names where a command takes them.
 	case $key in
+	service) [ ${#pos[@]} -eq 0 ] && COMPREPLY=($(compgen -W "start stop" -- "$cur")) ;;
 	"vm create") ;;
 	"vm checkpoint")
 		if [ ${#pos[@]} -eq 0 ]; then

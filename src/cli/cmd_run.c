@@ -31,6 +31,7 @@ struct run_args {
 	const char *restore_dir; /* --restore */
 	const char *run_as;      /* --run-as */
 	bool settings_given;     /* any option --restore replaces */
+	bool memory_given;
 	const char *nics[VM_MAX_NICS];
 	unsigned nnics;
 };
@@ -44,7 +45,8 @@ static void run_usage(FILE *f)
 		"  --kernel PATH         bzImage or ELF vmlinux (default: the built-in default guest)\n"
 		"  --initrd PATH         initramfs (default guest: its own)\n"
 		"  --append \"ARGS\"       added to the kernel command line\n"
-		"  --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M; a bare number is MiB)\n"
+		"  --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M, 1G with --nested; a\n"
+		"                        bare number is MiB; given as the guest touches it)\n"
 		"  --cpus N              vCPUs (default 1)\n"
 		"  --disk PATH[,readonly] a raw disk image as virtio-blk (repeatable)\n"
 		"  --nic switch=NAME[,mac=MAC][,mac-spoofing=on|off]\n"
@@ -115,7 +117,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
 		case O_INITRD: st = vm_option_file("--initrd", optarg, false, c->initrd, sizeof(c->initrd)); break;
 		case O_APPEND: st = vm_option_append(c, optarg); break;
-		case O_MEMORY: st = vm_option_memory(optarg, &c->memory_mib); break;
+		case O_MEMORY:
+			st = vm_option_memory(optarg, &c->memory_mib);
+			a->memory_given = true;
+			break;
 		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
 		case O_DISK: st = vm_option_disk(c, optarg, false); break;
 		case O_DEVICE: st = vm_option_device(c, optarg); break;
@@ -149,6 +154,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	if (a->restore_dir && (a->settings_given || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--restore continues a saved VM with its own settings: "
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
+	if (c->expose_virtualization_extensions && !a->memory_given)
+		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
 	if (a->name && !state_name_valid(a->name, VM_NAME_MAX))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
 				"not starting with . or -)", a->name, VM_NAME_MAX);

@@ -56,6 +56,7 @@ static void create_usage(FILE *f)
 		"  --initrd PATH          an initramfs\n"
 		"  --append ARGS          added to the kernel command line\n"
 		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
+		"                         (then --memory defaults to 1G)\n"
 		"  --device NAME          a virtio device without settings (repeatable): %s\n"
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices);
 }
@@ -80,6 +81,7 @@ int cmd_vm_create(int argc, char **argv)
 	/* Options first, checked against the name afterwards (MACs need it). */
 	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
 	unsigned nn = 0, nd = 0;
+	bool memory_given = false;
 	struct vm_record r;
 	memset(&r, 0, sizeof(r));
 	vm_config_defaults(&r.config, "");
@@ -89,7 +91,10 @@ int cmd_vm_create(int argc, char **argv)
 	optind = 1;
 	while (!st && (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (o) {
-		case O_MEM: st = vm_option_memory(optarg, &c->memory_mib); break;
+		case O_MEM:
+			st = vm_option_memory(optarg, &c->memory_mib);
+			memory_given = true;
+			break;
 		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
 		case O_DEVICE: st = vm_option_device(c, optarg); break;
 		case O_DISK:
@@ -116,6 +121,8 @@ int cmd_vm_create(int argc, char **argv)
 	}
 	if (st)
 		return st;
+	if (c->expose_virtualization_extensions && !memory_given)
+		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
 	const char *name;
 	if ((st = vm_cli_name_arg(argc, argv, "create", &name)))
 		return st;
@@ -150,6 +157,8 @@ struct set_args {
 	unsigned nadd;
 	unsigned long remove;
 	const char *append;
+	enum vm_start_action start_action;
+	enum vm_stop_action stop_action;
 };
 
 static void set_usage(FILE *f)
@@ -164,12 +173,17 @@ static void set_usage(FILE *f)
 		"  --dynamic-memory off   (nestvm VMs have fixed memory: on is refused)\n"
 		"At any time (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
+		"At any time, a Saved VM's too (what `nestvm service start|stop` does with it at\n"
+		"the host's boot and shutdown; Hyper-V's defaults: start-if-running, save):\n"
+		"  --automatic-start-action nothing|start|start-if-running\n"
+		"  --automatic-stop-action turn-off|shutdown|save\n"
 		"Exit status: 0 changed; 2 bad input or not allowed in this state; 125 failure.\n");
 }
 
 static int set_parse(int argc, char **argv, struct set_args *a)
 {
-	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND };
+	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND, O_START_ACT,
+	       O_STOP_ACT };
 	static const struct option opts[] = {
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", required_argument, NULL, O_EXPOSE },
@@ -181,6 +195,8 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		{ "add-nic", required_argument, NULL, O_ADD },
 		{ "remove-nic", required_argument, NULL, O_REMOVE },
 		{ "append", required_argument, NULL, O_APPEND },
+		{ "automatic-start-action", required_argument, NULL, O_START_ACT },
+		{ "automatic-stop-action", required_argument, NULL, O_STOP_ACT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -233,6 +249,18 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 						VM_APPEND_MAX - 1);
 			a->want[VM_SETTING_APPEND] = true;
 			a->append = optarg;
+			break;
+		case O_START_ACT:
+			a->want[VM_SETTING_START_ACTION] = true;
+			if (vm_start_action_parse(optarg, &a->start_action) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--automatic-start-action '%s' is not nothing, "
+						"start or start-if-running", optarg);
+			break;
+		case O_STOP_ACT:
+			a->want[VM_SETTING_STOP_ACTION] = true;
+			if (vm_stop_action_parse(optarg, &a->stop_action) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--automatic-stop-action '%s' is not turn-off, "
+						"shutdown or save", optarg);
 			break;
 		case 'h': set_usage(stdout); return -1;
 		default: return vm_cli_getopt_error(o, argv, "set");
@@ -308,6 +336,14 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 		mac_format(&c->nics[c->nnics - 1].mac, mac);
 		fprintf(out, "VM %s: added adapter eth%u on switch %s (MAC %s)\n", c->name, c->nnics - 1,
 		       c->nics[c->nnics - 1].switch_name, mac);
+	}
+	if (a->want[VM_SETTING_START_ACTION]) {
+		c->automatic_start_action = a->start_action;
+		fprintf(out, "VM %s: AutomaticStartAction %s\n", c->name, vm_start_action_name(a->start_action));
+	}
+	if (a->want[VM_SETTING_STOP_ACTION]) {
+		c->automatic_stop_action = a->stop_action;
+		fprintf(out, "VM %s: AutomaticStopAction %s\n", c->name, vm_stop_action_name(a->stop_action));
 	}
 	if (a->want[VM_SETTING_MAC_SPOOFING])
 		for (unsigned i = 0; i < c->nnics; i++)

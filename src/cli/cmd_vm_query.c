@@ -200,6 +200,8 @@ static void show_text(const struct vm_record *r)
 	kv("Memory", "%s", mem);
 	kv("DynamicMemoryEnabled", "%s", c->dynamic_memory_enabled ? "True" : "False");
 	kv("ExposeVirtualizationExtensions", "%s", c->expose_virtualization_extensions ? "True" : "False");
+	kv("AutomaticStartAction", "%s", vm_start_action_name(c->automatic_start_action));
+	kv("AutomaticStopAction", "%s", vm_stop_action_name(c->automatic_stop_action));
 	kv("Kernel", "%s", c->kernel[0] ? c->kernel : "(default guest)");
 	kv("Initrd", "%s", c->initrd[0] ? c->initrd : c->kernel[0] ? "(none)" : "(default guest)");
 	kv("Append", "%s", c->append);

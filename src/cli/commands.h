@@ -18,6 +18,7 @@ int cmd_status(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_enable_nested(int argc, char **argv);
+int cmd_service(int argc, char **argv);
 
 /* One-line error to stderr, prefixed "nestvm: ". Returns status. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -89,6 +89,20 @@ static int finish_set_adapter(struct hv_call *c)
 	return finish_set(c);
 }
 
+/* Set-VM's automatic actions, Hyper-V's words to nestvm's. */
+static int finish_set_vm(struct hv_call *c)
+{
+	static const char *const words[][2] = { { "nothing", "nothing" }, { "startifrunning", "start-if-running" },
+						{ "start", "start" }, { "turnoff", "turn-off" },
+						{ "shutdown", "shutdown" }, { "save", "save" } };
+	for (int i = 0; i < c->out->argc; i++)
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			if (i > 0 && !strcmp(c->out->argv[i], words[k][0]) &&
+			    !strncmp(c->out->argv[i - 1], "--automatic-", 12) && hv_replace(c, i, words[k][1]) < 0)
+				return -1;
+	return finish_set(c);
+}
+
 static int finish_get_switch(struct hv_call *c)
 {
 	return hv_value(c, "Name") ? hv_replace(c, 1, "show") : 0;
@@ -198,6 +212,31 @@ static const struct hv_param set_processor[] = {
 };
 
 static const struct hv_param vm_only[] = { VMNAME, END };
+
+static const struct hv_param set_vm[] = {
+	VM_NAME,
+	{ "AutomaticStartAction", NULL, HV_CHOICE, 0, "--automatic-start-action", "Nothing|StartIfRunning|Start" },
+	{ "AutomaticStopAction", NULL, HV_CHOICE, 0, "--automatic-stop-action", "TurnOff|ShutDown|Save" },
+	{ "ProcessorCount", NULL, HV_COUNT, 0, "--cpus", NULL },
+	{ "MemoryStartupBytes", NULL, HV_SIZE, 0, "--memory", NULL },
+	UNSUP("AutomaticStartDelay", "nestvm starts the VMs one after the other, without delays"),
+	UNSUP("AutomaticCriticalErrorAction", "nestvm has no critical-error action"),
+	UNSUP("DynamicMemory", FIXED_MEMORY),
+	UNSUP("StaticMemory", "nestvm VMs always have fixed memory"),
+	UNSUP("MemoryMinimumBytes", FIXED_MEMORY),
+	UNSUP("MemoryMaximumBytes", FIXED_MEMORY),
+	UNSUP("NewVMName", "nestvm VMs are not renamed (create another)"),
+	UNSUP("Notes", "nestvm VMs have no notes"),
+	UNSUP("CheckpointType", "nestvm checkpoints are always full (memory, devices, disks)"),
+	UNSUP("SnapshotFileLocation", "nestvm keeps checkpoints in its state directory"),
+	UNSUP("SmartPagingFilePath", "nestvm has no smart paging"),
+	UNSUP("LockOnDisconnect", "nestvm has no console sessions to lock"),
+	UNSUP("GuestControlledCacheTypes", "not a nestvm setting"),
+	UNSUP("LowMemoryMappedIoSpace", "not a nestvm setting"),
+	UNSUP("HighMemoryMappedIoSpace", "not a nestvm setting"),
+	UNSUP("EnhancedSessionTransportType", "nestvm has no enhanced sessions"),
+	END,
+};
 
 static const struct hv_param checkpoint_vm[] = {
 	VM_NAME,
@@ -355,6 +394,10 @@ const struct hv_cmdlet hv_cmdlets[] = {
 	  "Remove-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VM", { "vm", "delete" }, remove_vm, "-Name X [-Force]", "Remove-VM -Name X -Force",
 	  NULL, NULL, HV_OBJ_NONE, false },
+	{ "Set-VM", { "vm", "set" }, set_vm,
+	  "-Name X [-AutomaticStartAction Nothing|StartIfRunning|Start] [-AutomaticStopAction "
+	  "TurnOff|ShutDown|Save] [-ProcessorCount N] [-MemoryStartupBytes 4GB]",
+	  "Set-VM -Name X -AutomaticStopAction Save", NULL, finish_set_vm, HV_OBJ_NONE, false },
 	{ "Set-VMProcessor", { "vm", "set" }, set_processor,
 	  "-VMName X [-ExposeVirtualizationExtensions $true|$false] [-Count N]",
 	  "Set-VMProcessor -VMName X -ExposeVirtualizationExtensions true", NULL, finish_set, HV_OBJ_NONE, false },

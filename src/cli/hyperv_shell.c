@@ -160,7 +160,9 @@ static bool lost_line_break(const struct hv_words *w, int first, int i)
 {
 	if (i == first || w->sep[i] || w->sep[i - 1])
 		return false;
-	if (hyperv_command_kind(w->w[i]) == HV_CMD_NONE || is_parameter(w->w[i - 1]))
+	/* Not FL or FT: they follow a '|', and a VM may well be called "ft". */
+	enum hyperv_command_kind k = hyperv_command_kind(w->w[i]);
+	if (k == HV_CMD_NONE || k == HV_CMD_FORMAT_LIST || k == HV_CMD_FORMAT_TABLE || is_parameter(w->w[i - 1]))
 		return false;
 	return strcasecmp(w->w[first], "Get-Help") != 0;
 }

@@ -27,6 +27,38 @@ int vm_state_parse(const char *s, enum vm_state *out)
 	return -1;
 }
 
+static const char *const start_actions[] = { [VM_START_IF_RUNNING] = "start-if-running",
+					       [VM_START_NOTHING] = "nothing",
+					       [VM_START_ALWAYS] = "start" };
+static const char *const stop_actions[] = { [VM_STOP_SAVE] = "save", [VM_STOP_TURN_OFF] = "turn-off",
+					      [VM_STOP_SHUTDOWN] = "shutdown" };
+
+const char *vm_start_action_name(enum vm_start_action a)
+{
+	return a <= VM_START_ALWAYS ? start_actions[a] : "?";
+}
+
+int vm_start_action_parse(const char *s, enum vm_start_action *out)
+{
+	for (int i = 0; s && i <= VM_START_ALWAYS; i++)
+		if (!strcmp(s, start_actions[i]))
+			return *out = (enum vm_start_action)i, 0;
+	return -1;
+}
+
+const char *vm_stop_action_name(enum vm_stop_action a)
+{
+	return a <= VM_STOP_SHUTDOWN ? stop_actions[a] : "?";
+}
+
+int vm_stop_action_parse(const char *s, enum vm_stop_action *out)
+{
+	for (int i = 0; s && i <= VM_STOP_SHUTDOWN; i++)
+		if (!strcmp(s, stop_actions[i]))
+			return *out = (enum vm_stop_action)i, 0;
+	return -1;
+}
+
 void vm_config_defaults(struct vm_config *c, const char *name)
 {
 	memset(c, 0, sizeof(*c));
@@ -160,6 +192,10 @@ static struct json_object *config_to_json(const struct vm_config *c)
 	json_object_object_add(o, "expose_virtualization_extensions",
 			       json_object_new_boolean(c->expose_virtualization_extensions));
 	json_object_object_add(o, "dynamic_memory_enabled", json_object_new_boolean(c->dynamic_memory_enabled));
+	json_object_object_add(o, "automatic_start_action",
+			       json_object_new_string(vm_start_action_name(c->automatic_start_action)));
+	json_object_object_add(o, "automatic_stop_action",
+			       json_object_new_string(vm_stop_action_name(c->automatic_stop_action)));
 	return o;
 }
 
@@ -172,6 +208,7 @@ struct json_object *vm_record_to_json(const struct vm_record *r)
 	json_object_object_add(rt, "pid", json_object_new_int64(r->runtime.pid));
 	json_object_object_add(rt, "started_at", json_object_new_int64(r->runtime.started_at));
 	json_object_object_add(rt, "last_stop", json_object_new_string(r->runtime.last_stop));
+	json_object_object_add(rt, "running_at_host_stop", json_object_new_boolean(r->runtime.running_at_host_stop));
 	json_object_object_add(doc, "runtime", rt);
 	return doc;
 }
@@ -347,7 +384,8 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 {
 	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
 					    "disks", "nics", "devices", "expose_virtualization_extensions",
-					    "dynamic_memory_enabled", NULL };
+					    "dynamic_memory_enabled", "automatic_start_action",
+					    "automatic_stop_action", NULL };
 	int64_t mem, cpus;
 	struct json_object *disks, *nics, *devices;
 	if (only_keys(p, o, "config", keys) < 0 ||
@@ -366,6 +404,16 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	/* Optional: records from before devices existed have none. */
 	if (json_object_object_get_ex(o, "devices", &devices) && parse_devices(p, devices, c) < 0)
 		return -1;
+	/* Optional too (older records): Hyper-V's defaults. */
+	char action[32];
+	if (json_object_object_get_ex(o, "automatic_start_action", &devices) &&
+	    (get_string(p, o, "config", "automatic_start_action", action, sizeof(action)) < 0 ||
+	     vm_start_action_parse(action, &c->automatic_start_action) < 0))
+		return perr(p, "config.automatic_start_action", "must be nothing, start or start-if-running");
+	if (json_object_object_get_ex(o, "automatic_stop_action", &devices) &&
+	    (get_string(p, o, "config", "automatic_stop_action", action, sizeof(action)) < 0 ||
+	     vm_stop_action_parse(action, &c->automatic_stop_action) < 0))
+		return perr(p, "config.automatic_stop_action", "must be turn-off, shutdown or save");
 	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
 	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)
 		return perr(p, "config.memory_mib", "must be %d..%llu (MiB), not %lld", VM_MIN_MEMORY_MIB,
@@ -381,7 +429,8 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 
 static int parse_runtime(const struct pctx *p, struct json_object *o, struct vm_runtime *rt)
 {
-	static const char *const keys[] = { "state", "pid", "started_at", "last_stop", NULL };
+	static const char *const keys[] = { "state", "pid", "started_at", "last_stop", "running_at_host_stop",
+					    NULL };
 	char state[32];
 	int64_t pid;
 	if (only_keys(p, o, "runtime", keys) < 0 ||
@@ -389,6 +438,9 @@ static int parse_runtime(const struct pctx *p, struct json_object *o, struct vm_
 	    get_int(p, o, "runtime", "pid", &pid) < 0 ||
 	    get_int(p, o, "runtime", "started_at", &rt->started_at) < 0 ||
 	    get_string(p, o, "runtime", "last_stop", rt->last_stop, sizeof(rt->last_stop)) < 0)
+		return -1;
+	if (json_object_object_get_ex(o, "running_at_host_stop", NULL) &&
+	    get_bool(p, o, "runtime", "running_at_host_stop", &rt->running_at_host_stop) < 0)
 		return -1;
 	if (vm_state_parse(state, &rt->state) < 0)
 		return perr(p, "runtime.state", "must be Off, Starting, Running, Stopping, Paused or Saved, not '%s'", state);

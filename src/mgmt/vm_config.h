@@ -8,8 +8,11 @@
  *              "nics":[{"switch":"wan","mac":"52:54:00:..","mac_spoofing":false}],
  *              "devices":["rng"],                            (optional: none)
  *              "expose_virtualization_extensions":false,
- *              "dynamic_memory_enabled":false},
- *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"..."}}
+ *              "dynamic_memory_enabled":false,
+ *              "automatic_start_action":"start-if-running",      (optional: these)
+ *              "automatic_stop_action":"save"},
+ *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"...",
+ *               "running_at_host_stop":false}}                  (optional)
  * Parsing is strict: a missing or mistyped field is an error that names the
  * file and the field (e.g. "vms/web1/vm.json: config.cpus: must be 1..255"). */
 #ifndef NESTVM_MGMT_VM_CONFIG_H
@@ -46,6 +49,14 @@ struct json_object;
  * nestvm with one default L3 guest (512 MiB) and room to spare. Hyper-V
  * asks 4 GB because its guests run Windows. */
 #define VM_NESTED_MIN_MEMORY_MIB 2048
+/* A new VM with the extensions and no --memory: room for its own default
+ * guest (512 MiB, touched lazily) and itself, so that `nestvm run --nested
+ * -- nestvm run -- CMD` works with every default. */
+#define VM_NESTED_DEFAULT_MEMORY_MIB 1024
+/* Guest RAM is given as the guest touches it, as KVM, QEMU and Firecracker
+ * do: a VM may have more than the host's free memory. Only more than this
+ * many times the host's RAM and swap is refused as absurd. */
+#define VM_MEMORY_OVERCOMMIT_MAX 4
 
 struct vm_disk {
 	char path[VM_PATH_MAX]; /* absolute */
@@ -57,6 +68,17 @@ struct vm_nic {
 	struct mac_addr mac; /* always set: generated at create time if not given */
 	bool mac_spoofing;
 };
+
+/* Hyper-V's automatic actions (Set-VM -AutomaticStartAction
+ * -AutomaticStopAction), what `nestvm service start|stop` (the host's
+ * boot and shutdown, nestvm.service) does with the VM. Hyper-V's defaults:
+ * start if it was running, save. */
+enum vm_start_action { VM_START_IF_RUNNING, VM_START_NOTHING, VM_START_ALWAYS };
+enum vm_stop_action { VM_STOP_SAVE, VM_STOP_TURN_OFF, VM_STOP_SHUTDOWN };
+const char *vm_start_action_name(enum vm_start_action a); /* "start-if-running", "nothing", "start" */
+int vm_start_action_parse(const char *s, enum vm_start_action *out);
+const char *vm_stop_action_name(enum vm_stop_action a); /* "save", "turn-off", "shutdown" */
+int vm_stop_action_parse(const char *s, enum vm_stop_action *out);
 
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
@@ -78,6 +100,8 @@ struct vm_config {
 	 * Hyper-V setting has a home and status can show it. Only false is
 	 * accepted. */
 	bool dynamic_memory_enabled;
+	enum vm_start_action automatic_start_action;
+	enum vm_stop_action automatic_stop_action;
 };
 
 enum vm_state {
@@ -94,6 +118,7 @@ struct vm_runtime {
 	pid_t pid;             /* the VMM process while not Off */
 	int64_t started_at;    /* unix seconds, while not Off */
 	char last_stop[256];   /* why the VM last went Off ("" if never ran) */
+	bool running_at_host_stop; /* the host's shutdown stopped it (start-if-running) */
 };
 
 struct vm_record {

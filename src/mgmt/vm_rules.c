@@ -3,6 +3,7 @@
 struct rule {
 	const char *option;
 	bool while_on; /* may change in Starting, Running and Stopping too */
+	bool any_state; /* and while Saved: not part of the machine */
 };
 
 static const struct rule rules[VM_SETTING_COUNT] = {
@@ -14,6 +15,8 @@ static const struct rule rules[VM_SETTING_COUNT] = {
 	[VM_SETTING_ADD_NIC] = { "--add-nic", false },
 	[VM_SETTING_REMOVE_NIC] = { "--remove-nic", false },
 	[VM_SETTING_APPEND] = { "--append", false },
+	[VM_SETTING_START_ACTION] = { "--automatic-start-action", true, true },
+	[VM_SETTING_STOP_ACTION] = { "--automatic-stop-action", true, true },
 };
 
 const char *vm_setting_option(enum vm_setting s)
@@ -25,8 +28,8 @@ bool vm_setting_allowed(enum vm_setting s, enum vm_state state)
 {
 	if ((unsigned)s >= VM_SETTING_COUNT)
 		return false;
-	/* A saved VM must come back as it was saved: nothing changes. */
-	return state == VM_STATE_OFF || (rules[s].while_on && state != VM_STATE_SAVED);
+	/* A saved VM must come back as it was saved: nothing of it changes. */
+	return state == VM_STATE_OFF || rules[s].any_state || (rules[s].while_on && state != VM_STATE_SAVED);
 }
 
 int vm_setting_check(enum vm_setting s, const char *vm, enum vm_state state, struct nv_err *err)

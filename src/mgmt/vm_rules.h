@@ -1,7 +1,9 @@
 /* Which VM settings may change in which state: Hyper-V's rules. Exposing
  * the virtualization extensions, processors, startup memory, adapters and
  * the kernel command line only while the VM is Off; MAC address spoofing at
- * any time (the switch applies it to the next frame). Pure, unit-tested. */
+ * any time (the switch applies it to the next frame); the automatic start
+ * and stop actions at any time, a Saved VM's too (they act on the host's
+ * boot and shutdown, not on the machine). Pure, unit-tested. */
 #ifndef NESTVM_MGMT_VM_RULES_H
 #define NESTVM_MGMT_VM_RULES_H
 
@@ -19,6 +21,8 @@ enum vm_setting {
 	VM_SETTING_ADD_NIC,
 	VM_SETTING_REMOVE_NIC,
 	VM_SETTING_APPEND,
+	VM_SETTING_START_ACTION,
+	VM_SETTING_STOP_ACTION,
 	VM_SETTING_COUNT,
 };
 

@@ -103,10 +103,21 @@ static int connect_nics(struct vm_launch_state *st, struct machine_resources *r,
 	return 0;
 }
 
+/* The host's RAM and swap, MiB (/proc/meminfo; sysconf's RAM alone if it
+ * cannot be read). */
 static uint64_t host_memory_mib(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size >> 20 : UINT64_MAX;
+	uint64_t ram = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size >> 20 : UINT64_MAX, swap = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	unsigned long long kib;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "SwapTotal: %llu kB", &kib) == 1)
+			swap = kib >> 10;
+	if (f)
+		fclose(f);
+	return ram == UINT64_MAX ? ram : ram + swap;
 }
 
 /* What the settings name outside the VM: its disks and switches. */
@@ -131,9 +142,11 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 	if (vm_config_validate(c, NULL, err) < 0)
 		return -1;
 	uint64_t host = host_memory_mib();
-	if (c->memory_mib > host)
-		return nv_err_input(err, "--memory %llu MiB is more than this host has (%llu MiB)",
-				    (unsigned long long)c->memory_mib, (unsigned long long)host);
+	if (host != UINT64_MAX && c->memory_mib > host * VM_MEMORY_OVERCOMMIT_MAX)
+		return nv_err_input(err, "--memory %llu MiB is more than %d times what this host has (%llu MiB "
+				    "of RAM and swap): guest RAM is given as it is touched, but not that much",
+				    (unsigned long long)c->memory_mib, VM_MEMORY_OVERCOMMIT_MAX,
+				    (unsigned long long)host);
 	struct x86_boot_params_in bin = {
 		.kernel = f->kernel, .kernel_len = f->kernel_len,
 		.initrd = f->initrd, .initrd_len = f->initrd_len,

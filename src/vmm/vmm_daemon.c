@@ -75,6 +75,7 @@ static int record_change(const struct daemon *d, enum change to, const char *rea
 		r.runtime.pid = getpid();
 		r.runtime.started_at = 0;
 		r.runtime.last_stop[0] = '\0';
+		r.runtime.running_at_host_stop = false; /* started: the host's last shutdown is history */
 		break;
 	case TO_RUNNING:
 		r.runtime.state = VM_STATE_RUNNING;

@@ -34,8 +34,13 @@ t_bad "memory 0" "memory.*(small|0)" $NV run --memory 0 -- true
 t_bad "memory nonsense" "memory 'lots' is not a size" $NV run --memory lots -- true
 t_bad "memory with a fraction" "not a size" $NV run --memory 1.5G -- true
 t_bad "memory above the 4T limit" "memory 100T must be 16M..4T" $NV run --memory 100T -- true
-host_mib=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
-t_bad "memory beyond the host" "more than this host has" $NV run --memory "$((host_mib + 1024))M" -- true
+host_mib=$(awk '/^(MemTotal|SwapTotal):/ { kib += $2 } END { print int(kib / 1024) }' /proc/meminfo)
+t_bad "memory beyond 4 times the host's RAM and swap" "more than 4 times what this host has" \
+	$NV run --memory "$((host_mib * 4 + 1024))M" -- true
+# More than the host's RAM but not absurd: given as touched, so the checks
+# go on (to the next bad input here: a switch that does not exist).
+t_bad "memory above the host's RAM is not refused for that" "no switch named nosuchswitch" \
+	$NV run --memory "$((host_mib + 1024))M" --nic switch=nosuchswitch -- true
 t_bad "cpus 0" "cpus '0'" $NV run --cpus 0 -- true
 t_bad "cpus above the limit" "cpus '100000'" $NV run --cpus 100000 -- true
 t_bad "NESTVM_SECCOMP nonsense" "NESTVM_SECCOMP is .maybe.: it may be enforce .the default., log or off" env NESTVM_SECCOMP=maybe $NV run -- true

@@ -46,7 +46,7 @@ t_comp "guest <TAB>" "--help build" guest ''
 t_comp "guest build --<TAB>" "--force --help" guest build --
 t_comp "help g<TAB>" "guest" help g
 t_comp "help vm st<TAB>" "start stop" help vm st
-t_comp "help COMMAND" "status switch" help s
+t_comp "help COMMAND" "service status switch" help s
 t_comp "a cmdlet" "Get-VM Get-VMCheckpoint Get-VMMemory Get-VMNetworkAdapter Get-VMProcessor Get-VMSnapshot Get-VMSwitch" Get-VM
 
 # Names from the state directory this nestvm uses.

@@ -53,6 +53,16 @@ t_fails "an installed script alone refuses to build into PREFIX" 1 'NESTVM_BUILD
 	env -u NESTVM_BUILD_DIR "$D$P/lib/nestvm/guest/build"
 [ ! -e "$D$P/lib/nestvm/build" ] && t_ok "nothing written in PREFIX/lib/nestvm" ||
 	t_not_ok "nothing written in PREFIX/lib/nestvm" "$(ls "$D$P/lib/nestvm")"
+# The systemd unit: PREFIX's nestvm in it, and systemd's own check finds
+# nothing wrong (with the installed path pointed back at this tree's binary).
+unit=$D$P/lib/systemd/system/nestvm.service
+grep -qx "ExecStart=$P/bin/nestvm service start" "$unit" 2>/dev/null &&
+	grep -qx "ExecStop=$P/bin/nestvm service stop" "$unit" &&
+	t_ok "nestvm.service installed, running PREFIX/bin/nestvm" || t_not_ok "nestvm.service installed" "$(cat "$unit" 2>&1 | head -3)"
+mkdir -p "$T/verify" && sed "s|$P/bin/nestvm|$(readlink -f build/nestvm)|" "$unit" >"$T/verify/nestvm.service" 2>/dev/null
+v=$(systemd-analyze verify --man=no "$T/verify/nestvm.service" 2>&1) && [ -z "$v" ] &&
+	t_ok "systemd-analyze verify finds nothing wrong in nestvm.service" ||
+	t_not_ok "systemd-analyze verify nestvm.service" "${v:-exit status non-zero}"
 if [ -f build/guest/vmlinuz ] && [ -f build/guest/initrd.img ]; then
 	for f in vmlinuz initrd.img nested.img; do
 		[ -f "build/guest/$f" ] || continue

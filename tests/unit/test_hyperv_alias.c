@@ -357,6 +357,20 @@ static void test_pipeline(void **state)
 	bound("Get-NestedVirtStatus", "NH", -1, false, "takes no objects");
 }
 
+static void test_set_vm(void **state)
+{
+	ok("Set-VM -Name X -AutomaticStartAction StartIfRunning", "vm set X --automatic-start-action start-if-running");
+	ok("Set-VM X -AutomaticStartAction Nothing -AutomaticStopAction TurnOff",
+	   "vm set X --automatic-start-action nothing --automatic-stop-action turn-off");
+	ok("set-vm -name X -automaticstopaction shutdown", "vm set X --automatic-stop-action shutdown");
+	ok("Set-VM -Name X -AutomaticStopAction Save -AutomaticStartAction Start",
+	   "vm set X --automatic-start-action start --automatic-stop-action save");
+	ok("Set-VM -Name X -ProcessorCount 2 -MemoryStartupBytes 2GB", "vm set X --cpus 2 --memory 2048M");
+	bad("Set-VM -Name X", "nothing to change");
+	bad("Set-VM -Name X -AutomaticStopAction Hibernate", "'Hibernate' is not one of TurnOff|ShutDown|Save");
+	bad("Set-VM -Name X -AutomaticStartDelay 10", "-AutomaticStartDelay is not supported");
+}
+
 static void test_scripts(void **state)
 {
 	ok(".\\Enable-NestedVM.ps1 -VMNAME " LDQ "NestedHost" RDQ, "enable-nested NestedHost");
@@ -618,12 +632,12 @@ static void test_is_cmdlet(void **state)
 		"New-VM", "get-vm", "START-VM", "Stop-VM", "Remove-VM", "Set-VMProcessor", "Get-VMProcessor",
 		"Set-VMMemory", "Get-VMMemory", "Set-VMNetworkAdapter", "Get-VMNetworkAdapter",
 		"Add-VMNetworkAdapter", "Connect-VMNetworkAdapter", "New-VMSwitch", "Get-VMSwitch",
-		"Remove-VMSwitch", "New-NetNat", "Enable-NestedVm", "Get-NestedVirtStatus",
+		"Remove-VMSwitch", "New-NetNat", "Enable-NestedVm", "Get-NestedVirtStatus", "Set-VM",
 	};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		if (!hyperv_is_cmdlet(yes[i]))
 			fail_msg("%s is a cmdlet", yes[i]);
-	static const char *const no[] = { "vm", "status", "run", "", "Get-VMs", "New-VM2", "Set-VM",
+	static const char *const no[] = { "vm", "status", "run", "", "Get-VMs", "New-VM2", "Set-VMs",
 					  "Get-Help", "New-NetIPAddress", "-Name" };
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (hyperv_is_cmdlet(no[i]))
@@ -754,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_adapters_bad),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_scripts),
+		cmocka_unit_test(test_set_vm),
 		cmocka_unit_test(test_command_kinds),
 		cmocka_unit_test(test_switches),
 		cmocka_unit_test(test_get_remove_switch),

@@ -123,6 +123,39 @@ static void test_devices_optional(void **state)
 	assert_int_equal(back.config.ndevices, 0);
 }
 
+/* Records written before the automatic actions: Hyper-V's defaults. */
+static void test_automatic_actions_optional(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	r.config.automatic_start_action = VM_START_ALWAYS;
+	r.config.automatic_stop_action = VM_STOP_TURN_OFF;
+	r.runtime.running_at_host_stop = true;
+	struct json_object *doc = vm_record_to_json(&r);
+	const char *text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	assert_int_equal(back.config.automatic_start_action, VM_START_ALWAYS);
+	assert_int_equal(back.config.automatic_stop_action, VM_STOP_TURN_OFF);
+	assert_true(back.runtime.running_at_host_stop);
+	json_object_object_del(json_object_object_get(doc, "config"), "automatic_start_action");
+	json_object_object_del(json_object_object_get(doc, "config"), "automatic_stop_action");
+	json_object_object_del(json_object_object_get(doc, "runtime"), "running_at_host_stop");
+	text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	json_object_put(doc);
+	assert_int_equal(back.config.automatic_start_action, VM_START_IF_RUNNING);
+	assert_int_equal(back.config.automatic_stop_action, VM_STOP_SAVE);
+	assert_false(back.runtime.running_at_host_stop);
+	enum vm_start_action a;
+	enum vm_stop_action o;
+	assert_int_equal(vm_start_action_parse("Start", &a), -1); /* nestvm's words, exactly */
+	assert_int_equal(vm_stop_action_parse("hibernate", &o), -1);
+	assert_string_equal(vm_start_action_name(VM_START_IF_RUNNING), "start-if-running");
+	assert_string_equal(vm_stop_action_name(VM_STOP_SHUTDOWN), "shutdown");
+}
+
 static void test_round_trip(void **state)
 {
 	(void)state;
@@ -192,6 +225,9 @@ static void e_version2(struct json_object *d) { json_object_object_add(d, "versi
 static void e_version0(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(0)); }
 static void e_no_version(struct json_object *d) { json_object_object_del(d, "version"); }
 static void e_dynmem(struct json_object *d) { json_object_object_add(cfg(d), "dynamic_memory_enabled", json_object_new_boolean(1)); }
+static void e_start_action(struct json_object *d) { json_object_object_add(cfg(d), "automatic_start_action", json_object_new_string("StartIfRunning")); }
+static void e_stop_action(struct json_object *d) { json_object_object_add(cfg(d), "automatic_stop_action", json_object_new_int(1)); }
+static void e_host_stop(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "running_at_host_stop", json_object_new_string("yes")); }
 static void e_state(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "state", json_object_new_string("Hibernated")); }
 static void e_no_runtime(struct json_object *d) { json_object_object_del(d, "runtime"); }
 static void e_nics_object(struct json_object *d) { json_object_object_add(cfg(d), "nics", json_object_new_object()); }
@@ -249,6 +285,9 @@ static void test_malformed_fields(void **state)
 	expect_error(e_nic_not_object, "config.nics[0]: must be an object");
 	expect_error(e_memory_double, "config.memory_mib: must be an integer");
 	expect_error(e_devices_string, "config.devices: must be an array of device names");
+	expect_error(e_start_action, "config.automatic_start_action: must be nothing, start or start-if-running");
+	expect_error(e_stop_action, "config.automatic_stop_action");
+	expect_error(e_host_stop, "runtime.running_at_host_stop");
 	expect_error(e_device_unknown, "config.devices[0]: --device 'floppy': no such device");
 	expect_error(e_device_blk, "config.devices[0]: --device 'blk': blk devices are given with --disk");
 	expect_error(e_device_number, "config.devices[0]: must be a string");
@@ -289,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_devices_optional),
+		cmocka_unit_test(test_automatic_actions_optional),
 		cmocka_unit_test(test_malformed_fields),
 		cmocka_unit_test(test_malformed_text),
 	};

@@ -52,6 +52,23 @@ static void test_spoofing_any_time(void **state)
 	}
 }
 
+/* The automatic actions act on the host's boot and shutdown, not on the
+ * machine: any state, a Saved VM's too (unlike spoofing). */
+static void test_automatic_actions_any_state(void **state)
+{
+	(void)state;
+	const enum vm_state all[] = { VM_STATE_OFF, VM_STATE_STARTING, VM_STATE_RUNNING, VM_STATE_STOPPING,
+				      VM_STATE_PAUSED, VM_STATE_SAVED };
+	for (size_t s = 0; s < sizeof(all) / sizeof(all[0]); s++) {
+		assert_true(vm_setting_allowed(VM_SETTING_START_ACTION, all[s]));
+		assert_true(vm_setting_allowed(VM_SETTING_STOP_ACTION, all[s]));
+	}
+	assert_false(vm_setting_allowed(VM_SETTING_MAC_SPOOFING, VM_STATE_SAVED));
+	assert_false(vm_setting_allowed(VM_SETTING_CPUS, VM_STATE_SAVED));
+	assert_string_equal(vm_setting_option(VM_SETTING_START_ACTION), "--automatic-start-action");
+	assert_string_equal(vm_setting_option(VM_SETTING_STOP_ACTION), "--automatic-stop-action");
+}
+
 static void test_options_named(void **state)
 {
 	(void)state;
@@ -71,6 +88,7 @@ int main(void)
 		cmocka_unit_test(test_off_only_settings),
 		cmocka_unit_test(test_spoofing_any_time),
 		cmocka_unit_test(test_options_named),
+		cmocka_unit_test(test_automatic_actions_any_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
