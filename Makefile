@@ -176,9 +176,12 @@ guest: $(B)/nestvm
 	./guest/build-nested
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, its
-# man pages, its bash completion, and the default guest, if built
-# (guest/build, guest/build-nested), in PREFIX/share/nestvm/guest, where
-# PREFIX/bin/nestvm looks for it (vmm/guest_files.c).
+# man pages, its bash completion, the scripts `nestvm guest build` and
+# `nestvm lab` run (with guest/build's inputs, nestvm-exit built here so
+# that no compiler is needed) in PREFIX/lib/nestvm in the tree's layout,
+# and the default guest, if built (guest/build, guest/build-nested), in
+# PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm looks for it
+# (vmm/guest_files.c).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
@@ -186,13 +189,24 @@ MANDIR  := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 UNITDIR := $(PREFIX)/lib/systemd/system
 DATADIR := $(PREFIX)/share/nestvm
+LIBDIR  := $(PREFIX)/lib/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
+SCRIPTS := guest/build guest/build-nested guest/init guest/udhcpc.script lab/run lab/build
+SCRIPT_DATA := guest/lib.sh
 
-install: $(B)/nestvm $(MAN)
+# The guest's exit program (guest/build compiles it in a tree).
+$(B)/guest-tools/nestvm-exit: guest/tools/nestvm-exit.c
+	@mkdir -p $(@D)
+	$(CC) -static -Os -s -Wall -Wextra -Werror -o $@ $<
+
+install: $(B)/nestvm $(MAN) $(B)/guest-tools/nestvm-exit
 	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
+	for f in $(SCRIPTS); do install -D -m 0755 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
+	install -D -m 0644 $(SCRIPT_DATA) $(DESTDIR)$(LIBDIR)/$(SCRIPT_DATA)
+	install -D -m 0755 $(B)/guest-tools/nestvm-exit $(DESTDIR)$(LIBDIR)/guest/tools/nestvm-exit
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/bin/nestvm|$(BINDIR)/nestvm|' scripts/systemd/nestvm.service >$(DESTDIR)$(UNITDIR)/nestvm.service
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
@@ -210,6 +224,9 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/nestvm.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(SCRIPTS) $(SCRIPT_DATA) guest/tools/nestvm-exit)
+	rmdir $(DESTDIR)$(LIBDIR)/guest/tools $(DESTDIR)$(LIBDIR)/guest $(DESTDIR)$(LIBDIR)/lab \
+		$(DESTDIR)$(LIBDIR) 2>/dev/null || true
 
 test:
 	./tests/run

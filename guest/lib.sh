@@ -1,21 +1,40 @@
 # Shared shell functions for guest/build, lab/build, lab/run and scripts/*.
 # Source it from bash (it uses arrays and `local`); it sets nothing else up.
-# Everything it writes goes under build/ (git-ignored).
+# Everything it writes goes under NV_BUILD: build/ (git-ignored) in the
+# source tree, or $NESTVM_BUILD_DIR, which an installed nestvm sets to its
+# state directory (nestvm guest build, nestvm lab) as these scripts are
+# installed read-only in PREFIX/lib/nestvm.
+
+nv_die() { echo "${NV_PROG:-nestvm}: $*" >&2; exit 1; }
+# nv_say: progress worth seeing always; nv_log: chatter NV_QUIET=1 hides;
+# nv_progress: the steps of long work, on a terminal only (logs stay as
+# they were).
+nv_say() { echo "${NV_PROG:-nestvm}: $*" >&2; }
+nv_log() { [ -n "${NV_QUIET:-}" ] || nv_say "$@"; }
+nv_progress() { if [ -t 2 ]; then nv_say "$@"; fi; }
 
 NV_ROOT=${NV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}
-NV_BUILD=$NV_ROOT/build
+# NV_TREE: these scripts run from a source tree (or the lab's copy of one),
+# not installed in PREFIX/lib/nestvm (make install), whose build/ would be
+# a system folder.
+NV_TREE=1
+case $NV_ROOT in */lib/nestvm) NV_TREE='' ;; esac
+if [ -n "${NESTVM_BUILD_DIR:-}" ]; then
+	NV_BUILD=$NESTVM_BUILD_DIR
+elif [ -n "$NV_TREE" ]; then
+	NV_BUILD=$NV_ROOT/build
+else
+	nv_die "NESTVM_BUILD_DIR is not set: run this through nestvm (nestvm guest build, nestvm lab)"
+fi
 NV_CACHE=$NV_BUILD/cache
+# The nestvm that the nested support disk and the lab carry.
+NV_NESTVM=${NESTVM_EXE:-$NV_BUILD/nestvm}
 # The kernel flavour: a metapackage that always points at the current
 # versioned package (security updates rename it, so never hard-code it).
 NV_KERNEL_META=${NV_KERNEL_META:-linux-image-cloud-amd64}
 # Initramfs compression: none boots fastest under emulation (measured in
 # lab/README.md); gzip is the fallback when size matters.
 NV_INITRD_COMPRESS=${NESTVM_INITRD_COMPRESS:-none}
-
-nv_die() { echo "${NV_PROG:-nestvm}: $*" >&2; exit 1; }
-# nv_say: progress worth seeing always; nv_log: chatter NV_QUIET=1 hides.
-nv_say() { echo "${NV_PROG:-nestvm}: $*" >&2; }
-nv_log() { [ -n "${NV_QUIET:-}" ] || nv_say "$@"; }
 
 # nv_encode_cmd ARG... -> the value of `nestvm.cmd=`: the argv joined by NUL
 # bytes (not terminated), standard base64 with padding, no line breaks.
@@ -63,7 +82,7 @@ nv_up_to_date() {
 nv_stamp() { printf '%s\n' "$NV_MANIFEST" >"$1"; }
 
 # nv_kernel: makes sure the cloud kernel package is downloaded (cached
-# under build/cache/, so reruns work offline) and unpacked with a
+# under $NV_CACHE, so reruns work offline) and unpacked with a
 # modules.dep; sets NV_KDEB (the .deb), NV_KVER (uname -r), NV_KDIR (the
 # unpacked tree). NESTVM_KERNEL_DEB=path.deb overrides the download.
 nv_kernel() {
@@ -79,6 +98,7 @@ nv_kernel() {
 		if [ -s "$pkgfile" ] && ! [ "$lists" -nt "$pkgfile" ]; then
 			pkg=$(cat "$pkgfile")
 		else
+			nv_progress "resolving $NV_KERNEL_META"
 			pkg=$(apt-cache depends "$NV_KERNEL_META" 2>/dev/null |
 				sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
 			[ -n "$pkg" ] && echo "$pkg" >"$pkgfile"
@@ -86,7 +106,7 @@ nv_kernel() {
 		if [ -z "$pkg" ]; then
 			# No apt lists (offline, never updated): use what the cache has.
 			deb=$(ls -t "$NV_CACHE"/linux-image-*.deb 2>/dev/null | head -n1 || true)
-			[ -n "$deb" ] || nv_die "cannot resolve $NV_KERNEL_META (run scripts/setup, which runs apt-get update)"
+			[ -n "$deb" ] || nv_die "cannot resolve $NV_KERNEL_META (run apt-get update, or scripts/setup)"
 			pkg=$(dpkg-deb -f "$deb" Package)
 		fi
 		deb=$(ls -t "$NV_CACHE/${pkg}"_*.deb 2>/dev/null | head -n1 || true)
@@ -111,6 +131,7 @@ nv_kernel() {
 		dpkg-deb -x "$NV_KDEB" "$NV_KDIR" || nv_die "dpkg-deb -x $NV_KDEB failed"
 		[ -f "$NV_KDIR/boot/vmlinuz-$NV_KVER" ] || nv_die "$NV_KDEB has no boot/vmlinuz-$NV_KVER"
 		# The package ships no modules.dep; generate it.
+		nv_progress "generating modules.dep"
 		depmod -b "$NV_KDIR" "$NV_KVER" || nv_die "depmod failed for $NV_KVER"
 		touch "$NV_KDIR/.done"
 	fi

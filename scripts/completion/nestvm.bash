@@ -23,6 +23,7 @@ _nestvm_opts() {
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --help ;;
+	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --help ;;
 	"vm set") echo --expose-virtualization-extensions --nested --cpus --memory --append --add-nic \
@@ -65,7 +66,7 @@ _nestvm() {
 		if [[ $cur == [A-Z]* ]]; then # Hyper-V's cmdlets
 			COMPREPLY=($(compgen -W "$("$nv" Get-Help 2>/dev/null | awk '/^  [A-Z]/ { print $1 }')" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab service help --help --version -Command" -- "$cur"))
+			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service help --help --version -Command" -- "$cur"))
 		fi
 		return
 	fi
@@ -74,7 +75,7 @@ _nestvm() {
 	local cmd=${COMP_WORDS[1]} sub='' pos=() dashdash=''
 	if [ "$cmd" = help ]; then
 		case $cword in
-		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab service" -- "$cur")) ;;
+		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
 			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore console set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
@@ -83,10 +84,12 @@ _nestvm() {
 		return
 	fi
 	local first=2
-	if [ "$cmd" = vm ] || [ "$cmd" = switch ]; then
+	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ]; then
 		if [ "$cword" -eq 2 ]; then
 			if [ "$cmd" = vm ]; then
 				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore console set delete --help" -- "$cur"))
+			elif [ "$cmd" = guest ]; then
+				COMPREPLY=($(compgen -W "build --help" -- "$cur"))
 			else
 				COMPREPLY=($(compgen -W "create list show delete port --help" -- "$cur"))
 			fi

@@ -1,35 +1,25 @@
 /* `nestvm lab`: hands over to lab/run, the script that boots the emulated lab
- * host. It lives beside the binary's tree (repo/lab/run for build/nestvm)
- * or in /usr/share/nestvm/lab. */
-#include <libgen.h>
+ * host. It lives beside the binary's tree (repo/lab/run for build/nestvm) or
+ * in PREFIX/lib/nestvm/lab (make install, the Debian package), where it
+ * builds its lab under the state directory (cli/helper_scripts.h). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/helper_scripts.h"
 #include "vmm/exit_status.h"
-
-static int find_lab_script(char *out, size_t size)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(out, size, "%s/../lab/run", dirname(exe));
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "/usr/share/nestvm/lab/run");
-	return access(out, X_OK);
-}
 
 int cmd_lab(int argc, char **argv)
 {
-	char script[PATH_MAX + 16];
-	if (find_lab_script(script, sizeof(script)) < 0)
-		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot find the lab script (lab/run)");
+	char script[PATH_MAX + 32];
+	bool installed;
+	if (helper_script_find("lab/run", script, sizeof(script), &installed) < 0)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot find the lab script (no %s)", script);
+	struct nv_err err = { 0 };
+	if (installed && helper_script_env(&err) < 0)
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "lab: %s", err.msg);
 	char **args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args)
 		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "out of memory");

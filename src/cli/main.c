@@ -25,6 +25,7 @@ static const struct cli_command commands[] = {
 	{ "vm-daemon", vmm_daemon_main, NULL },
 	{ "enable-nested", cmd_enable_nested, "set a VM up for nesting, step by step (Hyper-V's Enable-NestedVm)" },
 	{ "lab", cmd_lab, "boot the emulated lab host (AMD-V under QEMU) and run a command there" },
+	{ "guest", cmd_guest, "build the default guest where nestvm finds it (guest build [--force])" },
 	{ "service", cmd_service, "what nestvm.service runs at the host's boot and shutdown: start|stop" },
 };
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/state_dir.h"
+
 int guest_file_read(const char *path, const char *what, uint64_t max_bytes,
 		    uint8_t **data, size_t *len, struct nv_err *err)
 {
@@ -87,11 +89,10 @@ int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *
 			return 0;
 		return nv_err_input(err, "NESTVM_GUEST_DIR=%s has no vmlinuz and initrd.img", env);
 	}
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], dir[PATH_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		char dir[PATH_MAX + 32];
 		const char *bin = dirname(exe);
 		snprintf(dir, sizeof(dir), "%s/guest", bin);
 		if (try_dir(dir, kernel, initrd, size) == 0)
@@ -102,7 +103,15 @@ int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *
 		if (try_dir(dir, kernel, initrd, size) == 0)
 			return 0;
 	}
+	/* `nestvm guest build` from an installed nestvm writes here; the state
+	 * directory is only used when it is this user's alone, as what is in
+	 * it chooses what the VM boots. */
+	char state[PATH_MAX];
+	if (state_dir_path(state, sizeof(state), NULL) == 0 &&
+	    (size_t)snprintf(dir, sizeof(dir), "%s/guest", state) < sizeof(dir) &&
+	    try_dir(dir, kernel, initrd, size) == 0)
+		return 0;
 	if (try_dir("/usr/share/nestvm/guest", kernel, initrd, size) == 0)
 		return 0;
-	return nv_err_input(err, "the default guest is not built: run `make guest` (or pass --kernel)");
+	return nv_err_input(err, "the default guest is not built: run `nestvm guest build` (or pass --kernel)");
 }

@@ -13,8 +13,10 @@ int guest_file_read(const char *path, const char *what, uint64_t max_bytes,
 
 /* Finds the default guest's directory: $NESTVM_GUEST_DIR, else guest/ beside
  * the nestvm binary (build/guest in the tree), else ../share/nestvm/guest
- * from it (an installed PREFIX/bin/nestvm), else /usr/share/nestvm/guest
- * (the Debian package, and where a nested guest mounts its support disk).
+ * from it (an installed PREFIX/bin/nestvm), else guest/ in the state
+ * directory (util/state_dir.h; `nestvm guest build` of an installed nestvm:
+ * /var/lib/nestvm/guest for root), else /usr/share/nestvm/guest (where a
+ * nested guest mounts its support disk, and the lab puts the guest).
  * Fills kernel and initrd paths (PATH_MAX buffers). */
 int guest_default_paths(char *kernel, char *initrd, size_t size, struct nv_err *err);
 

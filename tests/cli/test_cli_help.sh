@@ -49,7 +49,7 @@ fi
 
 # help COMMAND [SUB] = COMMAND [SUB] --help, for every command group and a
 # few subcommands, byte for byte.
-for c in run status vm switch enable-nested "vm create" "vm set" "vm stop" "vm checkpoint" "switch create" \
+for c in run status vm switch enable-nested guest "vm create" "vm set" "vm stop" "vm checkpoint" "switch create" \
 	"switch port"; do
 	# shellcheck disable=SC2086 # word splitting is wanted: "vm create"
 	want=$("$NV" $c --help 2>&1) && ws=0 || ws=$?

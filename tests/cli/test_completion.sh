@@ -41,6 +41,10 @@ t_comp "commands" "run" r
 t_comp "vm st<TAB>" "start stop" vm st
 t_comp "vm s<TAB>" "save set show start stop" vm s
 t_comp "switch c<TAB>" "create" switch c
+t_comp "g<TAB>" "guest" g
+t_comp "guest <TAB>" "--help build" guest ''
+t_comp "guest build --<TAB>" "--force --help" guest build --
+t_comp "help g<TAB>" "guest" help g
 t_comp "help vm st<TAB>" "start stop" help vm st
 t_comp "help COMMAND" "service status switch" help s
 t_comp "a cmdlet" "Get-VM Get-VMCheckpoint Get-VMMemory Get-VMNetworkAdapter Get-VMProcessor Get-VMSnapshot Get-VMSwitch" Get-VM
@@ -91,6 +95,9 @@ done
 vm=$(offered "vm create" "vm set" "vm list" "vm show" "vm stop" "vm delete" "vm start")
 [ "$vm" = "$(parser nestvm-vm)" ] && t_ok "vm: the parsers' options" ||
 	t_not_ok "vm: the parsers' options" "offered '$vm', parsers '$(parser nestvm-vm)'"
+gu=$(offered "guest build")
+[ "$gu" = "$(parser nestvm-guest)" ] && t_ok "guest: the parser's options" ||
+	t_not_ok "guest: the parser's options" "offered '$gu', parser '$(parser nestvm-guest)'"
 sw=$(offered "switch create" "switch show" "switch port" "switch list")
 [ "$sw" = "$(parser nestvm-switch)" ] && t_ok "switch: the parsers' options" ||
 	t_not_ok "switch: the parsers' options" "offered '$sw', parsers '$(parser nestvm-switch)'"

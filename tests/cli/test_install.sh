@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make install / make uninstall with PREFIX and DESTDIR: what goes where
-# (nestvm, man pages, completion, the default guest), that the installed nestvm is the
+# (nestvm, man pages, completion, the guest and lab scripts, the default
+# guest), that the installed nestvm is the
 # one built, that it finds the default guest in PREFIX/share/nestvm/guest
 # (where make install puts it when it is built), and that uninstall leaves
 # nothing behind. Needs make (not in the lab, which carries only what the
@@ -33,6 +34,25 @@ else
 fi
 cmp -s scripts/completion/nestvm.bash "$D$P/share/bash-completion/completions/nestvm" &&
 	t_ok "bash completion installed" || t_not_ok "bash completion installed" "not in $D$P/share/bash-completion/completions"
+# What `nestvm guest build` and `nestvm lab` run, in the tree's layout.
+for f in guest/build guest/build-nested guest/init guest/udhcpc.script lab/run lab/build; do
+	if [ -x "$D$P/lib/nestvm/$f" ] && cmp -s "$f" "$D$P/lib/nestvm/$f"; then t_ok "$f installed in PREFIX/lib/nestvm"
+	else t_not_ok "$f installed in PREFIX/lib/nestvm" "$(ls -l "$D$P/lib/nestvm/$f" 2>&1)"; fi
+done
+cmp -s guest/lib.sh "$D$P/lib/nestvm/guest/lib.sh" && t_ok "guest/lib.sh installed" ||
+	t_not_ok "guest/lib.sh installed" "not in $D$P/lib/nestvm/guest"
+# Built here, so that building the guest needs no compiler.
+x=$D$P/lib/nestvm/guest/tools/nestvm-exit
+if [ -x "$x" ] && readelf -h "$x" 2>/dev/null | grep -q 'Type: *EXEC' && ! readelf -l "$x" | grep -q interpreter; then
+	t_ok "nestvm-exit installed, built static"
+else
+	t_not_ok "nestvm-exit installed, built static" "$(readelf -hl "$x" 2>&1 | grep -E 'Type|interpreter')"
+fi
+# Installed, a script writes nowhere but where nestvm tells it.
+t_fails "an installed script alone refuses to build into PREFIX" 1 'NESTVM_BUILD_DIR is not set' -- \
+	env -u NESTVM_BUILD_DIR "$D$P/lib/nestvm/guest/build"
+[ ! -e "$D$P/lib/nestvm/build" ] && t_ok "nothing written in PREFIX/lib/nestvm" ||
+	t_not_ok "nothing written in PREFIX/lib/nestvm" "$(ls "$D$P/lib/nestvm")"
 # The systemd unit: PREFIX's nestvm in it, and systemd's own check finds
 # nothing wrong (with the installed path pointed back at this tree's binary).
 unit=$D$P/lib/systemd/system/nestvm.service
@@ -64,7 +84,7 @@ t_bad "an installed nestvm finds PREFIX/share/nestvm/guest" \
 rm -rf "$T/p/share"
 if [ ! -e /usr/share/nestvm/guest ]; then
 	t_bad "without it: the default guest is not built" "the default guest is not built" \
-		env -u NESTVM_GUEST_DIR "$T/p/bin/nestvm" run --memory 64M -- true
+		env -u NESTVM_GUEST_DIR NESTVM_HOME="$T/nohome" "$T/p/bin/nestvm" run --memory 64M -- true
 fi
 
 t_expect "make uninstall" 0 '' -- make -s uninstall DESTDIR="$D" PREFIX="$P"
@@ -72,4 +92,6 @@ left=$(find "$D" -type f -o -type l)
 [ -z "$left" ] && t_ok "uninstall leaves no file" || t_not_ok "uninstall leaves no file" "$(printf '%s' "$left" | tr '\n' ' ')"
 [ ! -e "$D$P/share/nestvm" ] && t_ok "uninstall removes PREFIX/share/nestvm" ||
 	t_not_ok "uninstall removes PREFIX/share/nestvm" "$(find "$D$P/share/nestvm" | tr '\n' ' ')"
+[ ! -e "$D$P/lib/nestvm" ] && t_ok "uninstall removes PREFIX/lib/nestvm" ||
+	t_not_ok "uninstall removes PREFIX/lib/nestvm" "$(find "$D$P/lib/nestvm" | tr '\n' ' ')"
 t_summary
