@@ -1,9 +1,11 @@
 /* nestvm: the command-line entry point, a table of subcommands. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/hyperv_alias.h"
@@ -11,6 +13,7 @@
 #include "cli/version.h"
 #include "net/switch_daemon_main.h"
 #include "util/proc_fail.h"
+#include "util/progress.h"
 #include "vmm/exit_status.h"
 #include "vmm/vmm_daemon.h"
 
@@ -84,8 +87,19 @@ static int help_command(int argc, char **argv)
 	return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown command '%s' (try `nestvm --help`)", argv[0]);
 }
 
+/* One line rewritten in place while the work goes on; a newline at its
+ * end. */
+static void terminal_progress(const char *what, uint64_t done, uint64_t total)
+{
+	unsigned percent = total ? (unsigned)(done * 100 / total) : 100;
+	fprintf(stderr, "\rnestvm: %s: %3u%% (%llu of %llu MiB)%s", what, percent > 100 ? 100 : percent,
+		(unsigned long long)(done >> 20), (unsigned long long)(total >> 20), done >= total ? "\n" : "");
+}
+
 int main(int argc, char **argv)
 {
+	if (isatty(STDERR_FILENO))
+		progress_set(terminal_progress);
 	if (argc < 2) {
 		usage(stderr);
 		return NESTVM_EXIT_BAD_INPUT;

@@ -4,6 +4,7 @@
 #include "disk/disk_image.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "disk/image_backend.h"
 #include "disk/image_file.h"
 #include "disk/qcow2.h"
+#include "util/progress.h"
 
 /* top against base: a qcow2 image naming a backing file of base's format,
  * no larger than base (a raw base cannot grow to take the rest). */
@@ -45,9 +47,13 @@ static int copy_clusters(struct disk_image *top, struct disk_image *base, struct
 		rc = nv_err_host(err, "out of memory committing %s", top->path);
 		goto out;
 	}
+	char what[80];
+	const char *slash = strrchr(top->path, '/');
+	snprintf(what, sizeof(what), "merging %s", slash ? slash + 1 : top->path);
 	for (uint64_t off = 0; off < top->size;) {
 		enum qcow2_holds holds;
 		uint64_t span;
+		progress_report(what, off, top->size);
 		if (qcow2_holds(top, off, &holds, &span) < 0) {
 			rc = nv_err_input(err,
 					  "cannot commit %s: corrupt image or read error at offset %" PRIu64,
@@ -76,6 +82,8 @@ static int copy_clusters(struct disk_image *top, struct disk_image *base, struct
 			break;
 		off += span;
 	}
+	if (rc == 0)
+		progress_report(what, top->size, top->size);
 out:
 	free(buf);
 	free(zeros);
