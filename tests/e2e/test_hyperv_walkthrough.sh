@@ -4,7 +4,7 @@
 # create the VM, give it a NAT network, expose the extensions, fix its
 # memory, turn on MAC address spoofing, check with Get-NestedVirtStatus,
 # start it; then, in its console, the VM runs its own switch and a nested
-# guest that reaches the network; Stop-VM powers it off.
+# guest that reaches the network; Get-VM NestedHost | Stop-VM powers it off.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -67,6 +67,7 @@ for _ in $(seq "$T"); do grep -q 'nested-status=[0-9]' "$log" && break; sleep 1;
 out=$(cat "$log")
 t_has "the nested guest fetches the physical host's page" '^hello-from-the-physical-host'
 t_has "the nested guest's command succeeds" 'nested-status=0'
-t_expect "Stop-VM powers it off" 0 '' -- "$NV" Stop-VM NestedHost
+t_expect "Get-VM NestedHost | Stop-VM powers it off (the VM from the pipe)" 0 '' -- \
+	bash -c '"$1" Get-VM NestedHost | "$1" Stop-VM' _ "$NV"
 t_expect "Get-VM | FT shows it Off" 0 '^NestedHost +Off' -- "$NV" -Command 'Get-VM | FT'
 t_summary
