@@ -359,14 +359,6 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 	return 0;
 }
 
-static bool has_balloon(const struct vm_config *c)
-{
-	for (unsigned i = 0; i < c->ndevices; i++)
-		if (!strcmp(c->devices[i], "balloon"))
-			return true;
-	return false;
-}
-
 /* --memory while the VM runs: with a balloon, the guest keeps that much and
  * gives the rest of its startup memory back (the record's startup memory
  * stays: the next start boots with it). */
@@ -378,7 +370,7 @@ static int set_memory_running(const struct vm_record *r, const struct set_args *
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory resizes it through its balloon "
 					"and goes alone (set %s in another command)", name,
 					vm_state_name(r->runtime.state), vm_setting_option((enum vm_setting)s));
-	if (!has_balloon(&r->config))
+	if (!vm_config_has_device(&r->config, "balloon"))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory can only be changed while the VM is "
 				"Off (nestvm vm stop %s), or while it runs when it has a balloon (nestvm vm create "
 				"... --device balloon)", name, vm_state_name(r->runtime.state), name);

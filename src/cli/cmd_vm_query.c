@@ -178,10 +178,7 @@ static void kv(const char *key, const char *fmt, ...)
  * what it gave back) and the target it is asked to keep, from its VMM. */
 static void show_balloon(const struct vm_record *r)
 {
-	bool balloon = false;
-	for (unsigned i = 0; i < r->config.ndevices; i++)
-		balloon = balloon || !strcmp(r->config.devices[i], "balloon");
-	if (!balloon || (r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED))
+	if (!vm_config_has_device(&r->config, "balloon") || (r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED))
 		return;
 	struct json_object *req = json_object_new_object(), *rep, *v;
 	json_object_object_add(req, "cmd", json_object_new_string("status"));

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli/hyperv_alias_private.h"
+#include "util/err.h"
 
 /* A script's name as the pages write it: C:\test\Enable-NestedVm.ps1,
  * .\Enable-NestedVm.ps1, ./X.ps1, or .X.ps1 (bash turns an unquoted .\X
@@ -593,9 +594,8 @@ int hyperv_translate_bound(int argc, char **argv, const struct hyperv_binding *b
 	free(c);
 	if (r < 0) {
 		hyperv_translation_free(out);
-		for (char *p = err; errlen && *p; p++) /* a word may hold a newline: one line still */
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		if (errlen)
+			err_one_line(err); /* a word may hold a newline: one line still */
 	}
 	return r;
 }

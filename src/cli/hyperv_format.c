@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/hyperv_objects.h"
+#include "util/err.h"
 
 #define TYPE_KEY "PSTypeName"
 #define MAX_COLUMNS 64
@@ -58,9 +59,7 @@ static void value_text(struct json_object *v, bool in_mib, char *out, size_t len
 		snprintf(out, len, "%s", json_object_get_string(v));
 		break;
 	}
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	err_one_line(out);
 }
 
 static const char *type_of(struct json_object *o)

@@ -33,6 +33,14 @@ static const char *const start_actions[] = { [VM_START_IF_RUNNING] = "start-if-r
 static const char *const stop_actions[] = { [VM_STOP_SAVE] = "save", [VM_STOP_TURN_OFF] = "turn-off",
 					      [VM_STOP_SHUTDOWN] = "shutdown" };
 
+bool vm_config_has_device(const struct vm_config *c, const char *type)
+{
+	for (unsigned i = 0; i < c->ndevices; i++)
+		if (!strcmp(c->devices[i], type))
+			return true;
+	return false;
+}
+
 const char *vm_start_action_name(enum vm_start_action a)
 {
 	return a <= VM_START_ALWAYS ? start_actions[a] : "?";

@@ -134,6 +134,8 @@ void vm_config_defaults(struct vm_config *c, const char *name);
 int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err);
 
 const char *vm_state_name(enum vm_state s); /* "Off", "Starting", ... */
+/* Has the VM a `--device` entry of that type ("balloon")? */
+bool vm_config_has_device(const struct vm_config *c, const char *type);
 int vm_state_parse(const char *s, enum vm_state *out);
 
 /* JSON document <-> record. file names the document in errors. */

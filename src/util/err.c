@@ -3,18 +3,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+void err_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int err_set(struct nv_err *err, enum nv_err_kind kind, const char *fmt,
 		   va_list ap)
 {
 	if (err) {
 		err->kind = kind;
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		/* One line whatever a file or a guest put in the values it
-		 * quotes: control characters (a newline in a name, an escape
-		 * sequence) become '?'. */
-		for (char *c = err->msg; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		err_one_line(err->msg);
 	}
 	return -1;
 }

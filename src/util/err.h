@@ -15,6 +15,11 @@ struct nv_err {
 	char msg[512];
 };
 
+/* One line whatever a file, a guest or a pipe put in the values a message
+ * quotes: control characters (a newline in a name, an escape sequence)
+ * become '?'. Every nv_err message goes through it. */
+void err_one_line(char *s);
+
 /* Both return -1 so that callers can write `return nv_err_input(e, ...)`.
  * A NULL err is allowed (message dropped). */
 int nv_err_input(struct nv_err *err, const char *fmt, ...)

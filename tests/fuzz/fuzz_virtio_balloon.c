@@ -14,14 +14,8 @@
 #include "core/guest_mem.h"
 #include "dev/virtio/balloon.h"
 #include "dev/virtio/mmio.h"
+#include "fuzz_mmio.h"
 #include "fuzz_util.h"
-
-static void noop_irq(void *opaque, unsigned gsi, int level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
-}
 
 static const uint16_t regs[] = {
 	VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_MMIO_DRIVER_FEATURES_SEL,
@@ -50,16 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(canary, 0x5a, sizeof(canary));
 	struct guest_mem mem;
 	fuzz_guest_ram(&mem, data, size);
-	struct irq_line irq = { .set_level = noop_irq };
+	struct irq_line irq = { .set_level = fuzz_noop_irq };
 	struct virtio_balloon *b = virtio_balloon_new(&mem, irq);
 	if (!b)
 		abort();
 	struct virtio_mmio *t = virtio_balloon_transport(b);
 	for (size_t i = 0; i < nrec; i++, rec += 5) {
-		uint8_t val[4] = { rec[1], rec[2], rec[3], rec[4] };
-		uint16_t off = regs[rec[0] % (sizeof(regs) / sizeof(regs[0]))];
-		virtio_mmio_access(t, off, val, 4, true);
-		virtio_mmio_access(t, (uint16_t)(rec[1] % VIRTIO_MMIO_WINDOW) & ~3u, val, 4, false);
+		fuzz_mmio_record(t, rec, regs, sizeof(regs) / sizeof(regs[0]));
 		if (rec[0] == 0xff)
 			virtio_balloon_set_target(b, (uint64_t)rec[2] << 20);
 	}

@@ -14,6 +14,7 @@
 #include "core/guest_mem.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/mmio.h"
+#include "fuzz_mmio.h"
 #include "fuzz_util.h"
 
 static char image[64];
@@ -21,13 +22,6 @@ static char image[64];
 static void remove_image(void)
 {
 	unlink(image);
-}
-
-static void noop_irq(void *opaque, unsigned gsi, int level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
 }
 
 /* The registers a driver writes, so that most records mean something. */
@@ -64,18 +58,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= nrec * 5;
 	struct guest_mem mem;
 	fuzz_guest_ram(&mem, data, size);
-	struct irq_line irq = { .set_level = noop_irq };
+	struct irq_line irq = { .set_level = fuzz_noop_irq };
 	struct virtio_blk *b = virtio_blk_new(&mem, irq, image, nrec & 1, NULL);
 	if (!b)
 		abort();
 	struct virtio_mmio *t = virtio_blk_transport(b);
-	for (size_t i = 0; i < nrec; i++, rec += 5) {
-		uint8_t val[4] = { rec[1], rec[2], rec[3], rec[4] };
-		uint16_t off = regs[rec[0] % (sizeof(regs) / sizeof(regs[0]))];
-		virtio_mmio_access(t, off, val, 4, true);
-		/* Reads too: the device must answer anything. */
-		virtio_mmio_access(t, (uint16_t)(rec[1] % VIRTIO_MMIO_WINDOW) & ~3u, val, 4, false);
-	}
+	for (size_t i = 0; i < nrec; i++, rec += 5)
+		fuzz_mmio_record(t, rec, regs, sizeof(regs) / sizeof(regs[0]));
 	virtio_blk_free(b);
 	return 0;
 }

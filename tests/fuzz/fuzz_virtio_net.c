@@ -14,14 +14,8 @@
 #include "core/guest_mem.h"
 #include "dev/virtio/mmio.h"
 #include "dev/virtio/net.h"
+#include "fuzz_mmio.h"
 #include "fuzz_util.h"
-
-static void noop_irq(void *opaque, unsigned gsi, int level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
-}
 
 static const uint16_t regs[] = {
 	VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_MMIO_DRIVER_FEATURES_SEL,
@@ -66,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(sv[1]);
 		sv[1] = -1;
 	}
-	struct irq_line irq = { .set_level = noop_irq };
+	struct irq_line irq = { .set_level = fuzz_noop_irq };
 	struct virtio_net_config cfg = { .mac = { { 0x52, 0x54, 0, 1, 2, 3 } }, .fd = sv[0] };
 	struct virtio_net *n = virtio_net_new(&mem, irq, &cfg, NULL);
 	if (!n)
