@@ -51,6 +51,9 @@ t_expect "Get-VMProcessor | FL * shows the extensions exposed" 0 '^ExposeVirtual
 t_expect "Get-NestedVirtStatus says YES" 0 \
 	'The virtual machine NestedHost supports nested virtualization: YES' -- \
 	"$NV" Get-NestedVirtStatus -VMName NestedHost
+# Not on the page: a quiet kernel log, as in every lab test (a full log on the
+# serial console is the many-exits load the lab's emulated SVM stalls under).
+t_expect "vm set NestedHost --append quiet (the lab's measure)" 0 '' -- "$NV" vm set NestedHost --append quiet
 t_expect "Start-VM" 0 'started' -- "$NV" Start-VM NestedHost
 t_expect "Get-VM | FT shows it Running" 0 '^NestedHost +Running' -- "$NV" -Command 'Get-VM | Format-Table'
 
