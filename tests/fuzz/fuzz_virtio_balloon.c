@@ -1,6 +1,7 @@
 /* libFuzzer: a hostile guest driving virtio-balloon: frames on the inflate
  * queue outside its RAM or beside it, free page reports of any address and
- * length, config writes, and the register sequence, all the fuzzer's. The
+ * length, statistics buffers of any shape (kept and handed back when the
+ * host asks), config writes, and the register sequence, all the fuzzer's. The
  * input is split as for fuzz_virtio_blk: register records, then guest RAM
  * (a part at 0 and one at 4 GiB, fuzz_util.h). Any crash, sanitizer report
  * or hang is a bug, and so is memory released outside guest RAM (ASan sees
@@ -53,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_mmio_record(t, rec, regs, sizeof(regs) / sizeof(regs[0]));
 		if (rec[0] == 0xff)
 			virtio_balloon_set_target(b, (uint64_t)rec[2] << 20);
+		if (rec[0] == 0xfe)
+			virtio_balloon_request_stats(b);
 	}
 	struct virtio_balloon_counters c;
 	virtio_balloon_counters(b, &c);

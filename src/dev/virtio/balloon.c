@@ -1,19 +1,25 @@
 /* virtio-balloon (virtio 1.1, section 5.5): memory a guest gives back.
- * `nestvm run --device balloon`. Three queues, in the order Linux's driver
- * numbers them with the features offered here:
- *   0 inflate    arrays of 32-bit page frame numbers (4 KiB pages) the
- *                guest gave up: their host memory is released at once;
- *   1 deflate    pages the guest takes back: nothing to do, the next touch
- *                brings a zeroed page in;
- *   2 reporting  free page reporting (VIRTIO_BALLOON_F_REPORTING): ranges of
- *                the guest's free memory, released the same way, so memory
- *                a guest frees leaves the host within seconds.
+ * `nestvm run --device balloon`, and every VM with dynamic memory. Queues,
+ * numbered as Linux's driver numbers them: one for each negotiated role in
+ * this order (virtio-mmio skips a role the features leave out):
+ *   inflate    arrays of 32-bit page frame numbers (4 KiB pages) the
+ *              guest gave up: their host memory is released at once;
+ *   deflate    pages the guest takes back: nothing to do, the next touch
+ *              brings a zeroed page in;
+ *   stats      (VIRTIO_BALLOON_F_STATS_VQ) the guest's memory statistics:
+ *              the driver's one buffer is kept here and handed back when
+ *              the host wants fresh figures (virtio_balloon_request_stats),
+ *              and the driver returns it refilled;
+ *   reporting  free page reporting (VIRTIO_BALLOON_F_REPORTING): ranges of
+ *              the guest's free memory, released the same way, so memory
+ *              a guest frees leaves the host within seconds.
  * Releasing is madvise(MADV_DONTNEED) on the host mapping; KVM's MMU
  * notifier drops the guest's mapping with it. Everything the guest gives is
  * checked: a frame or range outside its RAM, or not on a page, is skipped
- * and counted, never trusted. Config: num_pages, the host's target (0: keep
- * everything), and actual, what the driver says it holds. Requests are
- * served on the vCPU thread that kicks the queue. */
+ * and counted, never trusted; statistics are figures the guest claims, for
+ * a policy to weigh, never sizes used to index anything. Config: num_pages,
+ * the host's target (0: keep everything), and actual, what the driver says
+ * it holds. Requests are served on the vCPU thread that kicks the queue. */
 #include "dev/virtio/balloon.h"
 
 #include <stdlib.h>
@@ -24,12 +30,13 @@
 #include "util/le.h"
 
 #define VIRTIO_ID_BALLOON 5
+#define VIRTIO_BALLOON_F_STATS_VQ 1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
 #define VIRTIO_BALLOON_F_REPORTING 5
 #define BALLOON_PAGE 4096u
-#define Q_INFLATE 0
-#define Q_DEFLATE 1
-#define Q_REPORTING 2
+#define STAT_RECORD 10 /* le16 tag, le64 value (the struct is packed) */
+
+enum queue_role { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORTING, Q_NONE };
 
 struct virtio_balloon {
 	struct virtio_mmio *t;
@@ -37,6 +44,9 @@ struct virtio_balloon {
 	uint32_t num_pages; /* the target: pages the guest should give */
 	uint32_t actual;    /* pages the driver says it gave */
 	struct virtio_balloon_counters counters;
+	struct virtio_balloon_stats stats;
+	bool stats_held;     /* the driver's stats buffer is ours to return */
+	uint16_t stats_head; /* its chain's head */
 	struct virtq_chain chain; /* the request being served (under the lock) */
 };
 
@@ -89,21 +99,71 @@ static void report(struct virtio_balloon *b, const struct virtq_chain *c)
 	}
 }
 
+/* Queue qidx's role under the negotiated features. */
+static enum queue_role role_of(uint64_t features, uint16_t qidx)
+{
+	enum queue_role roles[4];
+	unsigned n = 0;
+	roles[n++] = Q_INFLATE;
+	roles[n++] = Q_DEFLATE;
+	if (features & (1ull << VIRTIO_BALLOON_F_STATS_VQ))
+		roles[n++] = Q_STATS;
+	if (features & (1ull << VIRTIO_BALLOON_F_REPORTING))
+		roles[n++] = Q_REPORTING;
+	return qidx < n ? roles[qidx] : Q_NONE;
+}
+
+/* The stats buffer: tag/value records; unknown tags are skipped (newer
+ * drivers add some), a partial record ends it. */
+static void take_stats(struct virtio_balloon *b, const struct virtq_chain *c)
+{
+	struct virtio_balloon_stats st = { .updates = b->stats.updates + 1 };
+	for (uint64_t off = 0; off + STAT_RECORD <= c->readable_len; off += STAT_RECORD) {
+		uint8_t raw[STAT_RECORD];
+		if (virtq_chain_read(c, off, raw, STAT_RECORD) != STAT_RECORD)
+			break;
+		uint16_t tag = le_get16(raw);
+		if (tag < VIRTIO_BALLOON_STAT_COUNT) {
+			st.value[tag] = le_get64(raw + 2);
+			st.present |= 1u << tag;
+		}
+	}
+	b->stats = st;
+}
+
+static void return_stats_buffer(struct virtio_balloon *b, struct virtq *q, uint16_t qidx)
+{
+	if (!b->stats_held)
+		return;
+	b->stats_held = false;
+	if (virtq_push(q, b->stats_head, 0) == 0)
+		virtio_mmio_notify_used(b->t, qidx);
+}
+
 static void balloon_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 {
 	struct virtio_balloon *b = dev;
 	struct virtq *q = virtio_mmio_queue(t, qidx);
 	if (!q)
 		return;
-	bool reporting = virtio_mmio_driver_features(t) & (1ull << VIRTIO_BALLOON_F_REPORTING);
+	enum queue_role role = role_of(virtio_mmio_driver_features(t), qidx);
 	/* A ring's worth per kick at most (see rng.c: a ring a guest made to
 	 * overlap itself could keep this vCPU here). */
 	for (unsigned n = 0; n < q->size && virtq_pop(q, &b->chain) == 1; n++) {
-		if (qidx == Q_INFLATE)
+		if (role == Q_STATS) {
+			/* Kept until the host asks again; a second buffer while
+			 * one is held sends the older back. */
+			return_stats_buffer(b, q, qidx);
+			take_stats(b, &b->chain);
+			b->stats_held = true;
+			b->stats_head = b->chain.head;
+			continue;
+		}
+		if (role == Q_INFLATE)
 			inflate(b, &b->chain);
-		else if (qidx == Q_DEFLATE)
+		else if (role == Q_DEFLATE)
 			deflate(b, &b->chain);
-		else if (qidx == Q_REPORTING && reporting)
+		else if (role == Q_REPORTING)
 			report(b, &b->chain);
 		else
 			b->counters.refused++; /* a queue this driver did not negotiate */
@@ -116,7 +176,8 @@ static void balloon_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx
 static uint64_t balloon_features(void *dev)
 {
 	(void)dev;
-	return (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM) | (1ull << VIRTIO_BALLOON_F_REPORTING);
+	return (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
+	       (1ull << VIRTIO_BALLOON_F_REPORTING);
 }
 
 /* struct virtio_balloon_config: num_pages, actual (le32 each), then the
@@ -142,11 +203,13 @@ static void balloon_reset(void *dev)
 {
 	struct virtio_balloon *b = dev;
 	b->actual = 0;
+	b->stats_held = false;
+	b->stats = (struct virtio_balloon_stats){ 0 };
 }
 
 static const struct virtio_device_ops balloon_virtio_ops = {
 	.device_id = VIRTIO_ID_BALLOON,
-	.num_queues = 3,
+	.num_queues = 4,
 	.features = balloon_features,
 	.config_read = balloon_config_read,
 	.config_write = balloon_config_write,
@@ -160,6 +223,27 @@ void virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes)
 	uint64_t pages = bytes / BALLOON_PAGE;
 	b->num_pages = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
 	virtio_mmio_config_changed(b->t);
+	virtio_mmio_unlock(b->t);
+}
+
+void virtio_balloon_request_stats(struct virtio_balloon *b)
+{
+	virtio_mmio_lock(b->t);
+	uint64_t f = virtio_mmio_driver_features(b->t);
+	for (uint16_t i = 0; i < 4; i++)
+		if (role_of(f, i) == Q_STATS) {
+			struct virtq *q = virtio_mmio_queue(b->t, i);
+			if (q)
+				return_stats_buffer(b, q, i);
+		}
+	virtio_mmio_unlock(b->t);
+}
+
+void virtio_balloon_stats(struct virtio_balloon *b, struct virtio_balloon_stats *out)
+{
+	virtio_mmio_lock(b->t);
+	*out = b->stats;
+	out->deflate_on_oom = virtio_mmio_driver_features(b->t) & (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	virtio_mmio_unlock(b->t);
 }
 
@@ -219,17 +303,37 @@ static struct virtio_mmio *balloon_transport(void *dev)
 	return virtio_balloon_transport(dev);
 }
 
-/* The target and the driver's count; released pages need no state (they
- * come back zeroed, as a restored guest's untouched pages do). */
+/* The target, the driver's count and the stats buffer the device holds
+ * (the driver waits for it: a restore that lost it would never see stats
+ * again); released pages need no state (they come back zeroed, as a
+ * restored guest's untouched pages do). Version 2 added the stats queue. */
 static int balloon_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
 {
 	(void)err;
 	struct virtio_balloon *b = dev;
-	snapshot_version(s, 1);
+	snapshot_check(s, snapshot_version(s, 2) == 2, "version (a balloon without its stats queue)");
 	virtio_mmio_lock(b->t);
-	SNAPSHOT_U32(s, b->num_pages);
-	SNAPSHOT_U32(s, b->actual);
+	uint32_t num_pages = b->num_pages, actual = b->actual;
+	bool stats_held = b->stats_held;
+	uint16_t stats_head = b->stats_head;
+	SNAPSHOT_U32(s, num_pages);
+	SNAPSHOT_U32(s, actual);
+	SNAPSHOT_BOOL(s, stats_held);
+	SNAPSHOT_U16(s, stats_head);
 	virtio_mmio_snapshot(b->t, s);
+	/* The held head must be one of the stats ring's descriptors. */
+	uint64_t f = virtio_mmio_driver_features(b->t);
+	for (uint16_t i = 0; i < 4 && stats_held; i++)
+		if (role_of(f, i) == Q_STATS) {
+			struct virtq *q = virtio_mmio_queue(b->t, i);
+			snapshot_check(s, q && stats_head < q->size, "stats_head");
+		}
+	if (s->dir == SNAPSHOT_RESTORE && !s->failed) {
+		b->num_pages = num_pages;
+		b->actual = actual;
+		b->stats_held = stats_held;
+		b->stats_head = stats_head;
+	}
 	virtio_mmio_unlock(b->t);
 	return snapshot_done(s) ? 0 : -1;
 }

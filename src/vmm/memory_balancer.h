@@ -1,0 +1,50 @@
+/* Dynamic memory's policy (memory_balancer.c): from what the guest says it
+ * uses, the memory a VM should be assigned next, one step per second. Pure:
+ * the VMM's loop feeds it the balloon's statistics and the host's memory
+ * and applies the answer through the balloon's target. */
+#ifndef NESTVM_VMM_MEMORY_BALANCER_H
+#define NESTVM_VMM_MEMORY_BALANCER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev/virtio/balloon.h"
+
+/* Hyper-V's settings (Set-VMMemory -MinimumBytes -MaximumBytes -Buffer
+ * -Priority), in MiB and percent; weight 0..100. */
+struct memory_policy {
+	uint64_t min_mib, max_mib;
+	unsigned buffer_pct;
+	unsigned weight;
+};
+
+struct memory_view {
+	uint64_t demand_mib;   /* what the guest uses; only with have_demand */
+	bool have_demand;      /* its driver has sent statistics */
+	uint64_t assigned_mib; /* what it may use now: RAM less the balloon's target */
+	uint64_t host_total_mib, host_avail_mib; /* 0: unknown */
+};
+
+struct memory_balancer {
+	unsigned low_ticks; /* seconds in a row that demand asked for less */
+};
+
+/* The guest's use from its statistics: MemTotal less MemAvailable, less
+ * the balloon's pages when MemTotal still counts them (deflate-on-OOM);
+ * false when the figures are missing or do not add up. */
+bool memory_guest_demand(const struct virtio_balloon_stats *st, uint64_t balloon_bytes,
+			 uint64_t *demand_mib);
+
+/* True when the host is short enough of memory that a VM of this weight
+ * shrinks: the lighter the VM, the sooner (5 % of the host's memory
+ * available for weight 100, 15 % for weight 0). */
+bool memory_host_pressed(const struct memory_view *v, unsigned weight);
+
+/* The memory to assign next, in [min, max]: demand plus the buffer; up at
+ * once, down only after demand stayed lower for a few seconds and then in
+ * steps; never below demand; under host pressure the buffer shrinks and the
+ * steps grow. Without statistics, what is assigned now (clamped). */
+uint64_t memory_balancer_next(struct memory_balancer *b, const struct memory_policy *p,
+			      const struct memory_view *v);
+
+#endif
