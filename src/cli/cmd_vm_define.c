@@ -41,6 +41,15 @@ static int add_nic(struct vm_config *c, const char *spec)
 	return 0;
 }
 
+#define DYNAMIC_MEMORY_HELP                                                                       \
+	"  --dynamic-memory on|off  Hyper-V's dynamic memory: the VM starts with --memory and\n"      \
+	"                         its VMM assigns it between the minimum and the maximum by\n"       \
+	"                         what the guest uses (a balloon), nested hypervisor or not\n"       \
+	"  --memory-min SIZE      (default 512M, or --memory if less)\n"                            \
+	"  --memory-max SIZE      (default 4 x --memory)\n"                                          \
+	"  --memory-buffer PERCENT  memory kept free above the guest's use, 5..2000 (default 20)\n"  \
+	"  --memory-weight N      0..100 (default 50): under host pressure, lighter VMs shrink first\n"
+
 static void create_usage(FILE *f)
 {
 	char devices[128];
@@ -60,7 +69,8 @@ static void create_usage(FILE *f)
 		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
 		"                         (then --memory defaults to 1G)\n"
 		"  --device NAME          a virtio device without settings (repeatable): %s\n"
-		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices);
+		"%s"
+		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices, DYNAMIC_MEMORY_HELP);
 }
 
 int cmd_vm_create(int argc, char **argv)
@@ -77,9 +87,11 @@ int cmd_vm_create(int argc, char **argv)
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "device", required_argument, NULL, O_DEVICE },
+		VM_MEMORY_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct vm_memory_options mo = { 0 };
 	/* Options first, checked against the name afterwards (MACs need it). */
 	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
 	unsigned nn = 0, nd = 0;
@@ -117,6 +129,11 @@ int cmd_vm_create(int argc, char **argv)
 					   &c->expose_virtualization_extensions);
 			break;
 		case O_NESTED: c->expose_virtualization_extensions = true; break;
+		case VM_OPT_DYNAMIC:
+		case VM_OPT_MEMORY_MIN:
+		case VM_OPT_MEMORY_MAX:
+		case VM_OPT_MEMORY_BUFFER:
+		case VM_OPT_MEMORY_WEIGHT: st = vm_option_memory_policy(o, optarg, &mo); break;
 		case 'h': create_usage(stdout); return 0;
 		default: return vm_cli_getopt_error(o, argv, "create");
 		}
@@ -125,6 +142,8 @@ int cmd_vm_create(int argc, char **argv)
 		return st;
 	if (c->expose_virtualization_extensions && !memory_given)
 		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
+	vm_config_dynamic_defaults(c); /* for the startup memory now known */
+	vm_memory_options_apply(c, &mo);
 	const char *name;
 	if ((st = vm_cli_name_arg(argc, argv, "create", &name)))
 		return st;
@@ -151,7 +170,7 @@ int cmd_vm_create(int argc, char **argv)
 
 struct set_args {
 	bool want[VM_SETTING_COUNT];
-	bool expose, spoof, dynmem;
+	bool expose, spoof;
 	unsigned cpus;
 	uint64_t memory_mib;
 	long adapter; /* -1: all */
@@ -161,6 +180,7 @@ struct set_args {
 	const char *append;
 	enum vm_start_action start_action;
 	enum vm_stop_action stop_action;
+	struct vm_memory_options mo;
 };
 
 static void set_usage(FILE *f)
@@ -174,9 +194,12 @@ static void set_usage(FILE *f)
 		"                         SIZE and gives the rest back; the next start boots as before)\n"
 		"  --add-nic switch=S[,mac=M][,mac-spoofing=on|off]   (repeatable)\n"
 		"  --remove-nic N         remove adapter N (eth N; later adapters move down)\n"
-		"  --dynamic-memory off   (nestvm VMs have fixed memory: on is refused)\n"
-		"At any time (applied at once to a running VM):\n"
+		"  --dynamic-memory on|off   Hyper-V's dynamic memory (see `nestvm vm create --help`)\n"
+		"At any time but Saved (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
+		"  --memory-min SIZE | --memory-max SIZE | --memory-buffer PERCENT | --memory-weight N\n"
+		"                         dynamic memory's bounds and policy (with dynamic memory, a\n"
+		"                         running VM's maximum can only grow up to the RAM it booted with)\n"
 		"At any time, a Saved VM's too (what `nestvm service start|stop` does with it at\n"
 		"the host's boot and shutdown; Hyper-V's defaults: start-if-running, save):\n"
 		"  --automatic-start-action nothing|start|start-if-running\n"
@@ -186,14 +209,14 @@ static void set_usage(FILE *f)
 
 static int set_parse(int argc, char **argv, struct set_args *a)
 {
-	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_DYN, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND, O_START_ACT,
+	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND, O_START_ACT,
 	       O_STOP_ACT };
 	static const struct option opts[] = {
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", required_argument, NULL, O_EXPOSE },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, O_MEM },
-		{ "dynamic-memory", required_argument, NULL, O_DYN },
+		VM_MEMORY_LONG_OPTIONS,
 		{ "mac-spoofing", required_argument, NULL, O_SPOOF },
 		{ "adapter", required_argument, NULL, O_ADAPTER },
 		{ "add-nic", required_argument, NULL, O_ADD },
@@ -217,12 +240,16 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 			break;
 		case O_CPUS: a->want[VM_SETTING_CPUS] = true; st = vm_option_cpus(optarg, &a->cpus); break;
 		case O_MEM: a->want[VM_SETTING_MEMORY] = true; st = vm_option_memory(optarg, &a->memory_mib); break;
-		case O_DYN:
+		case VM_OPT_DYNAMIC:
 			a->want[VM_SETTING_DYNAMIC_MEMORY] = true;
-			st = vm_cli_on_off("--dynamic-memory", optarg, &a->dynmem);
-			if (!st && a->dynmem)
-				st = cli_fail(NESTVM_EXIT_BAD_INPUT,
-					      "nestvm VMs have fixed memory: dynamic memory cannot be enabled (use --memory SIZE)");
+			st = vm_option_memory_policy(o, optarg, &a->mo);
+			break;
+		case VM_OPT_MEMORY_MIN:
+		case VM_OPT_MEMORY_MAX:
+		case VM_OPT_MEMORY_BUFFER:
+		case VM_OPT_MEMORY_WEIGHT:
+			a->want[VM_SETTING_MEMORY_POLICY] = true;
+			st = vm_option_memory_policy(o, optarg, &a->mo);
 			break;
 		case O_SPOOF:
 			a->want[VM_SETTING_MAC_SPOOFING] = true;
@@ -318,9 +345,15 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 		vm_cli_memory(c->memory_mib, m, sizeof(m));
 		fprintf(out, "VM %s: Memory %s\n", c->name, m);
 	}
-	if (a->want[VM_SETTING_DYNAMIC_MEMORY]) {
-		c->dynamic_memory_enabled = false;
-		fprintf(out, "VM %s: DynamicMemoryEnabled False\n", c->name);
+	if (a->want[VM_SETTING_DYNAMIC_MEMORY] || a->want[VM_SETTING_MEMORY_POLICY]) {
+		vm_memory_options_apply(c, &a->mo);
+		if (a->want[VM_SETTING_DYNAMIC_MEMORY])
+			fprintf(out, "VM %s: DynamicMemoryEnabled %s\n", c->name,
+				c->dynamic_memory_enabled ? "True" : "False");
+		if (c->dynamic_memory_enabled)
+			fprintf(out, "VM %s: MemoryMinimum %llu MiB, MemoryMaximum %llu MiB, MemoryBuffer %u %%, "
+				"MemoryWeight %u\n", c->name, (unsigned long long)c->memory_min_mib,
+				(unsigned long long)c->memory_max_mib, c->memory_buffer_pct, c->memory_weight);
 	}
 	if (a->want[VM_SETTING_APPEND]) {
 		snprintf(c->append, sizeof(c->append), "%s", a->append);
@@ -370,10 +403,11 @@ static int set_memory_running(const struct vm_record *r, const struct set_args *
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory resizes it through its balloon "
 					"and goes alone (set %s in another command)", name,
 					vm_state_name(r->runtime.state), vm_setting_option((enum vm_setting)s));
-	if (!vm_config_has_device(&r->config, "balloon"))
+	if (!vm_config_has_balloon(&r->config))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: --memory can only be changed while the VM is "
 				"Off (nestvm vm stop %s), or while it runs when it has a balloon (nestvm vm create "
-				"... --device balloon)", name, vm_state_name(r->runtime.state), name);
+				"... --device balloon, or --dynamic-memory on)", name, vm_state_name(r->runtime.state),
+				name);
 	struct json_object *req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("memory"));
 	json_object_object_add(req, "mib", json_object_new_int64((int64_t)a->memory_mib));
@@ -384,8 +418,28 @@ static int set_memory_running(const struct vm_record *r, const struct set_args *
 		return vm_cli_fail(&err);
 	json_object_put(rep);
 	printf("VM %s: memory target %llu MiB of its %llu MiB (the balloon gives the rest back; it boots "
-	       "with %llu MiB again)\n", name, (unsigned long long)a->memory_mib,
-	       (unsigned long long)r->config.memory_mib, (unsigned long long)r->config.memory_mib);
+	       "with %llu MiB again%s)\n", name, (unsigned long long)a->memory_mib,
+	       (unsigned long long)vm_config_ram_mib(&r->config), (unsigned long long)r->config.memory_mib,
+	       r->config.dynamic_memory_enabled ? "; dynamic memory moves it on from here" : "");
+	return 0;
+}
+
+/* New dynamic memory bounds for a running VM: its VMM takes them first
+ * (it refuses a maximum above the RAM it booted with), then the record. */
+static int push_memory_policy(const struct vm_config *c)
+{
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("memory-policy"));
+	json_object_object_add(req, "min_mib", json_object_new_int64((int64_t)c->memory_min_mib));
+	json_object_object_add(req, "max_mib", json_object_new_int64((int64_t)c->memory_max_mib));
+	json_object_object_add(req, "buffer_percent", json_object_new_int64(c->memory_buffer_pct));
+	json_object_object_add(req, "weight", json_object_new_int64(c->memory_weight));
+	struct nv_err err = { 0 };
+	struct json_object *rep = vm_control_call(c->name, req, 5000, &err);
+	json_object_put(req);
+	if (!rep)
+		return vm_cli_fail(&err);
+	json_object_put(rep);
 	return 0;
 }
 
@@ -418,6 +472,10 @@ int cmd_vm_set(int argc, char **argv)
 	st = set_apply(&r, &a, mem ? mem : stdout);
 	if (mem)
 		fclose(mem);
+	bool on = r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED;
+	if (!st && a.want[VM_SETTING_MEMORY_POLICY] && on && r.config.dynamic_memory_enabled) {
+		st = vm_config_validate(&r.config, NULL, &err) < 0 ? vm_cli_fail(&err) : push_memory_policy(&r.config);
+	}
 	if (!st && vm_store_save(&r, &err) < 0)
 		st = vm_cli_fail(&err);
 	vm_store_unlock(&lk);

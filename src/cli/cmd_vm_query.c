@@ -27,6 +27,36 @@ static void rtrim_print(char *line)
 	puts(line);
 }
 
+/* A running VM's memory from its VMM (with a balloon): what the guest is
+ * assigned now (its RAM less what the balloon is to hold), what the balloon
+ * holds, and its demand once the guest sent statistics; -1: unknown. */
+struct live_memory {
+	int64_t ram, target, balloon, demand;
+};
+
+static bool live_memory(const struct vm_record *r, struct live_memory *lm)
+{
+	*lm = (struct live_memory){ -1, -1, -1, -1 };
+	if (!vm_config_has_balloon(&r->config) ||
+	    (r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED))
+		return false;
+	struct json_object *req = json_object_new_object(), *rep, *v;
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	struct nv_err err = { 0 };
+	rep = vm_control_call(r->config.name, req, 2000, &err);
+	json_object_put(req);
+	if (rep && json_object_object_get_ex(rep, "ram_mib", &v))
+		lm->ram = json_object_get_int64(v);
+	if (rep && json_object_object_get_ex(rep, "memory_target_mib", &v))
+		lm->target = json_object_get_int64(v);
+	if (rep && json_object_object_get_ex(rep, "balloon_mib", &v))
+		lm->balloon = json_object_get_int64(v);
+	if (rep && json_object_object_get_ex(rep, "demand_mib", &v))
+		lm->demand = json_object_get_int64(v);
+	json_object_put(rep);
+	return lm->ram >= 0 && lm->target >= 0 && lm->balloon >= 0;
+}
+
 struct list_row {
 	char name[VM_NAME_MAX + 1];
 	bool ok;
@@ -51,6 +81,12 @@ static struct json_object *list_row_json(const struct list_row *row)
 	json_object_object_add(o, "nested", json_object_new_boolean(r->config.expose_virtualization_extensions));
 	json_object_object_add(o, "uptime_seconds", up < 0 ? NULL : json_object_new_int64(up));
 	json_object_object_add(o, "pid", json_object_new_int64(r->runtime.pid));
+	json_object_object_add(o, "dynamic_memory", json_object_new_boolean(r->config.dynamic_memory_enabled));
+	struct live_memory lm;
+	if (live_memory(r, &lm)) {
+		json_object_object_add(o, "memory_assigned_mib", json_object_new_int64(lm.ram - lm.balloon));
+		json_object_object_add(o, "memory_demand_mib", lm.demand < 0 ? NULL : json_object_new_int64(lm.demand));
+	}
 	return o;
 }
 
@@ -174,28 +210,25 @@ static void kv(const char *key, const char *fmt, ...)
 	rtrim_print(line);
 }
 
-/* A running VM with a balloon: what the guest has now (its memory less
- * what it gave back) and the target it is asked to keep, from its VMM. */
 static void show_balloon(const struct vm_record *r)
 {
-	if (!vm_config_has_device(&r->config, "balloon") || (r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED))
+	const struct vm_config *c = &r->config;
+	if (c->dynamic_memory_enabled) {
+		kv("MemoryMinimum", "%llu MiB", (unsigned long long)c->memory_min_mib);
+		kv("MemoryMaximum", "%llu MiB", (unsigned long long)c->memory_max_mib);
+		kv("MemoryBuffer", "%u %%", c->memory_buffer_pct);
+		kv("MemoryWeight", "%u", c->memory_weight);
+	}
+	struct live_memory lm;
+	if (!live_memory(r, &lm))
 		return;
-	struct json_object *req = json_object_new_object(), *rep, *v;
-	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	struct nv_err err = { 0 };
-	rep = vm_control_call(r->config.name, req, 2000, &err);
-	json_object_put(req);
-	int64_t target = -1, given = -1;
-	if (rep && json_object_object_get_ex(rep, "memory_target_mib", &v))
-		target = json_object_get_int64(v);
-	if (rep && json_object_object_get_ex(rep, "balloon_mib", &v))
-		given = json_object_get_int64(v);
-	json_object_put(rep);
-	if (target < 0 || given < 0)
-		return;
-	kv("MemoryAssigned", "%lld MiB (its balloon holds %lld MiB)",
-	   (long long)r->config.memory_mib - given, (long long)given);
-	kv("MemoryTarget", "%lld MiB", (long long)target);
+	kv("MemoryAssigned", "%lld MiB (its balloon holds %lld MiB)", (long long)(lm.ram - lm.balloon),
+	   (long long)lm.balloon);
+	kv("MemoryTarget", "%lld MiB", (long long)lm.target);
+	if (lm.demand >= 0)
+		kv("MemoryDemand", "%lld MiB", (long long)lm.demand);
+	else
+		kv("MemoryDemand", "%s", "(no statistics from the guest yet)");
 }
 
 static void show_text(const struct vm_record *r)
@@ -223,8 +256,8 @@ static void show_text(const struct vm_record *r)
 	kv("Checkpoints", "%zu%s%s%s", ncps, current[0] ? " (current: " : "", current, current[0] ? ")" : "");
 	kv("CPUs", "%u", c->cpus);
 	kv("Memory", "%s", mem);
-	show_balloon(r);
 	kv("DynamicMemoryEnabled", "%s", c->dynamic_memory_enabled ? "True" : "False");
+	show_balloon(r);
 	kv("ExposeVirtualizationExtensions", "%s", c->expose_virtualization_extensions ? "True" : "False");
 	kv("AutomaticStartAction", "%s", vm_start_action_name(c->automatic_start_action));
 	kv("AutomaticStopAction", "%s", vm_stop_action_name(c->automatic_stop_action));

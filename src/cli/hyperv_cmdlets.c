@@ -15,8 +15,8 @@
 
 static const char ADAPTER_NAMES[] = "nestvm's adapters are numbered, not named "
 				    "(nestvm vm set VM --mac-spoofing on --adapter N)";
-static const char FIXED_MEMORY[] = "nestvm VMs have fixed memory: only -StartupBytes and "
-				   "-DynamicMemoryEnabled $false";
+static const char DYNAMIC_SWITCH[] = "give dynamic memory with Set-VMMemory -DynamicMemoryEnabled "
+				     "$true or $false";
 static const char NAT_NOTE[] = "NAT switch %s created with gateway .1, DHCP and DNS: connect the "
 			       "nested VMs to it (--nic switch=%s); no internal switch or "
 			       "New-NetIPAddress is needed";
@@ -221,10 +221,10 @@ static const struct hv_param set_vm[] = {
 	{ "MemoryStartupBytes", NULL, HV_SIZE, 0, "--memory", NULL },
 	UNSUP("AutomaticStartDelay", "nestvm starts the VMs one after the other, without delays"),
 	UNSUP("AutomaticCriticalErrorAction", "nestvm has no critical-error action"),
-	UNSUP("DynamicMemory", FIXED_MEMORY),
-	UNSUP("StaticMemory", "nestvm VMs always have fixed memory"),
-	UNSUP("MemoryMinimumBytes", FIXED_MEMORY),
-	UNSUP("MemoryMaximumBytes", FIXED_MEMORY),
+	{ "MemoryMinimumBytes", NULL, HV_SIZE, 0, "--memory-min", NULL },
+	{ "MemoryMaximumBytes", NULL, HV_SIZE, 0, "--memory-max", NULL },
+	UNSUP("DynamicMemory", DYNAMIC_SWITCH),
+	UNSUP("StaticMemory", DYNAMIC_SWITCH),
 	UNSUP("NewVMName", "nestvm VMs are not renamed (create another)"),
 	UNSUP("Notes", "nestvm VMs have no notes"),
 	UNSUP("CheckpointType", "nestvm checkpoints are always full (memory, devices, disks)"),
@@ -255,10 +255,10 @@ static const struct hv_param set_memory[] = {
 	VMNAME,
 	{ "StartupBytes", NULL, HV_SIZE, 0, "--memory", NULL },
 	{ "DynamicMemoryEnabled", NULL, HV_BOOL, 0, "--dynamic-memory", NULL },
-	UNSUP("MinimumBytes", FIXED_MEMORY),
-	UNSUP("MaximumBytes", FIXED_MEMORY),
-	UNSUP("Buffer", FIXED_MEMORY),
-	UNSUP("Priority", FIXED_MEMORY),
+	{ "MinimumBytes", NULL, HV_SIZE, 0, "--memory-min", NULL },
+	{ "MaximumBytes", NULL, HV_SIZE, 0, "--memory-max", NULL },
+	{ "Buffer", NULL, HV_COUNT, 0, "--memory-buffer", NULL },
+	{ "Priority", NULL, HV_COUNT, 0, "--memory-weight", NULL },
 	UNSUP("ResourcePoolName", "nestvm has no resource pools"),
 	END,
 };

@@ -13,18 +13,85 @@
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 
-int vm_option_memory(const char *v, uint64_t *mib)
+
+static int size_mib(const char *opt, const char *v, uint64_t *mib)
 {
 	uint64_t bytes;
 	if (parse_size(v, 20, &bytes) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory '%s' is not a size (like 512M or 2G)", v);
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s '%s' is not a size (like 512M or 2G)", opt, v);
 	if (bytes % (1ull << 20))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s is not a whole number of MiB", v);
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s is not a whole number of MiB", opt, v);
 	if ((bytes >> 20) < VM_MIN_MEMORY_MIB || (bytes >> 20) > VM_MAX_MEMORY_MIB)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory %s must be %dM..%lluT", v, VM_MIN_MEMORY_MIB,
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s must be %dM..%lluT", opt, v, VM_MIN_MEMORY_MIB,
 				VM_MAX_MEMORY_MIB >> 20);
 	*mib = bytes >> 20;
 	return 0;
+}
+
+int vm_option_memory(const char *v, uint64_t *mib)
+{
+	return size_mib("--memory", v, mib);
+}
+
+int vm_option_memory_policy(int o, const char *v, struct vm_memory_options *m)
+{
+	unsigned long n;
+	switch (o) {
+	case VM_OPT_DYNAMIC:
+		m->set_enabled = true;
+		if (!strcmp(v, "on") || !strcmp(v, "off")) {
+			m->enabled = !strcmp(v, "on");
+			return 0;
+		}
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--dynamic-memory '%s' must be on or off", v);
+	case VM_OPT_MEMORY_MIN:
+		m->set_min = true;
+		return size_mib("--memory-min", v, &m->min_mib);
+	case VM_OPT_MEMORY_MAX:
+		m->set_max = true;
+		return size_mib("--memory-max", v, &m->max_mib);
+	case VM_OPT_MEMORY_BUFFER:
+		m->set_buffer = true;
+		if (parse_uint(v, 5, 2000, &n) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory-buffer '%s' must be 5..2000 (percent)", v);
+		m->buffer_pct = (unsigned)n;
+		return 0;
+	case VM_OPT_MEMORY_WEIGHT:
+		m->set_weight = true;
+		if (parse_uint(v, 0, 100, &n) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory-weight '%s' must be 0..100", v);
+		m->weight = (unsigned)n;
+		return 0;
+	default:
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "unknown memory option");
+	}
+}
+
+bool vm_memory_policy_given(const struct vm_memory_options *m)
+{
+	return m->set_min || m->set_max || m->set_buffer || m->set_weight;
+}
+
+void vm_memory_options_apply(struct vm_config *c, const struct vm_memory_options *m)
+{
+	if (m->set_enabled)
+		c->dynamic_memory_enabled = m->enabled;
+	if (m->set_enabled && m->enabled) {
+		struct vm_config d = *c;
+		vm_config_dynamic_defaults(&d);
+		if (c->memory_min_mib > c->memory_mib || c->memory_min_mib < VM_MIN_MEMORY_MIB)
+			c->memory_min_mib = d.memory_min_mib;
+		if (c->memory_max_mib < c->memory_mib)
+			c->memory_max_mib = d.memory_max_mib;
+	}
+	if (m->set_min)
+		c->memory_min_mib = m->min_mib;
+	if (m->set_max)
+		c->memory_max_mib = m->max_mib;
+	if (m->set_buffer)
+		c->memory_buffer_pct = m->buffer_pct;
+	if (m->set_weight)
+		c->memory_weight = m->weight;
 }
 
 int vm_option_cpus(const char *v, unsigned *cpus)

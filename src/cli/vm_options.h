@@ -29,4 +29,30 @@ int vm_option_device(struct vm_config *c, const char *name);
 /* --append ARGS. */
 int vm_option_append(struct vm_config *c, const char *v);
 
+/* Dynamic memory's options (`vm create` and `vm set`): --dynamic-memory
+ * on|off, --memory-min SIZE, --memory-max SIZE, --memory-buffer PERCENT,
+ * --memory-weight N. */
+struct vm_memory_options {
+	bool set_enabled, enabled;
+	bool set_min, set_max, set_buffer, set_weight;
+	uint64_t min_mib, max_mib;
+	unsigned buffer_pct, weight;
+};
+enum { VM_OPT_DYNAMIC = 0x1000, VM_OPT_MEMORY_MIN, VM_OPT_MEMORY_MAX, VM_OPT_MEMORY_BUFFER, VM_OPT_MEMORY_WEIGHT };
+/* getopt_long's entries for them, to splice into a command's table. */
+#define VM_MEMORY_LONG_OPTIONS                                                                   \
+	{ "dynamic-memory", required_argument, NULL, VM_OPT_DYNAMIC },                          \
+	{ "memory-min", required_argument, NULL, VM_OPT_MEMORY_MIN },                           \
+	{ "memory-max", required_argument, NULL, VM_OPT_MEMORY_MAX },                           \
+	{ "memory-buffer", required_argument, NULL, VM_OPT_MEMORY_BUFFER },                     \
+	{ "memory-weight", required_argument, NULL, VM_OPT_MEMORY_WEIGHT }
+/* One of them (o is its VM_OPT_ code) into m. */
+int vm_option_memory_policy(int o, const char *v, struct vm_memory_options *m);
+/* Any of the policy's four given (not --dynamic-memory)? */
+bool vm_memory_policy_given(const struct vm_memory_options *m);
+/* Applies m to c, after c's startup memory is final: turning dynamic
+ * memory on fills a minimum or maximum not given that does not fit the
+ * startup memory with the defaults for it. Validation is the caller's. */
+void vm_memory_options_apply(struct vm_config *c, const struct vm_memory_options *m);
+
 #endif

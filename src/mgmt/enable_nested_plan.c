@@ -51,7 +51,8 @@ void enable_nested_plan_text(const struct vm_record *r, const struct enable_nest
 	if (p->expose)
 		LINE("\t* Expose the virtualization extensions (VT-x/AMD-V) to the VM\n");
 	if (enable_nested_plan_required(p))
-		LINE("\t* Dynamic memory: already off (nestvm VMs always have fixed memory)\n");
+		LINE("\t* Dynamic memory: stays %s (Hyper-V would turn it off; nestvm's keeps working "
+		     "with a hypervisor inside)\n", r->config.dynamic_memory_enabled ? "on" : "off");
 	if (p->raise_memory)
 		LINE("\t* Raise the startup memory from %llu MB to %llu MB\n", (unsigned long long)p->memory_from,
 		     (unsigned long long)p->memory_to);
@@ -76,7 +77,9 @@ void enable_nested_plan_apply(const struct enable_nested_plan *p, bool required,
 			c->expose_virtualization_extensions = true;
 		if (p->raise_memory && c->memory_mib < p->memory_to)
 			c->memory_mib = p->memory_to;
-		c->dynamic_memory_enabled = false;
+		/* Dynamic memory stays; its maximum follows a raised startup. */
+		if (c->memory_max_mib < c->memory_mib)
+			c->memory_max_mib = c->memory_mib;
 	}
 	for (unsigned i = 0; spoofing && i < c->nnics && i < 32; i++)
 		if (p->spoof_adapters & (1u << i))

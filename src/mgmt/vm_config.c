@@ -73,6 +73,27 @@ void vm_config_defaults(struct vm_config *c, const char *name)
 	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
 	c->memory_mib = VM_DEFAULT_MEMORY_MIB;
 	c->cpus = 1;
+	vm_config_dynamic_defaults(c);
+}
+
+void vm_config_dynamic_defaults(struct vm_config *c)
+{
+	c->memory_min_mib = c->memory_mib < VM_DYNAMIC_MIN_DEFAULT_MIB ? c->memory_mib : VM_DYNAMIC_MIN_DEFAULT_MIB;
+	c->memory_max_mib = c->memory_mib * VM_DYNAMIC_MAX_FACTOR;
+	if (c->memory_max_mib > VM_MAX_MEMORY_MIB)
+		c->memory_max_mib = VM_MAX_MEMORY_MIB;
+	c->memory_buffer_pct = VM_DYNAMIC_BUFFER_DEFAULT;
+	c->memory_weight = VM_DYNAMIC_WEIGHT_DEFAULT;
+}
+
+uint64_t vm_config_ram_mib(const struct vm_config *c)
+{
+	return c->dynamic_memory_enabled ? c->memory_max_mib : c->memory_mib;
+}
+
+bool vm_config_has_balloon(const struct vm_config *c)
+{
+	return c->dynamic_memory_enabled || vm_config_has_device(c, "balloon");
 }
 
 /* Errors read "<where><field>: <why>": where is "FILE: config." when parsing
@@ -150,9 +171,26 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices are more "
 				 "than the %d virtio devices a VM can have", c->ndisks, c->nnics, c->ndevices,
 				 VM_MAX_VIRTIO);
-	if (c->dynamic_memory_enabled)
-		return field_err(err, where, "dynamic_memory_enabled",
-				 "nestvm VMs have fixed memory: dynamic memory cannot be enabled");
+	if (!c->dynamic_memory_enabled)
+		return 0;
+	if (c->memory_min_mib < VM_MIN_MEMORY_MIB || c->memory_min_mib > c->memory_mib)
+		return field_err(err, where, "dynamic_memory.min_mib",
+				 "the minimum must be %d MiB..the startup memory (%llu MiB), not %llu MiB",
+				 VM_MIN_MEMORY_MIB, (unsigned long long)c->memory_mib,
+				 (unsigned long long)c->memory_min_mib);
+	if (c->memory_max_mib < c->memory_mib || c->memory_max_mib > VM_MAX_MEMORY_MIB)
+		return field_err(err, where, "dynamic_memory.max_mib",
+				 "the maximum must be the startup memory (%llu MiB)..%llu MiB, not %llu MiB",
+				 (unsigned long long)c->memory_mib, VM_MAX_MEMORY_MIB,
+				 (unsigned long long)c->memory_max_mib);
+	if (c->memory_buffer_pct < 5 || c->memory_buffer_pct > 2000)
+		return field_err(err, where, "dynamic_memory.buffer_percent", "must be 5..2000, not %u",
+				 c->memory_buffer_pct);
+	if (c->memory_weight > 100)
+		return field_err(err, where, "dynamic_memory.weight", "must be 0..100, not %u", c->memory_weight);
+	if (!vm_config_has_device(c, "balloon") && c->ndisks + c->nnics + c->ndevices + 1 > VM_MAX_VIRTIO)
+		return field_err(err, where, "devices", "dynamic memory's balloon needs a virtio device of the %d",
+				 VM_MAX_VIRTIO);
 	return 0;
 }
 
@@ -200,6 +238,12 @@ static struct json_object *config_to_json(const struct vm_config *c)
 	json_object_object_add(o, "expose_virtualization_extensions",
 			       json_object_new_boolean(c->expose_virtualization_extensions));
 	json_object_object_add(o, "dynamic_memory_enabled", json_object_new_boolean(c->dynamic_memory_enabled));
+	struct json_object *dm = json_object_new_object();
+	json_object_object_add(dm, "min_mib", json_object_new_int64((int64_t)c->memory_min_mib));
+	json_object_object_add(dm, "max_mib", json_object_new_int64((int64_t)c->memory_max_mib));
+	json_object_object_add(dm, "buffer_percent", json_object_new_int64(c->memory_buffer_pct));
+	json_object_object_add(dm, "weight", json_object_new_int64(c->memory_weight));
+	json_object_object_add(o, "dynamic_memory", dm);
 	json_object_object_add(o, "automatic_start_action",
 			       json_object_new_string(vm_start_action_name(c->automatic_start_action)));
 	json_object_object_add(o, "automatic_stop_action",
@@ -388,11 +432,43 @@ static int parse_devices(const struct pctx *p, struct json_object *a, struct vm_
 	return 0;
 }
 
+/* Optional (records from before dynamic memory): the defaults for the
+ * startup memory, set by the caller after memory_mib. Narrowed only after
+ * the range checks. */
+static int parse_dynamic(const struct pctx *p, struct json_object *o, struct vm_config *c)
+{
+	static const char *const keys[] = { "min_mib", "max_mib", "buffer_percent", "weight", NULL };
+	int64_t min, max, buffer, weight;
+	if (!json_object_is_type(o, json_type_object))
+		return perr(p, "config.dynamic_memory", "must be an object");
+	if (only_keys(p, o, "config.dynamic_memory", keys) < 0 ||
+	    get_int(p, o, "config.dynamic_memory", "min_mib", &min) < 0 ||
+	    get_int(p, o, "config.dynamic_memory", "max_mib", &max) < 0 ||
+	    get_int(p, o, "config.dynamic_memory", "buffer_percent", &buffer) < 0 ||
+	    get_int(p, o, "config.dynamic_memory", "weight", &weight) < 0)
+		return -1;
+	if (min < 0 || (uint64_t)min > VM_MAX_MEMORY_MIB)
+		return perr(p, "config.dynamic_memory.min_mib", "must be 0..%llu, not %lld", VM_MAX_MEMORY_MIB,
+			    (long long)min);
+	if (max < 0 || (uint64_t)max > VM_MAX_MEMORY_MIB)
+		return perr(p, "config.dynamic_memory.max_mib", "must be 0..%llu, not %lld", VM_MAX_MEMORY_MIB,
+			    (long long)max);
+	if (buffer < 0 || buffer > 2000)
+		return perr(p, "config.dynamic_memory.buffer_percent", "must be 5..2000, not %lld", (long long)buffer);
+	if (weight < 0 || weight > 100)
+		return perr(p, "config.dynamic_memory.weight", "must be 0..100, not %lld", (long long)weight);
+	c->memory_min_mib = (uint64_t)min;
+	c->memory_max_mib = (uint64_t)max;
+	c->memory_buffer_pct = (unsigned)buffer;
+	c->memory_weight = (unsigned)weight;
+	return 0;
+}
+
 static int parse_config(const struct pctx *p, struct json_object *o, struct vm_config *c)
 {
 	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
 					    "disks", "nics", "devices", "expose_virtualization_extensions",
-					    "dynamic_memory_enabled", "automatic_start_action",
+					    "dynamic_memory_enabled", "dynamic_memory", "automatic_start_action",
 					    "automatic_stop_action", NULL };
 	int64_t mem, cpus;
 	struct json_object *disks, *nics, *devices;
@@ -422,6 +498,9 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	    (get_string(p, o, "config", "automatic_stop_action", action, sizeof(action)) < 0 ||
 	     vm_stop_action_parse(action, &c->automatic_stop_action) < 0))
 		return perr(p, "config.automatic_stop_action", "must be turn-off, shutdown or save");
+	bool have_dynamic = json_object_object_get_ex(o, "dynamic_memory", &devices);
+	if (have_dynamic && parse_dynamic(p, devices, c) < 0)
+		return -1;
 	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
 	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)
 		return perr(p, "config.memory_mib", "must be %d..%llu (MiB), not %lld", VM_MIN_MEMORY_MIB,
@@ -430,6 +509,8 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 		return perr(p, "config.cpus", "must be 1..%d, not %lld", VM_MAX_CPUS, (long long)cpus);
 	c->memory_mib = (uint64_t)mem;
 	c->cpus = (unsigned)cpus;
+	if (!have_dynamic)
+		vm_config_dynamic_defaults(c);
 	char where[VM_PATH_MAX + 32];
 	snprintf(where, sizeof(where), "%s: config.", p->file);
 	return validate_at(c, where, p->err);

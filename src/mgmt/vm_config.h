@@ -9,6 +9,8 @@
  *              "devices":["rng"],                            (optional: none)
  *              "expose_virtualization_extensions":false,
  *              "dynamic_memory_enabled":false,
+ *              "dynamic_memory":{"min_mib":512,"max_mib":2048,   (optional)
+ *                                "buffer_percent":20,"weight":50},
  *              "automatic_start_action":"start-if-running",      (optional: these)
  *              "automatic_stop_action":"save"},
  *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"...",
@@ -57,6 +59,13 @@ struct json_object;
  * do: a VM may have more than the host's free memory. Only more than this
  * many times the host's RAM and swap is refused as absurd. */
 #define VM_MEMORY_OVERCOMMIT_MAX 4
+/* Dynamic memory's defaults: Hyper-V's minimum, buffer and priority; the
+ * maximum is 4 times the startup memory (Hyper-V's 1 TB would cost a Linux
+ * guest 16 GiB of page structures). */
+#define VM_DYNAMIC_MIN_DEFAULT_MIB 512
+#define VM_DYNAMIC_MAX_FACTOR 4
+#define VM_DYNAMIC_BUFFER_DEFAULT 20
+#define VM_DYNAMIC_WEIGHT_DEFAULT 50
 
 struct vm_disk {
 	char path[VM_PATH_MAX]; /* absolute */
@@ -96,10 +105,14 @@ struct vm_config {
 	char devices[VM_MAX_DEVICES][VM_DEVICE_NAME_MAX];
 	unsigned ndevices;
 	bool expose_virtualization_extensions;
-	/* nestvm VMs always have fixed memory (no balloon); kept so that the
-	 * Hyper-V setting has a home and status can show it. Only false is
-	 * accepted. */
+	/* Hyper-V's dynamic memory: memory_mib is the startup memory; the
+	 * guest's RAM is the maximum, a balloon (implied) holds what is not
+	 * assigned, and the VMM's balancer moves it within min..max by the
+	 * guest's demand. The settings are kept while it is off. */
 	bool dynamic_memory_enabled;
+	uint64_t memory_min_mib, memory_max_mib;
+	unsigned memory_buffer_pct; /* Hyper-V's Buffer: 5..2000 */
+	unsigned memory_weight;     /* Hyper-V's Priority: 0..100 */
 	enum vm_start_action automatic_start_action;
 	enum vm_stop_action automatic_stop_action;
 };
@@ -129,9 +142,17 @@ struct vm_record {
 /* Defaults for a new VM called name (memory, cpus; everything else empty). */
 void vm_config_defaults(struct vm_config *c, const char *name);
 /* Checks a config as a whole (name, sizes, counts, paths absolute, MACs
- * unicast, switch names valid, devices known, dynamic memory off). what
- * prefixes errors. */
+ * unicast, switch names valid, devices known, dynamic memory's bounds
+ * around the startup memory). what prefixes errors. */
 int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err);
+
+/* Dynamic memory's defaults for the startup memory now set: min 512 MiB
+ * (or the startup memory if less), max 4x, buffer 20 %, weight 50. */
+void vm_config_dynamic_defaults(struct vm_config *c);
+/* The guest's RAM: its startup memory, or with dynamic memory its maximum. */
+uint64_t vm_config_ram_mib(const struct vm_config *c);
+/* Has it a balloon: a `--device balloon`, or dynamic memory's. */
+bool vm_config_has_balloon(const struct vm_config *c);
 
 const char *vm_state_name(enum vm_state s); /* "Off", "Starting", ... */
 /* Has the VM a `--device` entry of that type ("balloon")? */

@@ -11,6 +11,7 @@ static const struct rule rules[VM_SETTING_COUNT] = {
 	[VM_SETTING_CPUS] = { "--cpus", false },
 	[VM_SETTING_MEMORY] = { "--memory", false },
 	[VM_SETTING_DYNAMIC_MEMORY] = { "--dynamic-memory", false },
+	[VM_SETTING_MEMORY_POLICY] = { "--memory-min/--memory-max/--memory-buffer/--memory-weight", true },
 	[VM_SETTING_MAC_SPOOFING] = { "--mac-spoofing", true },
 	[VM_SETTING_ADD_NIC] = { "--add-nic", false },
 	[VM_SETTING_REMOVE_NIC] = { "--remove-nic", false },

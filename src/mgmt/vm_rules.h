@@ -1,7 +1,9 @@
 /* Which VM settings may change in which state: Hyper-V's rules. Exposing
  * the virtualization extensions, processors, startup memory, adapters and
  * the kernel command line only while the VM is Off; MAC address spoofing at
- * any time (the switch applies it to the next frame); the automatic start
+ * any time (the switch applies it to the next frame); dynamic memory's
+ * bounds and policy while it runs too (its VMM's balancer takes them at
+ * once), but not while Saved; the automatic start
  * and stop actions at any time, a Saved VM's too (they act on the host's
  * boot and shutdown, not on the machine). Pure, unit-tested. */
 #ifndef NESTVM_MGMT_VM_RULES_H
@@ -17,6 +19,7 @@ enum vm_setting {
 	VM_SETTING_CPUS,
 	VM_SETTING_MEMORY,
 	VM_SETTING_DYNAMIC_MEMORY,
+	VM_SETTING_MEMORY_POLICY, /* dynamic memory's min, max, buffer and weight */
 	VM_SETTING_MAC_SPOOFING,
 	VM_SETTING_ADD_NIC,
 	VM_SETTING_REMOVE_NIC,

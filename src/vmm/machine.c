@@ -167,7 +167,7 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	struct kvm_vm_saved_memory saved_mem = {
 		.fd = r->saved_memory_fd, .offset = MEMORY_FILE_HEADER,
 	};
-	if (kvm_vm_create_with(&m->vm, r->kvm_path, c->memory_mib << 20,
+	if (kvm_vm_create_with(&m->vm, r->kvm_path, vm_config_ram_mib(c) << 20,
 			       r->from_saved ? &saved_mem : NULL, err) < 0)
 		goto fail;
 	int maxv = kvm_check_extension(m->vm.kvm_fd, KVM_CAP_MAX_VCPUS);
@@ -242,6 +242,11 @@ void machine_resume(struct machine *m)
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
 		vcpu_resume(&m->vcpus[i]);
 	m->paused = false;
+}
+
+const struct vm_config *machine_config(const struct machine *m)
+{
+	return &m->cfg;
 }
 
 bool machine_paused(const struct machine *m)

@@ -89,6 +89,9 @@ int machine_start(struct machine *m, struct nv_err *err);
 void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 bool machine_paused(const struct machine *m);
+/* The settings it was made with (the effective ones: a launch's additions
+ * included). */
+const struct vm_config *machine_config(const struct machine *m);
 /* The device table, in creation order (for tests and `vm show`). */
 struct device_table;
 const struct device_table *machine_devices(const struct machine *m);
@@ -115,13 +118,22 @@ void machine_press_power_button(struct machine *m);
  * 0, or -1 with err. */
 int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX], unsigned n,
 			 struct nv_err *err);
-/* Dynamic memory through the VM's virtio-balloon (`--device balloon`):
- * the guest should keep mib of its startup memory and give the rest back.
- * 0, or -1 with err: no balloon, or more than the VM has. */
+/* Memory through the VM's virtio-balloon (`--device balloon`, or dynamic
+ * memory's): the guest should keep mib of its RAM and give the rest back.
+ * An input error without a balloon or above its RAM. */
 int machine_set_memory_target(struct machine *m, uint64_t mib, struct nv_err *err);
-/* The balloon's state: *has is false without one; else the target the
- * guest keeps and what it has given back, MiB. */
-void machine_memory_status(struct machine *m, bool *has, uint64_t *target_mib, uint64_t *given_mib);
+
+struct machine_memory {
+	bool has_balloon;
+	uint64_t ram_mib;      /* the guest's RAM (dynamic memory: its maximum) */
+	uint64_t target_mib;   /* what it is asked to keep: RAM less the target */
+	uint64_t balloon_mib;  /* what its driver says the balloon holds */
+	bool have_demand;      /* the driver has sent statistics: */
+	uint64_t demand_mib;   /* what the guest uses (memory_guest_demand) */
+};
+void machine_memory_status(struct machine *m, struct machine_memory *out);
+/* Asks the guest's balloon driver for fresh statistics (a no-op without). */
+void machine_memory_request_stats(struct machine *m);
 /* Feeds console input to the UART; returns how many bytes it took. */
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 void machine_destroy(struct machine *m);

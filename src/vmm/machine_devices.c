@@ -3,6 +3,7 @@
  * first, then disks, network adapters and --device entries, in that order,
  * so guest device names (vda, eth0) depend only on the settings. */
 #include "vmm/machine_private.h"
+#include "vmm/memory_balancer.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -326,25 +327,36 @@ static struct virtio_balloon *find_balloon(struct machine *m)
 int machine_set_memory_target(struct machine *m, uint64_t mib, struct nv_err *err)
 {
 	struct virtio_balloon *b = find_balloon(m);
+	uint64_t ram = vm_config_ram_mib(&m->cfg);
 	if (!b)
 		return nv_err_input(err, "the VM has no balloon: its memory changes only while it is Off "
-				    "(or give it one: --device balloon)");
-	if (mib > m->cfg.memory_mib)
-		return nv_err_input(err, "%llu MiB is more than the VM's %llu MiB (its startup memory is its "
-				    "most)", (unsigned long long)mib, (unsigned long long)m->cfg.memory_mib);
-	virtio_balloon_set_target(b, (m->cfg.memory_mib - mib) << 20);
+				    "(or give it one: --device balloon, or --dynamic-memory on)");
+	if (mib > ram)
+		return nv_err_input(err, "%llu MiB is more than the VM's %llu MiB of RAM (its %s is its most)",
+				    (unsigned long long)mib, (unsigned long long)ram,
+				    m->cfg.dynamic_memory_enabled ? "maximum" : "startup memory");
+	virtio_balloon_set_target(b, (ram - mib) << 20);
 	return 0;
 }
 
-void machine_memory_status(struct machine *m, bool *has, uint64_t *target_mib, uint64_t *given_mib)
+void machine_memory_status(struct machine *m, struct machine_memory *out)
 {
 	struct virtio_balloon *b = find_balloon(m);
-	*has = b != NULL;
-	*target_mib = *given_mib = 0;
+	*out = (struct machine_memory){ .has_balloon = b != NULL, .ram_mib = vm_config_ram_mib(&m->cfg) };
 	if (!b)
 		return;
 	struct virtio_balloon_counters c;
+	struct virtio_balloon_stats st;
 	virtio_balloon_counters(b, &c);
-	*target_mib = m->cfg.memory_mib - ((uint64_t)c.target_pages * 4096 >> 20);
-	*given_mib = (uint64_t)c.actual_pages * 4096 >> 20;
+	virtio_balloon_stats(b, &st);
+	out->target_mib = out->ram_mib - ((uint64_t)c.target_pages * 4096 >> 20);
+	out->balloon_mib = (uint64_t)c.actual_pages * 4096 >> 20;
+	out->have_demand = memory_guest_demand(&st, (uint64_t)c.actual_pages * 4096, &out->demand_mib);
+}
+
+void machine_memory_request_stats(struct machine *m)
+{
+	struct virtio_balloon *b = find_balloon(m);
+	if (b)
+		virtio_balloon_request_stats(b);
 }

@@ -246,10 +246,10 @@ int machine_saved_load(const char *dir, struct machine_saved *s, struct nv_err *
 		nv_err_input(err, "state file %s: section machine: bad %s", state_path, ms.failed_field);
 		goto fail;
 	}
-	if (cpus != s->config.cpus || ram != s->config.memory_mib << 20) {
+	if (cpus != s->config.cpus || ram != vm_config_ram_mib(&s->config) << 20) {
 		nv_err_input(err, "state file %s: section machine: %u vCPUs and %llu bytes, but the config says %u and %llu MiB",
 			     state_path, cpus, (unsigned long long)ram, s->config.cpus,
-			     (unsigned long long)s->config.memory_mib);
+			     (unsigned long long)vm_config_ram_mib(&s->config));
 		goto fail;
 	}
 	for (unsigned c = 0; c < cpus; c++) {

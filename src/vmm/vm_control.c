@@ -36,6 +36,34 @@ static void parse_overlays(struct json_object *o, struct vm_control_request *req
 	req->noverlays = (unsigned)n;
 }
 
+/* -1 when missing, not an integer or outside lo..hi. */
+static int64_t int_in(struct json_object *o, const char *key, int64_t lo, int64_t hi)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	int64_t x = json_object_get_int64(v);
+	return x < lo || x > hi ? -1 : x;
+}
+
+static void parse_memory_policy(struct json_object *o, struct vm_control_request *req)
+{
+	int64_t min = int_in(o, "min_mib", VM_MIN_MEMORY_MIB, (int64_t)VM_MAX_MEMORY_MIB);
+	int64_t max = int_in(o, "max_mib", VM_MIN_MEMORY_MIB, (int64_t)VM_MAX_MEMORY_MIB);
+	int64_t buffer = int_in(o, "buffer_percent", 5, 2000), weight = int_in(o, "weight", 0, 100);
+	if (min < 0 || max < 0 || buffer < 0 || weight < 0 || min > max) {
+		req->cmd = VM_CONTROL_INVALID;
+		snprintf(req->error, sizeof(req->error), "memory-policy needs \"min_mib\" <= \"max_mib\" (%d..%llu), "
+			 "\"buffer_percent\" (5..2000) and \"weight\" (0..100)", VM_MIN_MEMORY_MIB,
+			 (unsigned long long)VM_MAX_MEMORY_MIB);
+		return;
+	}
+	req->min_mib = (uint64_t)min;
+	req->max_mib = (uint64_t)max;
+	req->buffer_pct = (unsigned)buffer;
+	req->weight = (unsigned)weight;
+}
+
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -72,9 +100,12 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		req->cmd = VM_CONTROL_CHECKPOINT;
 	else if (!strcmp(cmd, "memory"))
 		req->cmd = VM_CONTROL_MEMORY;
+	else if (!strcmp(cmd, "memory-policy"))
+		req->cmd = VM_CONTROL_MEMORY_POLICY;
 	else
 		snprintf(req->error, sizeof(req->error),
-			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint, memory)", cmd);
+			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint, memory, "
+			 "memory-policy)", cmd);
 	if (req->cmd == VM_CONTROL_KILL && json_object_object_get_ex(o, "reason", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(req->reason, sizeof(req->reason), "%s", json_object_get_string(v));
@@ -90,6 +121,8 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 			req->mib = (uint64_t)mib;
 		}
 	}
+	if (req->cmd == VM_CONTROL_MEMORY_POLICY)
+		parse_memory_policy(o, req);
 	if (req->cmd == VM_CONTROL_CHECKPOINT) {
 		const char *n = json_object_object_get_ex(o, "name", &v) && json_object_is_type(v, json_type_string)
 					? json_object_get_string(v) : NULL;

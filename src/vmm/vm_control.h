@@ -1,6 +1,9 @@
 /* A named VM's control.sock (SOCK_SEQPACKET): one JSON request, one JSON
  * reply, then the connection closes.
- *   {"cmd":"status"}   -> {"ok":true,"state":"Running","pid":N,"uptime":S}
+ *   {"cmd":"status"}   -> {"ok":true,"state":"Running","pid":N,"uptime":S
+ *                          [,"ram_mib","memory_target_mib","balloon_mib",
+ *                           "demand_mib" (with a balloon; demand once the
+ *                           guest sent statistics),"dynamic_memory"]}
  *   {"cmd":"shutdown"} -> {"ok":true}  (the ACPI power button is pressed)
  *   {"cmd":"kill"[,"reason":"..."]} -> {"ok":true}  (the VM ends now)
  *   {"cmd":"pause"}    -> {"ok":true,"state":"Paused"}  (vCPUs and devices stop)
@@ -8,7 +11,9 @@
  *   {"cmd":"save"}     -> {"ok":true,"state":"Saved"}  (state on disk, the VMM exits)
  *   {"cmd":"checkpoint","name":"cp1"} -> {"ok":true}  (state on disk, the VM goes on)
  *   {"cmd":"memory","mib":N} -> {"ok":true,"target_mib":N}  (the balloon gives
- *                      the rest of its startup memory back; needs one)
+ *                      the rest of its RAM back; needs one)
+ *   {"cmd":"memory-policy","min_mib":N,"max_mib":N,"buffer_percent":N,"weight":N}
+ *                      -> {"ok":true}  (dynamic memory's balancer takes them)
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -34,6 +39,7 @@ enum vm_control_cmd {
 	VM_CONTROL_SAVE,
 	VM_CONTROL_CHECKPOINT,
 	VM_CONTROL_MEMORY,
+	VM_CONTROL_MEMORY_POLICY,
 };
 
 struct vm_control_request {
@@ -45,6 +51,9 @@ struct vm_control_request {
 	char overlays[VM_MAX_DISKS][VM_PATH_MAX];
 	unsigned noverlays;
 	uint64_t mib;     /* memory: what the guest should keep */
+	/* memory-policy: checked against the limits, not yet against the VM */
+	uint64_t min_mib, max_mib;
+	unsigned buffer_pct, weight;
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

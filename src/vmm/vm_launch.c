@@ -22,7 +22,7 @@ static int load_files(const struct vm_config *c, struct loaded_files *f, struct 
 {
 	char def_kernel[PATH_MAX], def_initrd[PATH_MAX];
 	const char *kernel = c->kernel, *initrd = c->initrd[0] ? c->initrd : NULL;
-	uint64_t memory = c->memory_mib << 20;
+	uint64_t memory = vm_config_ram_mib(c) << 20;
 	if (!kernel[0]) {
 		if (guest_default_paths(def_kernel, def_initrd, sizeof(def_kernel), err) < 0)
 			return -1;
@@ -54,6 +54,16 @@ static void add_nested_support(struct vm_launch_state *st)
 	snprintf(st->append, sizeof(st->append), "%s%snestvm.nested=vd%c", c->append,
 		 c->append[0] ? " " : "", 'a' + c->ndisks);
 	c->ndisks++;
+}
+
+/* Dynamic memory: the guest's RAM is the maximum and a balloon, its own
+ * unless the VM already has one, holds what is not assigned. */
+static void add_dynamic_balloon(struct vm_launch_state *st)
+{
+	struct vm_config *c = &st->config;
+	if (!c->dynamic_memory_enabled || vm_config_has_device(c, "balloon") || c->ndevices >= VM_MAX_DEVICES)
+		return;
+	snprintf(c->devices[c->ndevices++], sizeof(c->devices[0]), "balloon");
 }
 
 static int nic_reconnect(void *opaque)
@@ -141,18 +151,18 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 {
 	if (vm_config_validate(c, NULL, err) < 0)
 		return -1;
-	uint64_t host = host_memory_mib();
-	if (host != UINT64_MAX && c->memory_mib > host * VM_MEMORY_OVERCOMMIT_MAX)
-		return nv_err_input(err, "--memory %llu MiB is more than %d times what this host has (%llu MiB "
+	uint64_t host = host_memory_mib(), ram = vm_config_ram_mib(c);
+	if (host != UINT64_MAX && ram > host * VM_MEMORY_OVERCOMMIT_MAX)
+		return nv_err_input(err, "%s %llu MiB is more than %d times what this host has (%llu MiB "
 				    "of RAM and swap): guest RAM is given as it is touched, but not that much",
-				    (unsigned long long)c->memory_mib, VM_MEMORY_OVERCOMMIT_MAX,
-				    (unsigned long long)host);
+				    c->dynamic_memory_enabled ? "--memory-max" : "--memory", (unsigned long long)ram,
+				    VM_MEMORY_OVERCOMMIT_MAX, (unsigned long long)host);
 	struct x86_boot_params_in bin = {
 		.kernel = f->kernel, .kernel_len = f->kernel_len,
 		.initrd = f->initrd, .initrd_len = f->initrd_len,
 		.cmdline = cmdline,
 	};
-	if (x86_boot_check(c->memory_mib << 20, &bin, err) < 0)
+	if (x86_boot_check(ram << 20, &bin, err) < 0)
 		return -1;
 	return check_references(c, err);
 }
@@ -232,6 +242,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	st->config = *c;
 	snprintf(st->append, sizeof(st->append), "%s", c->append);
 	add_nested_support(st);
+	add_dynamic_balloon(st);
 	struct machine_resources r = {
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
 		.cmdline = st->cmdline,
@@ -251,6 +262,12 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	r.initrd = files.initrd;
 	r.initrd_len = files.initrd_len;
 	m = machine_create(eff, &r, err); /* owns the nic fds from here on */
+	/* It boots with its startup memory assigned: the balloon's target is
+	 * there before the driver reads it. */
+	if (m && eff->dynamic_memory_enabled && machine_set_memory_target(m, eff->memory_mib, err) < 0) {
+		machine_destroy(m);
+		m = NULL;
+	}
 out:
 	/* The kernel and initrd now live in guest memory (or nowhere). */
 	free(files.kernel);

@@ -319,7 +319,11 @@ void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
 	pthread_mutex_lock(&t->lock);
 	t->config_gen++;
-	isr_set(t, t->isr | VIRTIO_MMIO_INT_CONFIG);
+	/* No interrupt before the driver is ready (virtio 1.1, 2.1.2): a
+	 * driver reads the config when it starts, and a line raised while the
+	 * guest has not even booted (a target set at creation) is noise. */
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		isr_set(t, t->isr | VIRTIO_MMIO_INT_CONFIG);
 	pthread_mutex_unlock(&t->lock);
 }
 

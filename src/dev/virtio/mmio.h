@@ -97,7 +97,8 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t idx);
 /* After pushing used entries: interrupt the guest if the ring asks for it.
  * Also turns a broken queue into DEVICE_NEEDS_RESET. */
 void virtio_mmio_notify_used(struct virtio_mmio *t, uint16_t qidx);
-/* The device config changed: bump ConfigGeneration, config interrupt. */
+/* The device config changed: bump ConfigGeneration, and the config
+ * interrupt once the driver is ready (DRIVER_OK). */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 uint64_t virtio_mmio_driver_features(const struct virtio_mmio *t);
 uint32_t virtio_mmio_status(const struct virtio_mmio *t);
