@@ -102,16 +102,16 @@ t_bad "Set-VMNetworkAdapter without -VMName and nothing piped in" \
 	"$NV" Set-VMNetworkAdapter -MacAddressSpoofing On
 t_bad "unknown parameter" "New-VM: unknown parameter -Colour" "$NV" New-VM -Name x -Colour red
 t_bad "unsupported -Path" "New-VM: -Path is not supported" "$NV" New-VM -Name x -Path /vms
-t_bad "unsupported -MaximumBytes" "Set-VMMemory: -MaximumBytes is not supported" \
-	"$NV" Set-VMMemory -VMName NestedHost -MaximumBytes 8GB
+t_bad "unsupported -ResourcePoolName" "Set-VMMemory: -ResourcePoolName is not supported" \
+	"$NV" Set-VMMemory -VMName NestedHost -ResourcePoolName p
 t_bad "parameter given twice" "-Count given twice" "$NV" Set-VMProcessor -VMName NestedHost -Count 1 -Count 2
 t_bad "size not whole MiB" "not a whole number of MiB" "$NV" Set-VMMemory -VMName NestedHost -StartupBytes 1000000
 t_bad "size garbage" "'4GiB' is not a size" "$NV" New-VM -Name y -MemoryStartupBytes 4GiB
 t_bad "MacAddressSpoofing yes" "'yes' is not On or Off" "$NV" Set-VMNetworkAdapter -VMName NestedHost -MacAddressSpoofing yes
 t_bad "New-NetNat without prefix" "-InternalIPInterfaceAddressPrefix is required" "$NV" New-NetNat -Name n2
 t_bad "Get-Help of an unknown cmdlet" "Get-Help: 'Get-Nothing' is not a cmdlet" "$NV" Get-Help Get-Nothing
-t_bad "dynamic memory on is refused by nestvm" "." \
-	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled '$true'
+t_bad "-MaximumBytes below the startup memory" "the maximum must be the startup memory" \
+	"$NV" Set-VMMemory -VMName NestedHost -DynamicMemoryEnabled '$true' -MaximumBytes 16MB
 t_expect "Get-VM after the bad calls: still one VM, no x or y" 0 "" -- "$NV" vm list
 if printf '%s\n' "$T_LAST_OUT" | grep -Eq '^(x|y) '; then t_not_ok "bad calls created nothing" "$T_LAST_OUT"
 else t_ok "bad calls created nothing"; fi

@@ -108,7 +108,19 @@ t_expect "set --cpus while Off" 0 '^VM web1: CPUs 3$' -- "$NV" vm set web1 --cpu
 t_expect "set --memory while Off" 0 '^VM web1: Memory 2G$' -- "$NV" vm set web1 --memory 2048
 t_expect "set --expose on while Off" 0 '^VM web1: ExposeVirtualizationExtensions True$' -- "$NV" vm set web1 --expose-virtualization-extensions on
 t_expect "set --expose off while Off" 0 'ExposeVirtualizationExtensions False' -- "$NV" vm set web1 --expose-virtualization-extensions off
-t_expect "set --dynamic-memory on is refused" 2 '^nestvm: nestvm VMs have fixed memory: dynamic memory cannot be enabled' -- "$NV" vm set web1 --dynamic-memory on
+# The bounds from its creation (1G: 512M..4G) still fit the 2G startup.
+t_expect "set --dynamic-memory on: the stored bounds, 20 %, 50" 0 \
+	'^VM web1: MemoryMinimum 512 MiB, MemoryMaximum 4096 MiB, MemoryBuffer 20 %, MemoryWeight 50$' -- "$NV" vm set web1 --dynamic-memory on
+t_expect "show: dynamic memory's settings" 0 '^MemoryMaximum +: 4096 MiB$' -- "$NV" vm show web1
+t_expect "set --memory-min above the startup memory is refused" 2 'dynamic_memory.min_mib: the minimum must be 16 MiB..the startup memory \(2048 MiB\), not 4096 MiB' -- "$NV" vm set web1 --memory-min 4G
+t_expect "set --memory-max below it is refused" 2 'dynamic_memory.max_mib: the maximum must be the startup memory' -- "$NV" vm set web1 --memory-max 1G
+t_expect "set --memory-buffer 4 is refused" 2 "^nestvm: --memory-buffer '4' must be 5..2000 \(percent\)$" -- "$NV" vm set web1 --memory-buffer 4
+t_expect "set --memory-weight 101 is refused" 2 "^nestvm: --memory-weight '101' must be 0..100$" -- "$NV" vm set web1 --memory-weight 101
+t_expect "set the policy while Off" 0 'MemoryMinimum 256 MiB, MemoryMaximum 4096 MiB, MemoryBuffer 50 %, MemoryWeight 90' -- \
+	"$NV" vm set web1 --memory-min 256M --memory-max 4G --memory-buffer 50 --memory-weight 90
+json_doc=$("$NV" vm show web1 --json)
+printf '%s' "$json_doc" | tr -d ' \n' | grep -q '"dynamic_memory":{"min_mib":256,"max_mib":4096,"buffer_percent":50,"weight":90}' &&
+	t_ok "show --json: the policy as stored" || t_not_ok "show --json: the policy as stored" "$json_doc"
 t_expect "set --dynamic-memory off" 0 'DynamicMemoryEnabled False' -- "$NV" vm set web1 --dynamic-memory off
 t_expect "set --append" 0 "^VM web1: Append 'quiet loglevel=3'\$" -- "$NV" vm set web1 --append "quiet loglevel=3"
 t_expect "set --add-nic" 0 '^VM web1: added adapter eth1 on switch lan' -- "$NV" vm set web1 --add-nic switch=lan
@@ -125,7 +137,7 @@ t_expect "set: unknown option" 2 "^nestvm: unknown option '--frob'" -- "$NV" vm 
 t_expect "set: bad on/off" 2 '^nestvm: --mac-spoofing must be on or off' -- "$NV" vm set web1 --mac-spoofing maybe
 t_expect "set: spoofing on one adapter" 0 '^VM db: MacAddressSpoofing On \(eth0, switch lan\)$' -- "$NV" vm set db --mac-spoofing on --adapter 0
 t_expect "set: spoofing on a missing adapter" 2 'has no adapter 4' -- "$NV" vm set db --mac-spoofing on --adapter 4
-t_expect "set: a refused change saves nothing" 2 '' -- "$NV" vm set web1 --cpus 4 --dynamic-memory on
+t_expect "set: a refused change saves nothing" 2 '' -- "$NV" vm set web1 --cpus 4 --dynamic-memory on --memory-max 1G
 t_expect "  (cpus unchanged)" 0 '^CPUs +: 3$' -- "$NV" vm show web1
 
 # A running VM (simulated): only spoofing may change.
@@ -257,7 +269,7 @@ if [ -x "$PTY" ]; then
 		"$PTY" --expect 'Input Y to accept or N to cancel:' --send Y --expect 'Would you like to enable MAC address spoofing? (Y/N)' --send N -- "$NV" enable-nested en1
 	has "  the plan's header" '^This will set the following for VM en1 in order to enable nesting:$'
 	has "  the plan: extensions" 'Expose the virtualization extensions'
-	has "  the plan: dynamic memory already off" 'Dynamic memory: already off'
+	has "  the plan: dynamic memory stays" 'Dynamic memory: stays off \(Hyper-V would turn it off'
 	has "  the plan: memory" 'Raise the startup memory from 512 MB to 2048 MB'
 	has "  the plan: optional spoofing" 'Optional: enable MAC address spoofing on each adapter \(eth0 on switch wan, eth1 on switch lan\)'
 	has "  the warning for skipped spoofing" "^Warning: MAC address spoofing isn't enabled: nested guests won't have network unless they use a NAT switch inside VM en1 \\(nestvm switch create NAME --type nat\\)\$"

@@ -79,7 +79,7 @@ static void test_extensions_off(void **state)
 	assert_true(enable_nested_plan_required(&p));
 	enable_nested_plan_text(&r, &p, text, sizeof(text));
 	assert_contains(text, "\t* Expose the virtualization extensions (VT-x/AMD-V) to the VM\n");
-	assert_contains(text, "Dynamic memory: already off");
+	assert_contains(text, "Dynamic memory: stays off (Hyper-V would turn it off");
 	assert_lacks(text, "Stop the VM");
 	assert_lacks(text, "spoofing");
 	enable_nested_plan_apply(&p, true, true, &r.config);

@@ -248,8 +248,10 @@ static void test_set_memory(void **state)
 
 static void test_set_memory_unsupported(void **state)
 {
-	bad("Set-VMMemory -VMName X -MaximumBytes 8GB", "Set-VMMemory: -MaximumBytes is not supported: nestvm VMs have fixed memory");
-	bad("Set-VMMemory -VMName X -MinimumBytes 4GB", "-MinimumBytes is not supported");
+	ok("Set-VMMemory -VMName X -DynamicMemoryEnabled $true -MinimumBytes 512MB -MaximumBytes 8GB -Buffer 30 -Priority 80",
+	   "vm set X --dynamic-memory on --memory-min 512M --memory-max 8192M --memory-buffer 30 --memory-weight 80");
+	ok("Set-VM -Name X -MemoryMinimumBytes 1GB -MemoryMaximumBytes 4GB", "vm set X --memory-min 1024M --memory-max 4096M");
+	bad("Set-VMMemory -VMName X -ResourcePoolName p", "-ResourcePoolName is not supported");
 }
 
 static void test_adapters(void **state)

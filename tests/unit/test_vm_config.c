@@ -100,8 +100,23 @@ static void test_validate(void **state)
 	assert_contains(e.msg, "nics[1].switch");
 	sample(&r);
 	r.config.dynamic_memory_enabled = true;
+	vm_config_dynamic_defaults(&r.config);
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), 0);
+	r.config.memory_max_mib = r.config.memory_mib - 1;
 	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
-	assert_contains(e.msg, "nestvm VMs have fixed memory: dynamic memory cannot be enabled");
+	assert_contains(e.msg, "dynamic_memory.max_mib: the maximum must be the startup memory");
+	vm_config_dynamic_defaults(&r.config);
+	r.config.memory_min_mib = r.config.memory_mib + 1;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "dynamic_memory.min_mib");
+	vm_config_dynamic_defaults(&r.config);
+	r.config.memory_buffer_pct = 4;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "dynamic_memory.buffer_percent: must be 5..2000, not 4");
+	vm_config_dynamic_defaults(&r.config);
+	r.config.memory_weight = 101;
+	assert_int_equal(vm_config_validate(&r.config, "web1", &e), -1);
+	assert_contains(e.msg, "dynamic_memory.weight");
 	sample(&r);
 	strcpy(r.config.name, ".hidden");
 	assert_int_equal(vm_config_validate(&r.config, "x", &e), -1);
@@ -224,7 +239,17 @@ static void e_rel_kernel(struct json_object *d) { json_object_object_add(cfg(d),
 static void e_version2(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(2)); }
 static void e_version0(struct json_object *d) { json_object_object_add(d, "version", json_object_new_int(0)); }
 static void e_no_version(struct json_object *d) { json_object_object_del(d, "version"); }
-static void e_dynmem(struct json_object *d) { json_object_object_add(cfg(d), "dynamic_memory_enabled", json_object_new_boolean(1)); }
+static void e_dynmem(struct json_object *d)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "min_mib", json_object_new_int64(256));
+	json_object_object_add(o, "max_mib", json_object_new_int64(4096));
+	json_object_object_add(o, "buffer_percent", json_object_new_int64(20));
+	json_object_object_add(o, "weight", json_object_new_int64(200));
+	json_object_object_add(cfg(d), "dynamic_memory_enabled", json_object_new_boolean(1));
+	json_object_object_add(cfg(d), "dynamic_memory", o);
+}
+static void e_dynmem_type(struct json_object *d) { json_object_object_add(cfg(d), "dynamic_memory", json_object_new_string("on")); }
 static void e_start_action(struct json_object *d) { json_object_object_add(cfg(d), "automatic_start_action", json_object_new_string("StartIfRunning")); }
 static void e_stop_action(struct json_object *d) { json_object_object_add(cfg(d), "automatic_stop_action", json_object_new_int(1)); }
 static void e_host_stop(struct json_object *d) { json_object_object_add(json_object_object_get(d, "runtime"), "running_at_host_stop", json_object_new_string("yes")); }
@@ -278,7 +303,8 @@ static void test_malformed_fields(void **state)
 	expect_error(e_version2, "version: 2 was written by a newer nestvm");
 	expect_error(e_version0, "version: must be 1");
 	expect_error(e_no_version, "version: missing");
-	expect_error(e_dynmem, "config.dynamic_memory_enabled: nestvm VMs have fixed memory");
+	expect_error(e_dynmem, "config.dynamic_memory.weight: must be 0..100, not 200");
+	expect_error(e_dynmem_type, "config.dynamic_memory: must be an object");
 	expect_error(e_state, "runtime.state: must be Off, Starting, Running, Stopping, Paused or Saved");
 	expect_error(e_no_runtime, "runtime: missing");
 	expect_error(e_nics_object, "config.nics: must be an array");

@@ -242,6 +242,22 @@ static void test_control_parse(void **state)
 	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
 	vm_control_parse("{\"cmd\":\"status\"}", 5, &r); /* not NUL-terminated: only 5 bytes count */
 	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"memory-policy\",\"min_mib\":256,\"max_mib\":1024,\"buffer_percent\":20,\"weight\":0}");
+	assert_int_equal(r.cmd, VM_CONTROL_MEMORY_POLICY);
+	assert_int_equal(r.min_mib, 256);
+	assert_int_equal(r.max_mib, 1024);
+	assert_int_equal(r.buffer_pct, 20);
+	assert_int_equal(r.weight, 0);
+	/* min above max, a buffer out of range, a weight missing or a string. */
+	P("{\"cmd\":\"memory-policy\",\"min_mib\":2048,\"max_mib\":1024,\"buffer_percent\":20,\"weight\":5}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	assert_non_null(strstr(r.error, "memory-policy needs"));
+	P("{\"cmd\":\"memory-policy\",\"min_mib\":256,\"max_mib\":1024,\"buffer_percent\":4,\"weight\":5}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"memory-policy\",\"min_mib\":256,\"max_mib\":1024,\"buffer_percent\":20}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"memory-policy\",\"min_mib\":256,\"max_mib\":1024,\"buffer_percent\":20,\"weight\":\"5\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
 	static char big[VM_CONTROL_MAX + 10];
 	memset(big, ' ', sizeof(big));
 	vm_control_parse(big, sizeof(big), &r);
