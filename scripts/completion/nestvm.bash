@@ -25,10 +25,11 @@ _nestvm_opts() {
 	lab) echo --memory --cpus --timeout --help ;;
 	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
-		--expose-virtualization-extensions --nested --device --help ;;
+		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \
+		--memory-buffer --memory-weight --help ;;
 	"vm set") echo --expose-virtualization-extensions --nested --cpus --memory --append --add-nic \
-		--remove-nic --dynamic-memory --mac-spoofing --adapter --automatic-start-action \
-		--automatic-stop-action --help ;;
+		--remove-nic --dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
+		--mac-spoofing --adapter --automatic-start-action --automatic-stop-action --help ;;
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
@@ -43,7 +44,8 @@ _nestvm_takes_value() {
 	case $1 in
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
 		--save-on-exit | --restore | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
-		--remove-nic | --dynamic-memory | --mac-spoofing | --adapter | --type | --subnet | --interface | \
+		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
+		--mac-spoofing | --adapter | --type | --subnet | --interface | \
 		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;
 	--nested) [ "$2" = "vm set" ] ;; # a flag elsewhere, on|off for vm set
 	*) return 1 ;;
@@ -118,10 +120,9 @@ _nestvm() {
 		case $prev in
 		--kernel | --initrd | --disk | --facts | --kvm-device) COMPREPLY=($(compgen -f -- "$cur")) ;;
 		--save-on-exit | --restore) COMPREPLY=($(compgen -d -- "$cur")) ;;
-		--expose-virtualization-extensions | --nested | --mac-spoofing | --host-loopback)
+		--expose-virtualization-extensions | --nested | --mac-spoofing | --host-loopback | --dynamic-memory)
 			COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
-		--dynamic-memory) COMPREPLY=($(compgen -W "off" -- "$cur")) ;;
-		--device) COMPREPLY=($(compgen -W "rng" -- "$cur")) ;;
+		--device) COMPREPLY=($(compgen -W "rng balloon" -- "$cur")) ;;
 		--type) COMPREPLY=($(compgen -W "private internal external nat" -- "$cur")) ;;
 		--interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")) ;;
 		--run-as) COMPREPLY=($(compgen -u -- "$cur")) ;;
