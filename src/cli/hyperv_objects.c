@@ -143,8 +143,9 @@ void hv_objects_add(enum hv_object_kind kind, const struct vm_record *r, int64_t
 		o = new_object(kind, c);
 		put_int(o, "Startup", bytes);
 		put_bool(o, "DynamicMemoryEnabled", c->dynamic_memory_enabled);
-		put_int(o, "Minimum", bytes);
-		put_int(o, "Maximum", bytes);
+		/* Dynamic memory's bounds when on; fixed memory's are its startup. */
+		put_int(o, "Minimum", c->dynamic_memory_enabled ? (int64_t)(c->memory_min_mib << 20) : bytes);
+		put_int(o, "Maximum", c->dynamic_memory_enabled ? (int64_t)(c->memory_max_mib << 20) : bytes);
 		json_object_array_add(array, o);
 		break;
 	case HV_OBJ_ADAPTER:
