@@ -37,4 +37,18 @@ int identity_assume(struct nv_err *err);
 /* Can who write in directory dir (checked by a child that becomes who)? */
 bool identity_can_write(const struct identity *who, const char *dir);
 
+/* Root acting on files a dedicated user owns (a named VM's own folder):
+ * the calling thread's file-system identity (fsuid, fsgid, groups)
+ * becomes who's, so that a symbolic link or a folder the user swapped in
+ * leads root nowhere the user could not go itself; leave restores root's.
+ * Other threads are untouched. Only root can: -1 with err otherwise. */
+struct identity_fs_saved {
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[64];
+};
+int identity_fs_enter(const struct identity *who, struct identity_fs_saved *saved, struct nv_err *err);
+void identity_fs_leave(const struct identity_fs_saved *saved);
+
 #endif
