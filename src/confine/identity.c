@@ -64,11 +64,18 @@ int identity_parse(const char *spec, struct identity *out, struct nv_err *err)
 	return 0;
 }
 
-int identity_set(const struct identity *who, struct nv_err *err)
+int identity_may_become(const struct identity *who, struct nv_err *err)
 {
 	if (geteuid() != 0)
 		return nv_err_input(err, "--run-as %s needs root: nestvm already runs as you (uid %u)", who->name,
 				    (unsigned)geteuid());
+	return 0;
+}
+
+int identity_set(const struct identity *who, struct nv_err *err)
+{
+	if (identity_may_become(who, err) < 0)
+		return -1;
 	target = *who;
 	target_set = true;
 	return 0;

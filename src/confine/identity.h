@@ -27,6 +27,9 @@ struct identity {
  * UID or UID:GID. Root (uid 0) is refused: the point is to leave it. 0,
  * or -1 with err naming the problem. */
 int identity_parse(const char *spec, struct identity *out, struct nv_err *err);
+/* Can this process make its threads who (is it root)? 0, or -1 with err
+ * ("--run-as USER needs root: ..."). */
+int identity_may_become(const struct identity *who, struct nv_err *err);
 /* The process's threads become who as they are confined. Only root can:
  * -1 with err otherwise. */
 int identity_set(const struct identity *who, struct nv_err *err);
