@@ -1,7 +1,8 @@
 /* Which VM settings may change in which state: Hyper-V's rules. Exposing
- * the virtualization extensions, processors, startup memory, adapters and
- * the kernel command line (and nestvm's --run-as) only while the VM is Off; MAC address spoofing at
- * any time (the switch applies it to the next frame); the automatic start
+ * the virtualization extensions, processors, startup memory, adapters,
+ * the kernel command line and nestvm's --run-as only while the VM is Off;
+ * MAC address spoofing at any time (the switch applies it to the next
+ * frame); the automatic start
  * and stop actions at any time, a Saved VM's too (they act on the host's
  * boot and shutdown, not on the machine). Pure, unit-tested. */
 #ifndef NESTVM_MGMT_VM_RULES_H
