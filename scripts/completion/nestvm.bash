@@ -26,10 +26,10 @@ _nestvm_opts() {
 	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \
-		--memory-buffer --memory-weight --help ;;
+		--memory-buffer --memory-weight --run-as --help ;;
 	"vm set") echo --expose-virtualization-extensions --nested --cpus --memory --append --add-nic \
 		--remove-nic --dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--mac-spoofing --adapter --automatic-start-action --automatic-stop-action --help ;;
+		--mac-spoofing --adapter --automatic-start-action --automatic-stop-action --run-as --help ;;
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
@@ -125,7 +125,9 @@ _nestvm() {
 		--device) COMPREPLY=($(compgen -W "rng balloon" -- "$cur")) ;;
 		--type) COMPREPLY=($(compgen -W "private internal external nat" -- "$cur")) ;;
 		--interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")) ;;
-		--run-as) COMPREPLY=($(compgen -u -- "$cur")) ;;
+		--run-as) # none: vm set's way back to the uid that starts the VMM
+			COMPREPLY=($(compgen -u -- "$cur"))
+			[ "$key" = "vm set" ] && COMPREPLY+=($(compgen -W "none" -- "$cur")) ;;
 		--automatic-start-action) COMPREPLY=($(compgen -W "nothing start start-if-running" -- "$cur")) ;;
 		--automatic-stop-action) COMPREPLY=($(compgen -W "turn-off shutdown save" -- "$cur")) ;;
 		--nic | --add-nic)

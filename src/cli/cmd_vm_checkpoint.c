@@ -25,6 +25,7 @@
 #include "mgmt/vm_checkpoint.h"
 #include "mgmt/vm_disks.h"
 #include "mgmt/vm_store.h"
+#include "mgmt/vm_user_dir.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine_state.h"
 #include "vmm/vm_control.h"
@@ -46,6 +47,7 @@ static int link_files(const char *from, const char *to, struct nv_err *err)
 	const char *files[] = { MACHINE_STATE_FILE, MACHINE_MEMORY_FILE };
 	if (mkdir(to, 0700) < 0 && errno != EEXIST)
 		return nv_err_host(err, "cannot create %s: %s", to, strerror(errno));
+	/* Hard links of the files themselves: link() does not follow a link. */
 	for (unsigned i = 0; i < 2; i++) {
 		char a[VM_PATH_MAX + 32], b[VM_PATH_MAX + 32];
 		snprintf(a, sizeof(a), "%s/%s", from, files[i]);
@@ -59,6 +61,28 @@ static int link_files(const char *from, const char *to, struct nv_err *err)
 	return 0;
 }
 
+/* c's machine-state files (saved/, a checkpoint's), which are its user's
+ * for a VM with run_as: linked, or removed, as that user. */
+static int link_as_user(const struct vm_config *c, const char *from, const char *to, struct nv_err *err)
+{
+	struct identity_fs_saved ids;
+	if (vm_user_dir_enter(c, &ids, err) < 0)
+		return -1;
+	int rc = link_files(from, to, err);
+	vm_user_dir_leave(c, &ids);
+	return rc;
+}
+
+static int remove_as_user(const struct vm_config *c, const char *dir, struct nv_err *err)
+{
+	struct identity_fs_saved ids;
+	if (vm_user_dir_enter(c, &ids, err) < 0)
+		return -1;
+	int rc = machine_saved_remove(dir, err);
+	vm_user_dir_leave(c, &ids);
+	return rc;
+}
+
 static int create(const char *name, const char *cp_arg)
 {
 	char cp[VM_NAME_MAX + 1];
@@ -69,7 +93,7 @@ static int create(const char *name, const char *cp_arg)
 		strftime(cp, sizeof(cp), "checkpoint-%Y%m%d-%H%M%S", localtime(&now));
 	}
 	struct nv_err err = { 0 };
-	char dir[VM_PATH_MAX], top[VM_PATH_MAX];
+	char dir[VM_PATH_MAX], top[VM_PATH_MAX], state[VM_PATH_MAX];
 	if (vm_checkpoint_path(name, cp, dir, sizeof(dir), &err) < 0 ||
 	    vm_checkpoint_path(name, NULL, top, sizeof(top), &err) < 0)
 		return vm_cli_fail(&err);
@@ -78,6 +102,8 @@ static int create(const char *name, const char *cp_arg)
 	if (vm_store_lock_load(name, &lk, &r, &err) < 0)
 		return vm_cli_fail(&err);
 	int st = 0;
+	if (vm_checkpoint_state_path(&r.config, cp, state, sizeof(state), &err) < 0)
+		st = vm_cli_fail(&err);
 	struct stat sb;
 	if (stat(dir, &sb) == 0)
 		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a checkpoint named %s", name, cp);
@@ -85,8 +111,17 @@ static int create(const char *name, const char *cp_arg)
 	if (!st && (s == VM_STATE_STARTING || s == VM_STATE_STOPPING))
 		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s: try again when it is Running, Paused, Saved or Off",
 			      name, vm_state_name(s));
+	/* Moving a running VM's disks means opening images root may own, and
+	 * creating overlays in root's part, which its VMM as the user cannot. */
+	if (!st && r.config.has_run_as && (s == VM_STATE_RUNNING || s == VM_STATE_PAUSED) &&
+	    vm_disks_writable(&r.config))
+		st = cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s runs as %s and has writable disks: checkpoint it while it "
+			      "is Saved or Off (nestvm vm save %s)", name, r.config.run_as.name, name);
 	if (!st && mkdir(top, 0700) < 0 && errno != EEXIST)
 		st = cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot create %s: %s", top, strerror(errno));
+	/* checkpoint.json's folder is root's when the state is the user's. */
+	if (!st && strcmp(dir, state) && mkdir(dir, 0700) < 0)
+		st = cli_fail(NESTVM_EXIT_VMM_FAILURE, "cannot create %s: %s", dir, strerror(errno));
 	if (st) {
 		vm_store_unlock(&lk);
 		return st;
@@ -117,15 +152,15 @@ static int create(const char *name, const char *cp_arg)
 				memcpy(r.config.disks[i].path, overlays[i], VM_PATH_MAX);
 	} else if (rc == 0 && s == VM_STATE_SAVED) {
 		char saved[VM_PATH_MAX];
-		rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
+		rc = vm_store_vmm_file(&r.config, VM_SAVED_DIR, saved, sizeof(saved), &err);
 		if (rc == 0)
 			rc = vm_disks_branch(&r.config, overlays, &err);
 		if (rc == 0)
-			rc = link_files(saved, dir, &err);
+			rc = link_as_user(&r.config, saved, state, &err);
 		c.has_state = true;
 	} else if (rc == 0) {
 		rc = vm_disks_branch(&r.config, overlays, &err);
-		if (rc == 0 && mkdir(dir, 0700) < 0)
+		if (rc == 0 && mkdir(dir, 0700) < 0 && (errno != EEXIST || !strcmp(dir, state)))
 			rc = nv_err_host(&err, "cannot create %s: %s", dir, strerror(errno));
 		c.record.runtime = (struct vm_runtime){ .state = VM_STATE_OFF };
 	}
@@ -138,7 +173,10 @@ static int create(const char *name, const char *cp_arg)
 		rc = vm_checkpoint_set_current(name, cp, &err);
 	if (rc < 0) {
 		struct nv_err ignored = { 0 };
-		machine_saved_remove(dir, &ignored); /* a half-taken one is no checkpoint */
+		remove_as_user(&r.config, state, &ignored); /* a half-taken one is no checkpoint */
+		char info[VM_PATH_MAX + 32];
+		snprintf(info, sizeof(info), "%s/%s", dir, VM_CHECKPOINT_INFO);
+		unlink(info);
 		rmdir(dir);
 	}
 	vm_store_unlock(&lk);
@@ -234,13 +272,13 @@ int cmd_vm_restore(int argc, char **argv)
 			return vm_cli_fail(&err);
 	}
 	char saved[VM_PATH_MAX], dir[VM_PATH_MAX];
-	int rc = vm_store_path(name, VM_SAVED_DIR, saved, sizeof(saved), &err);
+	int rc = vm_store_vmm_file(&r.config, VM_SAVED_DIR, saved, sizeof(saved), &err);
 	if (rc == 0)
-		rc = vm_checkpoint_path(name, cp, dir, sizeof(dir), &err);
+		rc = vm_checkpoint_state_path(&r.config, cp, dir, sizeof(dir), &err);
 	if (rc == 0)
-		rc = machine_saved_remove(saved, &err);
+		rc = remove_as_user(&r.config, saved, &err);
 	if (rc == 0 && c.has_state)
-		rc = link_files(dir, saved, &err);
+		rc = link_as_user(&r.config, dir, saved, &err);
 	static char overlays[VM_MAX_DISKS][VM_PATH_MAX];
 	if (rc == 0) {
 		/* The checkpoint's images stay as they are: the VM continues on

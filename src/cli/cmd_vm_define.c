@@ -69,13 +69,18 @@ static void create_usage(FILE *f)
 		"  --expose-virtualization-extensions on|off   (--nested: on) give the VM VT-x/AMD-V\n"
 		"                         (then --memory defaults to 1G)\n"
 		"  --device NAME          a virtio device without settings (repeatable): %s\n"
+		"  --run-as USER          (root) once set up, every thread of the VM's VMM becomes\n"
+		"                         USER (a name, UID or UID:GID; not root) with no\n"
+		"                         capabilities; what it writes then (saved state, checkpoints)\n"
+		"                         goes in a part of the VM's folder USER owns\n"
 		"%s"
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices, DYNAMIC_MEMORY_HELP);
 }
 
 int cmd_vm_create(int argc, char **argv)
 {
-	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED, O_DEVICE };
+	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED, O_DEVICE,
+	       O_RUN_AS };
 	static const struct option opts[] = {
 		{ "memory", required_argument, NULL, O_MEM },
 		{ "cpus", required_argument, NULL, O_CPUS },
@@ -88,6 +93,7 @@ int cmd_vm_create(int argc, char **argv)
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "device", required_argument, NULL, O_DEVICE },
 		VM_MEMORY_LONG_OPTIONS,
+		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,6 +140,7 @@ int cmd_vm_create(int argc, char **argv)
 		case VM_OPT_MEMORY_MAX:
 		case VM_OPT_MEMORY_BUFFER:
 		case VM_OPT_MEMORY_WEIGHT: st = vm_option_memory_policy(o, optarg, &mo); break;
+		case O_RUN_AS: st = vm_option_run_as(c, optarg, false); break;
 		case 'h': create_usage(stdout); return 0;
 		default: return vm_cli_getopt_error(o, argv, "create");
 		}
@@ -162,7 +169,10 @@ int cmd_vm_create(int argc, char **argv)
 	struct nv_err err = { 0 };
 	if (vm_store_create(&r, &err) < 0)
 		return vm_cli_fail(&err);
-	printf("VM %s created (Off)\n", name);
+	if (c->has_run_as)
+		printf("VM %s created (Off; its VMM runs as %s)\n", name, c->run_as.name);
+	else
+		printf("VM %s created (Off)\n", name);
 	return 0;
 }
 
@@ -181,6 +191,7 @@ struct set_args {
 	enum vm_start_action start_action;
 	enum vm_stop_action stop_action;
 	struct vm_memory_options mo;
+	struct vm_config run_as; /* --run-as: its has_run_as and run_as */
 };
 
 static void set_usage(FILE *f)
@@ -195,6 +206,8 @@ static void set_usage(FILE *f)
 		"  --add-nic switch=S[,mac=M][,mac-spoofing=on|off]   (repeatable)\n"
 		"  --remove-nic N         remove adapter N (eth N; later adapters move down)\n"
 		"  --dynamic-memory on|off   Hyper-V's dynamic memory (see `nestvm vm create --help`)\n"
+		"  --run-as USER|none     (root) the VMM's threads become USER once set up (a name,\n"
+		"                         UID or UID:GID; not root); none: they keep root's uid\n"
 		"At any time but Saved (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
 		"  --memory-min SIZE | --memory-max SIZE | --memory-buffer PERCENT | --memory-weight N\n"
@@ -210,7 +223,7 @@ static void set_usage(FILE *f)
 static int set_parse(int argc, char **argv, struct set_args *a)
 {
 	enum { O_EXPOSE = 256, O_CPUS, O_MEM, O_SPOOF, O_ADAPTER, O_ADD, O_REMOVE, O_APPEND, O_START_ACT,
-	       O_STOP_ACT };
+	       O_STOP_ACT, O_RUN_AS };
 	static const struct option opts[] = {
 		{ "expose-virtualization-extensions", required_argument, NULL, O_EXPOSE },
 		{ "nested", required_argument, NULL, O_EXPOSE },
@@ -224,6 +237,7 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		{ "append", required_argument, NULL, O_APPEND },
 		{ "automatic-start-action", required_argument, NULL, O_START_ACT },
 		{ "automatic-stop-action", required_argument, NULL, O_STOP_ACT },
+		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -293,6 +307,10 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--automatic-stop-action '%s' is not turn-off, "
 						"shutdown or save", optarg);
 			break;
+		case O_RUN_AS:
+			a->want[VM_SETTING_RUN_AS] = true;
+			st = vm_option_run_as(&a->run_as, optarg, true);
+			break;
 		case 'h': set_usage(stdout); return -1;
 		default: return vm_cli_getopt_error(o, argv, "set");
 		}
@@ -312,12 +330,45 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 	return 0;
 }
 
+static bool same_user(const struct vm_config *a, const struct vm_config *b)
+{
+	return a->has_run_as == b->has_run_as &&
+	       (!a->has_run_as || (a->run_as.uid == b->run_as.uid && a->run_as.gid == b->run_as.gid));
+}
+
+/* --run-as: who the VMM becomes. The state of the VM's checkpoints is
+ * kept in the part of its folder the user owns: a change would leave it
+ * with the old owner, so they must go first. */
+static int set_run_as(struct vm_record *r, const struct vm_config *want, FILE *out)
+{
+	struct vm_config *c = &r->config;
+	struct vm_checkpoint *cps = NULL;
+	size_t n = 0;
+	struct nv_err err = { 0 };
+	if (vm_checkpoint_list(c->name, &cps, &n, &err) < 0)
+		return vm_cli_fail(&err);
+	free(cps);
+	if (n && !same_user(want, c))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has %zu checkpoint%s, kept for the user its VMM runs as "
+				"now: delete them before --run-as changes (nestvm vm checkpoint list %s)", c->name, n,
+				n == 1 ? "" : "s", c->name);
+	c->has_run_as = want->has_run_as;
+	c->run_as = want->run_as;
+	if (c->has_run_as)
+		fprintf(out, "VM %s: RunAs %s (uid %u, gid %u)\n", c->name, c->run_as.name, (unsigned)c->run_as.uid,
+			(unsigned)c->run_as.gid);
+	else
+		fprintf(out, "VM %s: RunAs none (its VMM keeps the uid that starts it)\n", c->name);
+	return 0;
+}
+
 /* Checks and applies a to the locked record r; prints what changed. 0 or
  * exit status (nothing saved then). */
 static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 {
 	struct vm_config *c = &r->config;
 	struct nv_err err = { 0 };
+	int st;
 	for (int s = 0; s < VM_SETTING_COUNT; s++)
 		if (a->want[s] && vm_setting_check((enum vm_setting)s, c->name, r->runtime.state, &err) < 0)
 			return vm_cli_fail(&err);
@@ -331,6 +382,8 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 	if (a->want[VM_SETTING_REMOVE_NIC] && a->remove >= c->nnics)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s has no adapter %lu to remove (it has %u)", c->name,
 				a->remove, c->nnics);
+	if (a->want[VM_SETTING_RUN_AS] && (st = set_run_as(r, &a->run_as, out)))
+		return st;
 	if (a->want[VM_SETTING_EXPOSE_VIRT]) {
 		c->expose_virtualization_extensions = a->expose;
 		fprintf(out, "VM %s: ExposeVirtualizationExtensions %s\n", c->name, a->expose ? "True" : "False");
@@ -366,7 +419,7 @@ static int set_apply(struct vm_record *r, const struct set_args *a, FILE *out)
 		c->nnics--;
 	}
 	for (unsigned k = 0; k < a->nadd; k++) {
-		int st = add_nic(c, a->add[k]);
+		st = add_nic(c, a->add[k]);
 		if (st)
 			return st;
 		char mac[18];
@@ -468,6 +521,7 @@ int cmd_vm_set(int argc, char **argv)
 	 * only the refusal. */
 	char *out = NULL;
 	size_t outlen = 0;
+	const struct vm_config old = { .has_run_as = r.config.has_run_as, .run_as = r.config.run_as };
 	FILE *mem = open_memstream(&out, &outlen);
 	st = set_apply(&r, &a, mem ? mem : stdout);
 	if (mem)
@@ -477,6 +531,9 @@ int cmd_vm_set(int argc, char **argv)
 		st = vm_config_validate(&r.config, NULL, &err) < 0 ? vm_cli_fail(&err) : push_memory_policy(&r.config);
 	}
 	if (!st && vm_store_save(&r, &err) < 0)
+		st = vm_cli_fail(&err);
+	/* The old user's part goes (the next start makes the new one). */
+	if (!st && !same_user(&old, &r.config) && vm_store_remove_user_dir(name, &err) < 0)
 		st = vm_cli_fail(&err);
 	vm_store_unlock(&lk);
 	if (!st && out)

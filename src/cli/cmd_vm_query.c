@@ -261,6 +261,10 @@ static void show_text(const struct vm_record *r)
 	kv("ExposeVirtualizationExtensions", "%s", c->expose_virtualization_extensions ? "True" : "False");
 	kv("AutomaticStartAction", "%s", vm_start_action_name(c->automatic_start_action));
 	kv("AutomaticStopAction", "%s", vm_stop_action_name(c->automatic_stop_action));
+	if (c->has_run_as)
+		kv("RunAs", "%s (uid %u, gid %u)", c->run_as.name, (unsigned)c->run_as.uid, (unsigned)c->run_as.gid);
+	else
+		kv("RunAs", "%s", "(the user that starts it)");
 	kv("Kernel", "%s", c->kernel[0] ? c->kernel : "(default guest)");
 	kv("Initrd", "%s", c->initrd[0] ? c->initrd : c->kernel[0] ? "(none)" : "(default guest)");
 	kv("Append", "%s", c->append);

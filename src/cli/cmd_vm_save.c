@@ -12,6 +12,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
 #include "mgmt/vm_store.h"
+#include "mgmt/vm_user_dir.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine_state.h"
 #include "vmm/vm_control.h"
@@ -96,14 +97,19 @@ int cmd_vm_delete_saved_state(int argc, char **argv)
 				vm_state_name(r.runtime.state));
 	}
 	char dir[VM_PATH_MAX];
-	if (vm_store_path(name, VM_SAVED_DIR, dir, sizeof(dir), &err) < 0 ||
-	    machine_saved_remove(dir, &err) < 0) {
+	struct identity_fs_saved ids;
+	int rc = vm_store_vmm_file(&r.config, VM_SAVED_DIR, dir, sizeof(dir), &err);
+	if (rc == 0 && (rc = vm_user_dir_enter(&r.config, &ids, &err)) == 0) {
+		rc = machine_saved_remove(dir, &err);
+		vm_user_dir_leave(&r.config, &ids);
+	}
+	if (rc < 0) {
 		vm_store_unlock(&lk);
 		return vm_cli_fail(&err);
 	}
 	r.runtime = (struct vm_runtime){ .state = VM_STATE_OFF };
 	snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "its saved state was discarded");
-	int rc = vm_store_save(&r, &err);
+	rc = vm_store_save(&r, &err);
 	vm_store_unlock(&lk);
 	if (rc < 0)
 		return vm_cli_fail(&err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "confine/identity.h"
 #include "dev/virtio/virtio_device.h"
 #include "mgmt/nic_spec.h"
 #include "util/parse.h"
@@ -203,5 +204,19 @@ int vm_option_append(struct vm_config *c, const char *v)
 	if (strlen(v) >= sizeof(c->append))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--append is longer than %d characters", VM_APPEND_MAX - 1);
 	snprintf(c->append, sizeof(c->append), "%s", v);
+	return 0;
+}
+
+int vm_option_run_as(struct vm_config *c, const char *v, bool none_ok)
+{
+	if (none_ok && !strcmp(v, "none")) {
+		c->has_run_as = false;
+		memset(&c->run_as, 0, sizeof(c->run_as));
+		return 0;
+	}
+	struct nv_err err = { 0 };
+	if (identity_parse(v, &c->run_as, &err) < 0 || identity_may_become(&c->run_as, &err) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	c->has_run_as = true;
 	return 0;
 }

@@ -26,6 +26,10 @@ int vm_option_disk(struct vm_config *c, const char *spec, bool must_exist);
 int vm_option_nic(struct vm_config *c, const char *spec);
 /* --device NAME: a virtio device type without settings. */
 int vm_option_device(struct vm_config *c, const char *name);
+/* --run-as USER (a name in /etc/passwd, UID or UID:GID, never root; only
+ * root may give it): c runs as that user; "none" too when none_ok (then
+ * c runs as whoever starts it). */
+int vm_option_run_as(struct vm_config *c, const char *v, bool none_ok);
 /* --append ARGS. */
 int vm_option_append(struct vm_config *c, const char *v);
 

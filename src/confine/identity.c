@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,11 +64,18 @@ int identity_parse(const char *spec, struct identity *out, struct nv_err *err)
 	return 0;
 }
 
-int identity_set(const struct identity *who, struct nv_err *err)
+int identity_may_become(const struct identity *who, struct nv_err *err)
 {
 	if (geteuid() != 0)
 		return nv_err_input(err, "--run-as %s needs root: nestvm already runs as you (uid %u)", who->name,
 				    (unsigned)geteuid());
+	return 0;
+}
+
+int identity_set(const struct identity *who, struct nv_err *err)
+{
+	if (identity_may_become(who, err) < 0)
+		return -1;
 	target = *who;
 	target_set = true;
 	return 0;
@@ -112,4 +120,33 @@ bool identity_can_write(const struct identity *who, const char *dir)
 		if (errno != EINTR)
 			return false;
 	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+}
+
+int identity_fs_enter(const struct identity *who, struct identity_fs_saved *saved, struct nv_err *err)
+{
+	if (geteuid() != 0)
+		return nv_err_input(err, "acting as user %s needs root", who->name);
+	saved->ngroups = getgroups((int)(sizeof(saved->groups) / sizeof(saved->groups[0])), saved->groups);
+	if (saved->ngroups < 0)
+		return nv_err_host(err, "getgroups: %s", strerror(errno));
+	saved->fsuid = (uid_t)setfsuid((uid_t)-1);
+	saved->fsgid = (gid_t)setfsgid((gid_t)-1);
+	/* The raw call: glibc's setgroups would change every thread. */
+	if (syscall(SYS_setgroups, 1, &who->gid) < 0)
+		return nv_err_host(err, "cannot take user %s's groups: %s", who->name, strerror(errno));
+	setfsgid(who->gid);
+	setfsuid(who->uid);
+	/* setfsuid reports no error: see that it took. */
+	if ((uid_t)setfsuid((uid_t)-1) != who->uid || (gid_t)setfsgid((gid_t)-1) != who->gid) {
+		identity_fs_leave(saved);
+		return nv_err_host(err, "cannot act as user %s (uid %u)", who->name, (unsigned)who->uid);
+	}
+	return 0;
+}
+
+void identity_fs_leave(const struct identity_fs_saved *saved)
+{
+	setfsuid(saved->fsuid);
+	setfsgid(saved->fsgid);
+	syscall(SYS_setgroups, saved->ngroups, saved->groups);
 }

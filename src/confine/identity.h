@@ -27,6 +27,9 @@ struct identity {
  * UID or UID:GID. Root (uid 0) is refused: the point is to leave it. 0,
  * or -1 with err naming the problem. */
 int identity_parse(const char *spec, struct identity *out, struct nv_err *err);
+/* Can this process make its threads who (is it root)? 0, or -1 with err
+ * ("--run-as USER needs root: ..."). */
+int identity_may_become(const struct identity *who, struct nv_err *err);
 /* The process's threads become who as they are confined. Only root can:
  * -1 with err otherwise. */
 int identity_set(const struct identity *who, struct nv_err *err);
@@ -36,5 +39,19 @@ bool identity_is_set(void);
 int identity_assume(struct nv_err *err);
 /* Can who write in directory dir (checked by a child that becomes who)? */
 bool identity_can_write(const struct identity *who, const char *dir);
+
+/* Root acting on files a dedicated user owns (a named VM's own folder):
+ * the calling thread's file-system identity (fsuid, fsgid, groups)
+ * becomes who's, so that a symbolic link or a folder the user swapped in
+ * leads root nowhere the user could not go itself; leave restores root's.
+ * Other threads are untouched. Only root can: -1 with err otherwise. */
+struct identity_fs_saved {
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[64];
+};
+int identity_fs_enter(const struct identity *who, struct identity_fs_saved *saved, struct nv_err *err);
+void identity_fs_leave(const struct identity_fs_saved *saved);
 
 #endif

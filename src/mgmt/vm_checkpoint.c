@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mgmt/vm_store.h"
+#include "mgmt/vm_user_dir.h"
 #include "state/memory_file.h"
 #include "state/state_file.h"
 #include "util/file_io.h"
@@ -26,6 +27,30 @@ int vm_checkpoint_path(const char *vm, const char *cp, char *out, size_t len, st
 				    "not starting with . or -)", cp, VM_NAME_MAX);
 	snprintf(rel, sizeof(rel), "%s%s%s", VM_CHECKPOINTS_DIR, cp ? "/" : "", cp ? cp : "");
 	return vm_store_path(vm, rel, out, len, err);
+}
+
+int vm_checkpoint_state_path(const struct vm_config *c, const char *cp, char *out, size_t len,
+			     struct nv_err *err)
+{
+	char rel[VM_NAME_MAX + 32];
+	if (!state_name_valid(cp, VM_NAME_MAX))
+		return nv_err_input(err, "'%s' is not a valid checkpoint name", cp);
+	snprintf(rel, sizeof(rel), "%s/%s", VM_CHECKPOINTS_DIR, cp);
+	return vm_store_vmm_file(c, rel, out, len, err);
+}
+
+/* The files in dir, then dir (absent ones are fine). */
+static int remove_files(const char *dir, const char *const *files, unsigned n, struct nv_err *err)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char p[VM_PATH_MAX + 32];
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			return nv_err_host(err, "cannot remove %s: %s", p, strerror(errno));
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return nv_err_host(err, "cannot remove %s: %s", dir, strerror(errno));
+	return 0;
 }
 
 static int info_path(const char *vm, const char *cp, char *out, size_t len, struct nv_err *err)
@@ -216,17 +241,21 @@ int vm_checkpoint_delete(const char *vm, const char *cp, struct nv_err *err)
 	vm_checkpoint_current(vm, current, sizeof(current));
 	if (!strcmp(current, cp) && vm_checkpoint_set_current(vm, victim.parent, err) < 0)
 		return -1;
-	char dir[VM_PATH_MAX];
-	if (vm_checkpoint_path(vm, cp, dir, sizeof(dir), err) < 0)
+	char dir[VM_PATH_MAX], state[VM_PATH_MAX];
+	if (vm_checkpoint_path(vm, cp, dir, sizeof(dir), err) < 0 ||
+	    vm_checkpoint_state_path(&victim.record.config, cp, state, sizeof(state), err) < 0)
 		return -1;
-	const char *files[] = { VM_CHECKPOINT_INFO, STATE_FILE_NAME, MEMORY_FILE_NAME };
-	for (unsigned i = 0; i < 3; i++) {
-		char p[VM_PATH_MAX + 32];
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		if (unlink(p) < 0 && errno != ENOENT)
-			return nv_err_host(err, "cannot remove %s: %s", p, strerror(errno));
+	/* The machine's state: in the user's part for a VM with run_as
+	 * (removed as the user), else beside checkpoint.json. */
+	const char *files[] = { STATE_FILE_NAME, MEMORY_FILE_NAME, VM_CHECKPOINT_INFO };
+	if (strcmp(dir, state) != 0) {
+		struct identity_fs_saved ids;
+		if (vm_user_dir_enter(&victim.record.config, &ids, err) < 0)
+			return -1;
+		rc = remove_files(state, files, 2, err);
+		vm_user_dir_leave(&victim.record.config, &ids);
+		if (rc < 0)
+			return -1;
 	}
-	if (rmdir(dir) < 0)
-		return nv_err_host(err, "cannot remove %s: %s", dir, strerror(errno));
-	return 0;
+	return remove_files(dir, files, 3, err);
 }

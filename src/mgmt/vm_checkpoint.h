@@ -6,6 +6,7 @@
  *   checkpoints/CP/vm.state, memory the machine at that instant (has_state:
  *                                    it was running; vmm/machine_state.h)
  *   checkpoints/current             the checkpoint the VM descends from
+ * (vm.state and memory of a VM with run_as: user/checkpoints/CP/.)
  * Each checkpoint's parent is the one that was current when it was taken,
  * so they form a tree. Callers hold the VM's lock (vm_store_lock). */
 #ifndef NESTVM_MGMT_VM_CHECKPOINT_H
@@ -32,6 +33,11 @@ struct vm_checkpoint {
 
 /* The checkpoints folder (cp NULL) or checkpoint cp's folder. */
 int vm_checkpoint_path(const char *vm, const char *cp, char *out, size_t len, struct nv_err *err);
+/* Where checkpoint cp of c's VM keeps the machine (vm.state, memory): its
+ * folder, or, for a VM with run_as, user/checkpoints/cp (vm_store_vmm_file),
+ * which root touches only as the user (mgmt/vm_user_dir.h). */
+int vm_checkpoint_state_path(const struct vm_config *c, const char *cp, char *out, size_t len,
+			     struct nv_err *err);
 int vm_checkpoint_write(const char *vm, const struct vm_checkpoint *c, struct nv_err *err);
 int vm_checkpoint_load(const char *vm, const char *cp, struct vm_checkpoint *c, struct nv_err *err);
 /* All of them, oldest first (*out: free it). */

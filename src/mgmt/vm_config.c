@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "confine/identity_json.h"
 #include "dev/virtio/virtio_device.h"
 #include "util/state_dir.h"
 
@@ -248,20 +249,28 @@ static struct json_object *config_to_json(const struct vm_config *c)
 			       json_object_new_string(vm_start_action_name(c->automatic_start_action)));
 	json_object_object_add(o, "automatic_stop_action",
 			       json_object_new_string(vm_stop_action_name(c->automatic_stop_action)));
+	if (c->has_run_as)
+		json_object_object_add(o, "run_as", identity_to_json(&c->run_as));
 	return o;
+}
+
+struct json_object *vm_runtime_to_json(const struct vm_runtime *r)
+{
+	struct json_object *rt = json_object_new_object();
+	json_object_object_add(rt, "state", json_object_new_string(vm_state_name(r->state)));
+	json_object_object_add(rt, "pid", json_object_new_int64(r->pid));
+	json_object_object_add(rt, "started_at", json_object_new_int64(r->started_at));
+	json_object_object_add(rt, "last_stop", json_object_new_string(r->last_stop));
+	json_object_object_add(rt, "running_at_host_stop", json_object_new_boolean(r->running_at_host_stop));
+	return rt;
 }
 
 struct json_object *vm_record_to_json(const struct vm_record *r)
 {
-	struct json_object *doc = json_object_new_object(), *rt = json_object_new_object();
+	struct json_object *doc = json_object_new_object();
 	json_object_object_add(doc, "version", json_object_new_int(VM_CONFIG_VERSION));
 	json_object_object_add(doc, "config", config_to_json(&r->config));
-	json_object_object_add(rt, "state", json_object_new_string(vm_state_name(r->runtime.state)));
-	json_object_object_add(rt, "pid", json_object_new_int64(r->runtime.pid));
-	json_object_object_add(rt, "started_at", json_object_new_int64(r->runtime.started_at));
-	json_object_object_add(rt, "last_stop", json_object_new_string(r->runtime.last_stop));
-	json_object_object_add(rt, "running_at_host_stop", json_object_new_boolean(r->runtime.running_at_host_stop));
-	json_object_object_add(doc, "runtime", rt);
+	json_object_object_add(doc, "runtime", vm_runtime_to_json(&r->runtime));
 	return doc;
 }
 
@@ -469,7 +478,7 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
 					    "disks", "nics", "devices", "expose_virtualization_extensions",
 					    "dynamic_memory_enabled", "dynamic_memory", "automatic_start_action",
-					    "automatic_stop_action", NULL };
+					    "automatic_stop_action", "run_as", NULL };
 	int64_t mem, cpus;
 	struct json_object *disks, *nics, *devices;
 	if (only_keys(p, o, "config", keys) < 0 ||
@@ -501,6 +510,13 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	bool have_dynamic = json_object_object_get_ex(o, "dynamic_memory", &devices);
 	if (have_dynamic && parse_dynamic(p, devices, c) < 0)
 		return -1;
+	/* Optional: the VMM keeps the uid that started it. */
+	const char *why;
+	if (json_object_object_get_ex(o, "run_as", &devices)) {
+		if (identity_from_json(devices, &c->run_as, &why) < 0)
+			return perr(p, "config.run_as", "%s", why);
+		c->has_run_as = true;
+	}
 	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
 	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)
 		return perr(p, "config.memory_mib", "must be %d..%llu (MiB), not %lld", VM_MIN_MEMORY_MIB,
@@ -562,6 +578,15 @@ int vm_record_from_json(struct json_object *doc, const char *file, struct vm_rec
 	    !(v = member(&p, doc, "", "runtime", json_type_object)) || parse_runtime(&p, v, &r->runtime) < 0)
 		return -1;
 	return 0;
+}
+
+int vm_runtime_from_json(struct json_object *o, const char *file, struct vm_runtime *rt, struct nv_err *err)
+{
+	struct pctx p = { file, err };
+	memset(rt, 0, sizeof(*rt));
+	if (!json_object_is_type(o, json_type_object))
+		return perr(&p, "runtime", "must be an object");
+	return parse_runtime(&p, o, rt);
 }
 
 int vm_record_parse_text(const char *text, size_t len, const char *file, struct vm_record *r,

@@ -12,7 +12,8 @@
  *              "dynamic_memory":{"min_mib":512,"max_mib":2048,   (optional)
  *                                "buffer_percent":20,"weight":50},
  *              "automatic_start_action":"start-if-running",      (optional: these)
- *              "automatic_stop_action":"save"},
+ *              "automatic_stop_action":"save",
+ *              "run_as":{"uid":65534,"gid":65534,"name":"nobody"}},  (optional: none)
  *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"...",
  *               "running_at_host_stop":false}}                  (optional)
  * Parsing is strict: a missing or mistyped field is an error that names the
@@ -25,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "confine/identity.h"
 #include "util/eth.h"
 #include "util/err.h"
 
@@ -115,6 +117,11 @@ struct vm_config {
 	unsigned memory_weight;     /* Hyper-V's Priority: 0..100 */
 	enum vm_start_action automatic_start_action;
 	enum vm_stop_action automatic_stop_action;
+	/* `vm create|set --run-as USER` (root's VMs only): the VMM's threads
+	 * become this user once set up (confine/identity.h), and the VM's
+	 * folder has a part the user owns (mgmt/vm_store.h). */
+	bool has_run_as;
+	struct identity run_as;
 };
 
 enum vm_state {
@@ -132,6 +139,9 @@ struct vm_runtime {
 	int64_t started_at;    /* unix seconds, while not Off */
 	char last_stop[256];   /* why the VM last went Off ("" if never ran) */
 	bool running_at_host_stop; /* the host's shutdown stopped it (start-if-running) */
+	/* Not stored: state, started_at and last_stop came from the status
+	 * the VMM of a VM with run_as wrote in its user's part (vm_store). */
+	bool from_vmm_status;
 };
 
 struct vm_record {
@@ -163,6 +173,9 @@ int vm_state_parse(const char *s, enum vm_state *out);
 struct json_object *vm_record_to_json(const struct vm_record *r);
 int vm_record_from_json(struct json_object *doc, const char *file, struct vm_record *r,
 			struct nv_err *err);
+/* The "runtime" object alone (a VMM's status file, mgmt/vm_status_file.h). */
+struct json_object *vm_runtime_to_json(const struct vm_runtime *rt);
+int vm_runtime_from_json(struct json_object *o, const char *file, struct vm_runtime *rt, struct nv_err *err);
 /* The same from the file's text (len bytes): truncated or malformed JSON is
  * one line naming file, anything else as vm_record_from_json. */
 int vm_record_parse_text(const char *text, size_t len, const char *file, struct vm_record *r,

@@ -1,9 +1,9 @@
 /* Which VM settings may change in which state: Hyper-V's rules. Exposing
- * the virtualization extensions, processors, startup memory, adapters and
- * the kernel command line only while the VM is Off; MAC address spoofing at
- * any time (the switch applies it to the next frame); dynamic memory's
- * bounds and policy while it runs too (its VMM's balancer takes them at
- * once), but not while Saved; the automatic start
+ * the virtualization extensions, processors, startup memory, adapters,
+ * the kernel command line and nestvm's --run-as only while the VM is Off;
+ * MAC address spoofing at any time (the switch applies it to the next
+ * frame); dynamic memory's bounds and policy while it runs too (its VMM's
+ * balancer takes them at once), but not while Saved; the automatic start
  * and stop actions at any time, a Saved VM's too (they act on the host's
  * boot and shutdown, not on the machine). Pure, unit-tested. */
 #ifndef NESTVM_MGMT_VM_RULES_H
@@ -26,6 +26,7 @@ enum vm_setting {
 	VM_SETTING_APPEND,
 	VM_SETTING_START_ACTION,
 	VM_SETTING_STOP_ACTION,
+	VM_SETTING_RUN_AS, /* who the VMM becomes: its folder's owner changes with it */
 	VM_SETTING_COUNT,
 };
 

@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mgmt/vm_status_file.h"
+#include "mgmt/vm_user_dir.h"
 #include "util/file_io.h"
+#include "util/remove_tree.h"
 #include "util/state_dir.h"
 
 /* A record is a few KiB at most; anything much larger is not ours. */
@@ -39,6 +42,33 @@ int vm_store_path(const char *name, const char *file, char *out, size_t len, str
 	if (n < 0 || (size_t)n >= len)
 		return nv_err_input(err, "the state directory path is too long (NESTVM_HOME)");
 	return 0;
+}
+
+int vm_store_vmm_file(const struct vm_config *c, const char *file, char *out, size_t len, struct nv_err *err)
+{
+	char rel[PATH_LEN];
+	if ((size_t)snprintf(rel, sizeof(rel), "%s%s%s", c->has_run_as ? VM_USER_DIR : "",
+			     c->has_run_as && file && *file ? "/" : "", file ? file : "") >= sizeof(rel))
+		return nv_err_input(err, "path too long: %s", file);
+	return vm_store_path(c->name, rel, out, len, err);
+}
+
+int vm_store_prepare_user_dir(const struct vm_config *c, struct nv_err *err)
+{
+	char base[PATH_LEN], dir[PATH_LEN];
+	if (!c->has_run_as)
+		return 0;
+	if (state_dir_path(base, sizeof(base), err) < 0 || vm_store_path(c->name, NULL, dir, sizeof(dir), err) < 0)
+		return -1;
+	return vm_user_dir_prepare(base, dir, &c->run_as, err);
+}
+
+int vm_store_remove_user_dir(const char *name, struct nv_err *err)
+{
+	char dir[PATH_LEN];
+	if (vm_store_path(name, NULL, dir, sizeof(dir), err) < 0)
+		return -1;
+	return vm_user_dir_remove(dir, err);
 }
 
 bool vm_store_exists(const char *name)
@@ -156,27 +186,10 @@ int vm_store_save(const struct vm_record *r, struct nv_err *err)
 }
 
 /* dir and what it holds: files, and folders two levels down (saved/,
- * checkpoints/NAME/). A symbolic link is removed, never followed. */
-static int remove_dir_depth(const char *dir, int depth)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	char p[PATH_LEN + 300];
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			if (unlink(p) < 0 && errno == EISDIR && depth > 0)
-				remove_dir_depth(p, depth - 1);
-		}
-	closedir(d);
-	return rmdir(dir);
-}
-
+ * checkpoints/NAME/); a user/ part is the user's (vm_user_dir_remove). */
 static int remove_dir(const char *dir)
 {
-	return remove_dir_depth(dir, 2); /* checkpoints/NAME/ */
+	return remove_tree(dir, 2);
 }
 
 int vm_store_create(const struct vm_record *r, struct nv_err *err)
@@ -213,6 +226,22 @@ int vm_store_create(const struct vm_record *r, struct nv_err *err)
 	return 0;
 }
 
+static bool has_vmm(enum vm_state s)
+{
+	return s == VM_STATE_STARTING || s == VM_STATE_RUNNING || s == VM_STATE_PAUSED || s == VM_STATE_STOPPING;
+}
+
+/* A VM with run_as whose VMM was started: that VMM's own word on how it
+ * is (vm_status_file.h). A status that is not one changes nothing. */
+static void take_vmm_status(struct vm_record *r)
+{
+	char path[PATH_LEN];
+	struct nv_err ignored = { 0 };
+	if (r->config.has_run_as && has_vmm(r->runtime.state) && geteuid() == 0 &&
+	    vm_store_vmm_file(&r->config, VM_STATUS_FILE, path, sizeof(path), &ignored) == 0)
+		vm_status_file_apply(path, &r->config, &r->runtime, &ignored);
+}
+
 int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err)
 {
 	char path[PATH_LEN];
@@ -241,6 +270,8 @@ int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err)
 	else
 		ret = 0;
 	free(buf);
+	if (ret == 0)
+		take_vmm_status(r);
 	return ret;
 }
 
@@ -256,6 +287,8 @@ int vm_store_delete(const char *name, struct nv_err *err)
 		return errno == ENOENT ? no_such_vm(name, err)
 				       : nv_err_host(err, "cannot remove %s: %s", dir, strerror(errno));
 	fsync_dir(vms);
+	if (vm_user_dir_remove(gone, err) < 0)
+		return -1;
 	if (remove_dir(gone) < 0)
 		return nv_err_host(err, "VM %s is deleted but %s remains: %s", name, gone, strerror(errno));
 	return 0;
@@ -349,6 +382,13 @@ bool vm_store_vmm_alive(const char *name)
 
 int vm_store_reap(struct vm_record *r, struct nv_err *err)
 {
+	/* Its VMM said how it ended (run_as) and has gone: into the record. */
+	if (r->runtime.from_vmm_status && !has_vmm(r->runtime.state) && !vm_store_vmm_alive(r->config.name)) {
+		r->runtime.pid = 0;
+		r->runtime.started_at = 0;
+		r->runtime.from_vmm_status = false;
+		return vm_store_save(r, err) < 0 ? -1 : 1;
+	}
 	/* Off and Saved VMs have no VMM to lose. */
 	if (r->runtime.state == VM_STATE_OFF || r->runtime.state == VM_STATE_SAVED ||
 	    vm_store_vmm_alive(r->config.name))

@@ -6,6 +6,10 @@
  *   vmm.lock    flock()ed by the VMM process for its whole life: if a record
  *               says the VM runs but nobody holds vmm.lock, the VMM died
  *   control.sock, console.sock, console.log   the VMM process's (vm_process)
+ *   saved/, checkpoints/CP/{vm.state,memory}   what the VMM writes (vm save,
+ *               vm checkpoint); for a VM with run_as these, and the VMM's
+ *               status.json, are in user/, the part its user owns
+ *               (mgmt/vm_user_dir.h)
  * One broken vm.json never stops the others from being listed or used. */
 #ifndef NESTVM_MGMT_VM_STORE_H
 #define NESTVM_MGMT_VM_STORE_H
@@ -29,6 +33,14 @@
 /* <state dir>/vms/<name>[/<file>] into out. Invalid names are input errors. */
 int vm_store_path(const char *name, const char *file, char *out, size_t len, struct nv_err *err);
 bool vm_store_exists(const char *name);
+/* Where the VMM's own files of c's VM are (VM_SAVED_DIR, "checkpoints/CP",
+ * VM_STATUS_FILE): the VM's folder, or its user/ part for a VM with run_as. */
+int vm_store_vmm_file(const struct vm_config *c, const char *file, char *out, size_t len, struct nv_err *err);
+/* Root, before a VMM of c starts: the user/ part ready (vm_user_dir_prepare);
+ * nothing without run_as. */
+int vm_store_prepare_user_dir(const struct vm_config *c, struct nv_err *err);
+/* The user/ part goes (its run_as changed or went): vm_user_dir_remove. */
+int vm_store_remove_user_dir(const char *name, struct nv_err *err);
 
 /* The record lock (blocks up to ~10 s, then an error saying who holds it). */
 struct vm_lock {
@@ -41,7 +53,9 @@ void vm_store_unlock(struct vm_lock *lk);
  * input error. The config is validated first. */
 int vm_store_create(const struct vm_record *r, struct nv_err *err);
 /* Reads and validates vm.json. Errors name the file and the field. Does not
- * take the lock (a reader sees the old or the new file, never a mix). */
+ * take the lock (a reader sees the old or the new file, never a mix). For
+ * a VM with run_as whose VMM runs, the state is what that VMM last wrote
+ * in its status file (vm_status_file.h), read as root. */
 int vm_store_load(const char *name, struct vm_record *r, struct nv_err *err);
 /* Atomic replace; the caller holds the lock. */
 int vm_store_save(const struct vm_record *r, struct nv_err *err);
@@ -56,7 +70,8 @@ bool vm_store_vmm_alive(const char *name);
 /* Is pid a process with name's vmm.lock open, the VM's VMM, rather than a
  * stranger that was given a dead VMM's pid? Only then may it be signalled. */
 bool vm_store_vmm_pid(const char *name, pid_t pid);
-/* Under the lock: a record that says Starting/Running/Stopping while no VMM
+/* Under the lock: a state from a VMM's status file (run_as) whose VMM has
+ * gone is saved into the record. A record that says Starting/Running/Stopping while no VMM
  * holds vmm.lock becomes Off with last_stop "the VMM process (pid N) died"
  * (unless the VMM wrote a reason itself) and is saved. 1 if it changed. */
 int vm_store_reap(struct vm_record *r, struct nv_err *err);

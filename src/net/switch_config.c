@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "confine/identity_json.h"
 #include "util/state_dir.h"
 #include "util/file_io.h"
 #include "util/parse.h"
@@ -231,13 +232,8 @@ static struct json_object *config_to_json(const struct switch_config *c)
 		json_object_object_add(o, "forwards", a);
 		json_object_object_add(o, "host_loopback", json_object_new_boolean(c->host_loopback));
 	}
-	if (c->has_run_as) {
-		struct json_object *r = json_object_new_object();
-		json_object_object_add(r, "uid", json_object_new_int64(c->run_as.uid));
-		json_object_object_add(r, "gid", json_object_new_int64(c->run_as.gid));
-		json_object_object_add(r, "name", json_object_new_string(c->run_as.name));
-		json_object_object_add(o, "run_as", r);
-	}
+	if (c->has_run_as)
+		json_object_object_add(o, "run_as", identity_to_json(&c->run_as));
 	return o;
 }
 
@@ -270,34 +266,10 @@ static const char *get_string(struct json_object *o, const char *key)
 /* {"uid":N,"gid":N,"name":"..."}: a user other than root. */
 static int parse_run_as(struct json_object *v, const char *what, struct switch_config *c, struct nv_err *err)
 {
-	struct json_object *uid, *gid, *name;
-	const char *n;
-	if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, "uid", &uid) ||
-	    !json_object_object_get_ex(v, "gid", &gid) || !json_object_object_get_ex(v, "name", &name) ||
-	    !json_object_is_type(uid, json_type_int) || !json_object_is_type(gid, json_type_int) ||
-	    !json_object_is_type(name, json_type_string) || json_object_object_length(v) != 3) {
-		field_fail(err, what, "run_as", "is not {\"uid\":N,\"gid\":N,\"name\":\"USER\"}");
-		return -1;
-	}
-	int64_t u = json_object_get_int64(uid), g = json_object_get_int64(gid);
-	n = json_object_get_string(name);
-	if (u <= 0 || u >= 0xffffffffLL || g < 0 || g >= 0xffffffffLL) {
-		field_fail(err, what, "run_as", "has a uid or gid out of range (root is not a dedicated user)");
-		return -1;
-	}
-	if (!*n || strlen(n) >= sizeof(c->run_as.name)) {
-		field_fail(err, what, "run_as", "has no name or a name too long");
-		return -1;
-	}
-	for (const char *p = n; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			field_fail(err, what, "run_as", "has a name with control characters");
-			return -1;
-		}
+	const char *why;
+	if (identity_from_json(v, &c->run_as, &why) < 0)
+		return field_fail(err, what, "run_as", why);
 	c->has_run_as = true;
-	c->run_as.uid = (uid_t)u;
-	c->run_as.gid = (gid_t)g;
-	snprintf(c->run_as.name, sizeof(c->run_as.name), "%s", n);
 	return 0;
 }
 

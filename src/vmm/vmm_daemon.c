@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include "confine/confine.h"
+#include "confine/identity.h"
 #include "mgmt/vm_store.h"
 #include "util/parse.h"
 #include "util/proc_fail.h"
 #include "util/state_dir.h"
 #include "vmm/exit_status.h"
 #include "mgmt/vm_checkpoint.h"
+#include "mgmt/vm_status_file.h"
+#include "mgmt/vm_user_dir.h"
 #include "vmm/machine_state.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
@@ -28,6 +31,11 @@ _Static_assert(PROC_EXIT_INPUT == NESTVM_EXIT_BAD_INPUT && PROC_EXIT_HOST == NES
 struct daemon {
 	const char *name;
 	int notify_fd;
+	/* A VM with run_as: once the VMM is that user it cannot write the
+	 * record, and writes its runtime (rt) as status instead. */
+	const struct vm_config *config;
+	char status_path[VM_PATH_MAX];
+	struct vm_runtime rt;
 	char sock_console[VM_PATH_MAX], sock_control[VM_PATH_MAX], log[VM_PATH_MAX];
 	char saved_dir[VM_PATH_MAX]; /* where `vm save` puts the machine */
 	char checkpoints_dir[VM_PATH_MAX];
@@ -57,10 +65,61 @@ static void notify(struct daemon *d, int status)
 
 enum change { TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF, TO_SAVED };
 
-/* Read-modify-write of the record under its lock. */
-static int record_change(const struct daemon *d, enum change to, const char *reason)
+/* The change on a runtime. */
+static void apply_change(struct vm_runtime *rt, enum change to, const char *reason)
+{
+	switch (to) {
+	case TO_STARTING:
+		rt->state = VM_STATE_STARTING;
+		rt->pid = getpid();
+		rt->started_at = 0;
+		rt->last_stop[0] = '\0';
+		rt->running_at_host_stop = false; /* started: the host's last shutdown is history */
+		break;
+	case TO_RUNNING:
+		rt->state = VM_STATE_RUNNING;
+		rt->pid = getpid();
+		rt->started_at = (int64_t)time(NULL);
+		break;
+	case TO_PAUSED:
+	case TO_RESUMED: /* pid and start time stay: it is the same run */
+		if (rt->state == VM_STATE_RUNNING || rt->state == VM_STATE_PAUSED)
+			rt->state = to == TO_PAUSED ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+		break;
+	case TO_STOPPING:
+		if (rt->state == VM_STATE_OFF)
+			break;
+		rt->state = VM_STATE_STOPPING;
+		break;
+	case TO_OFF:
+	case TO_SAVED:
+		rt->state = to == TO_SAVED ? VM_STATE_SAVED : VM_STATE_OFF;
+		rt->pid = 0;
+		rt->started_at = 0;
+		snprintf(rt->last_stop, sizeof(rt->last_stop), "%s", reason);
+		break;
+	}
+}
+
+/* Is this process its VM's user now (confine_thread made it so)? */
+static bool is_run_as_user(const struct daemon *d)
+{
+	return d->config && d->config->has_run_as && geteuid() == d->config->run_as.uid;
+}
+
+/* Read-modify-write of the record under its lock; the status file once
+ * the VMM is the VM's user. */
+static int record_change(struct daemon *d, enum change to, const char *reason)
 {
 	struct nv_err err = { 0 };
+	if (is_run_as_user(d)) {
+		apply_change(&d->rt, to, reason);
+		struct vm_runtime st = d->rt;
+		st.pid = getpid(); /* the status is believed for this VMM only */
+		if (vm_status_file_write(d->status_path, &st, &err) == 0)
+			return 0;
+		goto fail;
+	}
 	struct vm_lock lk;
 	struct vm_record r;
 	if (vm_store_lock(d->name, &lk, &err) < 0)
@@ -69,37 +128,8 @@ static int record_change(const struct daemon *d, enum change to, const char *rea
 		vm_store_unlock(&lk);
 		goto fail;
 	}
-	switch (to) {
-	case TO_STARTING:
-		r.runtime.state = VM_STATE_STARTING;
-		r.runtime.pid = getpid();
-		r.runtime.started_at = 0;
-		r.runtime.last_stop[0] = '\0';
-		r.runtime.running_at_host_stop = false; /* started: the host's last shutdown is history */
-		break;
-	case TO_RUNNING:
-		r.runtime.state = VM_STATE_RUNNING;
-		r.runtime.pid = getpid();
-		r.runtime.started_at = (int64_t)time(NULL);
-		break;
-	case TO_PAUSED:
-	case TO_RESUMED: /* pid and start time stay: it is the same run */
-		if (r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED)
-			r.runtime.state = to == TO_PAUSED ? VM_STATE_PAUSED : VM_STATE_RUNNING;
-		break;
-	case TO_STOPPING:
-		if (r.runtime.state == VM_STATE_OFF)
-			break;
-		r.runtime.state = VM_STATE_STOPPING;
-		break;
-	case TO_OFF:
-	case TO_SAVED:
-		r.runtime.state = to == TO_SAVED ? VM_STATE_SAVED : VM_STATE_OFF;
-		r.runtime.pid = 0;
-		r.runtime.started_at = 0;
-		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "%s", reason);
-		break;
-	}
+	apply_change(&r.runtime, to, reason);
+	d->rt = r.runtime;
 	int rc = vm_store_save(&r, &err);
 	vm_store_unlock(&lk);
 	if (rc == 0)
@@ -184,6 +214,51 @@ static int parse_fd_opt(const char *v, int *out)
 	return 0;
 }
 
+/* saved/ is in the user's part for a VM with run_as: root reads and
+ * removes it as the user (mgmt/vm_user_dir.h). */
+static int saved_load_as_user(const struct daemon *d, struct machine_saved *saved, struct nv_err *err)
+{
+	struct identity_fs_saved ids;
+	if (vm_user_dir_enter(d->config, &ids, err) < 0)
+		return -1;
+	int rc = machine_saved_load(d->saved_dir, saved, err);
+	vm_user_dir_leave(d->config, &ids);
+	return rc;
+}
+
+static int saved_remove_as_user(const struct daemon *d, struct nv_err *err)
+{
+	struct identity_fs_saved ids;
+	if (vm_user_dir_enter(d->config, &ids, err) < 0)
+		return -1;
+	int rc = machine_saved_remove(d->saved_dir, err);
+	vm_user_dir_leave(d->config, &ids);
+	return rc;
+}
+
+static bool saved_exists_as_user(const struct daemon *d)
+{
+	struct identity_fs_saved ids;
+	struct nv_err ignored = { 0 };
+	if (vm_user_dir_enter(d->config, &ids, &ignored) < 0)
+		return false;
+	bool yes = machine_saved_exists(d->saved_dir);
+	vm_user_dir_leave(d->config, &ids);
+	return yes;
+}
+
+/* A VM with run_as: its VMM's threads become the user once set up
+ * (confine_thread), and the user's part of its folder is ready for what
+ * they write then. */
+static int prepare_run_as(const struct vm_config *c, struct nv_err *err)
+{
+	if (!c->has_run_as)
+		return 0;
+	if (identity_set(&c->run_as, err) < 0)
+		return nv_err_input(err, "VM %s runs as %s (--run-as): only root can start it", c->name, c->run_as.name);
+	return vm_store_prepare_user_dir(c, err);
+}
+
 static int run_vm(struct daemon *d, const struct vm_record *r)
 {
 	struct nv_err err = { 0 };
@@ -196,7 +271,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	static struct vm_launch_state launch; /* lives as long as the machine */
 	struct machine_saved saved = { .memory_fd = -1 };
 	if (d->resuming) {
-		if (machine_saved_load(d->saved_dir, &saved, &err) < 0) {
+		if (saved_load_as_user(d, &saved, &err) < 0) {
 			close(pipefd[0]);
 			close(pipefd[1]);
 			return fail_start(d, &err);
@@ -209,7 +284,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	/* Resumed: the saved state is used up (Hyper-V's too), and the memory
 	 * file stays readable through the mapping until the VM ends. */
 	struct nv_err rm_err = { 0 };
-	if (m && d->resuming && machine_saved_remove(d->saved_dir, &rm_err) < 0)
+	if (m && d->resuming && saved_remove_as_user(d, &rm_err) < 0)
 		log_line(d, "%s", rm_err.msg);
 	if (launch.note[0])
 		log_line(d, "note: %s", launch.note);
@@ -269,16 +344,22 @@ int vmm_daemon_run(const struct vmm_daemon_options *o)
 		notify(&d, NESTVM_EXIT_BAD_INPUT);
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "VM %s already has a VMM process (its vmm.lock is held)", d.name);
 	}
-	if (vm_store_path(d.name, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0 ||
-	    vm_checkpoint_path(d.name, NULL, d.checkpoints_dir, sizeof(d.checkpoints_dir), &err) < 0)
-		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	struct vm_record r;
 	if (vm_store_load(d.name, &r, &err) < 0) {
 		/* A record we cannot read is not ours to rewrite. */
 		notify(&d, err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT);
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	}
-	d.resuming = machine_saved_exists(d.saved_dir);
+	d.config = &r.config;
+	if (vm_store_vmm_file(&r.config, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0 ||
+	    vm_store_vmm_file(&r.config, VM_CHECKPOINTS_DIR, d.checkpoints_dir, sizeof(d.checkpoints_dir), &err) < 0 ||
+	    vm_store_vmm_file(&r.config, VM_STATUS_FILE, d.status_path, sizeof(d.status_path), &err) < 0)
+		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	if (prepare_run_as(&r.config, &err) < 0) {
+		d.resuming = machine_saved_exists(d.saved_dir); /* kept: it stays Saved */
+		return fail_start(&d, &err);
+	}
+	d.resuming = saved_exists_as_user(&d);
 	record_change(&d, TO_STARTING, NULL);
 	log_line(&d, "%s", d.resuming ? "resuming its saved state" : "starting");
 	return run_vm(&d, &r);

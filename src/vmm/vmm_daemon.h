@@ -5,6 +5,9 @@
  * config as `nestvm run` does (vm_launch), runs it (vm_process) and writes
  * each state change to the record under the record lock:
  *   Starting (pid) -> Running (pid, started_at) -> [Stopping] -> Off (last_stop)
+ * A VM with run_as: the daemon prepares the user's part of the VM's folder
+ * while root, its threads become the user once set up, and from then on
+ * it writes the changes to its status file there (mgmt/vm_status_file.h).
  * Its errors are one line each, "nestvm: ..." (util/proc_fail.h); its log
  * lines are timestamped, "... nestvm vm-daemon NAME: ...". */
 #ifndef NESTVM_VMM_VMM_DAEMON_H

@@ -67,6 +67,12 @@ t_comp "enable-nested VM" "alpha alps" enable-nested al
 t_comp "vm set NAME --nested on|off" "off on" vm set alpha --nested ''
 t_comp "vm set --memory=SIZE NAME" "beta" vm set --memory = 1G b
 t_comp "vm delete -f NAME" "beta" vm delete -f b
+t_comp "vm create --run-as <TAB>: users" "nobody" vm create x --run-as nob
+t_comp "vm set --run-as <TAB>: none too" "none" vm set alpha --run-as non
+t_comp "vm create --run-as: no none" "" vm create x --run-as non
+t_comp "vm set --run-as NAME" "beta" vm set --run-as nobody b
+t_comp "vm create --run<TAB>" "--run-as" vm create x --run
+t_comp "vm set --run<TAB>" "--run-as" vm set alpha --run
 
 t_expect "switch create lan" 0 'created' -- "$NV" switch create lan --type private
 t_comp "switch show <TAB>: switch names" "lan" switch show ''

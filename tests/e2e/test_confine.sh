@@ -11,7 +11,12 @@
 # same VM with filters that only log. Then --run-as: a NAT switch's daemon
 # and a `nestvm run` VMM started by root become a dedicated user once set
 # up (every thread: uid and gid 65534, no groups, no capabilities, filtered)
-# and the guest still fetches its page through that daemon.
+# and the guest still fetches its page through that daemon. Last a named VM
+# created with --run-as nobody on that NAT switch: every thread of its VMM
+# as nobody; what it writes after set-up (its status, saved state, a
+# checkpoint's state) lands in the part of its folder nobody owns, root's
+# part (the record, the locks, the logs) stays root's; vm save, vm start
+# (a resume), vm checkpoint and vm stop work.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -25,6 +30,7 @@ cleanup() {
 	[ -z "$httpd_pid" ] || kill "$httpd_pid" 2>/dev/null
 	"$NV" vm stop c --force >/dev/null 2>&1
 	"$NV" switch delete wan >/dev/null 2>&1
+	"$NV" vm stop r --force >/dev/null 2>&1
 	"$NV" switch delete wan2 >/dev/null 2>&1
 	rm -rf "$NESTVM_HOME" "$tmp"
 }
@@ -177,4 +183,67 @@ st=$?
 [ "$st" = 0 ] && grep -q 'F=hello-through-confined-nat' "$tmp/run-as.out" &&
 	t_ok "the guest of a VMM run as 65534 fetches its page through wan2 (exit 0)" ||
 	t_not_ok "the guest of a VMM run as 65534 fetches its page" "status $st: $(tail -c 600 "$tmp/run-as.out")"
+
+# --- a named VM with --run-as: its VMM becomes the user once set up, and
+# writes only in the user's part of the VM's folder from then on
+if grep -q '^nobody:x:65534:65534:' /etc/passwd 2>/dev/null; then
+	runas=nobody
+elif t_in_lab; then # the lab's /etc is its own: give it the usual entry
+	echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >>/etc/passwd
+	runas=nobody
+else
+	runas=65534:65534
+fi
+R=$NESTVM_HOME/vms/r
+t_expect "create VM r --run-as $runas on wan2" 0 "VM r created \(Off; its VMM runs as $runas\)" -- \
+	"$NV" vm create r --memory 256M --cpus 2 --nic switch=wan2 --append quiet --run-as "$runas"
+# named_vmm LABEL: r's VMM (its pid in RVMM) runs as nobody, every thread
+# filtered, with its main, vCPU and I/O threads.
+named_vmm() {
+	RVMM=$("$NV" vm show r | sed -n 's/^Pid  *: *//p')
+	for _ in $(seq 40); do
+		[ "$(ls "/proc/${RVMM:-0}/task" 2>/dev/null | wc -l)" -ge 4 ] && break
+		sleep 0.25
+	done
+	if [ -n "$RVMM" ] && [ -d "/proc/$RVMM" ]; then
+		as_user "$RVMM" "$1"
+		every_thread "$RVMM" "$1"
+		[ "$NTHREADS" -ge 4 ] && t_ok "$1: main, vCPU and I/O threads ($NTHREADS)" ||
+			t_not_ok "$1: its threads" "only $NTHREADS"
+	else
+		t_not_ok "$1" "no VMM pid ('$RVMM')"
+	fi
+}
+# owned_by PATH UID: PATH's owner.
+owned_by() { [ "$(stat -c %u "$1" 2>/dev/null)" = "$2" ] && t_ok "$1 is uid $2's" || t_not_ok "$1 is uid $2's" "$(ls -ld "$1" 2>&1)"; }
+t_expect "start r" 0 'VM r started' -- "$NV" vm start r
+named_vmm "vm start r (--run-as $runas): the VMM"
+t_expect "r is Running (its VMM's status, read by root)" 0 '^State +: Running$' -- "$NV" vm show r
+t_expect "root's part: 0710, the user's group" 0 '^710 0 65534$' -- stat -c '%a %u %g' "$R"
+owned_by "$R/user" 65534
+owned_by "$R/user/status.json" 65534
+owned_by "$R/vm.json" 0
+owned_by "$R/console.log" 0
+t_expect "show --json: config.run_as" 0 '"run_as": \{ "uid": 65534, "gid": 65534' -- \
+	sh -c "'$NV' vm show r --json | tr -d '\n' | tr -s ' '"
+
+t_expect "vm save r" 0 'VM r is saved' -- "$NV" vm save r
+t_expect "r is Saved" 0 '^State +: Saved$' -- "$NV" vm show r
+owned_by "$R/user/saved/vm.state" 65534
+owned_by "$R/user/saved/memory" 65534
+t_expect "vm start r resumes it" 0 'VM r resumed from its saved state' -- "$NV" vm start r
+named_vmm "the resumed VMM of r"
+t_expect "its saved state is used up" 1 '' -- test -e "$R/user/saved/vm.state"
+t_expect "vm checkpoint r cp1 (running)" 0 'checkpoint cp1 taken \(running state\)' -- "$NV" vm checkpoint r cp1
+owned_by "$R/user/checkpoints/cp1/memory" 65534
+owned_by "$R/checkpoints/cp1/checkpoint.json" 0
+t_expect "r goes on after its checkpoint" 0 '^State +: Running$' -- "$NV" vm show r
+t_expect "vm stop r" 0 '' -- "$NV" vm stop r --timeout 30
+for _ in $(seq 40); do [ -d "/proc/$RVMM" ] || break; sleep 0.25; done
+t_expect "r is Off, its VMM gone" 1 '' -- test -d "/proc/$RVMM"
+t_expect "r's end is in root's record" 0 '"state": "Off"' -- sh -c "'$NV' vm list >/dev/null; '$NV' vm set r --cpus 2 >/dev/null; cat '$R/vm.json'"
+t_expect "nothing of the user's outside its part" 0 '^$' -- find "$R" -user 65534 -not -path "$R/user*"
+t_expect "vm restore r cp1 (Saved, as the user)" 0 'checkpoint cp1 restored \(Saved' -- "$NV" vm restore r cp1
+owned_by "$R/user/saved/memory" 65534
+t_expect "vm delete r" 0 'VM r deleted' -- "$NV" vm delete r
 t_summary

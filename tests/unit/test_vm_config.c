@@ -171,6 +171,73 @@ static void test_automatic_actions_optional(void **state)
 	assert_string_equal(vm_stop_action_name(VM_STOP_SHUTDOWN), "shutdown");
 }
 
+/* --run-as in the record: kept exactly, absent in older records, never
+ * root, never a name that would put control characters on a terminal. */
+static void test_run_as(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	assert_false(r.config.has_run_as);
+	r.config.has_run_as = true;
+	r.config.run_as = (struct identity){ .uid = 65534, .gid = 65533, .name = "nobody" };
+	struct json_object *doc = vm_record_to_json(&r);
+	const char *text = json_object_to_json_string(doc);
+	assert_contains(text, "\"run_as\": { \"uid\": 65534, \"gid\": 65533, \"name\": \"nobody\" }");
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	assert_true(back.config.has_run_as);
+	assert_int_equal(back.config.run_as.uid, 65534);
+	assert_int_equal(back.config.run_as.gid, 65533);
+	assert_string_equal(back.config.run_as.name, "nobody");
+	struct json_object *cfg = json_object_object_get(doc, "config");
+	const char *bad[][2] = {
+		{ "{\"uid\":0,\"gid\":0,\"name\":\"root\"}", "config.run_as: has a uid or gid out of range (root" },
+		{ "{\"uid\":5,\"gid\":5}", "config.run_as: is not {\"uid\":N,\"gid\":N,\"name\":\"USER\"}" },
+		{ "{\"uid\":5,\"gid\":5,\"name\":\"x\",\"home\":\"/\"}", "config.run_as: is not {" },
+		{ "{\"uid\":5,\"gid\":-1,\"name\":\"x\"}", "config.run_as: has a uid or gid out of range" },
+		{ "{\"uid\":5,\"gid\":5,\"name\":\"\"}", "config.run_as: has no name" },
+		{ "{\"uid\":5,\"gid\":5,\"name\":\"a\\u001b[2J\"}", "config.run_as: has a name with control characters" },
+		{ "\"nobody\"", "config.run_as: is not {" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object_object_add(cfg, "run_as", json_tokener_parse(bad[i][0]));
+		text = json_object_to_json_string(doc);
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), -1);
+		assert_contains(e.msg, bad[i][1]);
+	}
+	json_object_object_del(cfg, "run_as"); /* older records: the VMM keeps its uid */
+	text = json_object_to_json_string(doc);
+	assert_int_equal(vm_record_parse_text(text, strlen(text), FILE_NAME, &back, &e), 0);
+	assert_false(back.config.has_run_as);
+	json_object_put(doc);
+}
+
+/* A VMM's status file is the record's "runtime" object, parsed as strictly. */
+static void test_runtime_alone(void **state)
+{
+	(void)state;
+	struct vm_record r;
+	struct vm_runtime back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *o = vm_runtime_to_json(&r.runtime);
+	assert_int_equal(vm_runtime_from_json(o, "status.json", &back, &e), 0);
+	assert_int_equal(back.state, VM_STATE_RUNNING);
+	assert_int_equal(back.pid, 4242);
+	assert_int_equal(back.started_at, 1700000000);
+	assert_string_equal(back.last_stop, "guest powered off");
+	json_object_object_add(o, "config", json_object_new_object());
+	assert_int_equal(vm_runtime_from_json(o, "status.json", &back, &e), -1);
+	assert_contains(e.msg, "status.json: runtime.config: unknown field");
+	json_object_put(o);
+	o = json_tokener_parse("[1]");
+	assert_int_equal(vm_runtime_from_json(o, "status.json", &back, &e), -1);
+	assert_contains(e.msg, "status.json: runtime: must be an object");
+	json_object_put(o);
+}
+
 static void test_round_trip(void **state)
 {
 	(void)state;
@@ -353,6 +420,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_states),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_run_as),
+		cmocka_unit_test(test_runtime_alone),
 		cmocka_unit_test(test_devices_optional),
 		cmocka_unit_test(test_automatic_actions_optional),
 		cmocka_unit_test(test_malformed_fields),

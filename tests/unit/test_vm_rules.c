@@ -24,7 +24,7 @@ static void test_off_only_settings(void **state)
 	(void)state;
 	const enum vm_setting off_only[] = { VM_SETTING_EXPOSE_VIRT, VM_SETTING_CPUS, VM_SETTING_MEMORY,
 					     VM_SETTING_DYNAMIC_MEMORY, VM_SETTING_ADD_NIC,
-					     VM_SETTING_REMOVE_NIC, VM_SETTING_APPEND };
+					     VM_SETTING_REMOVE_NIC, VM_SETTING_APPEND, VM_SETTING_RUN_AS };
 	for (size_t i = 0; i < sizeof(off_only) / sizeof(off_only[0]); i++) {
 		struct nv_err e = { 0 };
 		assert_true(vm_setting_allowed(off_only[i], VM_STATE_OFF));
