@@ -54,6 +54,10 @@ static void run_usage(FILE *f)
 		"                        to 8); MAC defaults to one derived from --name and the index;\n"
 		"                        mac-spoofing=on lets the guest send from other MACs\n"
 		"  --device NAME         a virtio device without settings (repeatable): %s\n"
+		"  --dynamic-memory on   the guest starts with --memory and is given what it uses,\n"
+		"                        plus a buffer, within --memory-min SIZE..--memory-max SIZE\n"
+		"                        (--memory-buffer PERCENT, --memory-weight N: as for\n"
+		"                        `nestvm vm create`)\n"
 		"  --name NAME           the VM's name on its switches (default vm-PID; 1-64 of\n"
 		"                        A-Z a-z 0-9 _ . -)\n"
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
@@ -97,10 +101,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "save-on-exit", required_argument, NULL, O_SAVE_ON_EXIT },
 		{ "restore", required_argument, NULL, O_RESTORE },
 		{ "run-as", required_argument, NULL, O_RUN_AS },
+		VM_MEMORY_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(a, 0, sizeof(*a));
+	struct vm_memory_options mo = { 0 };
 	vm_config_defaults(&a->vm, "");
 	a->launch = (struct vm_launch_options){ .kvm_device = "/dev/kvm", .console_fd = STDOUT_FILENO };
 	struct vm_config *c = &a->vm;
@@ -128,6 +134,14 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_KVM: a->launch.kvm_device = optarg; break;
 		case O_PVM_KERNEL: a->launch.pvm_kernel = true; break;
 		case O_NAME: a->name = optarg; break;
+		case VM_OPT_DYNAMIC:
+		case VM_OPT_MEMORY_MIN:
+		case VM_OPT_MEMORY_MAX:
+		case VM_OPT_MEMORY_BUFFER:
+		case VM_OPT_MEMORY_WEIGHT:
+			a->settings_given = true;
+			st = vm_option_memory_policy(o, optarg, &mo);
+			break;
 		case O_NIC:
 			/* Applied once the name is known: MACs derive from it. */
 			if (a->nnics == VM_MAX_NICS)
@@ -156,6 +170,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
 	if (c->expose_virtualization_extensions && !a->memory_given)
 		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
+	vm_config_dynamic_defaults(c); /* for the startup memory now known */
+	vm_memory_options_apply(c, &mo);
+	if (!c->dynamic_memory_enabled && vm_memory_policy_given(&mo))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--memory-min, --memory-max, --memory-buffer and --memory-weight "
+				"go with --dynamic-memory on");
 	if (a->name && !state_name_valid(a->name, VM_NAME_MAX))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--name '%s' is not a valid VM name (1-%d of A-Z a-z 0-9 _ . -, "
 				"not starting with . or -)", a->name, VM_NAME_MAX);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "vmm/console_escape.h"
+#include "vmm/dynamic_memory.h"
 #include "vmm/vmm_loop.h"
 
 struct runner_io {
@@ -14,6 +15,7 @@ struct runner_io {
 	struct vmm_loop loop;
 	struct console_escape esc;
 	evloop_id input; /* 0 once input is finished */
+	struct dynamic_memory dyn;
 };
 
 static size_t give_input(void *opaque, const uint8_t *p, size_t n)
@@ -90,7 +92,8 @@ static int io_open(struct runner_io *io, struct nv_err *err)
 	const struct vmm_loop_ops ops = {
 		.console_input = give_input, .on_signal = on_signal, .input_gate = input_gate, .opaque = io,
 	};
-	if (vmm_loop_open(&io->loop, machine_end_fd(io->m), &ops, err) < 0)
+	if (vmm_loop_open(&io->loop, machine_end_fd(io->m), &ops, err) < 0 ||
+	    dynamic_memory_start(&io->dyn, io->m, io->loop.ev, err) < 0)
 		return -1;
 	/* An input that cannot be watched (closed) is as good as none. */
 	if (io->opt->input_fd >= 0 &&
@@ -104,6 +107,7 @@ int runner_run(struct machine *m, const struct runner_options *opt,
 {
 	static struct runner_io io; /* holds the input buffer; one per process */
 	memset(&io, 0, sizeof(io));
+	io.dyn.meminfo_fd = -1;
 	io.m = m;
 	io.opt = opt;
 	int rc = 0;
@@ -122,6 +126,7 @@ int runner_run(struct machine *m, const struct runner_options *opt,
 	if (opt->keep_for_save)
 		machine_pause(m);
 	machine_finish(m, res);
+	dynamic_memory_stop(&io.dyn);
 	vmm_loop_close(&io.loop);
 	return rc;
 }

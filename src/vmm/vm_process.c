@@ -13,14 +13,13 @@
 #include "util/peer_cred.h"
 #include "vmm/console_hub.h"
 #include "vmm/machine_state.h"
-#include "vmm/memory_balancer.h"
+#include "vmm/dynamic_memory.h"
 #include "vmm/vm_control.h"
 #include "vmm/vmm_loop.h"
 
 #define MAX_CONTROL 8          /* control connections waiting for their request */
 #define CONTROL_DEADLINE_MS 5000
 #define CONTROL_SWEEP_MS 1000
-#define BALANCE_MS 1000 /* dynamic memory: one step a second, as Hyper-V's balancer */
 
 struct control_conn {
 	int fd; /* -1: free */
@@ -38,13 +37,7 @@ struct proc {
 	evloop_id console_id;
 	bool stopping;
 	int64_t started; /* monotonic seconds */
-	/* Dynamic memory: the policy (from the record, then memory-policy
-	 * requests) and the balancer's memory; meminfo_fd is the host's
-	 * /proc/meminfo, opened before the filters. */
-	bool dynamic;
-	struct memory_policy policy;
-	struct memory_balancer balancer;
-	int meminfo_fd;
+	struct dynamic_memory dyn;
 };
 
 static int64_t mono_ms(void)
@@ -162,73 +155,24 @@ static void add_memory_status(struct proc *p, struct json_object *o)
 	add_int(o, "balloon_mib", mm.balloon_mib);
 	if (mm.have_demand)
 		add_int(o, "demand_mib", mm.demand_mib);
-	if (p->dynamic) {
+	if (p->dyn.on) {
 		struct json_object *d = json_object_new_object();
-		add_int(d, "min_mib", p->policy.min_mib);
-		add_int(d, "max_mib", p->policy.max_mib);
-		add_int(d, "buffer_percent", p->policy.buffer_pct);
-		add_int(d, "weight", p->policy.weight);
+		add_int(d, "min_mib", p->dyn.policy.min_mib);
+		add_int(d, "max_mib", p->dyn.policy.max_mib);
+		add_int(d, "buffer_percent", p->dyn.policy.buffer_pct);
+		add_int(d, "weight", p->dyn.policy.weight);
 		json_object_object_add(o, "dynamic_memory", d);
 	}
 }
 
-/* New bounds from `vm set`: the RAM the guest booted with is the most any
- * maximum can be until it starts again. */
+/* New bounds from `vm set`. */
 static void set_policy(struct proc *p, struct json_object *o, const struct vm_control_request *req)
 {
-	uint64_t ram = vm_config_ram_mib(machine_config(p->m));
-	if (!p->dynamic) {
-		refuse(o, "the VM runs without dynamic memory (vm set --dynamic-memory on while it is Off)");
-		return;
-	}
-	if (req->max_mib > ram) {
-		char why[160];
-		snprintf(why, sizeof(why), "the VM booted with %llu MiB of RAM: a larger maximum takes a restart",
-			 (unsigned long long)ram);
-		refuse(o, why);
-		return;
-	}
-	p->policy = (struct memory_policy){ .min_mib = req->min_mib, .max_mib = req->max_mib,
-					    .buffer_pct = req->buffer_pct, .weight = req->weight };
-}
-
-/* The host's memory from /proc/meminfo, MiB (zero when unreadable: the
- * balancer then sees no pressure). */
-static void host_memory(int fd, uint64_t *total, uint64_t *avail)
-{
-	char buf[4096];
-	*total = *avail = 0;
-	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	unsigned long long kib;
-	const char *t = strstr(buf, "MemTotal:"), *a = strstr(buf, "MemAvailable:");
-	if (t && sscanf(t, "MemTotal: %llu kB", &kib) == 1)
-		*total = kib >> 10;
-	if (a && sscanf(a, "MemAvailable: %llu kB", &kib) == 1)
-		*avail = kib >> 10;
-}
-
-/* Once a second: the balancer's step from the last statistics, then a
- * request for the next. Not while paused: the guest could not answer. */
-static void balance(struct evloop *l, const struct evloop_event *ev, void *opaque)
-{
-	(void)l;
-	(void)ev;
-	struct proc *p = opaque;
-	if (machine_paused(p->m) || p->stopping)
-		return;
-	struct machine_memory mm;
-	machine_memory_status(p->m, &mm);
-	struct memory_view v = { .have_demand = mm.have_demand, .demand_mib = mm.demand_mib,
-				 .assigned_mib = mm.target_mib };
-	host_memory(p->meminfo_fd, &v.host_total_mib, &v.host_avail_mib);
-	uint64_t next = memory_balancer_next(&p->balancer, &p->policy, &v);
+	struct memory_policy pol = { .min_mib = req->min_mib, .max_mib = req->max_mib,
+				     .buffer_pct = req->buffer_pct, .weight = req->weight };
 	struct nv_err err = { 0 };
-	if (next != mm.target_mib)
-		machine_set_memory_target(p->m, next, &err);
-	machine_memory_request_stats(p->m);
+	if (dynamic_memory_set_policy(&p->dyn, &pol, &err) < 0)
+		refuse(o, err.msg);
 }
 
 static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
@@ -438,17 +382,9 @@ static int setup(struct proc *p, struct nv_err *err)
 		r = evloop_add_timer(l, control_sweep, p, &id);
 	if (r >= 0)
 		r = evloop_timer_arm(l, id, CONTROL_SWEEP_MS, CONTROL_SWEEP_MS);
-	const struct vm_config *c = machine_config(p->m);
-	p->dynamic = c->dynamic_memory_enabled;
-	if (p->dynamic && r >= 0) {
-		p->policy = (struct memory_policy){ .min_mib = c->memory_min_mib, .max_mib = c->memory_max_mib,
-						    .buffer_pct = c->memory_buffer_pct, .weight = c->memory_weight };
-		p->meminfo_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-		r = evloop_add_timer(l, balance, p, &id);
-		if (r >= 0)
-			r = evloop_timer_arm(l, id, BALANCE_MS, BALANCE_MS);
-	}
-	return r < 0 ? nv_err_host(err, "event loop: %s", strerror(-r)) : 0;
+	if (r < 0)
+		return nv_err_host(err, "event loop: %s", strerror(-r));
+	return dynamic_memory_start(&p->dyn, p->m, l, err);
 }
 
 int vm_process_run(struct machine *m, const struct vm_process_options *o,
@@ -460,7 +396,7 @@ int vm_process_run(struct machine *m, const struct vm_process_options *o,
 	p->m = m;
 	p->o = o;
 	p->ctl_lfd = -1;
-	p->meminfo_fd = -1;
+	p->dyn.meminfo_fd = -1;
 	p->hub.listen_fd = -1;
 	p->hub.log.fd = -1;
 	for (int i = 0; i < MAX_CONTROL; i++)
@@ -490,8 +426,7 @@ ended:
 		close(p->ctl_lfd);
 		unlink(o->control_sock);
 	}
-	if (p->meminfo_fd >= 0)
-		close(p->meminfo_fd);
+	dynamic_memory_stop(&p->dyn);
 	if (p->hub.listen_fd >= 0)
 		unlink(o->console_sock);
 	console_hub_close(&p->hub); /* before the loop it is attached to */

@@ -18,11 +18,11 @@ fi
 
 declare -A accepted # page -> " --opt -x ... "
 opts=$(tests/tools/cli-options) || t_not_ok "tests/tools/cli-options" "failed"
-nfiles=0
-for f in $(printf '%s\n' "$opts" | awk '{ print $2 }' | sort -u); do
-	nfiles=$((nfiles + 1))
-	page=$(printf '%s\n' "$opts" | awk -v f="$f" '$2 == f { print $1; exit }')
-	mine=$(printf '%s\n' "$opts" | awk -v f="$f" '$2 == f { print $3 }')
+# Per page and file (a file whose entries two commands share is on both).
+nfiles=$(printf '%s\n' "$opts" | awk '{ print $2 }' | sort -u | wc -l)
+for pf in $(printf '%s\n' "$opts" | awk '{ print $1 "|" $2 }' | sort -u); do
+	page=${pf%%|*} f=${pf#*|}
+	mine=$(printf '%s\n' "$opts" | awk -v f="$f" -v p="$page" '$2 == f && $1 == p { print $3 }')
 	[ "$page" = - ] && continue
 	if [ "$page" = "?" ] || [ ! -f "$M/$page.1.scd" ]; then
 		t_not_ok "$f has a man page" "it parses $(echo $mine) but no page is known for it (tests/tools/cli-options page_of, doc/man)"
