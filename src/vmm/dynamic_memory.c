@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #define BALANCE_MS 1000 /* one step a second, as Hyper-V's balancer */
+#define NUDGE_EVERY 5      /* seconds between two reminders of the target */
+#define NUDGE_SLACK_MIB 16
 
 /* The host's memory from /proc/meminfo, MiB (zero when unreadable: the
  * balancer then sees no pressure). */
@@ -40,7 +42,11 @@ static void balance(struct evloop *l, const struct evloop_event *ev, void *opaqu
 	host_memory(d->meminfo_fd, &v.host_total_mib, &v.host_avail_mib);
 	uint64_t next = memory_balancer_next(&d->balancer, &d->policy, &v);
 	struct nv_err err = { 0 };
-	if (next != mm.target_mib)
+	/* A driver that deflated on an OOM holds less than asked and does not
+	 * inflate again by itself: the target is said again every few seconds
+	 * (once the OOM is over it inflates; while it lasts it deflates). */
+	bool short_of_target = mm.balloon_mib + NUDGE_SLACK_MIB < mm.ram_mib - next;
+	if (next != mm.target_mib || (short_of_target && ++d->nudge_ticks % NUDGE_EVERY == 0))
 		machine_set_memory_target(d->m, next, &err);
 	machine_memory_request_stats(d->m);
 }

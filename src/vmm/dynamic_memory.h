@@ -18,6 +18,7 @@ struct dynamic_memory {
 	bool on;                  /* the machine has dynamic memory */
 	struct memory_policy policy;
 	struct memory_balancer balancer;
+	unsigned nudge_ticks;     /* seconds the balloon held less than its target */
 	int meminfo_fd;           /* the host's /proc/meminfo, opened before the filters */
 };
 

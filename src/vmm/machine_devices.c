@@ -351,7 +351,7 @@ void machine_memory_status(struct machine *m, struct machine_memory *out)
 	virtio_balloon_stats(b, &st);
 	out->target_mib = out->ram_mib - ((uint64_t)c.target_pages * 4096 >> 20);
 	out->balloon_mib = (uint64_t)c.actual_pages * 4096 >> 20;
-	out->have_demand = memory_guest_demand(&st, (uint64_t)c.actual_pages * 4096, &out->demand_mib);
+	out->have_demand = memory_guest_demand(&st, &out->demand_mib);
 }
 
 void machine_memory_request_stats(struct machine *m)

@@ -3,9 +3,9 @@
 #define LOW_TICKS_BEFORE_SHRINK 3
 #define MIN_STEP_MIB 16
 
-bool memory_guest_demand(const struct virtio_balloon_stats *st, uint64_t balloon_bytes,
-			 uint64_t *demand_mib)
+bool memory_guest_demand(const struct virtio_balloon_stats *st, uint64_t *demand_mib)
 {
+	uint64_t balloon_bytes = (uint64_t)st->actual_pages * 4096;
 	const uint32_t need = (1u << VIRTIO_BALLOON_S_MEMTOT) | (1u << VIRTIO_BALLOON_S_AVAIL);
 	if (st->updates == 0 || (st->present & need) != need)
 		return false;

@@ -30,10 +30,9 @@ struct memory_balancer {
 };
 
 /* The guest's use from its statistics: MemTotal less MemAvailable, less
- * the balloon's pages when MemTotal still counts them (deflate-on-OOM);
- * false when the figures are missing or do not add up. */
-bool memory_guest_demand(const struct virtio_balloon_stats *st, uint64_t balloon_bytes,
-			 uint64_t *demand_mib);
+ * the balloon's pages of that instant when MemTotal still counts them
+ * (deflate-on-OOM); false when the figures are missing or do not add up. */
+bool memory_guest_demand(const struct virtio_balloon_stats *st, uint64_t *demand_mib);
 
 /* True when the host is short enough of memory that a VM of this weight
  * shrinks: the lighter the VM, the sooner (5 % of the host's memory

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Dynamic memory (issue 13) end to end in the lab, with a hypervisor inside:
 # a named L2 with the extensions and dynamic memory (1G startup, 512M..2G)
-# runs an L3 guest (with a balloon of its own) that keeps 4 MiB of data and,
-# round after round, fills 400 MiB, holds it, frees it. L3's freed pages go
+# runs an L3 guest (with a balloon of its own) that keeps 4 MiB of data,
+# fills 400 MiB, holds it, frees it, and fills it again. L3's freed pages go
 # back to L2 (its balloon's free page reporting), L2's to the lab host. While
 # L3 runs and keeps its data:
 #   - L2's Assigned memory (vm show) rises above its minimum when L3 holds the
-#     memory and falls back once L3 freed it; its Demand follows;
-#   - the host RSS of L2's VMM rises by most of the 400 MiB and falls again,
-#     in every round (it gives memory back and takes it again);
-#   - L3's data checksum is the same after every round, and L3 ends cleanly.
+#     memory and falls back once L3 freed it;
+#   - the host RSS of L2's VMM rises by most of the 400 MiB, falls, and rises
+#     again (it gives memory back and takes it again);
+#   - L3's data checksum stays the same, and L3 ends cleanly.
 # Before that, a default guest with dynamic memory shrinks to its minimum
 # when idle, grows when it needs memory (a 400 MiB file, more than its
 # minimum, is written), `vm set --memory-max` above the RAM it booted with
@@ -18,6 +18,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+# Longer than most (two guests, an L3 that fills 400 MiB twice): its lab
+# is given 15 minutes before it counts as wedged.
+NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-900}
 t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_TIMEOUT:-300}
@@ -85,15 +88,18 @@ a=$(assigned d)
 t_expect "vm set d --memory-max 2G while it runs: refused (it booted with 1G)" 2 'booted with 1024 MiB' -- \
 	"$NV" vm set d --memory-max 2G
 t_expect "vm set d --memory-min 128M while it runs" 0 'MemoryMinimum 128 MiB' -- "$NV" vm set d --memory-min 128M
-console_run d "rm /big; echo gone-\$((6*7))" '^gone-42' || true
+console_run d "rm /big; echo gone-\$((6*7))" '^gone-42' && t_ok "d's guest removed the file" ||
+	t_not_ok "d's guest removed the file" "$(tail -c 300 "$NESTVM_HOME/vms/d/console.log" | tr '\n' '|')"
 if wait_assigned d -le 300 120; then t_ok "the file gone, d shrinks again ($(assigned d) MiB)"
-else t_not_ok "the file gone, d shrinks again" "assigned $(assigned d) MiB"; fi
-# More than the maximum: the guest's own OOM killer ends the process (dd's
-# 1500 MiB buffer in a 1G guest); the VM and its VMM go on.
-if console_run d "dd if=/dev/zero of=/dev/null bs=1500M count=1 2>/dev/null; echo oom-\$?" '^oom-[0-9]+'; then
-	out=$(grep -ao 'oom-[0-9]*' "$NESTVM_HOME/vms/d/console.log" | tail -n1)
-	[ "$out" = oom-137 ] && t_ok "demand above the maximum: the guest's OOM killer ended it (status 137)" ||
-		t_not_ok "demand above the maximum: the guest's OOM killer" "$out"
+else t_not_ok "the file gone, d shrinks again" "assigned $(assigned d) MiB, demand $(demand d) MiB"; fi
+# More than the maximum: two processes that touch 700 MiB each in a 1G
+# guest; the guest's own OOM killer ends one (its kernel says so on the
+# console even with quiet); the VM and its VMM go on.
+if console_run d "dd if=/dev/zero of=/dev/null bs=700M count=3 2>/dev/null & dd if=/dev/zero of=/dev/null bs=700M count=3 2>/dev/null; a=\$?; wait \$!; echo oom-\$a-\$?" '^oom-[0-9]+-[0-9]+'; then
+	out=$(grep -ao 'oom-[0-9]*-[0-9]*' "$NESTVM_HOME/vms/d/console.log" | tail -n1)
+	grep -aq 'Out of memory: Killed process [0-9]* (dd)' "$NESTVM_HOME/vms/d/console.log" &&
+		t_ok "demand above the maximum: the guest's OOM killer ended a dd ($out)" ||
+		t_not_ok "demand above the maximum: the guest's OOM killer" "$out, no OOM kill on the console"
 else
 	t_not_ok "demand above the maximum: an answer" "$(tail -c 300 "$NESTVM_HOME/vms/d/console.log" | tr '\n' '|')"
 fi
@@ -104,16 +110,20 @@ t_expect "vm stop d --force" 0 '' -- "$NV" vm stop d --force
 # --- an L2 with a hypervisor inside keeps its dynamic memory
 l3='mkdir -p /hold && mount -t tmpfs -o size=600m hold /hold || echo L3-no-tmpfs
 head -c 4194304 /dev/urandom >/keep; k=$(md5sum </keep)
+ok() { [ "$(md5sum </keep)" = "$k" ] && echo data-ok || echo data-BAD; }
 echo L3-up
-for r in 1 2; do
-	dd if=/dev/zero of=/hold/x bs=1M count=400 2>/dev/null; echo L3-held-$r-bytes-$(wc -c </hold/x)
-	sleep 40
-	rm /hold/x
-	[ "$(md5sum </keep)" = "$k" ] && echo L3-freed-$r-data-ok || echo L3-freed-$r-data-BAD
-	sleep 50
-done
-echo L3-done'
-cmd=$(guest/encode-cmd nestvm run --device balloon --memory 640M -- sh -c "$l3")
+dd if=/dev/zero of=/hold/x bs=1M count=400 2>/dev/null; echo L3-held-1-bytes-$(wc -c </hold/x)
+sleep 20
+rm /hold/x; echo L3-freed-1-$(ok)
+sleep 30
+dd if=/dev/zero of=/hold/x bs=1M count=400 2>/dev/null; echo L3-held-2-bytes-$(wc -c </hold/x)
+sleep 20
+echo L3-done-$(ok)'
+# L3 starts 40 s into n's boot, once n settled (its balloon inflated from
+# its maximum down to its minimum): an L2's balloon churning while its L3
+# boots is a load of many nested exits under which the lab's emulated SVM
+# stalled the lab host itself (lab/README.md).
+cmd=$(guest/encode-cmd sh -c 'sleep 40; exec "$@"' sh nestvm run --device balloon --memory 640M -- sh -c "$l3")
 t_expect "create n: nested, dynamic 512M..2G, running an L3" 0 'VM n created' -- \
 	"$NV" vm create n --nested --memory 1G --dynamic-memory on --memory-min 512M --memory-max 2G \
 	--append "quiet nestvm.cmd=$cmd"
@@ -127,7 +137,7 @@ samples=$tmp/samples
 : >"$samples"
 phase=up
 for _ in $(seq 300); do
-	last=$(grep -aoE 'L3-(held-[0-9]|freed-[0-9]-data-[a-zA-Z]+|done)' "$LOG" | tail -n1)
+	last=$(grep -aoE 'L3-(held-[0-9]|freed-1|done)' "$LOG" | tail -n1)
 	[ -n "$last" ] && phase=$last
 	echo "$phase $(assigned n) $(rss_mib "$pid")" >>"$samples"
 	[ "$phase" = L3-done ] && break
@@ -135,28 +145,29 @@ for _ in $(seq 300); do
 done
 echo "# n: phase, Assigned MiB, VMM RSS MiB, every 2 s:"
 awk '{ printf "# %s\n", $0 }' "$samples" | uniq -c | awk '{ c = $1; $1 = ""; print $0 " (x" c ")" }' | head -n 60
-grep -q '^L3-done' "$LOG" && t_ok "L3 ran to its end while n's memory moved" ||
-	t_not_ok "L3 ran to its end" "last phase $phase: $(tail -c 300 "$LOG" | tr '\n' '|')"
+grep -aq '^L3-done-' "$LOG" && t_ok "L3 ran to its end while n's memory moved" ||
+	t_not_ok "L3 ran to its end" "last phase $phase; n: $("$NV" vm show n | grep -E '^(State|LastStop)' | tr -s ' ' | tr '\n' ' '); $(tail -c 300 "$LOG" | tr '\n' '|')"
 for r in 1 2; do
-	grep -aq "L3-freed-$r-data-ok" "$LOG" && t_ok "round $r: L3's data intact" ||
-		t_not_ok "round $r: L3's data intact" "$(grep -ao "L3-freed-$r-[a-zA-Z-]*" "$LOG")"
-	# Peaks while L3 holds the memory; lows at the end of the freed phase.
 	grep -aq "L3-held-$r-bytes-419430400" "$LOG" && t_ok "round $r: L3 holds 400 MiB" ||
 		t_not_ok "round $r: L3 holds 400 MiB" "$(grep -ao "L3-held-$r[a-z0-9-]*" "$LOG")"
-	# (no process substitution: the lab has no /dev/fd)
-	read -r a_hi r_hi <<<"$(awk -v p="L3-held-$r" '$1 == p { if ($2 > a) a = $2; if ($3 > m) m = $3 } END { print a + 0, m + 0 }' "$samples")"
-	read -r a_lo r_lo <<<"$(awk -v p="L3-freed-$r-data-ok" '$1 == p { a = $2; m = $3 } END { print a + 0, m + 0 }' "$samples")"
-	if [ "$a_hi" -ge 700 ] && [ "$a_lo" -le $((a_hi - 150)) ]; then
-		t_ok "round $r: n's Assigned rose to $a_hi MiB while L3 held 400 MiB, fell to $a_lo MiB after"
-	else
-		t_not_ok "round $r: n's Assigned rose and fell" "high $a_hi, low $a_lo MiB"
-	fi
-	if [ "$r_lo" -gt 0 ] && [ "$r_hi" -ge $((r_lo + 250)) ]; then
-		t_ok "round $r: n's VMM took $((r_hi - r_lo)) MiB from the host and gave it back ($r_hi -> $r_lo MiB RSS)"
-	else
-		t_not_ok "round $r: n's VMM gave memory back" "RSS high $r_hi, after $r_lo MiB"
-	fi
 done
+grep -aq '^L3-freed-1-data-ok' "$LOG" && grep -aq '^L3-done-data-ok' "$LOG" && t_ok "L3's data intact throughout" ||
+	t_not_ok "L3's data intact throughout" "$(grep -aoE 'L3-(freed-1|done)-[a-zA-Z-]*' "$LOG" | tr '\n' ' ')"
+# Highs while L3 holds its 400 MiB; the low at the end of the freed phase.
+# (no process substitution: the lab has no /dev/fd)
+high() { awk -v p="$1" '$1 == p { if ($2 > a) a = $2; if ($3 > m) m = $3 } END { print a + 0, m + 0 }' "$samples"; }
+read -r a_hi1 r_hi1 <<<"$(high L3-held-1)"
+read -r a_hi2 r_hi2 <<<"$(high L3-held-2)"
+read -r a_lo r_lo <<<"$(awk '$1 == "L3-freed-1" { a = $2; m = $3 } END { print a + 0, m + 0 }' "$samples")"
+if [ "$a_hi1" -ge 612 ] && [ "$a_lo" -le $((a_hi1 - 100)) ]; then
+	t_ok "n's Assigned rose to $a_hi1 MiB while L3 held 400 MiB and fell to $a_lo MiB once it freed them"
+else t_not_ok "n's Assigned rose and fell" "high $a_hi1, then $a_lo MiB"; fi
+if [ "$r_lo" -gt 0 ] && [ "$r_hi1" -ge $((r_lo + 250)) ]; then
+	t_ok "n's VMM gave $((r_hi1 - r_lo)) MiB back to the host ($r_hi1 -> $r_lo MiB RSS)"
+else t_not_ok "n's VMM gave memory back to the host" "RSS $r_hi1 -> $r_lo MiB"; fi
+if [ "$a_hi2" -ge 612 ] && [ "$r_lo" -gt 0 ] && [ "$r_hi2" -ge $((r_lo + 250)) ]; then
+	t_ok "and took it again: Assigned $a_hi2 MiB, RSS $r_lo -> $r_hi2 MiB while L3 held 400 MiB again"
+else t_not_ok "n took the memory again" "Assigned $a_hi2, RSS $r_lo -> $r_hi2 MiB"; fi
 t_expect "vm show n --json: dynamic memory on, with the extensions" 0 '"dynamic_memory_enabled": true' -- \
 	"$NV" vm show n --json
 t_summary

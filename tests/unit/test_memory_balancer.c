@@ -13,9 +13,10 @@
 
 #define MIB (1ull << 20)
 
-static struct virtio_balloon_stats stats(uint64_t total_mib, uint64_t avail_mib, bool doom)
+static struct virtio_balloon_stats stats(uint64_t total_mib, uint64_t avail_mib, bool doom, uint64_t balloon_mib)
 {
-	struct virtio_balloon_stats st = { .updates = 1, .deflate_on_oom = doom };
+	struct virtio_balloon_stats st = { .updates = 1, .deflate_on_oom = doom,
+					   .actual_pages = (uint32_t)(balloon_mib * 256) };
 	st.value[VIRTIO_BALLOON_S_MEMTOT] = total_mib * MIB;
 	st.value[VIRTIO_BALLOON_S_AVAIL] = avail_mib * MIB;
 	st.present = (1u << VIRTIO_BALLOON_S_MEMTOT) | (1u << VIRTIO_BALLOON_S_AVAIL);
@@ -25,23 +26,24 @@ static struct virtio_balloon_stats stats(uint64_t total_mib, uint64_t avail_mib,
 static void test_demand(void **state)
 {
 	uint64_t d = 0;
-	struct virtio_balloon_stats st = stats(2048, 1500, false);
-	assert_true(memory_guest_demand(&st, 0, &d));
-	assert_int_equal(d, 548);
-	/* MemTotal still counts 1024 MiB in the balloon. */
-	st = stats(2048, 500, true);
-	assert_true(memory_guest_demand(&st, 1024 * MIB, &d));
+	struct virtio_balloon_stats st = stats(2048, 1500, false, 300);
+	assert_true(memory_guest_demand(&st, &d));
+	assert_int_equal(d, 548); /* MemTotal has no balloon in it */
+	/* MemTotal still counts the 1024 MiB the balloon held when the
+	 * figures came. */
+	st = stats(2048, 500, true, 1024);
+	assert_true(memory_guest_demand(&st, &d));
 	assert_int_equal(d, 524);
-	st = stats(2048, 2100, false); /* more available than total */
-	assert_false(memory_guest_demand(&st, 0, &d));
+	st = stats(2048, 2100, false, 0); /* more available than total */
+	assert_false(memory_guest_demand(&st, &d));
 	st.present = 1u << VIRTIO_BALLOON_S_MEMTOT; /* no AVAIL */
 	st.value[VIRTIO_BALLOON_S_AVAIL] = 0;
-	assert_false(memory_guest_demand(&st, 0, &d));
-	st = stats(2048, 100, false);
+	assert_false(memory_guest_demand(&st, &d));
+	st = stats(2048, 100, false, 0);
 	st.updates = 0; /* nothing sent yet */
-	assert_false(memory_guest_demand(&st, 0, &d));
-	st = stats(100, 10, true); /* a balloon bigger than the use */
-	assert_true(memory_guest_demand(&st, 500 * MIB, &d));
+	assert_false(memory_guest_demand(&st, &d));
+	st = stats(100, 10, true, 500); /* a balloon bigger than the use */
+	assert_true(memory_guest_demand(&st, &d));
 	assert_int_equal(d, 0);
 }
 

@@ -231,6 +231,7 @@ static void test_stats_kept_and_requested(void **state)
 	put_stat(p + 10, 6, 100ull << 20); /* AVAIL */
 	put_stat(p + 20, 99, 7);       /* a tag from the future */
 	put_stat(p + 30, 4, 50ull << 20); /* MEMFREE */
+	vdrv_wr(t, VIRTIO_MMIO_CONFIG + 4, 77); /* the driver's actual now */
 	put(QS, 0, 0x30000, 45, false); /* 4 records and half of one */
 	assert_int_equal(used_idx(QS), 0); /* held */
 	virtio_balloon_stats(b, &st);
@@ -240,6 +241,7 @@ static void test_stats_kept_and_requested(void **state)
 	assert_int_equal(st.value[6], 100ull << 20);
 	assert_int_equal(st.value[4], 50ull << 20);
 	assert_int_equal(st.present, (1u << 4) | (1u << 5) | (1u << 6));
+	assert_int_equal(st.actual_pages, 77); /* the balloon of that instant */
 
 	virtio_balloon_request_stats(b);
 	assert_int_equal(used_idx(QS), 1);

@@ -117,7 +117,7 @@ static enum queue_role role_of(uint64_t features, uint16_t qidx)
  * drivers add some), a partial record ends it. */
 static void take_stats(struct virtio_balloon *b, const struct virtq_chain *c)
 {
-	struct virtio_balloon_stats st = { .updates = b->stats.updates + 1 };
+	struct virtio_balloon_stats st = { .updates = b->stats.updates + 1, .actual_pages = b->actual };
 	for (uint64_t off = 0; off + STAT_RECORD <= c->readable_len; off += STAT_RECORD) {
 		uint8_t raw[STAT_RECORD];
 		if (virtq_chain_read(c, off, raw, STAT_RECORD) != STAT_RECORD)

@@ -34,8 +34,11 @@ struct virtio_balloon_stats {
 	uint64_t updates; /* buffers received; 0: none yet */
 	uint32_t present; /* bit per tag sent */
 	uint64_t value[VIRTIO_BALLOON_STAT_COUNT];
-	/* Negotiated: the guest's MemTotal then still counts the balloon. */
+	/* Negotiated: the guest's MemTotal then still counts the balloon, */
 	bool deflate_on_oom;
+	/* as large as the driver said when the figures came (the figures and
+	 * the balloon of one instant: it moves between two reports). */
+	uint32_t actual_pages;
 };
 
 struct virtio_balloon *virtio_balloon_new(const struct guest_mem *mem, struct irq_line irq);
