@@ -148,9 +148,9 @@ static void add_memory_status(struct proc *p, struct json_object *o)
 {
 	struct machine_memory mm;
 	machine_memory_status(p->m, &mm);
-	add_int(o, "ram_mib", mm.ram_mib);
 	if (!mm.has_balloon)
 		return;
+	add_int(o, "ram_mib", mm.ram_mib);
 	add_int(o, "memory_target_mib", mm.target_mib);
 	add_int(o, "balloon_mib", mm.balloon_mib);
 	if (mm.have_demand)
