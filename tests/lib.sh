@@ -156,13 +156,13 @@ t_kvm_meets() {
 # new lab, said out loud (the lab's emulated SVM has faults of its own, see
 # lab/README.md); a test's own failures are never retried.
 t_lab_run() {
-	local secs=$1 log st try
+	local secs=$1 log st try tries=${NESTVM_E2E_LAB_TRIES:-2}
 	shift
 	log=$(mktemp)
-	for try in 1 2; do
+	for ((try = 1; try <= tries; try++)); do
 		lab/run --timeout "$secs" -- "$@" </dev/null 2>&1 | tee "$log"
 		st=${PIPESTATUS[0]}
-		if [ "$try" = 1 ] && { [ "$st" = 124 ] || [ "$st" = 125 ]; } &&
+		if [ "$try" -lt "$tries" ] && { [ "$st" = 124 ] || [ "$st" = 125 ]; } &&
 			! grep -Eq '^[0-9]+ passed, [0-9]+ failed' "$log"; then
 			echo "!! the lab host failed (lab/run exit $st): once more in a fresh lab"
 			continue
@@ -170,7 +170,7 @@ t_lab_run() {
 		# The lab's emulated SVM now and then makes a nested guest
 		# triple-fault (lab/README.md); a failing run that met one goes
 		# once more, and a fault of nestvm's would fail the second too.
-		if [ "$try" = 1 ] && [ "$st" != 0 ] && grep -q 'the guest crashed: vCPU [0-9]* triple-faulted' "$log"; then
+		if [ "$try" -lt "$tries" ] && [ "$st" != 0 ] && grep -q 'the guest crashed: vCPU [0-9]* triple-faulted' "$log"; then
 			echo "!! a nested guest triple-faulted in the lab (its emulated SVM, lab/README.md): once more in a fresh lab"
 			continue
 		fi
