@@ -116,18 +116,8 @@ static uint16_t used_idx(unsigned q)
 /* One chain of one buffer on queue q: kicked, and it must come back. */
 static void send(unsigned q, uint64_t gpa, uint32_t len, bool writable)
 {
-	uint64_t d = ring(q, 0);
-	uint16_t flags = writable ? VIRTQ_DESC_F_WRITE : 0, zero = 0, head = 0;
-	memcpy(ram + d, &gpa, 8);
-	memcpy(ram + d + 8, &len, 4);
-	memcpy(ram + d + 12, &flags, 2);
-	memcpy(ram + d + 14, &zero, 2);
-	memcpy(ram + ring(q, 1) + 4 + 2 * (avail_idx[q] % QSZ), &head, 2);
-	avail_idx[q]++;
-	memcpy(ram + ring(q, 1) + 2, &avail_idx[q], 2);
-	vdrv_wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-	uint16_t used;
-	memcpy(&used, ram + ring(q, 2) + 2, 2);
+	put(q, 0, gpa, len, writable);
+	uint16_t used = used_idx(q);
 	assert_int_equal(used, (uint16_t)(used_seen[q] + 1)); /* returned, once */
 	used_seen[q] = used;
 }
