@@ -154,13 +154,14 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	m->cfg = *c;
 	m->res = *r;
 	m->vm.fd = m->vm.kvm_fd = -1;
-	m->end_fd = -1;
+	m->end_fd = m->ready_fd = -1;
 	pthread_mutex_init(&m->end_lock, NULL);
 	m->vcpu_host = (struct vcpu_host){
 		.pio = &m->vm.pio, .mmio = &m->vm.mmio, .stop = on_vcpu_stop, .opaque = m
 	};
 	m->end_fd = eventfd(0, EFD_CLOEXEC);
-	if (m->end_fd < 0) {
+	m->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->end_fd < 0 || m->ready_fd < 0) {
 		nv_err_host(err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
@@ -264,6 +265,11 @@ int machine_end_fd(const struct machine *m)
 	return m->end_fd;
 }
 
+int machine_ready_fd(const struct machine *m)
+{
+	return m->ready_fd;
+}
+
 void machine_finish(struct machine *m, struct machine_result *res)
 {
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
@@ -300,6 +306,8 @@ void machine_destroy(struct machine *m)
 	kvm_vm_destroy(&m->vm);
 	if (m->end_fd >= 0)
 		close(m->end_fd);
+	if (m->ready_fd >= 0)
+		close(m->ready_fd);
 	pthread_mutex_destroy(&m->end_lock);
 	free(m);
 }

@@ -97,6 +97,9 @@ struct device_table;
 const struct device_table *machine_devices(const struct machine *m);
 /* Readable (eventfd) once the VM has ended; poll it. */
 int machine_end_fd(const struct machine *m);
+/* Readable (an eventfd: read it to rearm) each time the guest said it is
+ * ready for a warm start's snapshot (guest/tools/nestvm-warm.c). */
+int machine_ready_fd(const struct machine *m);
 /* Ends the VM from the host side; the first ending wins. */
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail);
 /* Stops all vCPUs and returns how the VM ended. */
