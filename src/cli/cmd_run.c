@@ -259,9 +259,10 @@ static bool warm_wanted(const struct run_args *a)
 	       strcmp(a->launch.kvm_device, "/dev/kvm") == 0 && !warm_start_unsupported(&a->vm);
 }
 
-/* Restores the snapshot when there is a good one, else boots to take it;
- * an unusable snapshot is said, removed and taken again. Where no
- * snapshot can be kept (no state directory), a plain boot. */
+/* Restores the snapshot when there is a good one, else boots to take it
+ * (from the set-up's second run on); an unusable snapshot is said, removed
+ * and taken again. Where no snapshot can be kept (no state directory), a
+ * plain boot. */
 static struct machine *warm_launch(struct run_args *a, struct warm_run *wr, struct machine_saved *saved,
 				   struct vm_launch_state *launch, struct nv_err *err)
 {
@@ -269,6 +270,10 @@ static struct machine *warm_launch(struct run_args *a, struct warm_run *wr, stru
 	wr->command_argc = a->launch.command_argc;
 	if (warm_start_prepare(&wr->w, &a->vm, err) < 0) {
 		*err = (struct nv_err){ 0 };
+		return vm_launch(&a->vm, &a->launch, launch, err);
+	}
+	if (!warm_start_exists(&wr->w) && !warm_start_seen(&wr->w)) {
+		warm_start_free(&wr->w);
 		return vm_launch(&a->vm, &a->launch, launch, err);
 	}
 	wr->on = true;

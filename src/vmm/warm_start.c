@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -186,6 +187,20 @@ bool warm_start_exists(const struct warm_start *w)
 {
 	struct stat st;
 	return lstat(w->dir, &st) == 0;
+}
+
+bool warm_start_seen(const struct warm_start *w)
+{
+	char p[VM_PATH_MAX + 8];
+	if (snprintf(p, sizeof(p), "%s.seen", w->dir) >= (int)sizeof(p))
+		return false;
+	struct stat st;
+	if (lstat(p, &st) == 0)
+		return true;
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+	return false;
 }
 
 int warm_start_load(const struct warm_start *w, struct machine_saved *s, struct nv_err *err)

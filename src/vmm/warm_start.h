@@ -1,7 +1,10 @@
 /* Warm start: `nestvm run` starts the default guest from a snapshot taken
  * once, when its init was ready, instead of booting it.
  *
- * The first run of a given set-up boots with KERNEL_CMDLINE_WARM; the
+ * The first run of a given set-up boots as ever and only marks the set-up
+ * as seen (<key hash>.seen), so that a VM run once costs nothing more (a
+ * snapshot costs a second or so and its size on disk, which in a nested
+ * guest is RAM). The second boots with KERNEL_CMDLINE_WARM; the
  * guest's init sets everything up, then says it is ready (the debug-exit
  * device's second port) and waits for a line on the console. The VMM
  * pauses the VM there, saves it into the snapshot's folder, resumes it and
@@ -56,6 +59,9 @@ void warm_start_free(struct warm_start *w);
 
 /* True when the snapshot's folder exists (usable or not). */
 bool warm_start_exists(const struct warm_start *w);
+
+/* True when a run of this set-up was seen before; marks it seen. */
+bool warm_start_seen(const struct warm_start *w);
 
 /* Loads the snapshot (machine_saved_load) after checking its key text.
  * -1 with a one-line err naming what is wrong. */

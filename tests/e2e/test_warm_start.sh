@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Warm start (`nestvm run` from a snapshot of the booted default guest),
-# end to end: the first run of a set-up boots and takes the snapshot, later
-# runs start from it, with the same output, arguments and exit statuses as
-# a cold boot; two restored VMs share no random numbers and get the host's
-# clock; a change of settings or files makes a new snapshot; a damaged one
-# is said, replaced, and never used; --cold boots.
+# end to end: the first run of a set-up boots and marks it seen, the second
+# boots and takes the snapshot, later runs start from it, with the same
+# output, arguments and exit statuses as a cold boot; two restored VMs share
+# no random numbers and get the host's clock; a change of settings or files
+# makes a new key; a damaged snapshot is said, replaced, and never used;
+# --cold boots.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -19,10 +20,17 @@ snapshots() { find "$W" -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2>/dev/null
 # run OUT [nestvm run options and command]: stdout and stderr apart.
 run() { local o=$1; shift; timeout 120 "$NV" run "$@" >"$o" 2>"$o.err" </dev/null; }
 
-run "$tmp/first" -- sh -c 'echo S=$NESTVM_START'
+seen() { find "$W" -mindepth 1 -maxdepth 1 -name '*.seen' 2>/dev/null | wc -l; }
+run "$tmp/once" -- sh -c 'echo S=$NESTVM_START'
 t_status "the first run exits with its command's status" 0 $?
-[ "$(cat "$tmp/first")" = S=cold ] && t_ok "the first run boots (NESTVM_START=cold)" ||
-	t_not_ok "the first run boots" "$(head -c 300 "$tmp/first" "$tmp/first.err" | tr '\n' '|')"
+[ "$(cat "$tmp/once")" = S=cold ] && [ "$(snapshots)" = 0 ] && [ "$(seen)" = 1 ] &&
+	t_ok "the first run boots and only marks its set-up seen" ||
+	t_not_ok "the first run boots and only marks its set-up seen" \
+		"$(cat "$tmp/once" "$tmp/once.err" | tr '\n' '|') $(ls -a "$W" 2>&1 | tr '\n' ' ')"
+run "$tmp/first" -- sh -c 'echo S=$NESTVM_START'
+t_status "the second run exits with its command's status" 0 $?
+[ "$(cat "$tmp/first")" = S=cold ] && t_ok "the second run boots (NESTVM_START=cold)" ||
+	t_not_ok "the second run boots" "$(head -c 300 "$tmp/first" "$tmp/first.err" | tr '\n' '|')"
 d=$(find "$W" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -n 1)
 [ "$(snapshots)" = 1 ] && [ -s "$d/vm.state" ] && [ -s "$d/memory" ] && [ -s "$d/key" ] &&
 	t_ok "it took one snapshot (vm.state, memory, key)" ||
@@ -74,24 +82,25 @@ for i in 1 2; do
 	t_has "interactive start $i reads its input" '^ab'
 done
 
-# Other settings or files: another snapshot.
+# Other settings or files: another key.
 before=$(snapshots)
-run "$tmp/mem" --memory 320M -- sh -c 'echo S=$NESTVM_START'
-run "$tmp/mem2" --memory 320M -- sh -c 'echo S=$NESTVM_START'
-[ "$(snapshots)" = $((before + 1)) ] && [ "$(cat "$tmp/mem")" = S=cold ] && [ "$(cat "$tmp/mem2")" = S=warm ] &&
+for i in 1 2 3; do run "$tmp/mem$i" --memory 320M -- sh -c 'echo S=$NESTVM_START'; done
+[ "$(snapshots)" = $((before + 1)) ] && [ "$(cat "$tmp/mem2")" = S=cold ] && [ "$(cat "$tmp/mem3")" = S=warm ] &&
 	t_ok "other memory: a snapshot of its own, then used" ||
-	t_not_ok "other memory: a snapshot of its own" "$(snapshots) snapshots; $(cat "$tmp/mem" "$tmp/mem2" | tr '\n' ' ')"
+	t_not_ok "other memory: a snapshot of its own" "$(snapshots) snapshots; $(cat "$tmp"/mem? | tr '\n' ' ')"
 g=$tmp/guest
 mkdir "$g" && cp "$(dirname "$NV")/guest/vmlinuz" "$(dirname "$NV")/guest/initrd.img" "$g/"
+marks=$(seen)
 NESTVM_GUEST_DIR=$g run "$tmp/g1" -- sh -c 'echo S=$NESTVM_START'
 touch -d '2001-01-01' "$g/initrd.img"
 NESTVM_GUEST_DIR=$g run "$tmp/g2" -- sh -c 'echo S=$NESTVM_START'
-[ "$(cat "$tmp/g1")" = S=cold ] && [ "$(cat "$tmp/g2")" = S=cold ] && [ "$(snapshots)" = $((before + 3)) ] &&
-	t_ok "another initrd, then the same one changed: a new snapshot each" ||
-	t_not_ok "a changed initrd: a new snapshot" "$(snapshots) snapshots; $(cat "$tmp/g1" "$tmp/g2" | tr '\n' ' ')"
+[ "$(cat "$tmp/g1")" = S=cold ] && [ "$(cat "$tmp/g2")" = S=cold ] && [ "$(seen)" = $((marks + 2)) ] &&
+	t_ok "another initrd, then the same one changed: a new key each" ||
+	t_not_ok "a changed initrd: a new key" "$(seen) seen; $(cat "$tmp/g1" "$tmp/g2" | tr '\n' ' ')"
 rm -rf "$W"/*
 
 # Damaged snapshots: said in one line, removed, taken again.
+run "$tmp/d0" -- true
 run "$tmp/d0" -- true
 d=$(find "$W" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -n 1)
 damage() { # WHAT EXPECTED-NOTE: after the damage, a run boots and a new snapshot serves the next
@@ -115,8 +124,9 @@ damage "a key for other settings" "warm-start snapshot $d: made for other files 
 rm "$d/key"
 damage "a missing key" "warm-start snapshot $d: no readable key file"
 
-# Two first runs at once: both run, one snapshot stays.
+# Two runs that take the snapshot at once: both run, one snapshot stays.
 rm -rf "$W"/*
+run "$tmp/c0" --memory 300M -- true
 run "$tmp/c1" --memory 300M -- sh -c 'exit 5' &
 p1=$!
 run "$tmp/c2" --memory 300M -- sh -c 'exit 6' &
@@ -126,8 +136,8 @@ s1=$?
 wait $p2
 s2=$?
 [ "$s1 $s2" = "5 6" ] && [ "$(snapshots)" = 1 ] && [ -z "$(find "$W" -mindepth 1 -maxdepth 1 -name '.*')" ] &&
-	t_ok "two first runs at once: both run, one snapshot, no leftovers" ||
-	t_not_ok "two first runs at once" "statuses $s1 $s2; $(ls -a "$W" | tr '\n' ' ')"
+	t_ok "two snapshot-taking runs at once: both run, one snapshot, no leftovers" ||
+	t_not_ok "two snapshot-taking runs at once" "statuses $s1 $s2; $(ls -a "$W" | tr '\n' ' ')"
 
 t_fails "a command too long for the warm-start line is refused" 2 'the command is too long' -- \
 	"$NV" run -- echo "$(head -c 7000 /dev/zero | tr '\0' x)"

@@ -109,6 +109,9 @@ static void test_load_checks_key(void **state)
 	config(&c);
 	prepare(&w, &c);
 	assert_false(warm_start_exists(&w));
+	assert_false(warm_start_seen(&w)); /* the first run: marked */
+	assert_true(warm_start_seen(&w));
+	assert_false(warm_start_exists(&w)); /* a mark is not a snapshot */
 	assert_int_equal(mkdir(w.dir, 0700), 0);
 	assert_true(warm_start_exists(&w));
 	assert_int_equal(warm_start_load(&w, &s, &err), -1);
