@@ -14,12 +14,12 @@
  * share random numbers), writes the command (cmd=: argv joined by NUL
  * bytes, as nestvm.cmd carries it on a cold boot) decoded into CMD_FILE
  * with a NUL after its last argument, and turns the console's CR-before-LF
- * off for it, as the init does on a cold boot. It prints "warm" or "cold"
- * (restored, or the boot that made the snapshot) for the init. The console
- * does not echo the line. Everything here saves the init a process: in a
- * restored VM each one costs page faults the snapshot has not seen yet.
- * Exit status 0, or 1 with a message when the line is missing or
- * malformed. Built static by guest/build (gcc -static -Os). */
+ * off for it, as the init does on a cold boot. The console does not echo
+ * the line. Everything here saves the init a process: in a restored VM each
+ * one costs page faults the snapshot has not seen yet. Exit status: 0 for
+ * start=warm (a restored VM), 3 for start=cold (the boot that took the
+ * snapshot), 1 with a message when the line is missing or malformed.
+ * Built static by guest/build (gcc -static -Os). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/random.h>
@@ -36,6 +36,8 @@
 #define LINE_MAX_BYTES 8192
 #define SEED_BYTES 32
 #define CMD_FILE "/tmp/.nestvm-cmd"
+#define EXIT_WARM 0
+#define EXIT_COLD 3
 
 static int fail(const char *what)
 {
@@ -207,8 +209,7 @@ static int handle(char *line, int console)
 	}
 	if (!have_time || !have_seed || !start)
 		return fail("the VMM's line lacks start=, time= or seed=");
-	printf("%s\n", start);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return strcmp(start, "warm") == 0 ? EXIT_WARM : EXIT_COLD;
 }
 
 int main(void)
