@@ -60,7 +60,9 @@ run "$tmp/cold" --cold -- sh -c 'echo S=$NESTVM_START'
 
 # Two VMs from one snapshot: their own random numbers and boot ids, and
 # the host's time.
-probe='echo S=$NESTVM_START; echo R=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"); echo B=$(cat /proc/sys/kernel/random/boot_id); echo T=$(date +%s)'
+# G: the VM generation ID's 16 bytes (0xff000, the DSDT's VGEN.ADDR).
+probe='echo S=$NESTVM_START; echo R=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n"); echo B=$(cat /proc/sys/kernel/random/boot_id); echo T=$(date +%s)
+echo G=$(dd if=/dev/mem bs=16 skip=65280 count=1 2>/dev/null | od -An -tx1 | tr -d " \n"); echo V=$(grep -c VMGENCTR /sys/firmware/acpi/tables/DSDT)'
 run "$tmp/p1" -- sh -c "$probe"
 run "$tmp/p2" -- sh -c "$probe"
 now=$(date +%s)
@@ -72,6 +74,11 @@ f() { sed -n "s/^$1=//p" "$2"; }
 [ -n "$(f B "$tmp/p1")" ] && [ "$(f B "$tmp/p1")" != "$(f B "$tmp/p2")" ] &&
 	t_ok "two warm VMs have different boot ids" ||
 	t_not_ok "two warm VMs have different boot ids" "$(f B "$tmp/p1") $(f B "$tmp/p2")"
+g1=$(f G "$tmp/p1")
+[ "$(f V "$tmp/p1")" = 1 ] && [ "${#g1}" = 32 ] && [ "$g1" != 00000000000000000000000000000000 ] &&
+	[ "$g1" != "$(f G "$tmp/p2")" ] &&
+	t_ok "each restore writes a new VM generation ID (ACPI VMGENCTR)" ||
+	t_not_ok "each restore writes a new VM generation ID" "$(grep -h '^[GV]=' "$tmp/p1" "$tmp/p2" | tr '\n' ' ')"
 t2=$(f T "$tmp/p2")
 [ -n "$t2" ] && [ $((now - t2)) -ge 0 ] && [ $((now - t2)) -le 10 ] &&
 	t_ok "a warm VM's clock is the host's (within 10 s)" || t_not_ok "a warm VM's clock is the host's" "guest $t2, host $now"
