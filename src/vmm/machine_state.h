@@ -26,6 +26,13 @@
  * (created if missing; files replaced atomically). */
 int machine_save(struct machine *m, const char *dir, struct nv_err *err);
 
+/* The machine's settings as the "config" section holds them (malloc'd
+ * JSON text), or NULL (out of memory). */
+char *machine_config_json(const struct machine *m);
+/* The same state file's bytes in memory (*image malloc'd, the caller
+ * frees it), of a paused machine: what a live migration sends. */
+int machine_state_image(struct machine *m, uint8_t **image, size_t *len, struct nv_err *err);
+
 /* A loaded, checked saved machine, ready for machine_resources.saved. */
 struct machine_saved {
 	char dir[VM_PATH_MAX];

@@ -14,6 +14,11 @@
  *                      the rest of its RAM back; needs one)
  *   {"cmd":"memory-policy","min_mib":N,"max_mib":N,"buffer_percent":N,"weight":N}
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
+ *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]
+ *    [,"bandwidth_mbps":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
+ *                      "bytes","pages","final_pages","rate_kbps"} once the
+ *                      target runs the VM (this VMM then ends: "migrated");
+ *                      a failure leaves the VM running here
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -40,6 +45,7 @@ enum vm_control_cmd {
 	VM_CONTROL_CHECKPOINT,
 	VM_CONTROL_MEMORY,
 	VM_CONTROL_MEMORY_POLICY,
+	VM_CONTROL_MIGRATE,
 };
 
 struct vm_control_request {
@@ -54,6 +60,8 @@ struct vm_control_request {
 	/* memory-policy: checked against the limits, not yet against the VM */
 	uint64_t min_mib, max_mib;
 	unsigned buffer_pct, weight;
+	char to[128];     /* migrate: the target's address (checked) */
+	unsigned downtime_ms, bandwidth_mbps; /* migrate: 0 = the default */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

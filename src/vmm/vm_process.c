@@ -13,6 +13,7 @@
 #include "util/peer_cred.h"
 #include "vmm/console_hub.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_send.h"
 #include "vmm/dynamic_memory.h"
 #include "vmm/vm_control.h"
 #include "vmm/vmm_loop.h"
@@ -111,6 +112,42 @@ static void save(struct proc *p, struct json_object *o)
 	json_object_object_add(o, "state", json_object_new_string("Saved"));
 }
 
+static void add_int(struct json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+/* Live migration, on this thread (the loop waits meanwhile: console output
+ * waits in its pipe, control clients in the socket's queue). Once the
+ * target runs the VM, this VMM ends with "migrated to ADDR"; any failure
+ * leaves the VM running here. */
+static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req)
+{
+	if (p->stopping) {
+		refuse(o, "the VM is stopping");
+		return;
+	}
+	struct migration_options mo = { .to = req->to, .downtime_ms = req->downtime_ms,
+					.bandwidth_mbps = req->bandwidth_mbps };
+	struct migration_report r;
+	struct nv_err err = { 0 };
+	if (migration_send(p->m, &mo, &r, &err) < 0) {
+		refuse(o, err.msg);
+		return;
+	}
+	char why[200];
+	snprintf(why, sizeof(why), "migrated to %s", req->to);
+	p->stopping = true; /* no Stopping to record: it is Off, moved */
+	machine_request_end(p->m, MACHINE_END_STOPPED, 0, why);
+	add_int(o, "total_ms", (uint64_t)r.total_ms);
+	add_int(o, "downtime_ms", (uint64_t)r.downtime_ms);
+	add_int(o, "rounds", r.rounds);
+	add_int(o, "bytes", r.bytes);
+	add_int(o, "pages", r.pages);
+	add_int(o, "final_pages", r.final_pages);
+	add_int(o, "rate_kbps", r.rate_kbps);
+}
+
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a
  * paused one stays paused). The record does not pass through Paused. */
 static void checkpoint(struct proc *p, struct json_object *o, const struct vm_control_request *req)
@@ -139,10 +176,6 @@ static void checkpoint(struct proc *p, struct json_object *o, const struct vm_co
 		refuse(o, err.msg);
 }
 
-static void add_int(struct json_object *o, const char *key, uint64_t v)
-{
-	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
-}
 
 static void add_memory_status(struct proc *p, struct json_object *o)
 {
@@ -222,6 +255,9 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 		break;
 	case VM_CONTROL_CHECKPOINT:
 		checkpoint(p, o, &req);
+		break;
+	case VM_CONTROL_MIGRATE:
+		migrate(p, o, &req);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);
