@@ -50,7 +50,7 @@ int cmd_vm_migrate(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	int o;
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) { /* NAME anywhere */
 		switch (o) {
 		case O_TO: to = optarg; break;
 		case O_DOWNTIME:
@@ -94,7 +94,8 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "downtime_ms", json_object_new_int64((int64_t)downtime));
 	if (bandwidth)
 		json_object_object_add(req, "bandwidth_mbps", json_object_new_int64((int64_t)bandwidth));
-	fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
 	struct json_object *rep = vm_control_call(name, req, MIGRATE_TIMEOUT_MS, &err);
 	json_object_put(req);
 	if (!rep)

@@ -168,7 +168,7 @@ static int handshake(struct sender *s, struct nv_err *err)
 }
 
 /* Rounds while running, until the rest fits the downtime (1 when it did,
- * 0 when the rounds ran out). */
+ * with that rest in s->dirty, unsent; 0 when the rounds ran out). */
 static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, struct nv_err *err)
 {
 	uint64_t sent;
@@ -208,7 +208,7 @@ static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, str
  * device may have written), the state, COMPLETE, and the target's word. */
 static int final_round(struct sender *s, struct nv_err *err)
 {
-	memset(s->dirty, 0, s->words * 8);
+	/* s->dirty still holds what the last check found (not sent yet). */
 	if (kvm_vm_dirty_fetch(&s->m->vm, s->dirty, err) < 0)
 		return -1;
 	for (uint64_t i = 0; i < s->words; i++)
