@@ -102,8 +102,6 @@ static const struct confine_rule vmm_main[] = {
 	{ "timerfd_gettime", ARG_ANY },
 	{ "rt_sigaction", ARG_ANY },
 	{ "socket", ARG_SOCKET_UNIX },
-	/* A live migration's TCP connection to its target (vm_process). */
-	{ "socket", ARG_SOCKET_IP },
 	{ "socketpair", ARG_SOCKET_UNIX },
 	SOCKET_IO_RULES,
 	SOCKET_SERVE_RULES,
@@ -200,7 +198,8 @@ static const struct confine_rule switch_daemon[] = {
 static const unsigned long ioctls_vcpu[] = { KVM_RUNTIME_IOCTLS };
 /* ... the terminal nestvm run restores when the VM ends, and a live
  * migration's dirty-page log (the RAM slots set again with logging on and
- * off, the log read; vmm/migration_send.c, on this thread). */
+ * off, the log read; vmm/migration_send.c, on this thread, over a
+ * connection `vm migrate` opened and passed in: no AF_INET socket here). */
 static const unsigned long ioctls_vmm[] = { KVM_RUNTIME_IOCTLS, TCGETS, TCSETS, TCSETSW, TCSETSF,
 					     TIOCGWINSZ, FIONREAD, FIONBIO, KVM_GET_DIRTY_LOG,
 					     KVM_SET_USER_MEMORY_REGION };

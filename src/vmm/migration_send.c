@@ -259,9 +259,6 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 	memset(r, 0, sizeof(*r));
 	if (machine_paused(m))
 		return nv_err_input(err, "the VM is paused: resume it before migrating it");
-	struct mig_addr addr;
-	if (mig_addr_parse(o->to, &addr, err) < 0)
-		return -1;
 	struct sender s = { .m = m, .o = o, .r = r, .start_ms = now_ms() };
 	s.npages = m->vm.mem.ram_size / MIG_PAGE;
 	s.words = (s.npages + 63) / 64;
@@ -272,19 +269,15 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 		free(s.written);
 		return nv_err_host(err, "out of memory");
 	}
-	s.fd = mig_connect(&addr, err);
-	int rc = -1;
-	if (s.fd >= 0) {
-		struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
-		setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		rc = migrate(&s, err);
-		if (rc < 0) { /* the target discards what it has; it may be gone */
-			const char *why = err->msg;
-			mig_send(s.fd, MIG_ABANDON, why, strlen(why) > MIG_MAX_TEXT ? MIG_MAX_TEXT : strlen(why), NULL, 0,
-				 NULL);
-		}
-		close(s.fd);
+	s.fd = o->fd;
+	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
+	setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int rc = migrate(&s, err);
+	if (rc < 0) { /* the target discards what it has; it may be gone */
+		const char *why = err->msg;
+		mig_send(s.fd, MIG_ABANDON, why, strlen(why) > MIG_MAX_TEXT ? MIG_MAX_TEXT : strlen(why), NULL, 0, NULL);
 	}
+	shutdown(s.fd, SHUT_RDWR); /* the client's copy too: the target sees the end */
 	guest_mem_track_writes(&m->vm.mem, NULL);
 	/* Left on, logging would only cost speed: its failure is no failure. */
 	kvm_vm_dirty_log(&m->vm, false, NULL);

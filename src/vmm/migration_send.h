@@ -18,7 +18,8 @@
 #define MIGRATION_MAX_ROUNDS 30
 
 struct migration_options {
-	const char *to;          /* unix:PATH or tcp:ADDR:PORT */
+	const char *to;          /* unix:PATH or tcp:ADDR:PORT: its name */
+	int fd;                  /* connected to it (not closed here) */
 	unsigned downtime_ms;    /* 0: MIGRATION_DEFAULT_DOWNTIME_MS */
 	unsigned bandwidth_mbps; /* 0: no limit (megabytes per second) */
 	unsigned max_rounds;     /* 0: MIGRATION_MAX_ROUNDS */
@@ -35,7 +36,7 @@ struct migration_report {
 	uint64_t rate_kbps;   /* measured link rate, KB/s */
 };
 
-/* Migrates m (running) to o->to. 0: the target runs it now and m stays
+/* Migrates m (running) over o->fd. 0: the target runs it now and m stays
  * paused (the caller ends it). -1 with err: m runs on as before (anything
  * sent is abandoned). */
 int migration_send(struct machine *m, const struct migration_options *o, struct migration_report *r,

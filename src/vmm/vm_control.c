@@ -173,6 +173,12 @@ int vm_control_listen(const char *path, int type, struct nv_err *err)
 struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
 				    struct nv_err *err)
 {
+	return vm_control_call_fd(name, req, -1, timeout_ms, err);
+}
+
+struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
+				       int timeout_ms, struct nv_err *err)
+{
 	char path[4096], label[96], refused[96], not_running[160];
 	if (vm_store_path(name, VM_CONTROL_SOCKET, path, sizeof(path), err) < 0)
 		return NULL;
@@ -180,5 +186,11 @@ struct json_object *vm_control_call(const char *name, struct json_object *req, i
 	snprintf(refused, sizeof(refused), "VM %s", name);
 	snprintf(not_running, sizeof(not_running),
 		 "VM %s is not running (no VMM answers on its control socket)", name);
-	return unix_json_request(path, req, VM_CONTROL_MAX, timeout_ms, label, not_running, refused, err);
+	int fd = unix_seqpacket_connect(path, label, not_running, err);
+	if (fd < 0)
+		return NULL;
+	struct json_object *o = unix_json_exchange_fd(fd, req, pass_fd, VM_CONTROL_MAX, timeout_ms, label,
+						      refused, err);
+	close(fd);
+	return o;
 }

@@ -14,7 +14,8 @@
  *                      the rest of its RAM back; needs one)
  *   {"cmd":"memory-policy","min_mib":N,"max_mib":N,"buffer_percent":N,"weight":N}
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
- *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]
+ *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
+ *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
  *    [,"bandwidth_mbps":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
  *                      "bytes","pages","final_pages","rate_kbps"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
@@ -79,5 +80,11 @@ int vm_control_listen(const char *path, int type, struct nv_err *err);
  * error. */
 struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
 				    struct nv_err *err);
+
+/* The same, handing pass_fd over with the request (SCM_RIGHTS): migrate's
+ * connection to its target, which the client opens, so that the VMM itself
+ * never reaches the network (its filter allows no AF_INET socket). */
+struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
+				       int timeout_ms, struct nv_err *err);
 
 #endif

@@ -121,13 +121,17 @@ static void add_int(struct json_object *o, const char *key, uint64_t v)
  * waits in its pipe, control clients in the socket's queue). Once the
  * target runs the VM, this VMM ends with "migrated to ADDR"; any failure
  * leaves the VM running here. */
-static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req)
+static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req, int conn)
 {
 	if (p->stopping) {
 		refuse(o, "the VM is stopping");
 		return;
 	}
-	struct migration_options mo = { .to = req->to, .downtime_ms = req->downtime_ms,
+	if (conn < 0) {
+		refuse(o, "migrate needs the connection to its target passed with the request");
+		return;
+	}
+	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
 					.bandwidth_mbps = req->bandwidth_mbps };
 	struct migration_report r;
 	struct nv_err err = { 0 };
@@ -208,7 +212,7 @@ static void set_policy(struct proc *p, struct json_object *o, const struct vm_co
 		refuse(o, err.msg);
 }
 
-static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
+static void handle_request(struct proc *p, int fd, const char *msg, size_t len, int passed)
 {
 	struct vm_control_request req;
 	vm_control_parse(msg, len, &req);
@@ -257,7 +261,7 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 		checkpoint(p, o, &req);
 		break;
 	case VM_CONTROL_MIGRATE:
-		migrate(p, o, &req);
+		migrate(p, o, &req, passed);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);
@@ -279,6 +283,33 @@ static void control_close(struct proc *p, struct control_conn *c)
 	*c = (struct control_conn){ .fd = -1 };
 }
 
+/* One request, and the descriptor passed with it (SCM_RIGHTS) if any. */
+static ssize_t recv_request(int fd, char *msg, size_t size, int *passed)
+{
+	struct iovec iov = { msg, size };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) { /* the first kept, any others closed */
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*passed < 0)
+				*passed = f;
+			else
+				close(f);
+		}
+	}
+	return n;
+}
+
 /* One request per connection, then it closes. */
 static void control_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
@@ -290,11 +321,14 @@ static void control_event(struct evloop *l, const struct evloop_event *ev, void 
 	if (!c)
 		return;
 	char msg[VM_CONTROL_MAX + 1];
-	ssize_t n = recv(c->fd, msg, sizeof(msg), MSG_DONTWAIT);
+	int passed = -1; /* migrate's connection to its target */
+	ssize_t n = recv_request(c->fd, msg, sizeof(msg), &passed);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
-		handle_request(p, c->fd, msg, (size_t)n);
+		handle_request(p, c->fd, msg, (size_t)n, passed);
+	if (passed >= 0)
+		close(passed);
 	control_close(p, c);
 }
 

@@ -69,7 +69,7 @@ t_fails "a target that is not there is named" 2 "cannot reach the target at unix
 # A target expecting 512M: refused at CONFIG, before any memory moves.
 target "$tmp/bad.out" "unix:$tmp/bad.sock" --memory 512M
 t_fails "a target with other memory refuses the VM" 2 \
-	'not migrated \(it runs on here\): the target refused the VM: refused: the source VM has 256 MiB of RAM, this target expects 512 MiB' -- \
+	'not migrated \(it runs on here\): (VM s: )?the target refused the VM: refused: the source VM has 256 MiB of RAM, this target expects 512 MiB' -- \
 	"$NV" vm migrate s --to "unix:$tmp/bad.sock"
 wait "$TPID"
 st=$?
