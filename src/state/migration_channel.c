@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -90,7 +91,12 @@ int mig_listen(const struct mig_addr *a, struct nv_err *err)
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
-	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, 1) < 0) {
+	/* A Unix socket is only its user's to connect to (mode 0600 from the
+	 * start); TCP has no such check: see the README's "Live migration". */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (const struct sockaddr *)&a->sa, a->len);
+	umask(old);
+	if (rc < 0 || listen(fd, 1) < 0) {
 		int e = errno;
 		close(fd);
 		return nv_err_input(err, "cannot listen at %s: %s", a->text, strerror(e));
