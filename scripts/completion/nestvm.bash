@@ -34,7 +34,7 @@ _nestvm_opts() {
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
-	"vm migrate") echo --to --downtime-ms --bandwidth --help ;;
+	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
@@ -45,7 +45,7 @@ _nestvm_opts() {
 _nestvm_takes_value() {
 	case $1 in
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
-		--save-on-exit | --restore | --incoming | --to | --downtime-ms | --bandwidth | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
+		--save-on-exit | --restore | --incoming | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
 		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;

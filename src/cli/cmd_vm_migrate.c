@@ -22,12 +22,14 @@
 
 static const char usage[] =
 	"usage: nestvm vm migrate NAME --to unix:PATH|tcp:ADDR:PORT [--downtime-ms N] [--bandwidth MBPS]\n"
+	"       [--max-rounds N]\n"
 	"Moves a running VM, with any VMs it runs itself, to the target waiting at the address\n"
 	"(`nestvm run --incoming ADDR` there, with the same --memory, --cpus, --nested and\n"
 	"devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
 	"most about --downtime-ms (default 300) at the measured link rate. --bandwidth caps the\n"
-	"rate (megabytes per second). The VM is Off here once the target runs it; if anything\n"
-	"fails it runs on here.\n";
+	"rate (megabytes per second). A guest that writes memory faster than the link carries\n"
+	"it does not converge: after --max-rounds rounds (default 30) the migration fails. The\n"
+	"VM is Off here once the target runs it; if anything fails it runs on here.\n";
 
 static long get_int(struct json_object *o, const char *key)
 {
@@ -37,16 +39,17 @@ static long get_int(struct json_object *o, const char *key)
 
 int cmd_vm_migrate(int argc, char **argv)
 {
-	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH };
+	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS };
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
 		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
+		{ "max-rounds", required_argument, NULL, O_MAX_ROUNDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL;
-	unsigned long downtime = 0, bandwidth = 0;
+	unsigned long downtime = 0, bandwidth = 0, rounds = 0;
 	opterr = 0;
 	optind = 1;
 	int o;
@@ -60,6 +63,10 @@ int cmd_vm_migrate(int argc, char **argv)
 		case O_BANDWIDTH:
 			if (parse_uint(optarg, 1, 100000, &bandwidth) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--bandwidth '%s': megabytes per second, 1 to 100000", optarg);
+			break;
+		case O_MAX_ROUNDS:
+			if (parse_uint(optarg, 1, 1000, &rounds) < 0)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--max-rounds '%s': a number of rounds, 1 to 1000", optarg);
 			break;
 		case 'h':
 			printf("%s", usage);
@@ -94,6 +101,8 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "downtime_ms", json_object_new_int64((int64_t)downtime));
 	if (bandwidth)
 		json_object_object_add(req, "bandwidth_mbps", json_object_new_int64((int64_t)bandwidth));
+	if (rounds)
+		json_object_object_add(req, "max_rounds", json_object_new_int64((int64_t)rounds));
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
 	/* This command connects, as its user, and hands the connection to

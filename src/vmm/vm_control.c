@@ -75,15 +75,17 @@ static void parse_migrate(struct json_object *o, struct vm_control_request *req)
 	struct nv_err e = { 0 };
 	int64_t down = json_object_object_get_ex(o, "downtime_ms", NULL) ? int_in(o, "downtime_ms", 1, 60000) : 0;
 	int64_t bw = json_object_object_get_ex(o, "bandwidth_mbps", NULL) ? int_in(o, "bandwidth_mbps", 1, 100000) : 0;
-	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0) {
+	int64_t rounds = json_object_object_get_ex(o, "max_rounds", NULL) ? int_in(o, "max_rounds", 1, 1000) : 0;
+	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0 || rounds < 0) {
 		req->cmd = VM_CONTROL_INVALID;
 		snprintf(req->error, sizeof(req->error), "migrate needs \"to\" (unix:PATH or tcp:ADDR:PORT), "
-			 "\"downtime_ms\" 1..60000, \"bandwidth_mbps\" 1..100000");
+			 "\"downtime_ms\" 1..60000, \"bandwidth_mbps\" 1..100000, \"max_rounds\" 1..1000");
 		return;
 	}
 	snprintf(req->to, sizeof(req->to), "%s", to);
 	req->downtime_ms = (unsigned)down;
 	req->bandwidth_mbps = (unsigned)bw;
+	req->max_rounds = (unsigned)rounds;
 }
 
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)

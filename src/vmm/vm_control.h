@@ -16,7 +16,7 @@
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
  *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
  *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
- *    [,"bandwidth_mbps":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
+ *    [,"bandwidth_mbps":N][,"max_rounds":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
  *                      "bytes","pages","final_pages","rate_kbps"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
  *                      a failure leaves the VM running here
@@ -62,7 +62,7 @@ struct vm_control_request {
 	uint64_t min_mib, max_mib;
 	unsigned buffer_pct, weight;
 	char to[128];     /* migrate: the target's address (checked) */
-	unsigned downtime_ms, bandwidth_mbps; /* migrate: 0 = the default */
+	unsigned downtime_ms, bandwidth_mbps, max_rounds; /* migrate: 0 = the default */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

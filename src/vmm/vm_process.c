@@ -132,7 +132,7 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 		return;
 	}
 	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
-					.bandwidth_mbps = req->bandwidth_mbps };
+					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds };
 	struct migration_report r;
 	struct nv_err err = { 0 };
 	if (migration_send(p->m, &mo, &r, &err) < 0) {
