@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -276,8 +277,11 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in)
 static void incoming_running(void *opaque)
 {
 	struct migration_incoming *in = opaque;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - in->complete_at_ms;
 	migration_incoming_end(in, true, NULL);
-	fprintf(stderr, "nestvm: the migrated VM runs here\n");
+	fprintf(stderr, "nestvm: the migrated VM runs here (%lld ms after its last message: the restore)\n", ms);
 }
 
 int cmd_run(int argc, char **argv)

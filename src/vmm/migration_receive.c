@@ -153,7 +153,8 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 	int rc = receive_stream(&r, &rx, err);
 	if (r.memory_fd >= 0)
 		close(r.memory_fd);
-	in->receive_ms = now_ms() - t0;
+	in->complete_at_ms = now_ms();
+	in->receive_ms = in->complete_at_ms - t0;
 	if (rc == 0 && machine_saved_load(in->dir, &in->saved, err) < 0)
 		rc = -1;
 	/* What the state says must match too (its config, not the CONFIG's). */

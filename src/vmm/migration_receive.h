@@ -20,6 +20,7 @@ struct migration_incoming {
 	struct machine_saved saved;
 	uint64_t pages, zero_pages, bytes;
 	int64_t receive_ms;        /* from the connection to COMPLETE */
+	int64_t complete_at_ms;    /* CLOCK_MONOTONIC when COMPLETE arrived */
 };
 
 /* Waits at listen (unix:PATH or tcp:ADDR:PORT; timeout_ms -1: for ever)

@@ -123,6 +123,8 @@ target "$tmp/s.out" "tcp:127.0.0.1:$port" --memory 256M
 t_expect "vm migrate s over TCP" 0 "^VM s migrated to tcp:127.0.0.1:$port: total [0-9]+ ms, downtime [0-9]+ ms" -- \
 	"$NV" vm migrate s --to "tcp:127.0.0.1:$port"
 echo "# plain VM over TCP: $T_LAST_OUT"
+t_wait_for "$tmp/s.out.err" 'migrated VM runs here' 30 >/dev/null
+echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/s.out.err") ms"
 before=$(last_of "$SLOG" S-tick)
 t_expect "s is Off here, migrated" 0 "migrated to tcp:127.0.0.1:$port" -- "$NV" vm show s
 if t_wait_for "$tmp/s.out" "S-tick $((before + 20))" "$T"; then t_ok "s counts on on the target"
@@ -151,6 +153,8 @@ t_expect "vm migrate n (L2 running L3) over a Unix socket" 0 "^VM n migrated to 
 	"$NV" vm migrate n --to "unix:$tmp/n.sock"
 echo "# L2 running L3 over a Unix socket: $T_LAST_OUT"
 echo "# measured downtime: $(downtime_of "$T_LAST_OUT") ms"
+t_wait_for "$tmp/n.out.err" 'migrated VM runs here' 30 >/dev/null
+echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/n.out.err") ms"
 before=$(last_of "$NLOG" L3-tick)
 if t_wait_for "$tmp/n.out" "L3-tick $((before + 20))" "$T"; then t_ok "L3 counts on on the target (to $((before + 20)))"
 else t_not_ok "L3 counts on on the target" "$(tail -c 300 "$tmp/n.out" | tr '\n' '|') $(tail -c 300 "$tmp/n.out.err")"; fi
