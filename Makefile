@@ -50,7 +50,7 @@ GUEST_BIN := $(GUEST_SRC:tests/kvm/guest/%.c=$(B)/tests/kvm/guest/%.bin)
 GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin -Itests -Isrc
 
-.PHONY: all test run setup guest lab clean check-tests layers install uninstall man FORCE
+.PHONY: all test run setup guest guest-tools lab clean check-tests layers install uninstall man FORCE
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
 all: $(B)/nestvm
@@ -177,7 +177,7 @@ guest: $(B)/nestvm
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, its
 # man pages, its bash completion, the scripts `nestvm guest build` and
-# `nestvm lab` run (with guest/build's inputs, nestvm-exit built here so
+# `nestvm lab` run (with guest/build's inputs, the guest's programs built here so
 # that no compiler is needed) in PREFIX/lib/nestvm in the tree's layout,
 # and the default guest, if built (guest/build, guest/build-nested), in
 # PREFIX/share/nestvm/guest, where PREFIX/bin/nestvm looks for it
@@ -194,19 +194,23 @@ GUEST_FILES := vmlinuz initrd.img nested.img
 SCRIPTS := guest/build guest/build-nested guest/init guest/udhcpc.script lab/run lab/build
 SCRIPT_DATA := guest/lib.sh
 
-# The guest's exit program (guest/build compiles it in a tree).
-$(B)/guest-tools/nestvm-exit: guest/tools/nestvm-exit.c
+# The guest's own programs (guest/build compiles them in a tree).
+GUEST_TOOLS := nestvm-exit nestvm-warm
+GUEST_TOOL_BIN := $(addprefix $(B)/guest-tools/,$(GUEST_TOOLS))
+$(B)/guest-tools/%: guest/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) -static -Os -s -Wall -Wextra -Werror -o $@ $<
 
-install: $(B)/nestvm $(MAN) $(B)/guest-tools/nestvm-exit
+guest-tools: $(GUEST_TOOL_BIN)
+
+install: $(B)/nestvm $(MAN) $(GUEST_TOOL_BIN)
 	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
 	for f in $(SCRIPTS); do install -D -m 0755 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
 	install -D -m 0644 $(SCRIPT_DATA) $(DESTDIR)$(LIBDIR)/$(SCRIPT_DATA)
-	install -D -m 0755 $(B)/guest-tools/nestvm-exit $(DESTDIR)$(LIBDIR)/guest/tools/nestvm-exit
+	for t in $(GUEST_TOOLS); do install -D -m 0755 $(B)/guest-tools/$$t $(DESTDIR)$(LIBDIR)/guest/tools/$$t || exit 1; done
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/bin/nestvm|$(BINDIR)/nestvm|' scripts/systemd/nestvm.service >$(DESTDIR)$(UNITDIR)/nestvm.service
 	@if [ -f $(B)/guest/vmlinuz ] && [ -f $(B)/guest/initrd.img ]; then \
@@ -224,7 +228,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/nestvm.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/guest/,$(GUEST_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/guest $(DESTDIR)$(DATADIR) 2>/dev/null || true
-	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(SCRIPTS) $(SCRIPT_DATA) guest/tools/nestvm-exit)
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(SCRIPTS) $(SCRIPT_DATA) $(addprefix guest/tools/,$(GUEST_TOOLS)))
 	rmdir $(DESTDIR)$(LIBDIR)/guest/tools $(DESTDIR)$(LIBDIR)/guest $(DESTDIR)$(LIBDIR)/lab \
 		$(DESTDIR)$(LIBDIR) 2>/dev/null || true
 

@@ -20,7 +20,7 @@ _nestvm_opts() {
 	case $1 in
 	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
 		--dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--expose-virtualization-extensions --nested --pvm-kernel --save-on-exit --restore --incoming --run-as --help ;;
+		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --run-as --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --help ;;

@@ -23,6 +23,7 @@
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 #include "vmm/vm_launch.h"
+#include "vmm/warm_start.h"
 
 /* What `run` takes besides the VM's settings, which go straight into a
  * transient record of the one schema (mgmt/vm_config.h). */
@@ -34,6 +35,7 @@ struct run_args {
 	const char *restore_dir; /* --restore */
 	const char *incoming;    /* --incoming */
 	const char *run_as;      /* --run-as */
+	bool cold;               /* --cold */
 	bool settings_given;     /* any option --restore replaces */
 	bool memory_given;
 	const char *nics[VM_MAX_NICS];
@@ -77,6 +79,9 @@ static void run_usage(FILE *f)
 		"                        `nestvm vm migrate NAME --to ADDR` moves here; the VM\n"
 		"                        settings given (--memory, --cpus, --nested, --device,\n"
 		"                        --nic) are what this target accepts\n"
+		"  --cold                boot the default guest even where it could start from its\n"
+		"                        warm-start snapshot (taken at the first run of the same\n"
+		"                        settings and files; later runs start from it)\n"
 		"  --run-as USER         (root) once the VM is set up (files open, switches joined)\n"
 		"                        every thread of the VMM becomes USER (a name, UID or\n"
 		"                        UID:GID) with no capabilities; --save-on-exit's DIR must be\n"
@@ -91,7 +96,7 @@ static void run_usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
-	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS,
+	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD,
 	       O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -110,6 +115,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "save-on-exit", required_argument, NULL, O_SAVE_ON_EXIT },
 		{ "restore", required_argument, NULL, O_RESTORE },
 		{ "run-as", required_argument, NULL, O_RUN_AS },
+		{ "cold", no_argument, NULL, O_COLD },
 		{ "incoming", required_argument, NULL, O_INCOMING },
 		VM_MEMORY_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -131,6 +137,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_RESTORE: a->restore_dir = optarg; break;
 		case O_INCOMING: a->incoming = optarg; break;
 		case O_RUN_AS: a->run_as = optarg; break;
+		case O_COLD: a->cold = true; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
 		case O_INITRD: st = vm_option_file("--initrd", optarg, false, c->initrd, sizeof(c->initrd)); break;
 		case O_APPEND: st = vm_option_append(c, optarg); break;
@@ -254,6 +261,87 @@ static int set_run_as(const struct run_args *a)
 	return -1;
 }
 
+/* A warm start (vmm/warm_start.h): the snapshot restored, or a boot that
+ * takes it. */
+struct warm_run {
+	bool on;
+	bool restored;
+	struct warm_start w;
+	char *const *command;
+	int command_argc;
+	char line[WARM_START_LINE_MAX + 1];
+};
+
+static bool warm_wanted(const struct run_args *a)
+{
+	return !a->cold && !a->restore_dir && !a->incoming && !a->save_dir && !a->run_as && !a->launch.pvm_kernel &&
+	       strcmp(a->launch.kvm_device, "/dev/kvm") == 0 && !warm_start_unsupported(&a->vm);
+}
+
+/* Restores the snapshot when there is a good one, else boots to take it
+ * (from the set-up's second run on); an unusable snapshot is said, removed
+ * and taken again. Where no snapshot can be kept (no state directory), a
+ * plain boot. */
+static struct machine *warm_launch(struct run_args *a, struct warm_run *wr, struct machine_saved *saved,
+				   struct vm_launch_state *launch, struct nv_err *err)
+{
+	wr->command = a->launch.command;
+	wr->command_argc = a->launch.command_argc;
+	if (warm_start_prepare(&wr->w, &a->vm, err) < 0) {
+		*err = (struct nv_err){ 0 };
+		return vm_launch(&a->vm, &a->launch, launch, err);
+	}
+	if (!warm_start_exists(&wr->w) && !warm_start_seen(&wr->w)) {
+		warm_start_free(&wr->w);
+		return vm_launch(&a->vm, &a->launch, launch, err);
+	}
+	wr->on = true;
+	/* The line is made again when it is sent (its time); a command too
+	 * long for it is refused now. */
+	if (warm_start_line(wr->line, sizeof(wr->line), false, wr->command, wr->command_argc, err) < 0)
+		return NULL;
+	if (warm_start_exists(&wr->w)) {
+		struct vm_launch_options o = a->launch;
+		o.saved = saved;
+		o.name_from_caller = true;
+		struct machine *m = NULL;
+		if (warm_start_load(&wr->w, saved, err) == 0) {
+			m = vm_launch(&a->vm, &o, launch, err);
+			if (m || err->kind == NV_ERR_INPUT) {
+				wr->restored = m != NULL;
+				return m;
+			}
+		}
+		fprintf(stderr, "nestvm: note: warm start: %s; booting and taking a new snapshot\n", err->msg);
+		*err = (struct nv_err){ 0 };
+		machine_saved_free(saved);
+		warm_start_discard(&wr->w);
+	}
+	a->launch.warm_boot = true;
+	return vm_launch(&a->vm, &a->launch, launch, err);
+}
+
+/* The guest booted for the snapshot is ready: take it, then its line. */
+static void warm_take_snapshot(struct machine *m, void *opaque)
+{
+	struct warm_run *wr = opaque;
+	struct nv_err err = { 0 };
+	if (warm_start_save(&wr->w, m, &err) < 0)
+		fprintf(stderr, "nestvm: note: warm start: no snapshot taken: %s\n", err.msg);
+	if (warm_start_line(wr->line, sizeof(wr->line), false, wr->command, wr->command_argc, &err) < 0)
+		snprintf(wr->line, sizeof(wr->line), "\n"); /* the guest says the line is bad */
+}
+
+static int warm_runner_options(struct warm_run *wr, struct runner_options *ro, struct nv_err *err)
+{
+	ro->first_input = wr->line;
+	if (wr->restored)
+		return warm_start_line(wr->line, sizeof(wr->line), true, wr->command, wr->command_argc, err);
+	ro->on_ready = warm_take_snapshot;
+	ro->ready_opaque = wr;
+	return 0;
+}
+
 /* --incoming: the VM's RAM and state from a source, checked against what
  * this command line describes. Returns -1 to go on, or an exit status. */
 static int receive_incoming(struct run_args *a, struct migration_incoming *in)
@@ -298,15 +386,17 @@ int cmd_run(int argc, char **argv)
 		return st;
 	static struct machine_saved saved; /* its memory is mapped for the VM's life */
 	saved.memory_fd = -1;
-	static struct migration_incoming inc = { .fd = -1 };
 	if (a.restore_dir) {
 		if (machine_saved_load(a.restore_dir, &saved, &err) < 0)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 		a.launch.saved = &saved;
 	}
+	static struct migration_incoming inc = { .fd = -1 };
 	if (a.incoming && (st = receive_incoming(&a, &inc)) >= 0)
 		return st;
-	struct machine *m = vm_launch(&a.vm, &a.launch, &launch, &err);
+	static struct warm_run warm;
+	struct machine *m = warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
+					    : vm_launch(&a.vm, &a.launch, &launch, &err);
 	/* The memory file is mapped now (or never): its fd is not needed. */
 	machine_saved_free(&saved);
 	machine_saved_free(&inc.saved);
@@ -327,6 +417,10 @@ int cmd_run(int argc, char **argv)
 				     .keep_for_save = a.save_dir != NULL,
 				     .running_note = a.restore_dir ? note : NULL,
 				     .on_running = a.incoming ? incoming_running : NULL, .opaque = &inc };
+	if (warm.on && warm_runner_options(&warm, &ro, &err) < 0) {
+		machine_destroy(m);
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "%s", err.msg);
+	}
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
 		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };
@@ -344,5 +438,6 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	machine_destroy(m);
+	warm_start_free(&warm.w);
 	return report_end(&res);
 }

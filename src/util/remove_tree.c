@@ -20,7 +20,9 @@ static uid_t fs_uid(void)
 static int empty_at(int dfd, int depth)
 {
 	struct stat st;
-	if (fstat(dfd, &st) < 0 || st.st_uid != fs_uid()) {
+	/* The effective uid's folders too: nobody else made them, and asking
+	 * for the fsuid is a call a confined VMM may not make. */
+	if (fstat(dfd, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != fs_uid())) {
 		close(dfd);
 		errno = EPERM;
 		return -1;

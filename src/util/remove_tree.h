@@ -1,9 +1,9 @@
 /* Removing a folder and what it holds when part of it may belong to
  * someone else (a named VM's folder, whose user owns a sub-folder): every
  * step is relative to a folder already open, a symbolic link is removed and
- * never followed, and only folders the caller owns (its file-system uid)
- * are entered, so that nobody can steer the removal elsewhere by swapping
- * a folder for a link under it. */
+ * never followed, and only folders the caller owns (its file-system or
+ * effective uid) are entered, so that nobody can steer the removal
+ * elsewhere by swapping a folder for a link under it. */
 #ifndef NESTVM_UTIL_REMOVE_TREE_H
 #define NESTVM_UTIL_REMOVE_TREE_H
 

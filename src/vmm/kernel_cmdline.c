@@ -19,6 +19,31 @@ static int append_str(char *out, size_t size, size_t *len, const char *s)
 	return 0;
 }
 
+char *kernel_cmdline_encode_command(char *const *argv, int argc)
+{
+	size_t raw = 0;
+	for (int i = 0; i < argc; i++)
+		raw += strlen(argv[i]) + (i ? 1 : 0);
+	char *joined = malloc(raw + 1);
+	char *enc = malloc(base64_encoded_size(raw) + 1);
+	if (!joined || !enc) {
+		free(joined);
+		free(enc);
+		return NULL;
+	}
+	size_t o = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			joined[o++] = '\0';
+		size_t n = strlen(argv[i]);
+		memcpy(joined + o, argv[i], n);
+		o += n;
+	}
+	base64_encode(joined, raw, enc);
+	free(joined);
+	return enc;
+}
+
 int kernel_cmdline_build(char *out, size_t out_size, const char *append,
 			 char *const *argv, int argc, struct nv_err *err)
 {
@@ -32,29 +57,17 @@ int kernel_cmdline_build(char *out, size_t out_size, const char *append,
 		return nv_err_input(err, "--append makes the kernel command line longer than %zu bytes", out_size - 1);
 	if (argc <= 0)
 		return 0;
-	size_t raw = 0;
-	for (int i = 0; i < argc; i++)
-		raw += strlen(argv[i]) + (i ? 1 : 0);
-	char *joined = malloc(raw + 1);
-	char *enc = malloc(base64_encoded_size(raw) + sizeof("nestvm.cmd="));
-	if (!joined || !enc) {
-		free(joined);
-		free(enc);
+	char *cmd = kernel_cmdline_encode_command(argv, argc);
+	char *word = cmd ? malloc(strlen(cmd) + sizeof("nestvm.cmd=")) : NULL;
+	if (!word) {
+		free(cmd);
 		return nv_err_host(err, "out of memory");
 	}
-	size_t o = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			joined[o++] = '\0';
-		size_t n = strlen(argv[i]);
-		memcpy(joined + o, argv[i], n);
-		o += n;
-	}
-	strcpy(enc, "nestvm.cmd=");
-	base64_encode(joined, raw, enc + strlen(enc));
-	int r = append_str(out, out_size, &len, enc);
-	free(joined);
-	free(enc);
+	strcpy(word, "nestvm.cmd=");
+	strcat(word, cmd);
+	int r = append_str(out, out_size, &len, word);
+	free(cmd);
+	free(word);
 	if (r < 0)
 		return nv_err_input(err, "the command is too long for the kernel command line (%zu bytes at most)", out_size - 1);
 	return 0;

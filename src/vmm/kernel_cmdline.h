@@ -12,11 +12,17 @@
 /* Added when the default guest runs a command: the output is the command's. */
 #define KERNEL_CMDLINE_QUIET "quiet loglevel=1"
 #define KERNEL_CMDLINE_MAX 2048
+/* Added for a warm start's boot (vmm/warm_start.h): quiet, as with a
+ * command, and the guest waits for its command on the console. */
+#define KERNEL_CMDLINE_WARM "quiet loglevel=1 nestvm.warm=1"
 
 /* Builds "BASE [quiet] [append] [nestvm.cmd=BASE64]" into out. argv may be
  * NULL (interactive). The command is argv joined by NUL bytes, base64-encoded,
  * as guest/init decodes it. */
 int kernel_cmdline_build(char *out, size_t out_size, const char *append,
 			 char *const *argv, int argc, struct nv_err *err);
+/* argv joined by NUL bytes, base64-encoded (malloc'd; NULL when out of
+ * memory): what nestvm.cmd= and a warm start's line carry. */
+char *kernel_cmdline_encode_command(char *const *argv, int argc);
 
 #endif

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "arch/x86/cpuid.h"
+#include "arch/x86/layout.h"
 #include "confine/confine.h"
 #include "arch/x86/regs.h"
 #include "dev/legacy/uart16550.h"
@@ -18,6 +20,10 @@
 _Static_assert(MACHINE_POWER_BUTTON_GSI >= MACHINE_VIRTIO_GSI_BASE + VM_MAX_VIRTIO &&
 		       MACHINE_POWER_BUTTON_GSI < ACPI_IOAPIC_PINS,
 	       "the power button needs an IOAPIC pin of its own");
+_Static_assert(MACHINE_VMGENID_GSI != MACHINE_POWER_BUTTON_GSI &&
+		       MACHINE_VMGENID_GSI >= MACHINE_VIRTIO_GSI_BASE + VM_MAX_VIRTIO &&
+		       MACHINE_VMGENID_GSI < ACPI_IOAPIC_PINS,
+	       "the VM generation ID's notify needs an IOAPIC pin of its own");
 
 
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail)
@@ -154,13 +160,14 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	m->cfg = *c;
 	m->res = *r;
 	m->vm.fd = m->vm.kvm_fd = -1;
-	m->end_fd = -1;
+	m->end_fd = m->ready_fd = -1;
 	pthread_mutex_init(&m->end_lock, NULL);
 	m->vcpu_host = (struct vcpu_host){
 		.pio = &m->vm.pio, .mmio = &m->vm.mmio, .stop = on_vcpu_stop, .opaque = m
 	};
 	m->end_fd = eventfd(0, EFD_CLOEXEC);
-	if (m->end_fd < 0) {
+	m->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->end_fd < 0 || m->ready_fd < 0) {
 		nv_err_host(err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
@@ -192,6 +199,7 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	uint64_t rsdp = 0;
 	if (acpi_build(&m->vm.mem, &acpi, &rsdp, err) < 0)
 		goto fail;
+	machine_new_generation(m, false);
 	struct x86_boot_params_in bin = {
 		.kernel = r->kernel, .kernel_len = r->kernel_len,
 		.initrd = r->initrd, .initrd_len = r->initrd_len,
@@ -264,6 +272,11 @@ int machine_end_fd(const struct machine *m)
 	return m->end_fd;
 }
 
+int machine_ready_fd(const struct machine *m)
+{
+	return m->ready_fd;
+}
+
 void machine_finish(struct machine *m, struct machine_result *res)
 {
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
@@ -271,6 +284,21 @@ void machine_finish(struct machine *m, struct machine_result *res)
 	pthread_mutex_lock(&m->end_lock);
 	*res = m->result;
 	pthread_mutex_unlock(&m->end_lock);
+}
+
+void machine_new_generation(struct machine *m, bool notify)
+{
+	uint8_t id[VMGENID_LEN];
+	uint8_t *at = guest_mem_ptr(&m->vm.mem, VMGENID_ADDR, sizeof(id));
+	/* getrandom of 16 bytes does not fail short once the pool is up; the
+	 * old ID stays rather than a weak new one if it ever does. */
+	if (!at || getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		return;
+	memcpy(at, id, sizeof(id));
+	if (notify) {
+		struct irq_line l = kvm_vm_irq_line(&m->vm, MACHINE_VMGENID_GSI);
+		irq_line_pulse(&l);
+	}
 }
 
 void machine_press_power_button(struct machine *m)
@@ -300,6 +328,8 @@ void machine_destroy(struct machine *m)
 	kvm_vm_destroy(&m->vm);
 	if (m->end_fd >= 0)
 		close(m->end_fd);
+	if (m->ready_fd >= 0)
+		close(m->ready_fd);
 	pthread_mutex_destroy(&m->end_lock);
 	free(m);
 }

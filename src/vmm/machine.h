@@ -25,6 +25,8 @@
 /* The ACPI Generic Event Device's interrupt (the power button): the first
  * IOAPIC pin after the virtio range (5..20), edge-triggered, active-high. */
 #define MACHINE_POWER_BUTTON_GSI 21
+/* The GED's second: the VM generation ID changed (arch/x86/acpi.h). */
+#define MACHINE_VMGENID_GSI 22
 
 /* A network adapter's switch port, connected by the caller (see
  * net/port_client.h); its MAC is the config's. */
@@ -97,6 +99,9 @@ struct device_table;
 const struct device_table *machine_devices(const struct machine *m);
 /* Readable (eventfd) once the VM has ended; poll it. */
 int machine_end_fd(const struct machine *m);
+/* Readable (an eventfd: read it to rearm) each time the guest said it is
+ * ready for a warm start's snapshot (guest/tools/nestvm-warm.c). */
+int machine_ready_fd(const struct machine *m);
 /* Ends the VM from the host side; the first ending wins. */
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail);
 /* Stops all vCPUs and returns how the VM ended. */
@@ -110,6 +115,9 @@ void machine_finish(struct machine *m, struct machine_result *res);
  * Any thread may call it at any time between machine_create and
  * machine_destroy: KVM_IRQ_LINE is a VM ioctl that needs no VMM lock. */
 void machine_press_power_button(struct machine *m);
+/* Writes a new random VM generation ID into the guest; with notify, also
+ * tells the guest (the GED's interrupt), as after a restore. */
+void machine_new_generation(struct machine *m, bool notify);
 /* Moves each disk i with a non-empty overlays[i] (i < n) onto a new
  * differencing disk there, over the image it used so far (which is then
  * never written again: a checkpoint's disk), with the machine paused; the

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/kvm_vm_state.h"
+#include "arch/x86/layout.h"
 #include "dev/legacy/i8042.h"
 #include "dev/legacy/uart16550.h"
 #include "dev/platform/acpi_sleep.h"
@@ -40,6 +41,12 @@ static void on_platform_event(void *opaque, enum platform_event ev, int value)
 	case PLATFORM_EVENT_RESET:
 		machine_request_end(m, MACHINE_END_RESET, 0, NULL);
 		break;
+	case PLATFORM_EVENT_GUEST_READY: {
+		uint64_t one = 1;
+		ssize_t r = write(m->ready_fd, &one, sizeof(one));
+		(void)r; /* nonblocking: a full counter already says it */
+		break;
+	}
 	}
 }
 
@@ -180,6 +187,8 @@ static int add_platform_devices(struct machine *m, struct acpi_config *acpi, str
 	acpi->sleep_port = ACPI_SLEEP_PORT;
 	acpi->pvpanic = true;
 	acpi->power_button_gsi = MACHINE_POWER_BUTTON_GSI;
+	acpi->vmgenid_addr = VMGENID_ADDR;
+	acpi->vmgenid_gsi = MACHINE_VMGENID_GSI;
 	if (device_table_add(&m->devices, &irqchip_ops, &m->vm, "irqchip", err) < 0 ||
 	    device_table_add(&m->devices, &clock_ops, &m->vm, "kvmclock", err) < 0)
 		return -1;

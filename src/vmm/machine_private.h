@@ -38,6 +38,9 @@ struct machine {
 	pthread_mutex_t end_lock;
 	struct machine_result result; /* first ending wins */
 	int end_fd;
+	/* Readable each time the guest says it is ready for a warm start's
+	 * snapshot (PLATFORM_EVENT_GUEST_READY). */
+	int ready_fd;
 	/* Set with the result: from then on the guest is over, even if its
 	 * vCPUs run a little longer until the I/O thread stops them. */
 	atomic_bool ended;

@@ -346,5 +346,10 @@ int machine_restore(struct machine *m, const struct machine_saved *saved, struct
 			nv_err_input(err, "state file %s: section %s: bad %s", path, name, s.failed_field);
 	}
 	device_table_resume(&m->devices);
+	/* Another VM may continue from this same state: a new generation, so
+	 * that the guest reseeds its RNG (after the IOAPIC has its state).
+	 * Not after a live migration: the one VM moved, as Hyper-V keeps it. */
+	if (rc == 0 && !saved->same_generation)
+		machine_new_generation(m, true);
 	return rc;
 }

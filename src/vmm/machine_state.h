@@ -39,6 +39,9 @@ struct machine_saved {
 	struct state_file file;
 	struct vm_config config; /* the settings it was saved with */
 	int memory_fd;
+	/* The same VM goes on (a live migration: its source is gone), so its
+	 * generation ID stays; otherwise restore gives it a new one. */
+	bool same_generation;
 };
 
 /* Loads dir's state file and opens its memory file: every refusal is one

@@ -157,6 +157,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 	in->receive_ms = in->complete_at_ms - t0;
 	if (rc == 0 && machine_saved_load(in->dir, &in->saved, err) < 0)
 		rc = -1;
+	in->saved.same_generation = true; /* the source stops once it runs here */
 	/* What the state says must match too (its config, not the CONFIG's). */
 	if (rc == 0 && vm_migration_check(expect, &in->saved.config, err) < 0)
 		rc = -1;

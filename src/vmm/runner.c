@@ -15,6 +15,7 @@ struct runner_io {
 	struct vmm_loop loop;
 	struct console_escape esc;
 	evloop_id input; /* 0 once input is finished */
+	evloop_id ready; /* the guest's ready signal, until it came */
 	struct dynamic_memory dyn;
 };
 
@@ -87,6 +88,34 @@ static void input_ready(struct evloop *ev, const struct evloop_event *e, void *o
 	}
 }
 
+/* The first input, then the user's. */
+static void input_open(struct runner_io *io)
+{
+	const char *first = io->opt->first_input;
+	if (first)
+		vmm_loop_input(&io->loop, (const uint8_t *)first, strlen(first));
+	/* An input that cannot be watched (closed) is as good as none. */
+	if (io->opt->input_fd >= 0 &&
+	    evloop_add_fd(io->loop.ev, io->opt->input_fd, EVLOOP_IN, input_ready, io, &io->input) < 0)
+		io->input = 0;
+}
+
+/* Once: the snapshot is taken between two instructions of the guest. */
+static void guest_ready(struct evloop *ev, const struct evloop_event *e, void *opaque)
+{
+	struct runner_io *io = opaque;
+	uint64_t n;
+	(void)e;
+	if (read(machine_ready_fd(io->m), &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return;
+	evloop_remove(ev, io->ready);
+	io->ready = 0;
+	machine_pause(io->m);
+	io->opt->on_ready(io->m, io->opt->ready_opaque);
+	machine_resume(io->m);
+	input_open(io);
+}
+
 static int io_open(struct runner_io *io, struct nv_err *err)
 {
 	const struct vmm_loop_ops ops = {
@@ -95,10 +124,12 @@ static int io_open(struct runner_io *io, struct nv_err *err)
 	if (vmm_loop_open(&io->loop, machine_end_fd(io->m), &ops, err) < 0 ||
 	    dynamic_memory_start(&io->dyn, io->m, io->loop.ev, err) < 0)
 		return -1;
-	/* An input that cannot be watched (closed) is as good as none. */
-	if (io->opt->input_fd >= 0 &&
-	    evloop_add_fd(io->loop.ev, io->opt->input_fd, EVLOOP_IN, input_ready, io, &io->input) < 0)
-		io->input = 0;
+	if (!io->opt->on_ready) {
+		input_open(io);
+		return 0;
+	}
+	if (evloop_add_fd(io->loop.ev, machine_ready_fd(io->m), EVLOOP_IN, guest_ready, io, &io->ready) < 0)
+		return nv_err_host(err, "cannot watch the guest's ready signal");
 	return 0;
 }
 

@@ -18,6 +18,15 @@ struct runner_options {
 	/* Called once the vCPUs run (NULL: nothing), with opaque. */
 	void (*on_running)(void *opaque);
 	void *opaque;
+	/* Given to the guest's console before anything read from input_fd:
+	 * at the start, or with on_ready once the guest says it is ready. */
+	const char *first_input;
+	/* Non-NULL: when the guest says it is ready for a warm start's
+	 * snapshot (machine_ready_fd), called once with the machine paused
+	 * (it saves it); the machine then resumes, gets first_input, and
+	 * input_fd is read from then on. */
+	void (*on_ready)(struct machine *m, void *opaque);
+	void *ready_opaque;
 };
 
 int runner_run(struct machine *m, const struct runner_options *opt,

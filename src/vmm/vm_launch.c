@@ -211,6 +211,8 @@ static struct machine *launch_saved(const struct vm_config *caller, const struct
 				    struct vm_launch_state *st, struct nv_err *err)
 {
 	st->config = o->saved->config;
+	if (o->name_from_caller)
+		memcpy(st->config.name, caller->name, sizeof(st->config.name));
 	if (o->disk_paths_from_caller && disks_from_caller(&st->config, caller, err) < 0)
 		return NULL;
 	struct machine_resources r = {
@@ -242,6 +244,10 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	st->config = *c;
 	snprintf(st->append, sizeof(st->append), "%s", c->append);
 	add_nested_support(st);
+	if (o->warm_boot) {
+		size_t n = strlen(st->append);
+		snprintf(st->append + n, sizeof(st->append) - n, "%s%s", n ? " " : "", KERNEL_CMDLINE_WARM);
+	}
 	add_dynamic_balloon(st);
 	struct machine_resources r = {
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
@@ -253,7 +259,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	struct machine *m = NULL;
 	if (load_files(eff, &files, err) < 0 ||
 	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), st->append[0] ? st->append : NULL,
-				 o->command, o->command_argc, err) < 0 ||
+				 o->warm_boot ? NULL : o->command, o->warm_boot ? 0 : o->command_argc, err) < 0 ||
 	    check_input(eff, &files, st->cmdline, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
 	    connect_nics(st, &r, err) < 0)
 		goto out;

@@ -32,6 +32,12 @@ struct vm_launch_options {
 	 * show the same contents): their paths replace the saved ones, disk
 	 * by disk. */
 	bool disk_paths_from_caller;
+	/* With saved: the VM takes the caller's name (a warm start's
+	 * snapshot serves VMs of any name). */
+	bool name_from_caller;
+	/* A warm start's boot (vmm/warm_start.h): the guest gets
+	 * KERNEL_CMDLINE_WARM and its command later, on the console. */
+	bool warm_boot;
 };
 
 /* One adapter's switch port: what its hello says, kept for reconnecting. */

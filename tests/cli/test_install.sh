@@ -42,12 +42,14 @@ done
 cmp -s guest/lib.sh "$D$P/lib/nestvm/guest/lib.sh" && t_ok "guest/lib.sh installed" ||
 	t_not_ok "guest/lib.sh installed" "not in $D$P/lib/nestvm/guest"
 # Built here, so that building the guest needs no compiler.
-x=$D$P/lib/nestvm/guest/tools/nestvm-exit
-if [ -x "$x" ] && readelf -h "$x" 2>/dev/null | grep -q 'Type: *EXEC' && ! readelf -l "$x" | grep -q interpreter; then
-	t_ok "nestvm-exit installed, built static"
-else
-	t_not_ok "nestvm-exit installed, built static" "$(readelf -hl "$x" 2>&1 | grep -E 'Type|interpreter')"
-fi
+for t in nestvm-exit nestvm-warm; do
+	x=$D$P/lib/nestvm/guest/tools/$t
+	if [ -x "$x" ] && readelf -h "$x" 2>/dev/null | grep -q 'Type: *EXEC' && ! readelf -l "$x" | grep -q interpreter; then
+		t_ok "$t installed, built static"
+	else
+		t_not_ok "$t installed, built static" "$(readelf -hl "$x" 2>&1 | grep -E 'Type|interpreter')"
+	fi
+done
 # Installed, a script writes nowhere but where nestvm tells it.
 t_fails "an installed script alone refuses to build into PREFIX" 1 'NESTVM_BUILD_DIR is not set' -- \
 	env -u NESTVM_BUILD_DIR "$D$P/lib/nestvm/guest/build"

@@ -313,6 +313,44 @@ static void test_dsdt_power_button(void **state)
 	assert_int_equal(rd32(madt + 4), 44 + 8 * cfg.ncpus + 12 + 10);
 }
 
+/* The VM generation ID: Device(VGEN) with _HID "VMGENCTR" and
+ * ADDR = Package(2){0xff000, 0}; the GED takes GSI 22 as well and its
+ * _EVT notifies VGEN on it; the ID's page is cleared and holds no table
+ * (the machine writes the ID there). */
+static void test_dsdt_vmgenid(void **state)
+{
+	cfg.vmgenid_addr = 0xff000;
+	cfg.vmgenid_gsi = 22;
+	memset(ram + 0xff000, 0xab, 16);
+	const uint8_t *fadt, *madt;
+	build_and_walk(&fadt, &madt);
+	const uint8_t *d = dsdt_of(fadt);
+	uint32_t len = rd32(d + 4);
+	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0d, 'V', 'M', 'G', 'E', 'N', 'C', 'T', 'R', 0x00 };
+	const uint8_t addr[] = { 0x08, 'A', 'D', 'D', 'R', 0x12, 0x08, 0x02, 0x0c, 0x00, 0xf0, 0x0f, 0x00, 0x00 };
+	const uint8_t vgen[] = { 'V', 'G', 'E', 'N', 0x08, '_', 'H', 'I', 'D' };
+	const uint8_t crs[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x15, 0x00, 0x00, 0x00,
+				0x89, 0x06, 0x00, 0x03, 0x01, 0x16, 0x00, 0x00, 0x00, 0x79 };
+	const uint8_t evt[] = { 0xa0, 0x12, 0x93, 0x68, 0x0a, 0x16,
+				0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'V', 'G', 'E', 'N', 0x0a, 0x80 };
+	assert_non_null(find_bytes(d, len, vgen, sizeof(vgen)));
+	assert_non_null(find_bytes(d, len, hid, sizeof(hid)));
+	assert_non_null(find_bytes(d, len, addr, sizeof(addr)));
+	assert_non_null(find_bytes(d, len, crs, sizeof(crs)));
+	assert_non_null(find_bytes(d, len, evt, sizeof(evt)));
+	for (unsigned i = 0; i < 0x1000; i++)
+		assert_int_equal(ram[0xff000 + i], 0); /* cleared, and not the tables' */
+	/* Refused: its GSI taken, or no GED to carry it. */
+	uint64_t rsdp;
+	cfg.vmgenid_gsi = 21;
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg.vmgenid_gsi = 5;
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+	cfg.vmgenid_gsi = 22;
+	cfg.power_button_gsi = 0;
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -1);
+}
+
 static void test_no_power_button(void **state)
 {
 	cfg.power_button_gsi = 0;
@@ -478,6 +516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_madt_lists_cpus_ioapic_override, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_describes_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_power_button, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_vmgenid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_power_button, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_structure_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_pvpanic_or_virtio, setup, teardown),

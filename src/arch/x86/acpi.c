@@ -220,10 +220,21 @@ static void dsdt_pvpanic(struct aml_buf *b, uint16_t port)
 	aml_device_end(b, dev);
 }
 
+/* If (Arg0 == gsi) Notify(path, 0x80) */
+static void ged_event(struct aml_buf *b, uint32_t gsi, const char *path)
+{
+	size_t cond = aml_if_begin(b);
+	aml_lequal(b);
+	aml_arg(b, 0);
+	aml_integer(b, gsi);
+	aml_notify(b, path, 0x80);
+	aml_if_end(b, cond);
+}
+
 /* The Generic Event Device: the OS runs _EVT with the interrupt's GSI when
- * it fires. Only one event exists, but _EVT checks Arg0 anyway, so a second
- * interrupt added to _CRS later cannot press the button by accident. */
-static void dsdt_ged(struct aml_buf *b, uint32_t gsi)
+ * it fires, and _EVT tells the events apart by Arg0: the power button
+ * (0x80: pressed) and the VM generation ID (0x80: it changed). */
+static void dsdt_ged(struct aml_buf *b, const struct acpi_config *cfg)
 {
 	size_t dev = aml_device_begin(b, "GED_");
 	aml_name(b, "_HID");
@@ -232,17 +243,35 @@ static void dsdt_ged(struct aml_buf *b, uint32_t gsi)
 	aml_integer(b, 0);
 	aml_name(b, "_CRS");
 	size_t res = aml_restemplate_begin(b);
-	aml_res_interrupt(b, AML_IRQ_EDGE, gsi);
+	aml_res_interrupt(b, AML_IRQ_EDGE, cfg->power_button_gsi);
+	if (cfg->vmgenid_addr)
+		aml_res_interrupt(b, AML_IRQ_EDGE, cfg->vmgenid_gsi);
 	aml_restemplate_end(b, res);
 	/* Serialized: two interrupts in a row must not run it concurrently. */
 	size_t m = aml_method_begin(b, "_EVT", 1, true);
-	size_t cond = aml_if_begin(b);
-	aml_lequal(b);
-	aml_arg(b, 0);
-	aml_integer(b, gsi);
-	aml_notify(b, "\\_SB_.PWRB", 0x80); /* 0x80: the button was pressed */
-	aml_if_end(b, cond);
+	ged_event(b, cfg->power_button_gsi, "\\_SB_.PWRB");
+	if (cfg->vmgenid_addr)
+		ged_event(b, cfg->vmgenid_gsi, "\\_SB_.VGEN");
 	aml_method_end(b, m);
+	aml_device_end(b, dev);
+}
+
+/* The VM generation ID: ADDR is a package of the low and high 32 bits of
+ * its guest-physical address, as Linux's vmgenid and Windows read it. */
+static void dsdt_vmgenid(struct aml_buf *b, uint64_t addr)
+{
+	size_t dev = aml_device_begin(b, "VGEN");
+	aml_name(b, "_HID");
+	aml_string(b, "VMGENCTR");
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	aml_name(b, "_DDN");
+	aml_string(b, "VM_Gen_Counter");
+	aml_name(b, "ADDR");
+	size_t pkg = aml_package_begin(b, 2);
+	aml_integer(b, addr & 0xffffffffu);
+	aml_integer(b, addr >> 32);
+	aml_package_end(b, pkg);
 	aml_device_end(b, dev);
 }
 
@@ -273,8 +302,10 @@ static size_t dsdt_fill(uint8_t *t, size_t room, const struct acpi_config *cfg)
 	if (cfg->pvpanic)
 		dsdt_pvpanic(&b, ACPI_PVPANIC_PORT);
 	if (cfg->power_button_gsi) {
-		dsdt_ged(&b, cfg->power_button_gsi);
+		dsdt_ged(&b, cfg);
 		dsdt_power_button(&b);
+		if (cfg->vmgenid_addr)
+			dsdt_vmgenid(&b, cfg->vmgenid_addr);
 	}
 	aml_scope_end(&b, sb);
 
@@ -343,6 +374,10 @@ static int config_check(const struct acpi_config *cfg, struct nv_err *err)
 	if (pb && (pb >= ACPI_IOAPIC_PINS || (used & (1u << pb))))
 		return nv_err_host(err, "ACPI: power button GSI %u is taken or "
 				   "not an IOAPIC pin", pb);
+	uint32_t vg = cfg->vmgenid_gsi;
+	if (cfg->vmgenid_addr && (!pb || vg == pb || vg >= ACPI_IOAPIC_PINS || (used & (1u << vg))))
+		return nv_err_host(err, "ACPI: the VM generation ID's GSI %u is taken, "
+				   "not an IOAPIC pin, or has no GED", vg);
 	return 0;
 }
 
@@ -389,6 +424,11 @@ int acpi_build_at(const struct guest_mem *mem, const struct acpi_config *cfg,
 int acpi_build(const struct guest_mem *mem, const struct acpi_config *cfg,
 	       uint64_t *rsdp_addr, struct nv_err *err)
 {
-	return acpi_build_at(mem, cfg, ACPI_TABLES_START, ACPI_TABLES_END,
+	/* The whole window is cleared (no stale RSDP anywhere in it); the
+	 * tables end where the VM generation ID's page starts. */
+	uint8_t *window = guest_mem_ptr(mem, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
+	if (window)
+		memset(window, 0, ACPI_TABLES_END - ACPI_TABLES_START);
+	return acpi_build_at(mem, cfg, ACPI_TABLES_START, VMGENID_ADDR,
 			     rsdp_addr, err);
 }

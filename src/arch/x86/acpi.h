@@ -11,6 +11,14 @@
  * on a PNP0C0C power button device. Linux: evged (built in) runs _EVT, the
  * button driver turns the notify into KEY_POWER.
  *
+ * VM generation ID (Microsoft's "Virtual Machine Generation ID" spec, as
+ * QEMU and Hyper-V give it): a device VGEN (_HID "VMGENCTR", what Linux's
+ * vmgenid driver and Windows look for) whose ADDR names 16 bytes of guest
+ * memory holding a random ID. The VMM writes a new one whenever the VM
+ * continues from a saved state and pulses the GED's second GSI, whose _EVT
+ * does Notify(\_SB.VGEN, 0x80): the guest reseeds its RNG, so two VMs
+ * restored from one state never share random numbers.
+ *
  * Power off: Linux writes (SLP_TYP << 2) | SLP_EN to the FADT's sleep
  * control register, with SLP_TYP = 5 from \_S5, i.e. ACPI_SLEEP_S5_VALUE
  * (0x34). Just before, it writes ACPI_SLEEP_WAKE_STATUS (0x80) to the sleep
@@ -53,6 +61,9 @@ struct acpi_config {
 	bool pvpanic;          /* describe pvpanic at ACPI_PVPANIC_PORT */
 	uint32_t power_button_gsi; /* 0: none; else the GED's IOAPIC pin (edge,
 				    * active-high), free of the others */
+	uint64_t vmgenid_addr; /* 0: no VM generation ID; else its 16 bytes */
+	uint32_t vmgenid_gsi;  /* with it: the GED's pin for its notify, free
+				* of the others (needs power_button_gsi) */
 };
 
 /* Write all tables into guest RAM at ACPI_TABLES_START..ACPI_TABLES_END and

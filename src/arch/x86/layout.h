@@ -28,6 +28,10 @@
 #define EBDA_START 0x9fc00ULL
 #define ACPI_TABLES_START 0xe0000ULL
 #define ACPI_TABLES_END 0x100000ULL /* exclusive */
+/* The VM generation ID's 16 bytes (acpi.h): the ACPI area's last page,
+ * which the tables leave alone. */
+#define VMGENID_ADDR 0xff000ULL
+#define VMGENID_LEN 16
 
 #define KERNEL_LOAD 0x100000ULL
 

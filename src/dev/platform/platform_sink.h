@@ -1,4 +1,4 @@
-/* Where the platform devices report guest events that end the VM. The
+/* Where the platform devices report guest events (most end the VM). The
  * machine implements the sink; tests record into it. */
 #ifndef NESTVM_DEV_PLATFORM_SINK_H
 #define NESTVM_DEV_PLATFORM_SINK_H
@@ -8,6 +8,7 @@ enum platform_event {
 	PLATFORM_EVENT_POWEROFF,    /* ACPI S5 */
 	PLATFORM_EVENT_PANIC,       /* pvpanic */
 	PLATFORM_EVENT_RESET,       /* i8042 or reset register */
+	PLATFORM_EVENT_GUEST_READY, /* ready for a warm start's snapshot (debug-exit + 1) */
 };
 
 struct platform_sink {
