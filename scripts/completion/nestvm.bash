@@ -20,7 +20,7 @@ _nestvm_opts() {
 	case $1 in
 	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
 		--dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --run-as --help ;;
+		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --run-as --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --help ;;
@@ -34,6 +34,7 @@ _nestvm_opts() {
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
+	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
@@ -44,7 +45,7 @@ _nestvm_opts() {
 _nestvm_takes_value() {
 	case $1 in
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
-		--save-on-exit | --restore | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
+		--save-on-exit | --restore | --incoming | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
 		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;
@@ -80,7 +81,7 @@ _nestvm() {
 		case $cword in
 		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
-			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore console set delete" -- "$cur")) ;;
+			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate console set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
 			esac ;;
 		esac
@@ -90,7 +91,7 @@ _nestvm() {
 	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ]; then
 		if [ "$cword" -eq 2 ]; then
 			if [ "$cmd" = vm ]; then
-				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore console set delete --help" -- "$cur"))
+				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate console set delete --help" -- "$cur"))
 			elif [ "$cmd" = guest ]; then
 				COMPREPLY=($(compgen -W "build --help" -- "$cur"))
 			else

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -16,7 +17,9 @@
 #include "util/parse.h"
 #include "vmm/exit_status.h"
 #include "vmm/machine.h"
+#include "state/migration_channel.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_receive.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 #include "vmm/vm_launch.h"
@@ -30,6 +33,7 @@ struct run_args {
 	const char *name;
 	const char *save_dir;    /* --save-on-exit */
 	const char *restore_dir; /* --restore */
+	const char *incoming;    /* --incoming */
 	const char *run_as;      /* --run-as */
 	bool cold;               /* --cold */
 	bool settings_given;     /* any option --restore replaces */
@@ -71,6 +75,10 @@ static void run_usage(FILE *f)
 		"                        into DIR (vm.state and memory) instead of discarding it\n"
 		"  --restore DIR         continue the VM saved in DIR, with its own settings (its\n"
 		"                        disks must be as they were when it was saved)\n"
+		"  --incoming ADDR       wait at ADDR (unix:PATH or tcp:IPV4:PORT) for a VM that\n"
+		"                        `nestvm vm migrate NAME --to ADDR` moves here; the VM\n"
+		"                        settings given (--memory, --cpus, --nested, --device,\n"
+		"                        --nic) are what this target accepts\n"
 		"  --cold                boot the default guest even where it could start from its\n"
 		"                        warm-start snapshot (taken at the first run of the same\n"
 		"                        settings and files; later runs start from it)\n"
@@ -88,7 +96,8 @@ static void run_usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
-	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD };
+	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD,
+	       O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -107,6 +116,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "restore", required_argument, NULL, O_RESTORE },
 		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "cold", no_argument, NULL, O_COLD },
+		{ "incoming", required_argument, NULL, O_INCOMING },
 		VM_MEMORY_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -125,6 +135,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		switch (o) {
 		case O_SAVE_ON_EXIT: a->save_dir = optarg; break;
 		case O_RESTORE: a->restore_dir = optarg; break;
+		case O_INCOMING: a->incoming = optarg; break;
 		case O_RUN_AS: a->run_as = optarg; break;
 		case O_COLD: a->cold = true; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
@@ -175,6 +186,14 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	if (a->restore_dir && (a->settings_given || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--restore continues a saved VM with its own settings: "
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
+	if (a->incoming && (a->restore_dir || a->launch.command))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--incoming continues a migrated VM: give it no --restore or command");
+	if (a->incoming) {
+		struct mig_addr addr;
+		struct nv_err e = { 0 };
+		if (mig_addr_parse(a->incoming, &addr, &e) < 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--incoming: %s", e.msg);
+	}
 	if (c->expose_virtualization_extensions && !a->memory_given)
 		c->memory_mib = VM_NESTED_DEFAULT_MEMORY_MIB;
 	vm_config_dynamic_defaults(c); /* for the startup memory now known */
@@ -255,7 +274,7 @@ struct warm_run {
 
 static bool warm_wanted(const struct run_args *a)
 {
-	return !a->cold && !a->restore_dir && !a->save_dir && !a->run_as && !a->launch.pvm_kernel &&
+	return !a->cold && !a->restore_dir && !a->incoming && !a->save_dir && !a->run_as && !a->launch.pvm_kernel &&
 	       strcmp(a->launch.kvm_device, "/dev/kvm") == 0 && !warm_start_unsupported(&a->vm);
 }
 
@@ -323,6 +342,36 @@ static int warm_runner_options(struct warm_run *wr, struct runner_options *ro, s
 	return 0;
 }
 
+/* --incoming: the VM's RAM and state from a source, checked against what
+ * this command line describes. Returns -1 to go on, or an exit status. */
+static int receive_incoming(struct run_args *a, struct migration_incoming *in)
+{
+	struct nv_err err = { 0 };
+	const char *tmp = getenv("TMPDIR");
+	fprintf(stderr, "nestvm: waiting for a migrating VM at %s\n", a->incoming);
+	if (migration_receive(a->incoming, -1, &a->vm, tmp && tmp[0] ? tmp : "/tmp", in, &err) < 0) {
+		migration_incoming_end(in, false, err.msg);
+		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
+				"the migration did not arrive: %s", err.msg);
+	}
+	fprintf(stderr, "nestvm: received %llu pages (%llu zeroed again, %llu MB) in %lld ms\n",
+		(unsigned long long)in->pages, (unsigned long long)in->zero_pages,
+		(unsigned long long)(in->bytes / 1000000), (long long)in->receive_ms);
+	a->launch.saved = &in->saved;
+	return -1;
+}
+
+/* The migrated VM runs here: the source may let go of it. */
+static void incoming_running(void *opaque)
+{
+	struct migration_incoming *in = opaque;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - in->complete_at_ms;
+	migration_incoming_end(in, true, NULL);
+	fprintf(stderr, "nestvm: the migrated VM runs here (%lld ms after its last message: the restore)\n", ms);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct run_args a; /* the record is large; one per process */
@@ -342,15 +391,22 @@ int cmd_run(int argc, char **argv)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 		a.launch.saved = &saved;
 	}
+	static struct migration_incoming inc = { .fd = -1 };
+	if (a.incoming && (st = receive_incoming(&a, &inc)) >= 0)
+		return st;
 	static struct warm_run warm;
 	struct machine *m = warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
 					    : vm_launch(&a.vm, &a.launch, &launch, &err);
 	/* The memory file is mapped now (or never): its fd is not needed. */
 	machine_saved_free(&saved);
+	machine_saved_free(&inc.saved);
 	if (launch.note[0])
 		fprintf(stderr, "nestvm: note: %s\n", launch.note);
-	if (!m)
+	if (!m) {
+		if (a.incoming)
+			migration_incoming_end(&inc, false, err.msg);
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	}
 
 	struct terminal term;
 	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
@@ -359,7 +415,8 @@ int cmd_run(int argc, char **argv)
 		snprintf(note, sizeof(note), "nestvm: continuing the VM saved in %s", a.restore_dir);
 	struct runner_options ro = { .input_fd = STDIN_FILENO, .escape_keys = tty,
 				     .keep_for_save = a.save_dir != NULL,
-				     .running_note = a.restore_dir ? note : NULL };
+				     .running_note = a.restore_dir ? note : NULL,
+				     .on_running = a.incoming ? incoming_running : NULL, .opaque = &inc };
 	if (warm.on && warm_runner_options(&warm, &ro, &err) < 0) {
 		machine_destroy(m);
 		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "%s", err.msg);
@@ -367,6 +424,8 @@ int cmd_run(int argc, char **argv)
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
 		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };
+	if (a.incoming) /* not running: the source takes it back (a no-op once told) */
+		migration_incoming_end(&inc, false, err.msg);
 	if (tty)
 		terminal_restore(&term);
 	if (a.save_dir && res.end == MACHINE_END_STOPPED) {

@@ -196,9 +196,13 @@ static const struct confine_rule switch_daemon[] = {
 		KVM_GET_MSR_FEATURE_INDEX_LIST
 
 static const unsigned long ioctls_vcpu[] = { KVM_RUNTIME_IOCTLS };
-/* ... and the terminal nestvm run restores when the VM ends. */
+/* ... the terminal nestvm run restores when the VM ends, and a live
+ * migration's dirty-page log (the RAM slots set again with logging on and
+ * off, the log read; vmm/migration_send.c, on this thread, over a
+ * connection `vm migrate` opened and passed in: no AF_INET socket here). */
 static const unsigned long ioctls_vmm[] = { KVM_RUNTIME_IOCTLS, TCGETS, TCSETS, TCSETSW, TCSETSF,
-					     TIOCGWINSZ, FIONREAD, FIONBIO };
+					     TIOCGWINSZ, FIONREAD, FIONBIO, KVM_GET_DIRTY_LOG,
+					     KVM_SET_USER_MEMORY_REGION };
 static const unsigned long ioctls_irq[] = { KVM_IRQ_LINE };
 /* A packet uplink asks its interface for its state and MTU. */
 static const unsigned long ioctls_switch[] = { FIONREAD, FIONBIO, SIOCGIFFLAGS, SIOCGIFMTU,

@@ -131,3 +131,24 @@ uint64_t guest_mem_low_end(const struct guest_mem *m)
 {
 	return m->regions[0].size;
 }
+
+void guest_mem_track_writes(struct guest_mem *m, uint64_t *bitmap)
+{
+	__atomic_store_n(&m->dev_written, bitmap, __ATOMIC_SEQ_CST);
+}
+
+void guest_mem_mark_written(const struct guest_mem *m, const void *host, uint64_t len)
+{
+	uint64_t *bits = __atomic_load_n(&m->dev_written, __ATOMIC_ACQUIRE);
+	if (!bits || !m->mapping)
+		return;
+	uintptr_t base = (uintptr_t)m->mapping, p = (uintptr_t)host;
+	if (p < base || p - base >= m->ram_size)
+		return;
+	uint64_t off = p - base;
+	if (len > m->ram_size - off)
+		len = m->ram_size - off;
+	uint64_t last = len ? (off + len - 1) / 4096 : off / 4096;
+	for (uint64_t pg = off / 4096; pg <= last; pg++)
+		__atomic_fetch_or(&bits[pg / 64], 1ULL << (pg % 64), __ATOMIC_RELAXED);
+}

@@ -32,6 +32,10 @@ struct guest_mem {
 	/* Anonymous memory (guest_mem_alloc): a page the host never backed
 	 * (in RAM or swap) is zero without being read. */
 	bool anonymous;
+	/* While non-NULL (guest_mem_track_writes): one bit per page of RAM
+	 * (RAM's own order, low region then high) that device code may have
+	 * written; set with atomics, never cleared here. */
+	uint64_t *dev_written;
 };
 
 /* Lay out the regions over an existing host buffer (used by tests); host
@@ -54,6 +58,14 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Copy helpers returning 0 or -1 when the range is not RAM. */
 int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+
+/* Device writes tracked into bitmap (RAM pages, rounded up to 64 bits), or
+ * no more (NULL). Live migration's pre-copy: KVM logs what the vCPUs write,
+ * this what the VMM's devices write. */
+void guest_mem_track_writes(struct guest_mem *m, uint64_t *bitmap);
+/* Device code is about to write host[0..len) (a pointer guest_mem_ptr gave):
+ * its pages are marked while tracking is on. */
+void guest_mem_mark_written(const struct guest_mem *m, const void *host, uint64_t len);
 
 /* End of the RAM below the MMIO hole (exclusive). */
 uint64_t guest_mem_low_end(const struct guest_mem *m);

@@ -1,5 +1,6 @@
 #include "core/kvm_vm.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -102,4 +103,46 @@ static void vm_irq_set(void *opaque, unsigned gsi, int level)
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi)
 {
 	return (struct irq_line){ .set_level = vm_irq_set, .opaque = vm, .gsi = gsi };
+}
+
+int kvm_vm_dirty_log(struct kvm_vm *vm, bool on, struct nv_err *err)
+{
+	for (int i = 0; i < vm->mem.nregions; i++) {
+		const struct guest_mem_region *r = &vm->mem.regions[i];
+		int ret = kvm_set_user_memory_flags(vm->fd, (uint32_t)i, r->gpa, r->size, r->host,
+						    on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+		if (ret < 0)
+			return nv_err_host(err, "cannot turn dirty-page logging %s: %s", on ? "on" : "off",
+					   strerror(-ret));
+	}
+	return 0;
+}
+
+int kvm_vm_dirty_fetch(struct kvm_vm *vm, uint64_t *bitmap, struct nv_err *err)
+{
+	uint64_t base = 0; /* the region's first page in RAM's order */
+	for (int i = 0; i < vm->mem.nregions; i++) {
+		const struct guest_mem_region *r = &vm->mem.regions[i];
+		uint64_t pages = r->size / 4096, words = (pages + 63) / 64;
+		uint64_t *log = calloc(words, sizeof(*log));
+		if (!log)
+			return nv_err_host(err, "out of memory");
+		int ret = kvm_get_dirty_log(vm->fd, (uint32_t)i, log);
+		if (ret < 0) {
+			free(log);
+			return nv_err_host(err, "cannot read KVM's dirty log: %s", strerror(-ret));
+		}
+		for (uint64_t w = 0; w < words; w++) {
+			if (!log[w])
+				continue;
+			for (unsigned b = 0; b < 64; b++) {
+				uint64_t pg = w * 64 + b;
+				if ((log[w] >> b & 1) && pg < pages)
+					bitmap[(base + pg) / 64] |= 1ULL << ((base + pg) % 64);
+			}
+		}
+		free(log);
+		base += pages;
+	}
+	return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef NESTVM_CORE_KVM_VM_H
 #define NESTVM_CORE_KVM_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/bus.h"
@@ -30,6 +31,13 @@ struct kvm_vm_saved_memory {
 int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes,
 		       const struct kvm_vm_saved_memory *saved, struct nv_err *err);
 void kvm_vm_destroy(struct kvm_vm *vm);
+
+/* Dirty-page logging on every RAM slot (on) or off again. */
+int kvm_vm_dirty_log(struct kvm_vm *vm, bool on, struct nv_err *err);
+/* ORs into bitmap (one bit per page of RAM in RAM's order: low region,
+ * then high; rounded up to 64 bits) the pages the vCPUs wrote since
+ * logging began or the last fetch, and clears KVM's log. */
+int kvm_vm_dirty_fetch(struct kvm_vm *vm, uint64_t *bitmap, struct nv_err *err);
 
 /* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi);

@@ -112,8 +112,15 @@ int kvm_get_feature_msrs(int kvm_fd, struct kvm_msrs *m)
 
 int kvm_set_user_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
+	return kvm_set_user_memory_flags(vm_fd, slot, gpa, size, host, 0);
+}
+
+int kvm_set_user_memory_flags(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+			      uint32_t flags)
+{
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host,
@@ -335,4 +342,10 @@ int kvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *p)
 int kvm_get_api_version(int kvm_fd)
 {
 	return xioctl(kvm_fd, KVM_GET_API_VERSION, NULL);
+}
+
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, void *bitmap)
+{
+	struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
+	return xioctl(vm_fd, KVM_GET_DIRTY_LOG, &d);
 }

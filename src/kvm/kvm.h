@@ -24,6 +24,12 @@ int kvm_get_msr_feature_list(int kvm_fd, struct kvm_msr_list **out);
 int kvm_get_feature_msrs(int kvm_fd, struct kvm_msrs *m);
 
 int kvm_set_user_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host);
+/* The same with flags (KVM_MEM_LOG_DIRTY_PAGES: dirty logging on). */
+int kvm_set_user_memory_flags(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+			      uint32_t flags);
+/* The slot's pages written since the last call, one bit per page
+ * (bitmap: the slot's pages rounded up to 64 bits); KVM clears its log. */
+int kvm_get_dirty_log(int vm_fd, uint32_t slot, void *bitmap);
 int kvm_set_tss_addr(int vm_fd, uint64_t addr);
 int kvm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int kvm_create_irqchip(int vm_fd);

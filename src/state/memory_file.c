@@ -15,7 +15,7 @@
 #define VERSION 1
 #define PAGE 4096u
 
-static bool page_is_zero(const uint8_t *p)
+bool memory_page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)p; /* guest RAM is page-aligned */
 	for (unsigned i = 0; i < PAGE / 8; i++)
@@ -45,7 +45,7 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
  * time in the lab. One byte per page, 1 = backed; NULL (read every page)
  * when the memory is file-backed (where unbacked does not mean zero) or
  * pagemap cannot be read. */
-static unsigned char *backed_pages(const struct guest_mem *m, const struct guest_mem_region *r)
+unsigned char *memory_backed_pages(const struct guest_mem *m, const struct guest_mem_region *r)
 {
 	if (!m->anonymous)
 		return NULL;
@@ -77,12 +77,12 @@ static int write_ram(int fd, const struct guest_mem *m)
 	uint64_t off = MEMORY_FILE_HEADER;
 	for (int i = 0; i < m->nregions; i++) {
 		const struct guest_mem_region *r = &m->regions[i];
-		unsigned char *backed = backed_pages(m, r);
+		unsigned char *backed = memory_backed_pages(m, r);
 		uint64_t run = 0; /* start of the current non-zero run, in the region */
 		bool in_run = false;
 		for (uint64_t p = 0; p <= r->size; p += PAGE) {
 			bool data = p < r->size && (!backed || backed[p / PAGE]) &&
-				    !page_is_zero(r->host + p);
+				    !memory_page_is_zero(r->host + p);
 			if (data && !in_run) {
 				run = p;
 				in_run = true;
@@ -100,6 +100,37 @@ static int write_ram(int fd, const struct guest_mem *m)
 	return 0;
 }
 
+static void header(uint8_t hdr[MEMORY_FILE_HEADER], uint64_t ram_size)
+{
+	memset(hdr, 0, MEMORY_FILE_HEADER);
+	memcpy(hdr, MAGIC, 8);
+	le_put32(hdr + 8, VERSION);
+	le_put32(hdr + 12, MEMORY_FILE_HEADER);
+	le_put64(hdr + 16, ram_size);
+}
+
+int memory_file_create(const char *path, uint64_t ram_size, struct nv_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return nv_err_host(err, "memory file %s: %s", path, strerror(errno));
+	uint8_t hdr[MEMORY_FILE_HEADER];
+	header(hdr, ram_size);
+	if (write_all(fd, hdr, sizeof(hdr), 0) < 0 ||
+	    ftruncate(fd, (off_t)(MEMORY_FILE_HEADER + ram_size)) < 0) {
+		int e = errno ? errno : EIO;
+		close(fd);
+		unlink(path);
+		return nv_err_host(err, "memory file %s: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+int memory_file_put(int fd, uint64_t offset, const uint8_t *data, size_t len)
+{
+	return write_all(fd, data, len, MEMORY_FILE_HEADER + offset);
+}
+
 int memory_file_write(const char *path, const struct guest_mem *m, struct nv_err *err)
 {
 	char tmp[4096];
@@ -109,11 +140,7 @@ int memory_file_write(const char *path, const struct guest_mem *m, struct nv_err
 	if (fd < 0)
 		return nv_err_host(err, "memory file %s: %s", path, strerror(errno));
 	uint8_t hdr[MEMORY_FILE_HEADER];
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, MAGIC, 8);
-	le_put32(hdr + 8, VERSION);
-	le_put32(hdr + 12, MEMORY_FILE_HEADER);
-	le_put64(hdr + 16, m->ram_size);
+	header(hdr, m->ram_size);
 	int e = 0;
 	if (write_all(fd, hdr, sizeof(hdr), 0) < 0 || write_ram(fd, m) < 0 ||
 	    ftruncate(fd, (off_t)(MEMORY_FILE_HEADER + m->ram_size)) < 0 || fsync(fd) < 0)

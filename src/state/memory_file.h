@@ -11,6 +11,8 @@
 #ifndef NESTVM_STATE_MEMORY_FILE_H
 #define NESTVM_STATE_MEMORY_FILE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/guest_mem.h"
@@ -25,5 +27,17 @@ int memory_file_write(const char *path, const struct guest_mem *m, struct nv_err
 /* Opens path and checks it holds ram_size bytes of RAM; the fd, to map at
  * MEMORY_FILE_HEADER (close it after), or -1 with a one-line error. */
 int memory_file_open(const char *path, uint64_t ram_size, struct nv_err *err);
+
+/* A new memory file of ram_size zero bytes of RAM (a sparse file) at path
+ * (which must not exist), for a migration's target to fill: the fd
+ * (read-write), or -1 with err. */
+int memory_file_create(const char *path, uint64_t ram_size, struct nv_err *err);
+/* len bytes of RAM at RAM offset into such a file; 0 or -1 (errno). */
+int memory_file_put(int fd, uint64_t offset, const uint8_t *data, size_t len);
+/* True when the page-aligned page p holds only zeros. */
+bool memory_page_is_zero(const uint8_t *p);
+/* For anonymous RAM, one byte per page of region r, 1 = the host backed it
+ * (the others are zero without being read); NULL otherwise (free it). */
+unsigned char *memory_backed_pages(const struct guest_mem *m, const struct guest_mem_region *r);
 
 #endif

@@ -268,8 +268,8 @@ int state_file_parse(struct state_file *f, const uint8_t *buf, size_t len, const
 	return parse_owned(f, path, err);
 }
 
-int state_file_write(const char *path, const struct state_section *secs, unsigned n,
-		     struct nv_err *err)
+int state_file_build(const char *path, const struct state_section *secs, unsigned n, uint8_t **out,
+		     size_t *out_len, struct nv_err *err)
 {
 	if (n > STATE_FILE_MAX_SECTIONS)
 		return nv_err_host(err, "state file %s: %u sections, over the cap of %u", path, n,
@@ -318,14 +318,29 @@ int state_file_write(const char *path, const struct state_section *secs, unsigne
 
 	/* What the reader would refuse is not written (duplicate names). */
 	int ret = check(&f, path, false, err);
-	if (ret < 0 && err)
-		err->kind = NV_ERR_HOST;
-	if (ret == 0) {
-		int rc = file_write_atomic(path, f.buf, f.len);
-		if (rc < 0)
-			ret = io_err(err, path, "cannot write: ", -rc);
+	if (ret < 0) {
+		if (err)
+			err->kind = NV_ERR_HOST;
+		state_file_free(&f);
+		return -1;
 	}
-	state_file_free(&f);
+	free(f.sections);
+	*out = f.buf;
+	*out_len = f.len;
+	return 0;
+}
+
+int state_file_write(const char *path, const struct state_section *secs, unsigned n,
+		     struct nv_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	if (state_file_build(path, secs, n, &buf, &len, err) < 0)
+		return -1;
+	int ret = 0, rc = file_write_atomic(path, buf, len);
+	if (rc < 0)
+		ret = io_err(err, path, "cannot write: ", -rc);
+	free(buf);
 	return ret;
 }
 

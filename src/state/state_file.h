@@ -60,6 +60,11 @@ struct state_section {
 int state_file_write(const char *path, const struct state_section *secs, unsigned n,
 		     struct nv_err *err);
 
+/* The same file's bytes in memory (*out, malloc'd, for the caller to free):
+ * a migration sends them. path only names it in messages. */
+int state_file_build(const char *path, const struct state_section *secs, unsigned n, uint8_t **out,
+		     size_t *out_len, struct nv_err *err);
+
 /* A loaded file: sections[i].data points into buf. */
 struct state_file {
 	uint8_t *buf;

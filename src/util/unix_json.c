@@ -98,8 +98,37 @@ struct json_object *unix_json_exchange(int fd, struct json_object *req, size_t m
 				       int timeout_ms, const char *label, const char *refused,
 				       struct nv_err *err)
 {
+	return unix_json_exchange_fd(fd, req, -1, max, timeout_ms, label, refused, err);
+}
+
+/* One message, with pass_fd as SCM_RIGHTS when it is >= 0. */
+static ssize_t send_with_fd(int fd, const char *s, int pass_fd)
+{
+	struct iovec iov = { (void *)s, strlen(s) };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (pass_fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.buf;
+		m.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+struct json_object *unix_json_exchange_fd(int fd, struct json_object *req, int pass_fd, size_t max,
+					  int timeout_ms, const char *label, const char *refused,
+					  struct nv_err *err)
+{
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0) {
+	if (send_with_fd(fd, s, pass_fd) < 0) {
 		nv_err_host(err, "cannot send to %s: %s", label, strerror(errno));
 		return NULL;
 	}

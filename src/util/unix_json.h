@@ -29,6 +29,12 @@ struct json_object *unix_json_exchange(int fd, struct json_object *req, size_t m
 				       int timeout_ms, const char *label, const char *refused,
 				       struct nv_err *err);
 
+/* The same, handing pass_fd (>= 0) over with the request (SCM_RIGHTS): the
+ * peer gets its own copy, the caller still owns pass_fd. */
+struct json_object *unix_json_exchange_fd(int fd, struct json_object *req, int pass_fd, size_t max,
+					  int timeout_ms, const char *label, const char *refused,
+					  struct nv_err *err);
+
 /* One request on a fresh connection to path: unix_seqpacket_connect, then
  * unix_json_exchange, then close. */
 struct json_object *unix_json_request(const char *path, struct json_object *req, size_t max,

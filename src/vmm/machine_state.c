@@ -89,14 +89,20 @@ static void seal_section(struct save_sections *ss)
 	ss->items[i].len = ss->snaps[i].len;
 }
 
-static int collect(struct machine *m, struct save_sections *ss, struct nv_err *err)
+char *machine_config_json(const struct machine *m)
 {
 	struct vm_record rec = { .config = m->cfg };
 	struct json_object *doc = vm_record_to_json(&rec);
 	if (!doc)
-		return nv_err_host(err, "out of memory");
-	ss->config_json = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+		return NULL;
+	char *s = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
 	json_object_put(doc);
+	return s;
+}
+
+static int collect(struct machine *m, struct save_sections *ss, struct nv_err *err)
+{
+	ss->config_json = machine_config_json(m);
 	if (!ss->config_json)
 		return nv_err_host(err, "out of memory");
 	unsigned i = ss->n++;
@@ -152,6 +158,15 @@ static int collect(struct machine *m, struct save_sections *ss, struct nv_err *e
 	return 0;
 }
 
+static void sections_free(struct save_sections *ss)
+{
+	for (unsigned i = 0; i < ss->n; i++)
+		if (strcmp(ss->items[i].name, SECTION_CONFIG) != 0)
+			snapshot_free(&ss->snaps[i]);
+	free(ss->config_json);
+	free(ss);
+}
+
 int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 {
 	if (!m->paused)
@@ -171,11 +186,21 @@ int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 		rc = memory_file_write(p.memory, &m->vm.mem, err);
 	if (rc == 0)
 		rc = state_file_write(p.state, ss->items, ss->n, err);
-	for (unsigned i = 0; i < ss->n; i++)
-		if (strcmp(ss->items[i].name, SECTION_CONFIG) != 0)
-			snapshot_free(&ss->snaps[i]);
-	free(ss->config_json);
-	free(ss);
+	sections_free(ss);
+	return rc;
+}
+
+int machine_state_image(struct machine *m, uint8_t **image, size_t *len, struct nv_err *err)
+{
+	if (!m->paused)
+		return nv_err_host(err, "the VM must be paused for its state");
+	struct save_sections *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return nv_err_host(err, "out of memory");
+	int rc = collect(m, ss, err);
+	if (rc == 0)
+		rc = state_file_build("(migration)", ss->items, ss->n, image, len, err);
+	sections_free(ss);
 	return rc;
 }
 
@@ -322,8 +347,9 @@ int machine_restore(struct machine *m, const struct machine_saved *saved, struct
 	}
 	device_table_resume(&m->devices);
 	/* Another VM may continue from this same state: a new generation, so
-	 * that the guest reseeds its RNG (after the IOAPIC has its state). */
-	if (rc == 0)
+	 * that the guest reseeds its RNG (after the IOAPIC has its state).
+	 * Not after a live migration: the one VM moved, as Hyper-V keeps it. */
+	if (rc == 0 && !saved->same_generation)
 		machine_new_generation(m, true);
 	return rc;
 }

@@ -26,12 +26,22 @@
  * (created if missing; files replaced atomically). */
 int machine_save(struct machine *m, const char *dir, struct nv_err *err);
 
+/* The machine's settings as the "config" section holds them (malloc'd
+ * JSON text), or NULL (out of memory). */
+char *machine_config_json(const struct machine *m);
+/* The same state file's bytes in memory (*image malloc'd, the caller
+ * frees it), of a paused machine: what a live migration sends. */
+int machine_state_image(struct machine *m, uint8_t **image, size_t *len, struct nv_err *err);
+
 /* A loaded, checked saved machine, ready for machine_resources.saved. */
 struct machine_saved {
 	char dir[VM_PATH_MAX];
 	struct state_file file;
 	struct vm_config config; /* the settings it was saved with */
 	int memory_fd;
+	/* The same VM goes on (a live migration: its source is gone), so its
+	 * generation ID stays; otherwise restore gives it a new one. */
+	bool same_generation;
 };
 
 /* Loads dir's state file and opens its memory file: every refusal is one

@@ -149,6 +149,8 @@ int runner_run(struct machine *m, const struct runner_options *opt,
 	} else {
 		if (opt->running_note)
 			fprintf(stderr, "%s\n", opt->running_note);
+		if (opt->on_running)
+			opt->on_running(opt->opaque);
 		if (vmm_loop_run(&io.loop, err) < 0)
 			machine_request_end(m, MACHINE_END_VMM_FAILURE, 0, err->msg);
 	}

@@ -15,6 +15,9 @@ struct runner_options {
 	bool keep_for_save;
 	/* Printed (with a newline) on stderr once the vCPUs run; NULL: none. */
 	const char *running_note;
+	/* Called once the vCPUs run (NULL: nothing), with opaque. */
+	void (*on_running)(void *opaque);
+	void *opaque;
 	/* Given to the guest's console before anything read from input_fd:
 	 * at the start, or with on_ready once the guest says it is ready. */
 	const char *first_input;

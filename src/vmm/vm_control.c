@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mgmt/vm_store.h"
+#include "state/migration_channel.h"
 #include "util/state_dir.h"
 #include "util/unix_json.h"
 
@@ -64,6 +65,29 @@ static void parse_memory_policy(struct json_object *o, struct vm_control_request
 	req->weight = (unsigned)weight;
 }
 
+/* migrate: "to" an address, and optional limits within their ranges. */
+static void parse_migrate(struct json_object *o, struct vm_control_request *req)
+{
+	struct json_object *v;
+	const char *to = json_object_object_get_ex(o, "to", &v) && json_object_is_type(v, json_type_string)
+				 ? json_object_get_string(v) : "";
+	struct mig_addr a;
+	struct nv_err e = { 0 };
+	int64_t down = json_object_object_get_ex(o, "downtime_ms", NULL) ? int_in(o, "downtime_ms", 1, 60000) : 0;
+	int64_t bw = json_object_object_get_ex(o, "bandwidth_mbps", NULL) ? int_in(o, "bandwidth_mbps", 1, 100000) : 0;
+	int64_t rounds = json_object_object_get_ex(o, "max_rounds", NULL) ? int_in(o, "max_rounds", 1, 1000) : 0;
+	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0 || rounds < 0) {
+		req->cmd = VM_CONTROL_INVALID;
+		snprintf(req->error, sizeof(req->error), "migrate needs \"to\" (unix:PATH or tcp:ADDR:PORT), "
+			 "\"downtime_ms\" 1..60000, \"bandwidth_mbps\" 1..100000, \"max_rounds\" 1..1000");
+		return;
+	}
+	snprintf(req->to, sizeof(req->to), "%s", to);
+	req->downtime_ms = (unsigned)down;
+	req->bandwidth_mbps = (unsigned)bw;
+	req->max_rounds = (unsigned)rounds;
+}
+
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -102,10 +126,12 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 		req->cmd = VM_CONTROL_MEMORY;
 	else if (!strcmp(cmd, "memory-policy"))
 		req->cmd = VM_CONTROL_MEMORY_POLICY;
+	else if (!strcmp(cmd, "migrate"))
+		req->cmd = VM_CONTROL_MIGRATE;
 	else
 		snprintf(req->error, sizeof(req->error),
-			 "unknown cmd \"%.64s\" (status, shutdown, kill, pause, resume, save, checkpoint, memory, "
-			 "memory-policy)", cmd);
+			 "unknown cmd \"%.48s\" (status, shutdown, kill, pause, resume, save, checkpoint, memory, "
+			 "memory-policy, migrate)", cmd);
 	if (req->cmd == VM_CONTROL_KILL && json_object_object_get_ex(o, "reason", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(req->reason, sizeof(req->reason), "%s", json_object_get_string(v));
@@ -123,6 +149,8 @@ void vm_control_parse(const char *msg, size_t len, struct vm_control_request *re
 	}
 	if (req->cmd == VM_CONTROL_MEMORY_POLICY)
 		parse_memory_policy(o, req);
+	if (req->cmd == VM_CONTROL_MIGRATE)
+		parse_migrate(o, req);
 	if (req->cmd == VM_CONTROL_CHECKPOINT) {
 		const char *n = json_object_object_get_ex(o, "name", &v) && json_object_is_type(v, json_type_string)
 					? json_object_get_string(v) : NULL;
@@ -147,6 +175,12 @@ int vm_control_listen(const char *path, int type, struct nv_err *err)
 struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
 				    struct nv_err *err)
 {
+	return vm_control_call_fd(name, req, -1, timeout_ms, err);
+}
+
+struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
+				       int timeout_ms, struct nv_err *err)
+{
 	char path[4096], label[96], refused[96], not_running[160];
 	if (vm_store_path(name, VM_CONTROL_SOCKET, path, sizeof(path), err) < 0)
 		return NULL;
@@ -154,5 +188,11 @@ struct json_object *vm_control_call(const char *name, struct json_object *req, i
 	snprintf(refused, sizeof(refused), "VM %s", name);
 	snprintf(not_running, sizeof(not_running),
 		 "VM %s is not running (no VMM answers on its control socket)", name);
-	return unix_json_request(path, req, VM_CONTROL_MAX, timeout_ms, label, not_running, refused, err);
+	int fd = unix_seqpacket_connect(path, label, not_running, err);
+	if (fd < 0)
+		return NULL;
+	struct json_object *o = unix_json_exchange_fd(fd, req, pass_fd, VM_CONTROL_MAX, timeout_ms, label,
+						      refused, err);
+	close(fd);
+	return o;
 }

@@ -14,6 +14,12 @@
  *                      the rest of its RAM back; needs one)
  *   {"cmd":"memory-policy","min_mib":N,"max_mib":N,"buffer_percent":N,"weight":N}
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
+ *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
+ *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
+ *    [,"bandwidth_mbps":N][,"max_rounds":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
+ *                      "bytes","pages","final_pages","rate_kbps"} once the
+ *                      target runs the VM (this VMM then ends: "migrated");
+ *                      a failure leaves the VM running here
  *   anything else      -> {"ok":false,"error":"..."}
  * Both sides are here; the VMM's loop is vm_process. */
 #ifndef NESTVM_VMM_VM_CONTROL_H
@@ -40,6 +46,7 @@ enum vm_control_cmd {
 	VM_CONTROL_CHECKPOINT,
 	VM_CONTROL_MEMORY,
 	VM_CONTROL_MEMORY_POLICY,
+	VM_CONTROL_MIGRATE,
 };
 
 struct vm_control_request {
@@ -54,6 +61,8 @@ struct vm_control_request {
 	/* memory-policy: checked against the limits, not yet against the VM */
 	uint64_t min_mib, max_mib;
 	unsigned buffer_pct, weight;
+	char to[128];     /* migrate: the target's address (checked) */
+	unsigned downtime_ms, bandwidth_mbps, max_rounds; /* migrate: 0 = the default */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 
@@ -71,5 +80,11 @@ int vm_control_listen(const char *path, int type, struct nv_err *err);
  * error. */
 struct json_object *vm_control_call(const char *name, struct json_object *req, int timeout_ms,
 				    struct nv_err *err);
+
+/* The same, handing pass_fd over with the request (SCM_RIGHTS): migrate's
+ * connection to its target, which the client opens, so that the VMM itself
+ * never reaches the network (its filter allows no AF_INET socket). */
+struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
+				       int timeout_ms, struct nv_err *err);
 
 #endif

@@ -13,6 +13,7 @@
 #include "util/peer_cred.h"
 #include "vmm/console_hub.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_send.h"
 #include "vmm/dynamic_memory.h"
 #include "vmm/vm_control.h"
 #include "vmm/vmm_loop.h"
@@ -111,6 +112,46 @@ static void save(struct proc *p, struct json_object *o)
 	json_object_object_add(o, "state", json_object_new_string("Saved"));
 }
 
+static void add_int(struct json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+/* Live migration, on this thread (the loop waits meanwhile: console output
+ * waits in its pipe, control clients in the socket's queue). Once the
+ * target runs the VM, this VMM ends with "migrated to ADDR"; any failure
+ * leaves the VM running here. */
+static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req, int conn)
+{
+	if (p->stopping) {
+		refuse(o, "the VM is stopping");
+		return;
+	}
+	if (conn < 0) {
+		refuse(o, "migrate needs the connection to its target passed with the request");
+		return;
+	}
+	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
+					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds };
+	struct migration_report r;
+	struct nv_err err = { 0 };
+	if (migration_send(p->m, &mo, &r, &err) < 0) {
+		refuse(o, err.msg);
+		return;
+	}
+	char why[200];
+	snprintf(why, sizeof(why), "migrated to %s", req->to);
+	p->stopping = true; /* no Stopping to record: it is Off, moved */
+	machine_request_end(p->m, MACHINE_END_STOPPED, 0, why);
+	add_int(o, "total_ms", (uint64_t)r.total_ms);
+	add_int(o, "downtime_ms", (uint64_t)r.downtime_ms);
+	add_int(o, "rounds", r.rounds);
+	add_int(o, "bytes", r.bytes);
+	add_int(o, "pages", r.pages);
+	add_int(o, "final_pages", r.final_pages);
+	add_int(o, "rate_kbps", r.rate_kbps);
+}
+
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a
  * paused one stays paused). The record does not pass through Paused. */
 static void checkpoint(struct proc *p, struct json_object *o, const struct vm_control_request *req)
@@ -139,10 +180,6 @@ static void checkpoint(struct proc *p, struct json_object *o, const struct vm_co
 		refuse(o, err.msg);
 }
 
-static void add_int(struct json_object *o, const char *key, uint64_t v)
-{
-	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
-}
 
 static void add_memory_status(struct proc *p, struct json_object *o)
 {
@@ -175,7 +212,7 @@ static void set_policy(struct proc *p, struct json_object *o, const struct vm_co
 		refuse(o, err.msg);
 }
 
-static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
+static void handle_request(struct proc *p, int fd, const char *msg, size_t len, int passed)
 {
 	struct vm_control_request req;
 	vm_control_parse(msg, len, &req);
@@ -223,6 +260,9 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len)
 	case VM_CONTROL_CHECKPOINT:
 		checkpoint(p, o, &req);
 		break;
+	case VM_CONTROL_MIGRATE:
+		migrate(p, o, &req, passed);
+		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);
 		machine_request_end(p->m, MACHINE_END_STOPPED, 0,
@@ -243,6 +283,33 @@ static void control_close(struct proc *p, struct control_conn *c)
 	*c = (struct control_conn){ .fd = -1 };
 }
 
+/* One request, and the descriptor passed with it (SCM_RIGHTS) if any. */
+static ssize_t recv_request(int fd, char *msg, size_t size, int *passed)
+{
+	struct iovec iov = { msg, size };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) { /* the first kept, any others closed */
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*passed < 0)
+				*passed = f;
+			else
+				close(f);
+		}
+	}
+	return n;
+}
+
 /* One request per connection, then it closes. */
 static void control_event(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
@@ -254,11 +321,14 @@ static void control_event(struct evloop *l, const struct evloop_event *ev, void 
 	if (!c)
 		return;
 	char msg[VM_CONTROL_MAX + 1];
-	ssize_t n = recv(c->fd, msg, sizeof(msg), MSG_DONTWAIT);
+	int passed = -1; /* migrate's connection to its target */
+	ssize_t n = recv_request(c->fd, msg, sizeof(msg), &passed);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
-		handle_request(p, c->fd, msg, (size_t)n);
+		handle_request(p, c->fd, msg, (size_t)n, passed);
+	if (passed >= 0)
+		close(passed);
 	control_close(p, c);
 }
 

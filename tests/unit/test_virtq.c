@@ -128,6 +128,45 @@ static void test_chain_readable_then_writable(void **state)
 	assert_ptr_equal(c.bufs[2].host, ram + DATA + 0x400);
 }
 
+/* A migration's device-write bitmap (guest_mem_track_writes): the pages of
+ * the writable buffers a pop hands out and of the used ring a push writes
+ * are marked, readable buffers' are not; nothing is marked while off. */
+static bool marked(const uint64_t *bits, uint64_t gpa)
+{
+	return bits[gpa / 4096 / 64] >> (gpa / 4096 % 64) & 1;
+}
+
+static void test_device_writes_are_marked(void **state)
+{
+	uint64_t bits[RAM_SIZE / 4096 / 64 + 1] = { 0 };
+	set_desc(0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, DATA + 0x2ff0, 0x20, VIRTQ_DESC_F_WRITE, 0); /* crosses a page */
+	avail_add(0);
+	assert_int_equal(virtq_pop(&q, &c), 1); /* off: nothing marked */
+	assert_int_equal(virtq_push(&q, 0, 0x20), 0);
+	for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		assert_int_equal(bits[i], 0);
+	guest_mem_track_writes(&mem, bits);
+	avail_add(0);
+	assert_int_equal(virtq_pop(&q, &c), 1);
+	assert_false(marked(bits, DATA)); /* readable: the device only reads it */
+	assert_true(marked(bits, DATA + 0x2000));
+	assert_true(marked(bits, DATA + 0x3000));
+	assert_false(marked(bits, DATA + 0x4000));
+	assert_false(marked(bits, USED));
+	assert_int_equal(virtq_push(&q, 0, 0x20), 0);
+	assert_true(marked(bits, USED));
+	guest_mem_track_writes(&mem, NULL);
+	/* Outside the mapping: ignored, not a write out of bounds. */
+	guest_mem_mark_written(&mem, ram + RAM_SIZE, 1);
+	guest_mem_track_writes(&mem, bits);
+	guest_mem_mark_written(&mem, ram + RAM_SIZE, 4096);
+	guest_mem_mark_written(&mem, ram + RAM_SIZE - 1, 4096); /* clipped to RAM */
+	assert_true(marked(bits, RAM_SIZE - 1));
+	assert_int_equal(bits[RAM_SIZE / 4096 / 64], 0);
+	guest_mem_track_writes(&mem, NULL);
+}
+
 static void test_push_and_notify(void **state)
 {
 	set_desc(1, DATA, 8, VIRTQ_DESC_F_WRITE, 0);
@@ -830,6 +869,7 @@ int main(void)
 		T(test_single_buffer),
 		T(test_chain_readable_then_writable),
 		T(test_push_and_notify),
+		T(test_device_writes_are_marked),
 		T(test_loop_two_descriptors),
 		T(test_self_loop),
 		T(test_loop_through_whole_ring),

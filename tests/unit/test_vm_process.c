@@ -258,6 +258,28 @@ static void test_control_parse(void **state)
 	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
 	P("{\"cmd\":\"memory-policy\",\"min_mib\":256,\"max_mib\":1024,\"buffer_percent\":20,\"weight\":\"5\"}");
 	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	/* migrate: an address, and limits within their ranges. */
+	P("{\"cmd\":\"migrate\",\"to\":\"tcp:10.0.0.2:7000\",\"downtime_ms\":50,\"bandwidth_mbps\":100,\"max_rounds\":5}");
+	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
+	assert_string_equal(r.to, "tcp:10.0.0.2:7000");
+	assert_int_equal(r.downtime_ms, 50);
+	assert_int_equal(r.bandwidth_mbps, 100);
+	assert_int_equal(r.max_rounds, 5);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/run/x.sock\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
+	assert_int_equal(r.downtime_ms, 0); /* the defaults */
+	assert_int_equal(r.max_rounds, 0);
+	P("{\"cmd\":\"migrate\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	assert_non_null(strstr(r.error, "migrate needs \"to\""));
+	P("{\"cmd\":\"migrate\",\"to\":\"tcp:host:7000\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"downtime_ms\":0}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"bandwidth_mbps\":\"fast\"}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"max_rounds\":1001}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
 	static char big[VM_CONTROL_MAX + 10];
 	memset(big, ' ', sizeof(big));
 	vm_control_parse(big, sizeof(big), &r);

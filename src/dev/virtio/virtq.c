@@ -201,6 +201,8 @@ static int chain_add(const struct virtq *q, struct virtq_chain *c, const struct 
 		return -1; /* outside RAM or wrapping */
 	c->bufs[c->nbufs++] = (struct virtq_buf){ .host = p, .len = d->len, .writable = w };
 	if (w) {
+		/* Written later, by this device: a migration must send it. */
+		guest_mem_mark_written(q->mem, p, d->len);
 		c->writable_len += d->len;
 	} else {
 		c->readable_len += d->len;
@@ -279,6 +281,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	if (!q->ready)
 		return 0;
 	uint16_t avail_idx = ld16(q->avail + AVAIL_IDX, __ATOMIC_ACQUIRE);
+	if (q->event_idx) /* written below: a migration must send it */
+		guest_mem_mark_written(q->mem, avail_event(q), 2);
 	if (avail_idx == q->last_avail_idx && q->event_idx) {
 		/* Ask for a kick at the next entry, then look again: the driver
 		 * may have published one before it could see our request. */
@@ -303,11 +307,19 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+/* The used ring, its avail-event index included, is written by this
+ * device: marked for a migration. */
+static void mark_used(const struct virtq *q)
+{
+	guest_mem_mark_written(q->mem, q->used, USED_RING + (uint64_t)USED_ELEM * q->size + 2);
+}
+
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!q->ready || q->broken || head >= q->size)
 		return -1;
 	uint8_t *e = q->used + USED_RING + (size_t)USED_ELEM * (q->used_idx & (q->size - 1));
+	mark_used(q);
 	st32(e, head);
 	st32(e + 4, written);
 	q->used_idx++;
@@ -329,6 +341,7 @@ int virtq_push_batch(struct virtq *q, const uint16_t *heads, const uint32_t *wri
 	for (unsigned i = 0; i < n; i++)
 		if (heads[i] >= q->size)
 			return -1;
+	mark_used(q);
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t slot = (uint16_t)(q->used_idx + i) & (q->size - 1);
 		uint8_t *e = q->used + USED_RING + (size_t)USED_ELEM * slot;

@@ -1,0 +1,190 @@
+#include "vmm/migration_receive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mgmt/vm_migration_check.h"
+#include "state/memory_file.h"
+#include "state/migration_channel.h"
+#include "util/file_io.h"
+
+#define IDLE_TIMEOUT_MS 60000 /* a source silent this long has gone */
+
+struct receiver {
+	struct migration_incoming *in;
+	const struct vm_config *expect;
+	int memory_fd;
+	char memory_path[VM_PATH_MAX + 16];
+	char state_path[VM_PATH_MAX + 16];
+};
+
+static int on_config(void *opaque, uint64_t ram, uint32_t cpus, const char *json, size_t len,
+		     struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	struct vm_record rec;
+	if (vm_record_parse_text(json, len, "migration stream: CONFIG", &rec, err) < 0 ||
+	    vm_config_validate(&rec.config, "migration stream: CONFIG", err) < 0)
+		return -1;
+	if (cpus != rec.config.cpus || ram != vm_config_ram_mib(&rec.config) << 20)
+		return nv_err_input(err, "migration stream: CONFIG: %u vCPUs and %llu bytes, but its record says %u and %llu MiB",
+				    cpus, (unsigned long long)ram, rec.config.cpus,
+				    (unsigned long long)vm_config_ram_mib(&rec.config));
+	if (vm_migration_check(r->expect, &rec.config, err) < 0)
+		return -1;
+	r->memory_fd = memory_file_create(r->memory_path, ram, err);
+	return r->memory_fd < 0 ? -1 : 0;
+}
+
+static int on_pages(void *opaque, uint64_t first, uint32_t count, const uint8_t *data, struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	if (memory_file_put(r->memory_fd, first * MIG_PAGE, data, (size_t)count * MIG_PAGE) < 0)
+		return nv_err_host(err, "memory file %s: %s", r->memory_path, strerror(errno));
+	return 0;
+}
+
+static int on_zero(void *opaque, uint64_t first, uint32_t count, struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	off_t at = (off_t)(MEMORY_FILE_HEADER + first * MIG_PAGE), len = (off_t)count * MIG_PAGE;
+	if (fallocate(r->memory_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) == 0)
+		return 0;
+	static const uint8_t zero[MIG_PAGE];
+	for (uint32_t i = 0; i < count; i++)
+		if (memory_file_put(r->memory_fd, (first + i) * MIG_PAGE, zero, sizeof(zero)) < 0)
+			return nv_err_host(err, "memory file %s: %s", r->memory_path, strerror(errno));
+	return 0;
+}
+
+static int on_state(void *opaque, const uint8_t *image, size_t len, struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	int rc = file_write_atomic(r->state_path, image, len);
+	if (rc < 0)
+		return nv_err_host(err, "state file %s: %s", r->state_path, strerror(-rc));
+	return 0;
+}
+
+static const struct mig_rx_ops ops = { .config = on_config, .pages = on_pages, .zero = on_zero, .state = on_state };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Message after message until COMPLETE. */
+static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *err)
+{
+	struct migration_incoming *in = r->in;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc;
+	do {
+		uint8_t raw[MIG_HEADER_BYTES];
+		struct mig_hdr h;
+		rc = -1;
+		if (mig_recv_exact(in->fd, raw, sizeof(raw), IDLE_TIMEOUT_MS, err) < 0 ||
+		    mig_rx_header(rx, raw, &h, err) < 0)
+			break;
+		if (h.length > cap) {
+			uint8_t *nb = realloc(buf, h.length);
+			if (!nb) {
+				nv_err_host(err, "out of memory");
+				break;
+			}
+			buf = nb;
+			cap = h.length;
+		}
+		if (mig_recv_exact(in->fd, buf, h.length, IDLE_TIMEOUT_MS, err) < 0)
+			break;
+		bool was_config = h.type == MIG_CONFIG;
+		rc = mig_rx_message(rx, &h, buf, err);
+		if (was_config) {
+			enum mig_type t = rc < 0 ? MIG_REFUSE : MIG_ACCEPT;
+			size_t n = rc < 0 ? strlen(err->msg) : 0;
+			if (mig_send(in->fd, t, err->msg, n, NULL, 0, rc < 0 ? NULL : err) < 0)
+				rc = -1;
+		}
+	} while (rc == 0);
+	free(buf);
+	in->pages = rx->pages;
+	in->zero_pages = rx->zero_pages;
+	in->bytes = rx->bytes;
+	return rc < 0 ? -1 : 0;
+}
+
+int migration_receive(const char *listen, int timeout_ms, const struct vm_config *expect,
+		      const char *workdir, struct migration_incoming *in, struct nv_err *err)
+{
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+	in->saved.memory_fd = -1;
+	struct mig_addr addr;
+	if (mig_addr_parse(listen, &addr, err) < 0)
+		return -1;
+	int lfd = mig_listen(&addr, err);
+	if (lfd < 0)
+		return -1;
+	in->fd = mig_accept(lfd, timeout_ms, err);
+	close(lfd);
+	if (addr.family == AF_UNIX)
+		unlink(listen + 5); /* one source only */
+	if (in->fd < 0)
+		return -1;
+	int64_t t0 = now_ms();
+	if ((size_t)snprintf(in->dir, sizeof(in->dir), "%s/nestvm-incoming.XXXXXX", workdir) >= sizeof(in->dir) ||
+	    !mkdtemp(in->dir)) {
+		in->dir[0] = '\0';
+		return nv_err_host(err, "cannot make a folder for the incoming VM in %s: %s", workdir, strerror(errno));
+	}
+	struct receiver r = { .in = in, .expect = expect, .memory_fd = -1 };
+	snprintf(r.memory_path, sizeof(r.memory_path), "%s/%s", in->dir, MACHINE_MEMORY_FILE);
+	snprintf(r.state_path, sizeof(r.state_path), "%s/%s", in->dir, MACHINE_STATE_FILE);
+	struct mig_rx rx;
+	mig_rx_init(&rx, &ops, &r);
+	int rc = receive_stream(&r, &rx, err);
+	if (r.memory_fd >= 0)
+		close(r.memory_fd);
+	in->complete_at_ms = now_ms();
+	in->receive_ms = in->complete_at_ms - t0;
+	if (rc == 0 && machine_saved_load(in->dir, &in->saved, err) < 0)
+		rc = -1;
+	in->saved.same_generation = true; /* the source stops once it runs here */
+	/* What the state says must match too (its config, not the CONFIG's). */
+	if (rc == 0 && vm_migration_check(expect, &in->saved.config, err) < 0)
+		rc = -1;
+	if (rc < 0 && rx.phase >= MIG_RX_MEMORY) {
+		size_t n = strlen(err->msg);
+		mig_send(in->fd, MIG_FAILED, err->msg, n > MIG_MAX_TEXT ? MIG_MAX_TEXT : n, NULL, 0, NULL);
+	}
+	return rc;
+}
+
+void migration_incoming_end(struct migration_incoming *in, bool ok, const char *why)
+{
+	if (in->fd >= 0) {
+		size_t n = why ? strlen(why) : 0;
+		mig_send(in->fd, ok ? MIG_RESUMED : MIG_FAILED, why, ok ? 0 : n > MIG_MAX_TEXT ? MIG_MAX_TEXT : n, NULL,
+			 0, NULL);
+		close(in->fd);
+		in->fd = -1;
+	}
+	machine_saved_free(&in->saved);
+	if (in->dir[0]) {
+		char p[VM_PATH_MAX + 16];
+		snprintf(p, sizeof(p), "%s/%s", in->dir, MACHINE_MEMORY_FILE);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/%s", in->dir, MACHINE_STATE_FILE);
+		unlink(p);
+		rmdir(in->dir);
+		in->dir[0] = '\0';
+	}
+}

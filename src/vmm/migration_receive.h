@@ -1,0 +1,36 @@
+/* Live migration's target side: listens, takes one source's stream
+ * (state/migration_stream.h), checks its record against the one this
+ * target expects (mgmt/vm_migration_check.h) before any memory moves, and
+ * puts the RAM and the state it receives into a saved machine's two files
+ * in a folder of its own, which then loads as any saved machine does
+ * (machine_saved_load: every section checked again). The caller launches
+ * the machine from it and answers RESUMED or FAILED. */
+#ifndef NESTVM_VMM_MIGRATION_RECEIVE_H
+#define NESTVM_VMM_MIGRATION_RECEIVE_H
+
+#include <stdint.h>
+
+#include "mgmt/vm_config.h"
+#include "util/err.h"
+#include "vmm/machine_state.h"
+
+struct migration_incoming {
+	int fd;                    /* the connection to the source, or -1 */
+	char dir[VM_PATH_MAX];     /* the received files ("" when none) */
+	struct machine_saved saved;
+	uint64_t pages, zero_pages, bytes;
+	int64_t receive_ms;        /* from the connection to COMPLETE */
+	int64_t complete_at_ms;    /* CLOCK_MONOTONIC when COMPLETE arrived */
+};
+
+/* Waits at listen (unix:PATH or tcp:ADDR:PORT; timeout_ms -1: for ever)
+ * for a source, then receives into a new folder under workdir. 0: in->saved
+ * is loaded and checked; -1 with err (the source was told REFUSE or
+ * FAILED, or left). Either way migration_incoming_end afterwards. */
+int migration_receive(const char *listen, int timeout_ms, const struct vm_config *expect,
+		      const char *workdir, struct migration_incoming *in, struct nv_err *err);
+/* The machine runs (ok) or could not be started (why): tell the source,
+ * close the connection, remove the received files (RAM stays mapped). */
+void migration_incoming_end(struct migration_incoming *in, bool ok, const char *why);
+
+#endif

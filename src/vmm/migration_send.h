@@ -1,0 +1,45 @@
+/* Live migration's source side (pre-copy): a running machine's RAM is sent
+ * while it runs, round after round of the pages written meanwhile, until
+ * the rest would move within the downtime limit at the measured link rate;
+ * then the machine pauses, the last pages and its state (the same sections
+ * machine_save writes) go, and the target resumes it. Written pages: KVM's
+ * dirty log for the vCPUs' writes; for the VMM's own (virtio used rings and
+ * the buffers devices fill) guest_mem's device-write bitmap, kept for the
+ * whole migration and sent in full in the paused round. */
+#ifndef NESTVM_VMM_MIGRATION_SEND_H
+#define NESTVM_VMM_MIGRATION_SEND_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vmm/machine.h"
+
+#define MIGRATION_DEFAULT_DOWNTIME_MS 300
+#define MIGRATION_MAX_ROUNDS 30
+
+struct migration_options {
+	const char *to;          /* unix:PATH or tcp:ADDR:PORT: its name */
+	int fd;                  /* connected to it (not closed here) */
+	unsigned downtime_ms;    /* 0: MIGRATION_DEFAULT_DOWNTIME_MS */
+	unsigned bandwidth_mbps; /* 0: no limit (megabytes per second) */
+	unsigned max_rounds;     /* 0: MIGRATION_MAX_ROUNDS */
+};
+
+struct migration_report {
+	int64_t total_ms;
+	int64_t downtime_ms;  /* pause to the target's RESUMED */
+	unsigned rounds;      /* the paused round included */
+	uint64_t bytes;       /* on the wire */
+	uint64_t pages;       /* PAGES sent */
+	uint64_t zero_pages;  /* ZERO sent (pages zeroed since sent) */
+	uint64_t final_pages; /* sent while paused */
+	uint64_t rate_kbps;   /* measured link rate, KB/s */
+};
+
+/* Migrates m (running) over o->fd. 0: the target runs it now and m stays
+ * paused (the caller ends it). -1 with err: m runs on as before (anything
+ * sent is abandoned). */
+int migration_send(struct machine *m, const struct migration_options *o, struct migration_report *r,
+		   struct nv_err *err);
+
+#endif

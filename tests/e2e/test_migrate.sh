@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Live migration (issue 12) on one host, end to end. A named VM moves to a
+# target waiting with `nestvm run --incoming ADDR` while it runs:
+#  - a plain VM counting on its console: a target expecting other memory is
+#    refused before any memory moves; a target killed half-way leaves the
+#    source running; what a guest writes in a round cannot fit a 1 ms
+#    downtime and the migration fails after --max-rounds 1, the source
+#    running; then it moves over TCP (127.0.0.1): the counter goes on
+#    on the target with the next number and the guest did not boot again;
+#  - an L2 with the extensions running an L3 that prints a counter every
+#    100 ms moves over a Unix socket: L3 counts on, on the target, without
+#    reset, one L3 boot id before and after, L2 did not boot again.
+# The measured downtime of each migration is printed.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab nested "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+T=${NESTVM_E2E_TIMEOUT:-300}
+export NESTVM_HOME
+NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	"$NV" vm stop s --force >/dev/null 2>&1
+	"$NV" vm stop n --force >/dev/null 2>&1
+	rm -rf "$NESTVM_HOME" "$tmp"
+}
+trap cleanup EXIT
+
+type_in() { # VM LINE...: typed into VM's console, then detach
+	local vm=$1
+	shift
+	{
+		sleep 1
+		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
+		printf '\001d'
+		sleep 1
+	} | timeout 120 "$NV" vm console "$vm" >/dev/null 2>&1
+}
+state_of() { "$NV" vm show "$1" 2>/dev/null | sed -n 's/^State *: *//p'; }
+last_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
+first_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | head -n 1; }
+downtime_of() { sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$1"; }
+# a target: run --incoming ADDR with the settings given, output to FILE
+target() { # FILE ADDR SETTINGS...
+	local f=$1 a=$2
+	shift 2
+	"$NV" run --incoming "$a" "$@" >"$f" 2>"$f.err" </dev/null &
+	TPID=$!
+	pids+=("$TPID")
+	for _ in $(seq 50); do grep -q 'waiting for a migrating VM' "$f.err" 2>/dev/null && return 0; sleep 0.1; done
+}
+
+# --- a plain VM ----------------------------------------------------------
+SLOG=$NESTVM_HOME/vms/s/console.log
+t_expect "create s (256M)" 0 'VM s created' -- "$NV" vm create s --memory 256M --append quiet
+t_expect "start s" 0 '^VM s started' -- "$NV" vm start s
+if vm_wait_prompt s "$T"; then t_ok "s reaches its shell prompt"
+else t_not_ok "s reaches its shell prompt" "$(tail -c 300 "$SLOG" | tr '\n' '|')"; fi
+type_in s 'echo S-boot=$(cat /proc/sys/kernel/random/boot_id); (i=0; while :; do echo S-tick $i; i=$((i + 1)); sleep 0.1; done) &'
+if t_wait_for "$SLOG" 'S-tick 20' "$T"; then t_ok "s counts"
+else t_not_ok "s counts" "$(tail -c 300 "$SLOG" | tr '\n' '|')"; fi
+
+t_fails "vm migrate needs --to" 2 '^nestvm: vm migrate needs --to' -- "$NV" vm migrate s
+t_fails "a bad address is refused" 2 "expected unix:PATH or tcp:ADDR:PORT" -- "$NV" vm migrate s --to ftp:x
+t_fails "a target that is not there is named" 2 "cannot reach the target at unix:$tmp/none.sock" -- \
+	"$NV" vm migrate s --to "unix:$tmp/none.sock"
+
+# A target expecting 512M: refused at CONFIG, before any memory moves.
+target "$tmp/bad.out" "unix:$tmp/bad.sock" --memory 512M
+t_fails "a target with other memory refuses the VM" 2 \
+	'not migrated \(it runs on here\): (VM s: )?the target refused the VM: refused: the source VM has 256 MiB of RAM, this target expects 512 MiB' -- \
+	"$NV" vm migrate s --to "unix:$tmp/bad.sock"
+wait "$TPID"
+st=$?
+out=$(cat "$tmp/bad.out.err")
+t_status "that target exits 2" 2 "$st"
+t_has "it says why, before any memory" 'did not arrive: refused: the source VM has 256 MiB'
+[ "$(state_of s)" = Running ] && t_ok "s runs on after the refusal" || t_not_ok "s runs on after the refusal" "$(state_of s)"
+n=$(last_of "$SLOG" S-tick)
+if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts ($n, then $((n + 10)))"
+else t_not_ok "s still counts" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
+
+# A target killed half-way (the migration slowed to 2 MB/s to be caught).
+target "$tmp/k.out" "unix:$tmp/k.sock" --memory 256M
+"$NV" vm migrate s --to "unix:$tmp/k.sock" --bandwidth 2 >"$tmp/k.mig" 2>&1 &
+mpid=$!
+sleep 3
+kill -KILL "$TPID"
+wait "$mpid"
+st=$?
+out=$(cat "$tmp/k.mig")
+t_status "a migration whose target is killed fails" 2 "$st"
+t_has "it says the VM runs on" 'not migrated \(it runs on here\)'
+[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(state_of s)"
+n=$(last_of "$SLOG" S-tick)
+if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the abandoned migration"
+else t_not_ok "s still counts after the abandoned migration" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
+
+# A guest that writes more in a round than 1 ms of the link carries (in the
+# lab a short round may see almost nothing written: the bound is one
+# round, whose 1-2 s of counting writes plenty): the migration fails after
+# that round and the VM runs on.
+target "$tmp/c.out" "unix:$tmp/c.sock" --memory 256M
+t_fails "a guest writing faster than --downtime-ms 1 allows: refused after --max-rounds 1" 2 \
+	'not migrated \(it runs on here\): (VM s: )?the guest writes memory faster than the link carries it: [0-9]+ KiB still written after 1 rounds' -- \
+	"$NV" vm migrate s --to "unix:$tmp/c.sock" --downtime-ms 1 --max-rounds 1
+wait "$TPID"
+st=$?
+out=$(cat "$tmp/c.out.err")
+t_status "that target gives up (exit 2)" 2 "$st"
+t_has "it was told why" 'did not arrive: the source abandoned the migration: the guest writes memory faster'
+[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(state_of s)"
+n=$(last_of "$SLOG" S-tick)
+if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the migration that did not converge"
+else t_not_ok "s still counts after the migration that did not converge" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
+
+# Over TCP, for real.
+port=$((20000 + RANDOM % 20000))
+target "$tmp/s.out" "tcp:127.0.0.1:$port" --memory 256M
+t_expect "vm migrate s over TCP" 0 "^VM s migrated to tcp:127.0.0.1:$port: total [0-9]+ ms, downtime [0-9]+ ms" -- \
+	"$NV" vm migrate s --to "tcp:127.0.0.1:$port"
+echo "# plain VM over TCP: $T_LAST_OUT"
+t_wait_for "$tmp/s.out.err" 'migrated VM runs here' 30 >/dev/null
+echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/s.out.err") ms"
+before=$(last_of "$SLOG" S-tick)
+t_expect "s is Off here, migrated" 0 "migrated to tcp:127.0.0.1:$port" -- "$NV" vm show s
+if t_wait_for "$tmp/s.out" "S-tick $((before + 20))" "$T"; then t_ok "s counts on on the target"
+else t_not_ok "s counts on on the target" "$(tail -c 300 "$tmp/s.out" | tr '\n' '|') $(tail -c 300 "$tmp/s.out.err")"; fi
+first=$(first_of "$tmp/s.out" S-tick)
+[ -n "$first" ] && [ "$first" -ge "$before" ] && [ "$first" -le $((before + 1)) ] &&
+	t_ok "the counter goes on with the next number (last $before here, first $first there)" ||
+	t_not_ok "the counter goes on with the next number" "last here $before, first there ${first:-none}"
+grep -aq 'nestvm-guest: init' "$tmp/s.out" && t_not_ok "s did not boot again on the target" "init banner seen" ||
+	t_ok "s did not boot again on the target"
+kill -TERM "$TPID"
+wait "$TPID"
+
+# --- an L2 running an L3 -------------------------------------------------
+NLOG=$NESTVM_HOME/vms/n/console.log
+t_expect "create n (nested, 1G)" 0 'VM n created' -- "$NV" vm create n --nested --memory 1G --append quiet
+t_expect "start n" 0 '^VM n started' -- "$NV" vm start n
+if vm_wait_prompt n "$T"; then t_ok "n reaches its shell prompt"
+else t_not_ok "n reaches its shell prompt" "$(tail -c 300 "$NLOG" | tr '\n' '|')"; fi
+l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
+type_in n "(nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
+if t_wait_for "$NLOG" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
+else t_not_ok "L2 runs an L3 that counts" "$(tail -c 300 "$NLOG" | tr '\n' '|')"; fi
+target "$tmp/n.out" "unix:$tmp/n.sock" --nested --memory 1G
+t_expect "vm migrate n (L2 running L3) over a Unix socket" 0 "^VM n migrated to unix:$tmp/n.sock: total" -- \
+	"$NV" vm migrate n --to "unix:$tmp/n.sock"
+echo "# L2 running L3 over a Unix socket: $T_LAST_OUT"
+echo "# measured downtime: $(downtime_of "$T_LAST_OUT") ms"
+t_wait_for "$tmp/n.out.err" 'migrated VM runs here' 30 >/dev/null
+echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/n.out.err") ms"
+before=$(last_of "$NLOG" L3-tick)
+if t_wait_for "$tmp/n.out" "L3-tick $((before + 20))" "$T"; then t_ok "L3 counts on on the target (to $((before + 20)))"
+else t_not_ok "L3 counts on on the target" "$(tail -c 300 "$tmp/n.out" | tr '\n' '|') $(tail -c 300 "$tmp/n.out.err")"; fi
+first=$(first_of "$tmp/n.out" L3-tick)
+[ -n "$first" ] && [ "$first" -ge "$before" ] && [ "$first" -le $((before + 1)) ] &&
+	t_ok "L3's counter goes on without reset (last $before here, first $first there)" ||
+	t_not_ok "L3's counter goes on without reset" "last here $before, first there ${first:-none}"
+t_wait_for "$tmp/n.out" 'L3-boot=[0-9a-f-]{36}' 60 >/dev/null
+ids=$(cat "$NLOG" "$tmp/n.out" | grep -aoE 'L3-boot=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | sort -u)
+[ "$(printf '%s\n' "$ids" | grep -c .)" = 1 ] && grep -aqE 'L3-boot=' "$tmp/n.out" &&
+	t_ok "L3 did not boot again (one boot id, here and there)" ||
+	t_not_ok "L3 did not boot again" "$(printf '%s' "$ids" | tr '\n' ' ')"
+grep -aq 'nestvm-guest: init' "$tmp/n.out" && t_not_ok "L2 did not boot again on the target" "init banner seen" ||
+	t_ok "L2 did not boot again on the target"
+t_expect "n is Off here, migrated" 0 "migrated to unix:$tmp/n.sock" -- "$NV" vm show n
+kill -TERM "$TPID"
+wait "$TPID"
+t_summary
