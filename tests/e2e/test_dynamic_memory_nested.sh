@@ -15,11 +15,12 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 # Its own lab, apart from test_dynamic_memory.sh's, so that a lab host that
-# dies here costs a retry of this part alone (about 4 minutes): an L2 whose
-# memory moves while its L3 runs is a load of many nested exits under which
-# the lab's emulated SVM now and then kills the lab host itself, QEMU's L2s
-# as well as nestvm's (lab/README.md, bench/balloon-churn).
-NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-600}
+# dies here costs a retry of this part alone: an L2 whose memory moves while
+# its L3 runs is a load of many nested exits under which the lab host died
+# in some runs (lab/README.md, bench/balloon-churn). About 4 minutes in a
+# lab of its own; 12 before it counts as wedged (a lab sharing its 2 cores
+# with three others took more than 10), three tries at most: 36 minutes.
+NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-720}
 NESTVM_E2E_LAB_TRIES=${NESTVM_E2E_LAB_TRIES:-3}
 t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
