@@ -333,6 +333,47 @@ static void test_interrupt_and_ack(void **state)
 	assert_int_equal(irq.level, 0);
 }
 
+/* The driver reads InterruptStatus, then acknowledges what it read; a
+ * config change in between must still reach it on the edge-triggered pin,
+ * and the device must not fall silent after it (Linux's vm_interrupt). */
+static void test_config_change_while_driver_acks(void **state)
+{
+	bring_up();
+	post(0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(irq.raises, 1);
+	uint32_t seen = rd(VIRTIO_MMIO_INTERRUPT_STATUS);
+	assert_int_equal(seen, VIRTIO_MMIO_INT_VRING);
+	virtio_mmio_config_changed(t); /* the host moves a target now */
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, seen);
+	/* A new rising edge for the bit the driver has not seen. */
+	assert_int_equal(irq.raises, 2);
+	assert_int_equal(irq.level, 1);
+	seen = rd(VIRTIO_MMIO_INTERRUPT_STATUS);
+	assert_int_equal(seen, VIRTIO_MMIO_INT_CONFIG);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, seen);
+	assert_int_equal(irq.level, 0);
+	/* The same the other way round: a used buffer while the driver acks
+	 * a config change. */
+	virtio_mmio_config_changed(t);
+	assert_int_equal(irq.raises, 3);
+	seen = rd(VIRTIO_MMIO_INTERRUPT_STATUS);
+	post(1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, seen);
+	assert_int_equal(irq.raises, 4);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(irq.level, 0);
+	/* The same bit again before the acknowledge needs no edge: the
+	 * driver looks at every queue after it acknowledged. */
+	post(2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	post(3);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(irq.raises, 5);
+}
+
 static void test_no_interrupt_when_suppressed(void **state)
 {
 	bring_up();
@@ -779,6 +820,7 @@ int main(void)
 		T(test_queue_num_too_big),
 		T(test_notify_dispatch),
 		T(test_interrupt_and_ack),
+		T(test_config_change_while_driver_acks),
 		T(test_no_interrupt_when_suppressed),
 		T(test_reset_clears_state),
 		T(test_broken_queue_needs_reset),

@@ -34,15 +34,25 @@ static uint64_t device_features(const struct virtio_mmio *t)
 	return f | TRANSPORT_FEATURES;
 }
 
-/* The line is high exactly while some InterruptStatus bit is set. */
+/* The line is high exactly while some InterruptStatus bit is set. The pin
+ * is edge-triggered (the DSDT's virtio-mmio devices), so a bit that comes
+ * while another is still set gets an edge of its own: the driver may have
+ * read InterruptStatus already and acknowledges only what it read, which
+ * would leave the new bit set and the line high, and no later event could
+ * raise it again (a balloon whose target moved while its driver handled a
+ * used buffer never heard of that target, nor of anything after it). */
 static void isr_set(struct virtio_mmio *t, uint32_t isr)
 {
 	uint32_t old = t->isr;
 	t->isr = isr;
-	if (!old && isr)
-		irq_line_set(&t->irq, 1);
-	else if (old && !isr)
+	if (old && (isr & ~old)) {
 		irq_line_set(&t->irq, 0);
+		irq_line_set(&t->irq, 1);
+	} else if (!old && isr) {
+		irq_line_set(&t->irq, 1);
+	} else if (old && !isr) {
+		irq_line_set(&t->irq, 0);
+	}
 }
 
 /* A queue went broken (malformed ring): the device needs a reset. The VMM
