@@ -26,6 +26,21 @@
 #define KEY_TEXT_MAX (64u << 10)
 #define SEED_BYTES 32
 
+/* A word of the kernel command line that takes the boot away from the
+ * default guest's init, which would then never say it is ready. */
+static bool append_takes_init(const char *append)
+{
+	static const char *const words[] = { "init=", "rdinit=", "nestvm.cmd=", "nestvm.warm=" };
+	for (const char *w = append; *w;) {
+		w += strspn(w, " \t");
+		for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (!strncmp(w, words[i], strlen(words[i])))
+				return true;
+		w += strcspn(w, " \t");
+	}
+	return false;
+}
+
 const char *warm_start_unsupported(const struct vm_config *c)
 {
 	if (c->kernel[0] || c->initrd[0])
@@ -36,6 +51,8 @@ const char *warm_start_unsupported(const struct vm_config *c)
 		return "a network adapter";
 	if (c->has_run_as)
 		return "another user";
+	if (append_takes_init(c->append))
+		return "an init or command of its own on the kernel command line";
 	return NULL;
 }
 

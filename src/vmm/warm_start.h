@@ -49,7 +49,9 @@ struct warm_start {
 
 /* NULL when a VM with settings c can start warm, else why not (the
  * default guest with no disks or adapters: a disk's contents and an
- * adapter's address belong to one VM, not to a snapshot). */
+ * adapter's address belong to one VM, not to a snapshot; and no init=,
+ * rdinit= or nestvm.cmd= of its own in --append: such a guest never says
+ * it is ready). */
 const char *warm_start_unsupported(const struct vm_config *c);
 
 /* The key for c and the snapshot's folder (<state dir>/warm, created).

@@ -46,6 +46,16 @@ static void test_unsupported(void **state)
 	config(&c);
 	c.nnics = 1;
 	assert_string_equal(warm_start_unsupported(&c), "a network adapter");
+	/* An init or command of its own never reaches the ready point. */
+	const char *own[] = { "init=/bin/sh", "quiet rdinit=/x", "nestvm.cmd=dHJ1ZQ==", "a  nestvm.warm=0" };
+	for (unsigned i = 0; i < 4; i++) {
+		config(&c);
+		snprintf(c.append, sizeof(c.append), "%s", own[i]);
+		assert_non_null(warm_start_unsupported(&c));
+	}
+	config(&c);
+	snprintf(c.append, sizeof(c.append), "quiet nestvm_marker=1 noinit=1 loglevel=3");
+	assert_null(warm_start_unsupported(&c));
 }
 
 static void prepare(struct warm_start *w, const struct vm_config *c)
