@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,7 +232,10 @@ int warm_start_load(const struct warm_start *w, struct machine_saved *s, struct 
 	free(key);
 	if (!same)
 		return nv_err_input(err, "warm-start snapshot %s: made for other files or settings", w->dir);
-	return machine_saved_load(w->dir, s, err);
+	if (machine_saved_load(w->dir, s, err) < 0)
+		return -1;
+	utimensat(AT_FDCWD, w->dir, NULL, 0); /* used now: the last to be pruned */
+	return 0;
 }
 
 /* A sibling folder name for this process: ".new-" or ".old-" + key. -1
@@ -268,7 +272,55 @@ int warm_start_save(const struct warm_start *w, struct machine *m, struct nv_err
 			return 0;
 		return nv_err_host(err, "warm start: cannot publish %s: %s", w->dir, strerror(e));
 	}
+	warm_start_prune(w->root, WARM_START_KEEP);
 	return 0;
+}
+
+struct aged {
+	char name[NAME_MAX + 1];
+	struct timespec used;
+};
+
+static int older_first(const void *a, const void *b)
+{
+	const struct timespec *x = &((const struct aged *)a)->used, *y = &((const struct aged *)b)->used;
+	if (x->tv_sec != y->tv_sec)
+		return x->tv_sec < y->tv_sec ? -1 : 1;
+	return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+void warm_start_prune(const char *root, unsigned keep)
+{
+	struct aged *v = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = opendir(root);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (n == cap) {
+			struct aged *g = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!g)
+				break;
+			v = g;
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+		v[n++].used = st.st_mtim;
+	}
+	if (d)
+		closedir(d);
+	if (n > keep) {
+		qsort(v, n, sizeof(*v), older_first);
+		for (size_t i = 0; i < n - keep; i++) {
+			struct warm_start old = { 0 };
+			if (snprintf(old.root, sizeof(old.root), "%s", root) < (int)sizeof(old.root) &&
+			    snprintf(old.dir, sizeof(old.dir), "%s/%s", root, v[i].name) < (int)sizeof(old.dir))
+				warm_start_discard(&old);
+		}
+	}
+	free(v);
 }
 
 void warm_start_discard(const struct warm_start *w)

@@ -37,6 +37,10 @@
 #include "vmm/machine.h"
 #include "vmm/machine_state.h"
 
+/* Snapshots kept: publishing one more removes the least recently used
+ * (each is about 100 MiB for the default guest). */
+#define WARM_START_KEEP 8
+
 /* The line's cap: the guest reads at most 8 KiB (VMM_LOOP_INPUT_MAX holds
  * it whole). */
 #define WARM_START_LINE_MAX 8000
@@ -65,8 +69,9 @@ bool warm_start_exists(const struct warm_start *w);
 /* True when a run of this set-up was seen before; marks it seen. */
 bool warm_start_seen(const struct warm_start *w);
 
-/* Loads the snapshot (machine_saved_load) after checking its key text.
- * -1 with a one-line err naming what is wrong. */
+/* Loads the snapshot (machine_saved_load) after checking its key text,
+ * and marks it used (its folder's time). -1 with a one-line err naming
+ * what is wrong. */
 int warm_start_load(const struct warm_start *w, struct machine_saved *s, struct nv_err *err);
 
 /* Saves the paused machine m as the snapshot: in a temporary folder,
@@ -76,6 +81,9 @@ int warm_start_save(const struct warm_start *w, struct machine *m, struct nv_err
 /* Removes the snapshot's folder (renamed away first: VMs running from it
  * keep their mapping). */
 void warm_start_discard(const struct warm_start *w);
+
+/* Removes the least recently used snapshots in root beyond keep. */
+void warm_start_prune(const char *root, unsigned keep);
 
 /* The console line for one start (restored: start=warm), newline ended.
  * -1 with err when the command does not fit WARM_START_LINE_MAX. */

@@ -140,6 +140,44 @@ static void test_load_checks_key(void **state)
 	warm_start_free(&w);
 }
 
+/* Nine snapshot folders, used at nine times: pruning to 8 removes the
+ * least recently used one, and leaves files and dot-folders alone. */
+static void test_prune(void **state)
+{
+	(void)state;
+	char root[300], p[400];
+	snprintf(root, sizeof(root), "%s/prune", dir);
+	assert_int_equal(mkdir(root, 0700), 0);
+	for (int i = 0; i < 9; i++) {
+		snprintf(p, sizeof(p), "%s/snap%d", root, i);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof(p), "%s/snap%d/memory", root, i);
+		assert_int_equal(file_write_atomic(p, "m", 1), 0);
+		snprintf(p, sizeof(p), "%s/snap%d", root, i);
+		/* snap4 the oldest */
+		struct timespec t[2] = { { .tv_sec = 2000000000 - (i == 4 ? 1000 : i) }, { .tv_sec = 2000000000 - (i == 4 ? 1000 : i) } };
+		assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+	}
+	snprintf(p, sizeof(p), "%s/snap0.seen", root);
+	assert_int_equal(file_write_atomic(p, "", 0), 0);
+	snprintf(p, sizeof(p), "%s/.new-x-1", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	warm_start_prune(root, 8);
+	struct stat st;
+	for (int i = 0; i < 9; i++) {
+		snprintf(p, sizeof(p), "%s/snap%d", root, i);
+		if ((stat(p, &st) == 0) != (i != 4))
+			fail_msg("snap%d %s", i, i == 4 ? "kept" : "removed");
+	}
+	snprintf(p, sizeof(p), "%s/snap0.seen", root);
+	assert_int_equal(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/.new-x-1", root);
+	assert_int_equal(stat(p, &st), 0);
+	warm_start_prune(root, 8); /* at the bound: nothing more */
+	snprintf(p, sizeof(p), "%s/snap8", root);
+	assert_int_equal(stat(p, &st), 0);
+}
+
 static const char *field(const char *line, const char *name)
 {
 	static char v[9000];
@@ -222,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_load_checks_key),
 		cmocka_unit_test(test_line),
+		cmocka_unit_test(test_prune),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
