@@ -391,7 +391,7 @@ int cmd_run(int argc, char **argv)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 		a.launch.saved = &saved;
 	}
-	static struct migration_incoming inc = { .fd = -1 };
+	static struct migration_incoming inc = { .fd = -1, .saved = { .memory_fd = -1 } };
 	if (a.incoming && (st = receive_incoming(&a, &inc)) >= 0)
 		return st;
 	static struct warm_run warm;
