@@ -9,6 +9,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+# About 35 boots and restores: 4-6 minutes in a lab on a busy host (420 s,
+# the default, cut a CI run's second try off before its summary).
+export NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-900}
+export NESTVM_E2E_LAB_TRIES=${NESTVM_E2E_LAB_TRIES:-3}
 t_kvm_or_lab linux "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 export NESTVM_HOME
