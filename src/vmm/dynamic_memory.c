@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BALANCE_MS 1000 /* one step a second, as Hyper-V's balancer */
+#define HURRIED_MS 250  /* while demand rises */
 #define NUDGE_EVERY 5      /* seconds between two reminders of the target */
 #define NUDGE_SLACK_MIB 16
 
@@ -27,10 +29,16 @@ static void host_memory(int fd, uint64_t *total, uint64_t *avail)
 		*avail = kib >> 10;
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Not while paused: the guest could not answer. */
 static void balance(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
-	(void)l;
 	(void)ev;
 	struct dynamic_memory *d = opaque;
 	if (machine_paused(d->m))
@@ -38,9 +46,16 @@ static void balance(struct evloop *l, const struct evloop_event *ev, void *opaqu
 	struct machine_memory mm;
 	machine_memory_status(d->m, &mm);
 	struct memory_view v = { .have_demand = mm.have_demand, .demand_mib = mm.demand_mib,
-				 .assigned_mib = mm.target_mib };
+				 .assigned_mib = mm.target_mib, .sample = mm.stats_sample,
+				 .now_ms = monotonic_ms() };
 	host_memory(d->meminfo_fd, &v.host_total_mib, &v.host_avail_mib);
 	uint64_t next = memory_balancer_next(&d->balancer, &d->policy, &v);
+	bool hurried = memory_balancer_hurried(&d->balancer);
+	if (hurried != d->hurried) {
+		uint64_t period = hurried ? HURRIED_MS : BALANCE_MS;
+		if (evloop_timer_arm(l, d->timer, period, period) == 0)
+			d->hurried = hurried;
+	}
 	struct nv_err err = { 0 };
 	/* A driver that deflated on an OOM holds less than asked and does not
 	 * inflate again by itself: the target is said again every few seconds
@@ -60,10 +75,9 @@ int dynamic_memory_start(struct dynamic_memory *d, struct machine *m, struct evl
 	d->policy = (struct memory_policy){ .min_mib = c->memory_min_mib, .max_mib = c->memory_max_mib,
 					    .buffer_pct = c->memory_buffer_pct, .weight = c->memory_weight };
 	d->meminfo_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	evloop_id id;
-	int r = evloop_add_timer(l, balance, d, &id);
+	int r = evloop_add_timer(l, balance, d, &d->timer);
 	if (r >= 0)
-		r = evloop_timer_arm(l, id, BALANCE_MS, BALANCE_MS);
+		r = evloop_timer_arm(l, d->timer, BALANCE_MS, BALANCE_MS);
 	return r < 0 ? nv_err_host(err, "dynamic memory's timer: %s", strerror(-r)) : 0;
 }
 

@@ -1,4 +1,5 @@
-/* Dynamic memory on a VMM's loop (dynamic_memory.c): once a second the
+/* Dynamic memory on a VMM's loop (dynamic_memory.c): once a second (four
+ * times while the guest's use rises) the
  * balancer's step (memory_balancer.h) from the guest's last statistics and
  * the host's memory, applied through the balloon's target, then a request
  * for fresh statistics. Both loops use it: `nestvm run`'s (runner.c) and a
@@ -18,7 +19,9 @@ struct dynamic_memory {
 	bool on;                  /* the machine has dynamic memory */
 	struct memory_policy policy;
 	struct memory_balancer balancer;
-	unsigned nudge_ticks;     /* seconds the balloon held less than its target */
+	unsigned nudge_ticks;     /* steps the balloon held less than its target */
+	evloop_id timer;
+	bool hurried;             /* the timer runs at the faster pace */
 	int meminfo_fd;           /* the host's /proc/meminfo, opened before the filters */
 };
 

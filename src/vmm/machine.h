@@ -138,6 +138,7 @@ struct machine_memory {
 	uint64_t balloon_mib;  /* what its driver says the balloon holds */
 	bool have_demand;      /* the driver has sent statistics: */
 	uint64_t demand_mib;   /* what the guest uses (memory_guest_demand) */
+	uint64_t stats_sample; /* counts the sets of statistics received */
 };
 void machine_memory_status(struct machine *m, struct machine_memory *out);
 /* Asks the guest's balloon driver for fresh statistics (a no-op without). */

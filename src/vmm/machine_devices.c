@@ -361,6 +361,7 @@ void machine_memory_status(struct machine *m, struct machine_memory *out)
 	out->target_mib = out->ram_mib - ((uint64_t)c.target_pages * 4096 >> 20);
 	out->balloon_mib = (uint64_t)c.actual_pages * 4096 >> 20;
 	out->have_demand = memory_guest_demand(&st, &out->demand_mib);
+	out->stats_sample = st.updates;
 }
 
 void machine_memory_request_stats(struct machine *m)

@@ -1,5 +1,7 @@
 /* Dynamic memory's policy: demand from the guest's statistics (with and
- * without deflate-on-OOM, missing or impossible figures), growth at once,
+ * without deflate-on-OOM, missing or impossible figures), growth at once
+ * (more when the guest is inside half its buffer, and ahead of a rise,
+ * and no shrinking while demand rises),
  * shrinking only after a few low seconds and in steps, the bounds, never
  * below demand, and host pressure by weight. */
 #include <setjmp.h>
@@ -52,10 +54,55 @@ static const struct memory_policy pol = { .min_mib = 256, .max_mib = 4096, .buff
 static void test_grows_at_once(void **state)
 {
 	struct memory_balancer b = { 0 };
-	struct memory_view v = { .have_demand = true, .demand_mib = 1000, .assigned_mib = 512 };
-	assert_int_equal(memory_balancer_next(&b, &pol, &v), 1200);
+	struct memory_view v = { .have_demand = true, .demand_mib = 1000, .assigned_mib = 1150 };
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 1200); /* demand + 20 % */
+	/* Inside half its buffer (150 MiB left of 200): the buffer twice. */
+	v.assigned_mib = 1090;
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 1400);
+	v.assigned_mib = 512; /* using more than assigned (deflated on an OOM) */
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 1400);
+	v.demand_mib = 200; /* a small buffer still grows by 64 MiB at least */
+	v.assigned_mib = 210;
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 200 + 40 + 64);
 	v.demand_mib = 5000; /* beyond the maximum */
 	assert_int_equal(memory_balancer_next(&b, &pol, &v), 4096);
+}
+
+/* A guest filling its memory: the next two seconds at the rate demand rose
+ * between two new sets of statistics; a set seen again changes nothing,
+ * and the hurry ends once demand stops rising. */
+static void test_grows_ahead_of_a_rise(void **state)
+{
+	struct memory_balancer b = { 0 };
+	struct memory_view v = { .have_demand = true, .demand_mib = 600, .assigned_mib = 800,
+				 .sample = 1, .now_ms = 10000 };
+	memory_balancer_next(&b, &pol, &v);
+	assert_false(memory_balancer_hurried(&b));
+	v.sample = 2;
+	v.now_ms = 10500;
+	v.demand_mib = 700; /* 100 MiB in 0.5 s: 200 MiB/s */
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 700 + 140 + 400);
+	assert_true(memory_balancer_hurried(&b));
+	v.now_ms = 10750; /* the same set again: the same rate */
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 700 + 140 + 400);
+	/* Far more assigned than that, demand rising: kept, not shrunk. */
+	v.assigned_mib = 3000;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(memory_balancer_next(&b, &pol, &v), 3000);
+	v.sample = 3;
+	v.now_ms = 11000; /* no rise since */
+	v.assigned_mib = 1240;
+	assert_int_equal(memory_balancer_next(&b, &pol, &v), 1240); /* a low step: kept */
+	assert_false(memory_balancer_hurried(&b));
+	/* No clock (0): no rate. */
+	struct memory_balancer c = { 0 };
+	v = (struct memory_view){ .have_demand = true, .demand_mib = 600, .assigned_mib = 2000, .sample = 1 };
+	memory_balancer_next(&c, &pol, &v);
+	v.sample = 2;
+	v.demand_mib = 900;
+	v.assigned_mib = 1000;
+	assert_int_equal(memory_balancer_next(&c, &pol, &v), 1080);
+	assert_false(memory_balancer_hurried(&c));
 }
 
 static void test_shrinks_slowly(void **state)
@@ -122,6 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_demand),
 		cmocka_unit_test(test_grows_at_once),
+		cmocka_unit_test(test_grows_ahead_of_a_rise),
 		cmocka_unit_test(test_shrinks_slowly),
 		cmocka_unit_test(test_never_below_demand),
 		cmocka_unit_test(test_host_pressure_by_weight),

@@ -23,7 +23,7 @@
 
 extern const struct virtio_device_type virtio_balloon_type;
 
-#define RAM_SIZE 0x200000ULL
+#define RAM_SIZE 0x400000ULL /* two 2 MiB blocks: rings in the first */
 #define QSZ 8
 #define PAGE 4096
 #define F_STATS_VQ 1
@@ -142,26 +142,49 @@ static void test_features_and_queues(void **state)
 	assert_int_equal(vdrv_rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0); /* four queues */
 }
 
-static void test_inflate_releases_frames(void **state)
+/* Host memory goes back a whole 2 MiB block at a time: single pages stay
+ * (releasing them would split the host's huge pages); the block's last
+ * page releases all of it; a page given twice counts once, one taken back
+ * must be given again. */
+static void test_inflate_releases_whole_blocks(void **state)
 {
-	uint32_t pfns[] = { 0x40, 0x41, 0x100000 /* far outside RAM */, 0x1ff /* the last page */ };
+	uint32_t pfns[] = { 0x40, 0x41, 0x100000 /* far outside RAM */, 0x3ff /* the last page */ };
 	memcpy(ram + 0x20000, pfns, sizeof(pfns));
 	send(QI, 0x20000, sizeof(pfns), false);
-	assert_true(page_is(0x40000, 0));
-	assert_true(page_is(0x41000, 0));
-	assert_true(page_is(0x1ff000, 0));
-	assert_true(page_is(0x42000, FILL)); /* its neighbours kept */
-	assert_true(page_is(0x3f000, FILL));
+	assert_true(page_is(0x40000, FILL) && page_is(0x41000, FILL) && page_is(0x3ff000, FILL));
 	struct virtio_balloon_counters c;
 	virtio_balloon_counters(b, &c);
 	assert_int_equal(c.inflated_pages, 3);
 	assert_int_equal(c.refused, 1);
-	assert_int_equal(c.released_bytes, 3 * PAGE);
-	/* Deflating releases nothing more. */
-	send(QD, 0x20000, 8, false);
+	assert_int_equal(c.released_bytes, 0);
+	/* The second block but its first page, the last page twice. */
+	static uint32_t block[512];
+	for (unsigned i = 0; i < 511; i++)
+		block[i] = 0x201 + i;
+	block[511] = 0x3ff;
+	memcpy(ram + 0x30000, block, sizeof(block));
+	send(QI, 0x30000, sizeof(block), false);
+	assert_true(page_is(0x3ff000, FILL) && page_is(0x200000, FILL));
+	/* Its first page taken back, given, taken back and given again. */
+	uint32_t first = 0x200;
+	memcpy(ram + 0x21000, &first, 4);
+	send(QI, 0x21000, 4, false);
+	assert_true(page_is(0x3ff000, 0) && page_is(0x200000, 0) && page_is(0x300000, 0));
 	virtio_balloon_counters(b, &c);
-	assert_int_equal(c.deflated_pages, 2);
-	assert_int_equal(c.released_bytes, 3 * PAGE);
+	assert_int_equal(c.released_bytes, 0x200000);
+	memset(ram + 0x200000, FILL, 0x200000);
+	send(QD, 0x21000, 4, false);
+	send(QI, 0x21000, 4, false); /* whole again: released again */
+	assert_true(page_is(0x200000, 0) && page_is(0x201000, 0));
+	memset(ram + 0x200000, FILL, 0x200000);
+	send(QD, 0x21000, 4, false);
+	send(QD, 0x21000, 4, false); /* taken back twice: counted once */
+	send(QI, 0x21000, 4, false);
+	assert_true(page_is(0x200000, 0));
+	virtio_balloon_counters(b, &c);
+	assert_int_equal(c.deflated_pages, 3);
+	assert_int_equal(c.released_bytes, 3 * 0x200000);
+	assert_true(page_is(0x42000, FILL) && page_is(0x3f000, FILL)); /* the first block kept */
 }
 
 static void test_reporting_releases_ranges(void **state)
@@ -304,7 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_features_and_queues, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_inflate_releases_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inflate_releases_whole_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reporting_releases_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queues_follow_the_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_kept_and_requested, setup, teardown),

@@ -3,9 +3,11 @@
  * numbered as Linux's driver numbers them: one for each negotiated role in
  * this order (virtio-mmio skips a role the features leave out):
  *   inflate    arrays of 32-bit page frame numbers (4 KiB pages) the
- *              guest gave up: their host memory is released at once;
- *   deflate    pages the guest takes back: nothing to do, the next touch
- *              brings a zeroed page in;
+ *              guest gave up: their host memory is released once the
+ *              balloon holds a whole 2 MiB block of them (balloon_blocks.h:
+ *              single pages would split the host's huge pages);
+ *   deflate    pages the guest takes back: nothing to do but note it, the
+ *              next touch brings the page in;
  *   stats      (VIRTIO_BALLOON_F_STATS_VQ) the guest's memory statistics:
  *              the driver's one buffer is kept here and handed back when
  *              the host wants fresh figures (virtio_balloon_request_stats),
@@ -27,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "core/device_snapshot.h"
+#include "dev/virtio/balloon_blocks.h"
 #include "util/le.h"
 
 #define VIRTIO_ID_BALLOON 5
@@ -48,6 +51,7 @@ struct virtio_balloon {
 	bool stats_held;     /* the driver's stats buffer is ours to return */
 	uint16_t stats_head; /* its chain's head */
 	struct virtq_chain chain; /* the request being served (under the lock) */
+	struct balloon_blocks blocks; /* the pages inflated, by 2 MiB block */
 };
 
 /* Releases [host, host+len) rounded inward to whole pages; the bytes it
@@ -61,26 +65,42 @@ static uint64_t release(uint8_t *host, uint64_t len)
 	return end - start;
 }
 
+/* Each frame of the chain's array as a host page, or NULL (counted as
+ * refused) when it is not the guest's RAM. */
+static uint8_t *frame_at(struct virtio_balloon *b, const struct virtq_chain *c, uint64_t off)
+{
+	uint8_t raw[4];
+	if (virtq_chain_read(c, off, raw, 4) != 4)
+		return NULL;
+	uint64_t gpa = (uint64_t)le_get32(raw) * BALLOON_PAGE;
+	uint8_t *host = guest_mem_ptr(b->mem, gpa, BALLOON_PAGE);
+	if (!host)
+		b->counters.refused++;
+	return host;
+}
+
 static void inflate(struct virtio_balloon *b, const struct virtq_chain *c)
 {
 	for (uint64_t off = 0; off + 4 <= c->readable_len; off += 4) {
-		uint8_t raw[4];
-		if (virtq_chain_read(c, off, raw, 4) != 4)
-			break;
-		uint64_t gpa = (uint64_t)le_get32(raw) * BALLOON_PAGE;
-		uint8_t *host = guest_mem_ptr(b->mem, gpa, BALLOON_PAGE);
-		if (!host) {
-			b->counters.refused++;
+		uint8_t *host = frame_at(b, c, off);
+		if (!host)
 			continue;
-		}
-		b->counters.released_bytes += release(host, BALLOON_PAGE);
 		b->counters.inflated_pages++;
+		uint64_t block, len;
+		if (balloon_blocks_hold(&b->blocks, (uint64_t)(host - b->mem->mapping), &block, &len))
+			b->counters.released_bytes += release(b->mem->mapping + block, len);
 	}
 }
 
 static void deflate(struct virtio_balloon *b, const struct virtq_chain *c)
 {
-	b->counters.deflated_pages += c->readable_len / 4;
+	for (uint64_t off = 0; off + 4 <= c->readable_len; off += 4) {
+		uint8_t *host = frame_at(b, c, off);
+		if (!host)
+			continue;
+		b->counters.deflated_pages++;
+		balloon_blocks_give_back(&b->blocks, (uint64_t)(host - b->mem->mapping));
+	}
 }
 
 /* Each device-writable buffer is one free range: the transport has checked
@@ -203,6 +223,7 @@ static void balloon_reset(void *dev)
 {
 	struct virtio_balloon *b = dev;
 	b->actual = 0;
+	balloon_blocks_clear(&b->blocks);
 	b->stats_held = false;
 	b->stats = (struct virtio_balloon_stats){ 0 };
 }
@@ -262,8 +283,13 @@ struct virtio_balloon *virtio_balloon_new(const struct guest_mem *mem, struct ir
 	if (!b)
 		return NULL;
 	b->mem = mem;
+	if (balloon_blocks_init(&b->blocks, mem->ram_size) < 0) {
+		free(b);
+		return NULL;
+	}
 	b->t = virtio_mmio_new(mem, irq, &balloon_virtio_ops, b);
 	if (!b->t) {
+		balloon_blocks_free(&b->blocks);
 		free(b);
 		return NULL;
 	}
@@ -280,6 +306,7 @@ void virtio_balloon_free(struct virtio_balloon *b)
 	if (!b)
 		return;
 	virtio_mmio_free(b->t);
+	balloon_blocks_free(&b->blocks);
 	free(b);
 }
 
