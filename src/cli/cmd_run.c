@@ -335,6 +335,8 @@ static void warm_take_snapshot(struct machine *m, void *opaque)
 static int warm_runner_options(struct warm_run *wr, struct runner_options *ro, struct nv_err *err)
 {
 	ro->first_input = wr->line;
+	ro->first_input_at = WARM_START_MAILBOX;
+	ro->first_input_room = WARM_START_MAILBOX_ROOM;
 	if (wr->restored)
 		return warm_start_line(wr->line, sizeof(wr->line), true, wr->command, wr->command_argc, err);
 	ro->on_ready = warm_take_snapshot;

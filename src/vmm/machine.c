@@ -309,6 +309,16 @@ void machine_press_power_button(struct machine *m)
 	irq_line_pulse(&l);
 }
 
+int machine_guest_write(struct machine *m, uint64_t gpa, const void *data, size_t len)
+{
+	uint8_t *at = guest_mem_ptr(&m->vm.mem, gpa, len);
+	if (!at)
+		return -1;
+	memcpy(at, data, len);
+	guest_mem_mark_written(&m->vm.mem, at, len);
+	return 0;
+}
+
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len)
 {
 	return uart16550_receive(m->uart, buf, len);

@@ -143,6 +143,9 @@ struct machine_memory {
 void machine_memory_status(struct machine *m, struct machine_memory *out);
 /* Asks the guest's balloon driver for fresh statistics (a no-op without). */
 void machine_memory_request_stats(struct machine *m);
+/* Copies len bytes into guest memory at gpa, as a device writes (dirty for
+ * a migration); -1 when that is not all RAM. */
+int machine_guest_write(struct machine *m, uint64_t gpa, const void *data, size_t len);
 /* Feeds console input to the UART; returns how many bytes it took. */
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 void machine_destroy(struct machine *m);

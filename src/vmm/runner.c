@@ -92,8 +92,12 @@ static void input_ready(struct evloop *ev, const struct evloop_event *e, void *o
 static void input_open(struct runner_io *io)
 {
 	const char *first = io->opt->first_input;
-	if (first)
-		vmm_loop_input(&io->loop, (const uint8_t *)first, strlen(first));
+	size_t len = first ? strlen(first) : 0;
+	if (first && io->opt->first_input_at && len < io->opt->first_input_room &&
+	    machine_guest_write(io->m, io->opt->first_input_at, first, len + 1) == 0)
+		vmm_loop_input(&io->loop, (const uint8_t *)"\n", 1);
+	else if (first)
+		vmm_loop_input(&io->loop, (const uint8_t *)first, len);
 	/* An input that cannot be watched (closed) is as good as none. */
 	if (io->opt->input_fd >= 0 &&
 	    evloop_add_fd(io->loop.ev, io->opt->input_fd, EVLOOP_IN, input_ready, io, &io->input) < 0)

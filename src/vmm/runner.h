@@ -21,6 +21,11 @@ struct runner_options {
 	/* Given to the guest's console before anything read from input_fd:
 	 * at the start, or with on_ready once the guest says it is ready. */
 	const char *first_input;
+	/* Non-zero: first_input goes to guest memory there instead (with its
+	 * NUL, when it fits in first_input_room bytes), and the console gets
+	 * one newline to wake the reader (a warm start's mailbox). */
+	uint64_t first_input_at;
+	size_t first_input_room;
 	/* Non-NULL: when the guest says it is ready for a warm start's
 	 * snapshot (machine_ready_fd), called once with the machine paused
 	 * (it saves it); the machine then resumes, gets first_input, and

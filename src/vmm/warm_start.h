@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 
+#include "arch/x86/layout.h"
 #include "mgmt/vm_config.h"
 #include "util/err.h"
 #include "vmm/machine.h"
@@ -44,6 +45,10 @@
 /* The line's cap: the guest reads at most 8 KiB (VMM_LOOP_INPUT_MAX holds
  * it whole). */
 #define WARM_START_LINE_MAX 8000
+/* Where the line goes in guest memory, and its room there (a longer one
+ * goes on the console whole). */
+#define WARM_START_MAILBOX WARM_MAILBOX_ADDR
+#define WARM_START_MAILBOX_ROOM WARM_MAILBOX_LEN
 
 struct warm_start {
 	char dir[VM_PATH_MAX];  /* the snapshot's folder */

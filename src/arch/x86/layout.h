@@ -8,7 +8,8 @@
  *   0x08000 -   0x08fff  boot stack (grows down from BOOT_STACK)
  *   0x09000 -   0x0efff  identity page tables (PML4, PDPT, 4 PDs)
  *   0x20000 -   0x207ff  kernel command line
- *   0x9fc00 -   0xfffff  reserved in the e820 (EBDA, ACPI tables at 0xe0000)
+ *   0x9fc00 -   0xfffff  reserved in the e820 (EBDA, ACPI tables at 0xe0000,
+ *                        VM generation ID at 0xff000, warm-start mailbox)
  *  0x100000 -            kernel, then free RAM, initrd at the top of low RAM
  */
 #ifndef NESTVM_ARCH_X86_LAYOUT_H
@@ -32,6 +33,13 @@
  * which the tables leave alone. */
 #define VMGENID_ADDR 0xff000ULL
 #define VMGENID_LEN 16
+/* A warm start's line for guest/tools/nestvm-warm (vmm/warm_start.h),
+ * NUL-terminated, in the rest of that page: the guest reads it through
+ * /dev/mem (the first megabyte's reserved pages are readable there), and
+ * one newline on the console wakes it, instead of the whole line, a byte
+ * and two exits at a time. */
+#define WARM_MAILBOX_ADDR 0xff100ULL
+#define WARM_MAILBOX_LEN 0xf00
 
 #define KERNEL_LOAD 0x100000ULL
 
