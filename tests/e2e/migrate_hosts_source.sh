@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Host A of test_migrate_hosts.sh (run in lab A, or as a process on a host
 # whose KVM nests): an L2 named n with the extensions runs an L3 that
-# prints a counter every 100 ms; n's migration to host B's first target
-# (which B kills half-way) must fail with n running on, then n moves to B's
-# second target. It prints what happened as "A: KEY ..." lines and, at the
+# prints a counter every 100 ms. n's migrations to host B's first target
+# (no --nested: it must refuse n) and to its second (which B kills
+# half-way) must fail with n running on; then n moves to B's third. It prints what happened as "A: KEY ..." lines and, at the
 # end, n's console log between "A: log begin" and "A: log end"; it asserts
 # nothing itself (test_migrate_hosts.sh does, from both hosts' output).
-# Usage: migrate_hosts_source.sh B_ADDR PORT1 PORT2
+# Usage: migrate_hosts_source.sh B_ADDR PORT0 PORT1 PORT2
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_TIMEOUT:-200}
-b=$1 p1=$2 p2=$3
+b=$1 p0=$2 p1=$3 p2=$4
 export NESTVM_HOME
 NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
 trap '"$NV" vm stop n --force >/dev/null 2>&1; rm -rf "$NESTVM_HOME"' EXIT
@@ -72,6 +72,11 @@ type_in '(while :; do echo L2-boot=$(cat /proc/sys/kernel/random/boot_id); sleep
 	"(nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
 tick_past 30 "$T" || { say "setup failed: L3 does not count"; fin; }
 say "L3 counts (at $(at))"
+
+# Refused: a target without the extensions, before any memory moves.
+migrate --to "tcp:$b:$p0"
+say "refused: status $mig_st: $mig_out"
+say "refused: state $(state_of n)"
 
 # Abandoned: B kills its first target once part of the memory is there
 # (2 MB/s, so that it is caught half-way).

@@ -5,8 +5,9 @@
 # (migrate_hosts_source.sh) an L2 with the extensions runs an L3 that prints
 # a counter every 100 ms; host B (migrate_hosts_target.sh) waits with
 # `nestvm run --incoming tcp:10.99.0.2:PORT`. Checked from what both print:
-#  - a migration whose target B kills half-way fails and leaves the L2
-#    running on A, its L3 counting on;
+#  - a target on B without --nested refuses the L2 (the extensions on),
+#    and a migration whose target B kills half-way fails: both leave the
+#    L2 running on A, its L3 counting on;
 #  - then L2 moves to B over TCP: on B, L3's counter goes on with the next
 #    number (no reset), L2 and L3 keep their boot ids (neither booted
 #    again), and L2 is Off on A; the measured downtime is printed.
@@ -40,15 +41,15 @@ cleanup() {
 trap cleanup EXIT
 
 if t_kvm_meets nested; then
-	mode=here addr=127.0.0.1 p1=$((20000 + RANDOM % 20000))
-	p2=$((p1 + 1))
+	mode=here addr=127.0.0.1 p0=$((20000 + RANDOM % 20000))
+	p1=$((p0 + 1)) p2=$((p0 + 2))
 	echo "# hosts A and B are two processes here: $KVM_WHY"
 elif t_in_lab; then
 	echo "skip - hosts A and B: this lab's KVM does not nest and a lab cannot start labs ($KVM_WHY)"
 	t_summary
 	exit
 else
-	mode=lab addr=10.99.0.2 p1=7001 p2=7002
+	mode=lab addr=10.99.0.2 p0=7000 p1=7001 p2=7002
 	echo "# hosts A and B are two labs on a virtual link, because $KVM_WHY"
 	NV_QUIET=1 lab/build || { t_not_ok "lab/build" "failed"; t_summary; exit; }
 fi
@@ -60,15 +61,15 @@ run_hosts() {
 	if [ "$mode" = lab ]; then
 		rm -f "$tmp/wire"
 		lab/run --cpus 1 --memory 3G --timeout "$LAB_TIMEOUT" --link "listen:$tmp/wire" --ip 10.99.0.2/24 -- \
-			bash "$dst" "$addr" "$p1" "$p2" </dev/null >"$tmp/b.out" 2>&1 &
+			bash "$dst" "$addr" "$p0" "$p1" "$p2" </dev/null >"$tmp/b.out" 2>&1 &
 		bpid=$!
 		lab/run --cpus 1 --memory 2G --timeout "$LAB_TIMEOUT" --link "connect:$tmp/wire" --ip 10.99.0.1/24 -- \
-			bash "$src" "$addr" "$p1" "$p2" </dev/null >"$tmp/a.out" 2>&1 &
+			bash "$src" "$addr" "$p0" "$p1" "$p2" </dev/null >"$tmp/a.out" 2>&1 &
 		apid=$!
 	else
-		bash "$dst" "$addr" "$p1" "$p2" </dev/null >"$tmp/b.out" 2>&1 &
+		bash "$dst" "$addr" "$p0" "$p1" "$p2" </dev/null >"$tmp/b.out" 2>&1 &
 		bpid=$!
-		bash "$src" "$addr" "$p1" "$p2" </dev/null >"$tmp/a.out" 2>&1 &
+		bash "$src" "$addr" "$p0" "$p1" "$p2" </dev/null >"$tmp/a.out" 2>&1 &
 		apid=$!
 	fi
 	wait "$apid"
@@ -111,8 +112,14 @@ has() {
 [ "$a_st" = 0 ] && [ "$b_st" = 0 ] && t_ok "hosts A and B ran to their end" ||
 	t_not_ok "hosts A and B ran to their end" "exit $a_st and $b_st${fault:+ ($fault)}"
 has "host A: the L2 runs an L3 that counts" "$A" '^A: L3 counts'
+# The target that does not fit.
+has "host A: a target without the extensions refuses n before any memory moves" "$A" \
+	'^A: refused: status 2: (nestvm: )?VM n was not migrated \(it runs on here\): (VM n: )?the target refused the VM: refused: the source VM has the virtualization extensions on, this target expects them off'
+has "host B: that target says why and exits 2" "$B" \
+	'^B: target 0 exited 2: .*did not arrive: refused: the source VM has the virtualization extensions on'
+has "host A: n is still Running after the refusal" "$A" '^A: refused: state Running$'
 # The migration whose target died.
-has "host B: its first target killed half-way" "$B" '^B: killed target 1 with [0-9]+ KiB received'
+has "host B: its second target killed half-way" "$B" '^B: killed target 1 with [0-9]+ KiB received'
 has "host A: that migration fails, the VM runs on here" "$A" \
 	'^A: abandoned: status 2: (nestvm: )?VM n was not migrated \(it runs on here\)'
 has "host A: n is still Running" "$A" '^A: abandoned: state Running$'
