@@ -192,7 +192,7 @@ DATADIR := $(PREFIX)/share/nestvm
 LIBDIR  := $(PREFIX)/lib/nestvm
 GUEST_FILES := vmlinuz initrd.img nested.img
 SCRIPTS := guest/build guest/build-nested guest/init guest/udhcpc.script lab/run lab/build
-SCRIPT_DATA := guest/lib.sh
+SCRIPT_DATA := guest/lib.sh lab/link.sh
 
 # The guest's own programs (guest/build compiles them in a tree).
 GUEST_TOOLS := nestvm-exit nestvm-warm
@@ -209,7 +209,7 @@ install: $(B)/nestvm $(MAN) $(GUEST_TOOL_BIN)
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
 	for f in $(SCRIPTS); do install -D -m 0755 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
-	install -D -m 0644 $(SCRIPT_DATA) $(DESTDIR)$(LIBDIR)/$(SCRIPT_DATA)
+	for f in $(SCRIPT_DATA); do install -D -m 0644 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
 	for t in $(GUEST_TOOLS); do install -D -m 0755 $(B)/guest-tools/$$t $(DESTDIR)$(LIBDIR)/guest/tools/$$t || exit 1; done
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/bin/nestvm|$(BINDIR)/nestvm|' scripts/systemd/nestvm.service >$(DESTDIR)$(UNITDIR)/nestvm.service

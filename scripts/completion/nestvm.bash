@@ -23,7 +23,7 @@ _nestvm_opts() {
 		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --run-as --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
-	lab) echo --memory --cpus --timeout --help ;;
+	lab) echo --memory --cpus --timeout --link --ip --help ;;
 	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \

@@ -39,8 +39,9 @@ for f in guest/build guest/build-nested guest/init guest/udhcpc.script lab/run l
 	if [ -x "$D$P/lib/nestvm/$f" ] && cmp -s "$f" "$D$P/lib/nestvm/$f"; then t_ok "$f installed in PREFIX/lib/nestvm"
 	else t_not_ok "$f installed in PREFIX/lib/nestvm" "$(ls -l "$D$P/lib/nestvm/$f" 2>&1)"; fi
 done
-cmp -s guest/lib.sh "$D$P/lib/nestvm/guest/lib.sh" && t_ok "guest/lib.sh installed" ||
-	t_not_ok "guest/lib.sh installed" "not in $D$P/lib/nestvm/guest"
+for f in guest/lib.sh lab/link.sh; do
+	cmp -s "$f" "$D$P/lib/nestvm/$f" && t_ok "$f installed" || t_not_ok "$f installed" "not in $D$P/lib/nestvm/$(dirname "$f")"
+done
 # Built here, so that building the guest needs no compiler.
 for t in nestvm-exit nestvm-warm; do
 	x=$D$P/lib/nestvm/guest/tools/$t
