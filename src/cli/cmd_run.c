@@ -13,6 +13,7 @@
 #include "confine/confine.h"
 #include "confine/identity.h"
 #include "dev/virtio/virtio_device.h"
+#include "mgmt/vm_migration_check.h"
 #include "util/state_dir.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
@@ -344,14 +345,42 @@ static int warm_runner_options(struct warm_run *wr, struct runner_options *ro, s
 	return 0;
 }
 
+/* The incoming machine, built as soon as the source's record is accepted
+ * (KVM's VM, its vCPUs and devices: a large part of a restore, in the lab
+ * most of it) while RAM streams in, so that the source's downtime holds
+ * only the state's restore. */
+struct incoming_build {
+	struct run_args *a;
+	struct vm_launch_state *st;
+	struct vm_config config; /* what it was built from */
+	struct machine *m;
+};
+
+static int incoming_prepare(void *opaque, const struct vm_config *config, int memory_fd, struct nv_err *err)
+{
+	struct incoming_build *b = opaque;
+	b->config = *config;
+	b->m = vm_launch_saved_prepare(&b->a->vm, &b->a->launch, config, memory_fd, b->st, err);
+	return b->m ? 0 : -1;
+}
+
 /* --incoming: the VM's RAM and state from a source, checked against what
- * this command line describes. Returns -1 to go on, or an exit status. */
-static int receive_incoming(struct run_args *a, struct migration_incoming *in)
+ * this command line describes, into b->m. Returns -1 to go on, or an exit
+ * status. */
+static int receive_incoming(struct run_args *a, struct migration_incoming *in, struct incoming_build *b)
 {
 	struct nv_err err = { 0 };
 	const char *tmp = getenv("TMPDIR");
+	const struct migration_prepare prep = { .fn = incoming_prepare, .opaque = b };
 	fprintf(stderr, "nestvm: waiting for a migrating VM at %s\n", a->incoming);
-	if (migration_receive(a->incoming, -1, &a->vm, tmp && tmp[0] ? tmp : "/tmp", in, &err) < 0) {
+	int rc = migration_receive(a->incoming, -1, &a->vm, tmp && tmp[0] ? tmp : "/tmp", &prep, in, &err);
+	/* The state's settings must be those it was built from. */
+	if (rc == 0 && (vm_migration_check(&b->config, &in->saved.config, &err) < 0 ||
+			machine_restore(b->m, &in->saved, &err) < 0))
+		rc = -1;
+	if (rc < 0) {
+		machine_destroy(b->m);
+		b->m = NULL;
 		migration_incoming_end(in, false, err.msg);
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
 				"the migration did not arrive: %s", err.msg);
@@ -359,7 +388,6 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in)
 	fprintf(stderr, "nestvm: received %llu pages (%llu zeroed again, %llu MB) in %lld ms\n",
 		(unsigned long long)in->pages, (unsigned long long)in->zero_pages,
 		(unsigned long long)(in->bytes / 1000000), (long long)in->receive_ms);
-	a->launch.saved = &in->saved;
 	return -1;
 }
 
@@ -394,11 +422,13 @@ int cmd_run(int argc, char **argv)
 		a.launch.saved = &saved;
 	}
 	static struct migration_incoming inc = { .fd = -1, .saved = { .memory_fd = -1 } };
-	if (a.incoming && (st = receive_incoming(&a, &inc)) >= 0)
+	struct incoming_build built = { .a = &a, .st = &launch };
+	if (a.incoming && (st = receive_incoming(&a, &inc, &built)) >= 0)
 		return st;
 	static struct warm_run warm;
-	struct machine *m = warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
-					    : vm_launch(&a.vm, &a.launch, &launch, &err);
+	struct machine *m = a.incoming     ? built.m
+			    : warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
+					      : vm_launch(&a.vm, &a.launch, &launch, &err);
 	/* The memory file is mapped now (or never): its fd is not needed. */
 	machine_saved_free(&saved);
 	machine_saved_free(&inc.saved);

@@ -18,6 +18,7 @@
 struct receiver {
 	struct migration_incoming *in;
 	const struct vm_config *expect;
+	const struct migration_prepare *prep;
 	int memory_fd;
 	char memory_path[VM_PATH_MAX + 16];
 	char state_path[VM_PATH_MAX + 16];
@@ -38,7 +39,9 @@ static int on_config(void *opaque, uint64_t ram, uint32_t cpus, const char *json
 	if (vm_migration_check(r->expect, &rec.config, err) < 0)
 		return -1;
 	r->memory_fd = memory_file_create(r->memory_path, ram, err);
-	return r->memory_fd < 0 ? -1 : 0;
+	if (r->memory_fd < 0)
+		return -1;
+	return r->prep ? r->prep->fn(r->prep->opaque, &rec.config, r->memory_fd, err) : 0;
 }
 
 static int on_pages(void *opaque, uint64_t first, uint32_t count, const uint8_t *data, struct nv_err *err)
@@ -122,7 +125,8 @@ static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *
 }
 
 int migration_receive(const char *listen, int timeout_ms, const struct vm_config *expect,
-		      const char *workdir, struct migration_incoming *in, struct nv_err *err)
+		      const char *workdir, const struct migration_prepare *prep,
+		      struct migration_incoming *in, struct nv_err *err)
 {
 	memset(in, 0, sizeof(*in));
 	in->fd = -1;
@@ -145,7 +149,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 		in->dir[0] = '\0';
 		return nv_err_host(err, "cannot make a folder for the incoming VM in %s: %s", workdir, strerror(errno));
 	}
-	struct receiver r = { .in = in, .expect = expect, .memory_fd = -1 };
+	struct receiver r = { .in = in, .expect = expect, .prep = prep, .memory_fd = -1 };
 	snprintf(r.memory_path, sizeof(r.memory_path), "%s/%s", in->dir, MACHINE_MEMORY_FILE);
 	snprintf(r.state_path, sizeof(r.state_path), "%s/%s", in->dir, MACHINE_STATE_FILE);
 	struct mig_rx rx;

@@ -23,12 +23,24 @@ struct migration_incoming {
 	int64_t complete_at_ms;    /* CLOCK_MONOTONIC when COMPLETE arrived */
 };
 
+/* Called once the source's record is accepted, before any memory moves,
+ * with the RAM's file (already its full size; pages arrive in it until
+ * COMPLETE): the caller builds the machine then, so that the source's
+ * downtime holds only the state's restore. 0, or -1 with err (the source
+ * is refused with it). */
+struct migration_prepare {
+	int (*fn)(void *opaque, const struct vm_config *config, int memory_fd, struct nv_err *err);
+	void *opaque;
+};
+
 /* Waits at listen (unix:PATH or tcp:ADDR:PORT; timeout_ms -1: for ever)
- * for a source, then receives into a new folder under workdir. 0: in->saved
- * is loaded and checked; -1 with err (the source was told REFUSE or
- * FAILED, or left). Either way migration_incoming_end afterwards. */
+ * for a source, then receives into a new folder under workdir (prep may be
+ * NULL). 0: in->saved is loaded and checked; -1 with err (the source was
+ * told REFUSE or FAILED, or left). Either way migration_incoming_end
+ * afterwards. */
 int migration_receive(const char *listen, int timeout_ms, const struct vm_config *expect,
-		      const char *workdir, struct migration_incoming *in, struct nv_err *err);
+		      const char *workdir, const struct migration_prepare *prep,
+		      struct migration_incoming *in, struct nv_err *err);
 /* The machine runs (ok) or could not be started (why): tell the source,
  * close the connection, remove the received files (RAM stays mapped). */
 void migration_incoming_end(struct migration_incoming *in, bool ok, const char *why);

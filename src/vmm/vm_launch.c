@@ -207,10 +207,12 @@ static int disks_from_caller(struct vm_config *saved, const struct vm_config *ca
 	return 0;
 }
 
-static struct machine *launch_saved(const struct vm_config *caller, const struct vm_launch_options *o,
-				    struct vm_launch_state *st, struct nv_err *err)
+struct machine *vm_launch_saved_prepare(const struct vm_config *caller, const struct vm_launch_options *o,
+					const struct vm_config *saved_config, int memory_fd,
+					struct vm_launch_state *st, struct nv_err *err)
 {
-	st->config = o->saved->config;
+	memset(st, 0, sizeof(*st));
+	st->config = *saved_config;
 	if (o->name_from_caller)
 		memcpy(st->config.name, caller->name, sizeof(st->config.name));
 	if (o->disk_paths_from_caller && disks_from_caller(&st->config, caller, err) < 0)
@@ -220,12 +222,18 @@ static struct machine *launch_saved(const struct vm_config *caller, const struct
 		.cmdline = st->cmdline,
 		.console_fd = o->console_fd,
 		.from_saved = true,
-		.saved_memory_fd = o->saved->memory_fd,
+		.saved_memory_fd = memory_fd,
 	};
 	const struct vm_config *c = &st->config;
 	if (vm_config_validate(c, NULL, err) < 0 || check_references(c, err) < 0 || check_host(c, o, r.kvm_path, err) < 0 || connect_nics(st, &r, err) < 0)
 		return NULL;
-	struct machine *m = machine_create(c, &r, err);
+	return machine_create(c, &r, err);
+}
+
+static struct machine *launch_saved(const struct vm_config *caller, const struct vm_launch_options *o,
+				    struct vm_launch_state *st, struct nv_err *err)
+{
+	struct machine *m = vm_launch_saved_prepare(caller, o, &o->saved->config, o->saved->memory_fd, st, err);
 	if (m && machine_restore(m, o->saved, err) < 0) {
 		machine_destroy(m);
 		return NULL;
@@ -236,10 +244,8 @@ static struct machine *launch_saved(const struct vm_config *caller, const struct
 struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
 			  struct vm_launch_state *st, struct nv_err *err)
 {
-	if (o->saved) {
-		memset(st, 0, sizeof(*st));
+	if (o->saved)
 		return launch_saved(c, o, st, err);
-	}
 	memset(st, 0, sizeof(*st));
 	st->config = *c;
 	snprintf(st->append, sizeof(st->append), "%s", c->append);

@@ -73,4 +73,13 @@ struct vm_launch_state {
 struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
 			  struct vm_launch_state *st, struct nv_err *err);
 
+/* A saved machine's first half (o->saved unused): created from the saved
+ * settings with its RAM mapped from memory_fd (a memory file, used here
+ * only), nothing restored yet; machine_restore gives it its state. A
+ * migration's target builds it while RAM still streams into the file
+ * (untouched private pages show what the file holds when first read). */
+struct machine *vm_launch_saved_prepare(const struct vm_config *caller, const struct vm_launch_options *o,
+					const struct vm_config *saved_config, int memory_fd,
+					struct vm_launch_state *st, struct nv_err *err);
+
 #endif
