@@ -374,7 +374,10 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in, s
 	const struct migration_prepare prep = { .fn = incoming_prepare, .opaque = b };
 	fprintf(stderr, "nestvm: waiting for a migrating VM at %s\n", a->incoming);
 	int rc = migration_receive(a->incoming, -1, &a->vm, tmp && tmp[0] ? tmp : "/tmp", &prep, in, &err);
-	/* The state's settings must be those it was built from. */
+	/* The state's settings must be those it was built from (the stream
+	 * has CONFIG before COMPLETE: no machine here would be a bug). */
+	if (rc == 0 && !b->m)
+		rc = nv_err_host(&err, "the migration completed without a machine built");
 	if (rc == 0 && (vm_migration_check(&b->config, &in->saved.config, &err) < 0 ||
 			machine_restore(b->m, &in->saved, &err) < 0))
 		rc = -1;
