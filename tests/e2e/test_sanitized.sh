@@ -24,6 +24,10 @@ for t in test_vm_save.sh test_confine.sh; do
 	printf '%s\n' "$out" | while IFS= read -r l; do
 		case $l in
 		"ok - "* | "not ok - "*) echo "${l%% - *} - [sanitized $t] ${l#* - }" ;;
+		# Its own summary, as a comment: only this script's last line is
+		# a summary, so a lab that hangs later is seen as unfinished (and
+		# retried, tests/lib.sh's t_lab_run).
+		[0-9]*" passed, "*" failed") echo "# [sanitized $t] $l" ;;
 		*) echo "$l" ;;
 		esac
 	done
