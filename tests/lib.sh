@@ -69,6 +69,23 @@ t_tool() { echo "${NESTVM_TOOLS:-$(dirname "${NV:-build/nestvm}")/tests/tools}/$
 
 # vm_field VM FIELD: the value of a "Key : Value" line of `vm show VM`.
 vm_field() { "$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"; }
+# vm_stop_of VM: its State and LastStop in one line, for a failure message
+# (a guest the lab's emulated SVM crashed says "triple-faulted" there,
+# which t_lab_run's retry looks for).
+vm_stop_of() { echo "State: $(vm_field "$1" State); LastStop: $(vm_field "$1" LastStop)"; }
+
+# vm_type_in VM LINE...: each LINE typed into VM's console (a second
+# apart), then detach.
+vm_type_in() {
+	local vm=$1
+	shift
+	{
+		sleep 1
+		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
+		printf '\001d'
+		sleep 1
+	} | timeout 120 "${NV:-build/nestvm}" vm console "$vm" >/dev/null 2>&1
+}
 
 # vm_wait_prompt VM SECONDS [OFFSET]: until the named VM's shell prompt is
 # in its console.log (after guest/init's banner, past OFFSET bytes: the log

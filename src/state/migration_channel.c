@@ -1,4 +1,5 @@
 #include "state/migration_channel.h"
+#include "util/mono_clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 int mig_addr_parse(const char *s, struct mig_addr *a, struct nv_err *err)
@@ -148,21 +148,14 @@ int mig_send(int fd, enum mig_type type, const void *a, size_t alen, const void 
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int mig_recv_exact(int fd, void *buf, size_t len, int timeout_ms, struct nv_err *err)
 {
-	int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? 0 : mono_ms() + timeout_ms;
 	size_t got = 0;
 	while (got < len) {
 		int wait = -1;
 		if (timeout_ms >= 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - mono_ms();
 			if (left <= 0)
 				return nv_err_input(err, "migration stream: the peer sent nothing for %d s",
 						    timeout_ms / 1000);

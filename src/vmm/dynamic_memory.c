@@ -1,9 +1,9 @@
 #include "vmm/dynamic_memory.h"
+#include "util/mono_clock.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BALANCE_MS 1000 /* one step a second, as Hyper-V's balancer */
@@ -29,13 +29,6 @@ static void host_memory(int fd, uint64_t *total, uint64_t *avail)
 		*avail = kib >> 10;
 }
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Not while paused: the guest could not answer. */
 static void balance(struct evloop *l, const struct evloop_event *ev, void *opaque)
 {
@@ -47,7 +40,7 @@ static void balance(struct evloop *l, const struct evloop_event *ev, void *opaqu
 	machine_memory_status(d->m, &mm);
 	struct memory_view v = { .have_demand = mm.have_demand, .demand_mib = mm.demand_mib,
 				 .assigned_mib = mm.target_mib, .sample = mm.stats_sample,
-				 .now_ms = monotonic_ms() };
+				 .now_ms = mono_ms() };
 	host_memory(d->meminfo_fd, &v.host_total_mib, &v.host_avail_mib);
 	uint64_t next = memory_balancer_next(&d->balancer, &d->policy, &v);
 	bool hurried = memory_balancer_hurried(&d->balancer);

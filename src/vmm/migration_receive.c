@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mgmt/vm_migration_check.h"
 #include "state/memory_file.h"
 #include "state/migration_channel.h"
 #include "util/file_io.h"
+#include "util/mono_clock.h"
 
 #define IDLE_TIMEOUT_MS 60000 /* a source silent this long has gone */
 
@@ -76,13 +76,6 @@ static int on_state(void *opaque, const uint8_t *image, size_t len, struct nv_er
 
 static const struct mig_rx_ops ops = { .config = on_config, .pages = on_pages, .zero = on_zero, .state = on_state };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Message after message until COMPLETE. */
 static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *err)
 {
@@ -143,7 +136,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 		unlink(listen + 5); /* one source only */
 	if (in->fd < 0)
 		return -1;
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	if ((size_t)snprintf(in->dir, sizeof(in->dir), "%s/nestvm-incoming.XXXXXX", workdir) >= sizeof(in->dir) ||
 	    !mkdtemp(in->dir)) {
 		in->dir[0] = '\0';
@@ -157,7 +150,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 	int rc = receive_stream(&r, &rx, err);
 	if (r.memory_fd >= 0)
 		close(r.memory_fd);
-	in->complete_at_ms = now_ms();
+	in->complete_at_ms = mono_ms();
 	in->receive_ms = in->complete_at_ms - t0;
 	if (rc == 0 && machine_saved_load(in->dir, &in->saved, err) < 0)
 		rc = -1;

@@ -10,6 +10,7 @@
 #include "state/migration_channel.h"
 #include "vmm/machine_private.h"
 #include "vmm/machine_state.h"
+#include "util/mono_clock.h"
 
 #define REPLY_TIMEOUT_MS 30000
 #define RESUME_TIMEOUT_MS 120000
@@ -27,13 +28,6 @@ struct sender {
 	uint64_t paced_bytes; /* bytes counted against --bandwidth */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint8_t *page_at(const struct sender *s, uint64_t pg)
 {
 	return s->m->vm.mem.mapping + pg * MIG_PAGE;
@@ -47,7 +41,7 @@ static void pace(struct sender *s, uint64_t bytes)
 		return;
 	s->paced_bytes += bytes;
 	int64_t due = (int64_t)(s->paced_bytes / ((uint64_t)s->o->bandwidth_mbps * 1000)); /* ms */
-	int64_t ahead = due - (now_ms() - s->start_ms);
+	int64_t ahead = due - (mono_ms() - s->start_ms);
 	if (ahead > 0)
 		nanosleep(&(struct timespec){ .tv_sec = ahead / 1000, .tv_nsec = (ahead % 1000) * 1000000 }, NULL);
 }
@@ -172,13 +166,13 @@ static int handshake(struct sender *s, struct nv_err *err)
 static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, struct nv_err *err)
 {
 	uint64_t sent;
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	uint64_t b0 = s->r->bytes;
 	if (send_set(s, NULL, true, &sent, err) < 0)
 		return -1;
 	s->r->rounds = 1;
 	for (;;) {
-		int64_t ms = now_ms() - t0;
+		int64_t ms = mono_ms() - t0;
 		uint64_t bytes = s->r->bytes - b0;
 		if (ms > 0 && bytes > 0)
 			s->r->rate_kbps = bytes / (uint64_t)ms; /* bytes per ms = KB/s */
@@ -196,7 +190,7 @@ static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, str
 					    (unsigned long long)s->r->rate_kbps);
 			return 0;
 		}
-		t0 = now_ms();
+		t0 = mono_ms();
 		b0 = s->r->bytes;
 		if (send_set(s, s->dirty, false, &sent, err) < 0)
 			return -1;
@@ -243,13 +237,13 @@ static int migrate(struct sender *s, struct nv_err *err)
 		return -1;
 	if (precopy(s, downtime, rounds, err) <= 0)
 		return -1; /* 0: did not converge, err says so */
-	int64_t paused_at = now_ms();
+	int64_t paused_at = mono_ms();
 	machine_pause(s->m);
 	if (final_round(s, err) < 0) {
 		machine_resume(s->m);
 		return -1;
 	}
-	s->r->downtime_ms = now_ms() - paused_at;
+	s->r->downtime_ms = mono_ms() - paused_at;
 	return 0;
 }
 
@@ -259,7 +253,7 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 	memset(r, 0, sizeof(*r));
 	if (machine_paused(m))
 		return nv_err_input(err, "the VM is paused: resume it before migrating it");
-	struct sender s = { .m = m, .o = o, .r = r, .start_ms = now_ms() };
+	struct sender s = { .m = m, .o = o, .r = r, .start_ms = mono_ms() };
 	s.npages = m->vm.mem.ram_size / MIG_PAGE;
 	s.words = (s.npages + 63) / 64;
 	s.dirty = calloc(s.words, 8);
@@ -281,7 +275,7 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 	guest_mem_track_writes(&m->vm.mem, NULL);
 	/* Left on, logging would only cost speed: its failure is no failure. */
 	kvm_vm_dirty_log(&m->vm, false, NULL);
-	r->total_ms = now_ms() - s.start_ms;
+	r->total_ms = mono_ms() - s.start_ms;
 	free(s.dirty);
 	free(s.written);
 	return rc;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/peer_cred.h"
@@ -17,6 +16,7 @@
 #include "vmm/dynamic_memory.h"
 #include "vmm/vm_control.h"
 #include "vmm/vmm_loop.h"
+#include "util/mono_clock.h"
 
 #define MAX_CONTROL 8          /* control connections waiting for their request */
 #define CONTROL_DEADLINE_MS 5000
@@ -40,13 +40,6 @@ struct proc {
 	int64_t started; /* monotonic seconds */
 	struct dynamic_memory dyn;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_stopping(struct proc *p)
 {
@@ -179,7 +172,6 @@ static void checkpoint(struct proc *p, struct json_object *o, const struct vm_co
 	if (rc < 0)
 		refuse(o, err.msg);
 }
-
 
 static void add_memory_status(struct proc *p, struct json_object *o)
 {

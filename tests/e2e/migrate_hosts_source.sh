@@ -35,14 +35,7 @@ tick_past() {
 	done
 	return 1
 }
-type_in() { # LINE...: typed into n's console, then detach
-	{
-		sleep 1
-		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
-		printf '\001d'
-		sleep 1
-	} | timeout 120 "$NV" vm console n >/dev/null 2>&1
-}
+type_in() { vm_type_in n "$@"; } # LINE...: typed into n's console
 # migrate ARGS...: vm migrate n, again while B's target is not listening yet
 # (B starts its targets on its own clock); sets mig_out and mig_st.
 migrate() {

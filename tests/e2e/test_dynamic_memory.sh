@@ -95,9 +95,8 @@ if console_run d "dd if=/dev/zero of=/dev/null bs=700M count=3 2>/dev/null & dd 
 else
 	t_not_ok "demand above the maximum: an answer" "$(tail -c 300 "$NESTVM_HOME/vms/d/console.log" | tr '\n' '|')"
 fi
-show=$("$NV" vm show d 2>&1)
-grep -Eq '^State +: Running$' <<<"$show" && t_ok "d still runs" ||
-	t_not_ok "d still runs" "$(grep -E '^(State|LastStop|Status)' <<<"$show" | tr '\n' ' ') $(tail -c 600 "$NESTVM_HOME/vms/d/console.log" | tr '\n' '|')"
+[ "$(vm_field d State)" = Running ] && t_ok "d still runs" ||
+	t_not_ok "d still runs" "$(vm_stop_of d) $(tail -c 600 "$NESTVM_HOME/vms/d/console.log" | tr '\n' '|')"
 console_run d "echo alive-\$((6*7))" '^alive-42' && t_ok "d's shell still answers" || t_not_ok "d's shell still answers" ""
 t_expect "vm stop d --force" 0 '' -- "$NV" vm stop d --force
 t_summary

@@ -29,20 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-type_in() { # VM LINE...: typed into VM's console, then detach
-	local vm=$1
-	shift
-	{
-		sleep 1
-		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
-		printf '\001d'
-		sleep 1
-	} | timeout 120 "$NV" vm console "$vm" >/dev/null 2>&1
-}
-state_of() { "$NV" vm show "$1" 2>/dev/null | sed -n 's/^State *: *//p'; }
-# State and LastStop in one line (a guest the lab's emulated SVM crashed
-# says "triple-faulted" there, which tests/lib.sh's lab retry looks for).
-stop_of() { "$NV" vm show "$1" 2>/dev/null | grep -E '^(State|LastStop) ' | tr -s ' ' | tr '\n' ' '; }
+type_in() { vm_type_in "$@"; } # VM LINE...
+state_of() { vm_field "$1" State; }
 last_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
 first_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | head -n 1; }
 # next_after HERE THERE WORD N: the number after N, the last one here, over
@@ -88,7 +76,7 @@ st=$?
 out=$(cat "$tmp/bad.out.err")
 t_status "that target exits 2" 2 "$st"
 t_has "it says why, before any memory" 'did not arrive: refused: the source VM has 256 MiB'
-[ "$(state_of s)" = Running ] && t_ok "s runs on after the refusal" || t_not_ok "s runs on after the refusal" "$(stop_of s)"
+[ "$(state_of s)" = Running ] && t_ok "s runs on after the refusal" || t_not_ok "s runs on after the refusal" "$(vm_stop_of s)"
 n=$(last_of "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts ($n, then $((n + 10)))"
 else t_not_ok "s still counts" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
@@ -104,7 +92,7 @@ st=$?
 out=$(cat "$tmp/k.mig")
 t_status "a migration whose target is killed fails" 2 "$st"
 t_has "it says the VM runs on" 'not migrated \(it runs on here\)'
-[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(stop_of s)"
+[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(vm_stop_of s)"
 n=$(last_of "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the abandoned migration"
 else t_not_ok "s still counts after the abandoned migration" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
@@ -122,7 +110,7 @@ st=$?
 out=$(cat "$tmp/c.out.err")
 t_status "that target gives up (exit 2)" 2 "$st"
 t_has "it was told why" 'did not arrive: the source abandoned the migration: the guest writes memory faster'
-[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(stop_of s)"
+[ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(vm_stop_of s)"
 n=$(last_of "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the migration that did not converge"
 else t_not_ok "s still counts after the migration that did not converge" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi

@@ -33,14 +33,7 @@ last_tick() { ticks 0 | tail -n 1; }
 # (a whole id by its shape: L2's and L3's bytes interleave on the console, and a
 # spliced line can still be 36 hex digits and hyphens)
 l3_boots() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-boot=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | sort -u; }
-type_in() { # LINE...: typed into n's console, then detach
-	{
-		sleep 1
-		for l in "$@"; do printf '%s\r' "$l"; sleep 1; done
-		printf '\001d'
-		sleep 1
-	} | timeout 120 "$NV" vm console n >/dev/null 2>&1
-}
+type_in() { vm_type_in n "$@"; } # LINE...: typed into n's console
 
 DISKS=$NESTVM_HOME/vms/n/disks
 # check_all STEP: qemu-img check passes on every differencing disk of n.
