@@ -12,6 +12,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "confine/confine.h"
+#include "core/vcpu_fault.h"
 #include "arch/x86/regs.h"
 #include "dev/legacy/uart16550.h"
 #include "kvm/kvm.h"
@@ -45,10 +46,13 @@ static void on_vcpu_stop(void *opaque, unsigned vcpu, enum vcpu_stop_cause cause
 			 const struct vcpu_exit *e)
 {
 	struct machine *m = opaque;
-	char why[160];
+	char why[256], where[200];
 	switch (cause) {
 	case VCPU_STOP_TRIPLE_FAULT:
-		snprintf(why, sizeof(why), "vCPU %u triple-faulted", vcpu);
+		/* On the vCPU's thread: its registers are still the fault's. */
+		vcpu_fault_describe(m->vcpus[vcpu].fd, where, sizeof(where));
+		snprintf(why, sizeof(why), "vCPU %u triple-faulted%s%s%s", vcpu, where[0] ? " (" : "",
+			 where, where[0] ? ")" : "");
 		machine_request_end(m, MACHINE_END_TRIPLE_FAULT, 0, why);
 		break;
 	case VCPU_STOP_GUEST_POWEROFF:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/vcpu_fault.h"
 #include "dev/legacy/i8042.h"
 #include "dev/legacy/uart16550.h"
 #include "dev/platform/debug_exit.h"
@@ -83,6 +84,28 @@ static void test_debug_exit_status(void **state)
 	assert_int_equal(h->event_value, 42);
 }
 
+/* A triple fault's line (the VM's LastStop) says where the vCPU was: its
+ * rip in the guest's code, paging and long mode on, not in guest mode. */
+static void test_triple_fault_described(void **state)
+{
+	struct harness *h = *state;
+	NEED_KVM(h);
+	harness_load_guest(h, "triple_fault");
+	assert_int_equal(harness_run(h, 100000), HARNESS_EXIT);
+	assert_int_equal(h->exit.kind, VCPU_EXIT_TRIPLE_FAULT);
+	char where[200];
+	vcpu_fault_describe(h->vcpu.fd, where, sizeof(where));
+	print_message("%s\n", where);
+	unsigned long long rip = 0, cr0 = 0, efer = 0;
+	assert_int_equal(sscanf(where, "rip 0x%llx, cs 0x%*x, cr0 0x%llx, cr3 0x%*x, cr4 0x%*x, efer 0x%llx", &rip,
+				&cr0, &efer),
+			 3);
+	assert_in_range(rip, HARNESS_GUEST_LOAD, HARNESS_GUEST_LOAD + 0x10000);
+	assert_true(cr0 & (1ULL << 31)); /* paging */
+	assert_true(efer & (1ULL << 10)); /* long mode active */
+	assert_null(strstr(where, "guest mode"));
+}
+
 /* A raw image with recognisable first and last bytes in sector 0. */
 static void make_image(char *path, size_t size)
 {
@@ -153,6 +176,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uart_output_and_input, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_i8042_reset, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_debug_exit_status, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_triple_fault_described, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_mmio_registers, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_blk_request_from_guest, harness_setup, harness_teardown),
 	};
