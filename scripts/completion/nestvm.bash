@@ -35,6 +35,7 @@ _nestvm_opts() {
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
 	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --help ;;
+	"vm receive") echo --listen --timeout --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
@@ -81,7 +82,7 @@ _nestvm() {
 		case $cword in
 		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
-			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate console set delete" -- "$cur")) ;;
+			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
 			esac ;;
 		esac
@@ -91,7 +92,7 @@ _nestvm() {
 	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ]; then
 		if [ "$cword" -eq 2 ]; then
 			if [ "$cmd" = vm ]; then
-				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate console set delete --help" -- "$cur"))
+				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console set delete --help" -- "$cur"))
 			elif [ "$cmd" = guest ]; then
 				COMPREPLY=($(compgen -W "build --help" -- "$cur"))
 			else

@@ -19,6 +19,7 @@ static const struct cli_command vm_commands[] = {
 	{ "checkpoint", cmd_vm_checkpoint, "NAME [CP] | list NAME | delete NAME CP: the VM at one instant" },
 	{ "restore", cmd_vm_restore, "NAME CP: the VM as it was at checkpoint CP (Saved, or Off)" },
 	{ "migrate", cmd_vm_migrate, "NAME --to ADDR [--downtime-ms N] [--bandwidth MBPS]: move it while it runs" },
+	{ "receive", cmd_vm_receive, "NAME --listen ADDR [--timeout S]: a VM that arrives by vm migrate (Receiving)" },
 	{ "console", cmd_vm_console, "NAME: attach to its serial console (Ctrl-A d detaches)" },
 	{ "set", cmd_vm_set, "NAME --OPTION VALUE...: change settings (Hyper-V's rules: some only while Off)" },
 	{ "delete", cmd_vm_delete, "NAME [--force]: remove a VM (Off, or --force stops it first)" },

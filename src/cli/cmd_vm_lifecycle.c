@@ -88,7 +88,7 @@ static int name_arg(int argc, char **argv, const char *sub, const char **name)
 /* vmm.lock, locked: held from before the record says Starting until the
  * daemon (which inherits it) exits. A VMM that just wrote Off may still be
  * on its way out: wait for it a little. */
-static int lock_vmm(const char *name, struct nv_err *err)
+int vm_lifecycle_lock_vmm(const char *name, struct nv_err *err)
 {
 	char path[VM_PATH_MAX];
 	if (vm_store_path(name, VM_VMM_LOCK_FILE, path, sizeof(path), err) < 0)
@@ -110,12 +110,16 @@ static int lock_vmm(const char *name, struct nv_err *err)
 /* Starts `nestvm vm-daemon NAME` detached: own session, not our child,
  * stdin /dev/null, stdout and stderr appended to vmm.log; it gets vmm.lock
  * as fd 3 and the notify pipe as fd 4, and nothing else we have open. */
-static int spawn_daemon(const char *name, int lock_fd, int notify_fd, struct nv_err *err)
+int vm_lifecycle_spawn_daemon(const char *name, int lock_fd, int notify_fd, const char *const *extra,
+			      struct nv_err *err)
 {
 	char log[VM_PATH_MAX];
 	if (vm_store_path(name, "vmm.log", log, sizeof(log), err) < 0)
 		return -1;
-	char *argv[] = { "nestvm", "vm-daemon", (char *)name, "--lock-fd", "3", "--notify-fd", "4", NULL };
+	char *argv[16] = { "nestvm", "vm-daemon", (char *)name, "--lock-fd", "3", "--notify-fd", "4" };
+	for (size_t i = 0, n = 7; extra && extra[i]; i++)
+		if (n < sizeof(argv) / sizeof(argv[0]) - 1)
+			argv[n++] = (char *)extra[i];
 	int keep[] = { lock_fd, notify_fd };
 	struct self_exec_options o = {
 		.argv = argv, .detach = true, .log = log, .log_append = true, .keep_fds = keep, .nkeep = 2,
@@ -129,7 +133,7 @@ static int spawn_daemon(const char *name, int lock_fd, int notify_fd, struct nv_
 
 /* The daemon's one line ("0", "2", "125"), or -1 for none (it died, or the
  * deadline passed: *timed_out). */
-static int read_notify(int fd, int timeout_ms, bool *timed_out)
+int vm_lifecycle_read_notify(int fd, int timeout_ms, bool *timed_out)
 {
 	char buf[16];
 	size_t len = 0;
@@ -191,7 +195,7 @@ int cmd_vm_start(int argc, char **argv)
 		vm_store_unlock(&lk);
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is already %s", name, vm_state_name(r.runtime.state));
 	}
-	int lock_fd = lock_vmm(name, &err);
+	int lock_fd = vm_lifecycle_lock_vmm(name, &err);
 	if (lock_fd < 0) {
 		vm_store_unlock(&lk);
 		return fail_err(&err);
@@ -206,7 +210,7 @@ int cmd_vm_start(int argc, char **argv)
 	r.runtime = (struct vm_runtime){ .state = VM_STATE_STARTING };
 	int pipefd[2] = { -1, -1 };
 	if (vm_store_save(&r, &err) < 0 || (pipe2(pipefd, O_CLOEXEC) < 0 && nv_err_host(&err, "pipe: %s", strerror(errno))) ||
-	    spawn_daemon(name, lock_fd, pipefd[1], &err) < 0) {
+	    vm_lifecycle_spawn_daemon(name, lock_fd, pipefd[1], NULL, &err) < 0) {
 		/* Nobody will run it: as it was, with why. */
 		r.runtime = (struct vm_runtime){ .state = before };
 		snprintf(r.runtime.last_stop, sizeof(r.runtime.last_stop), "not started: %.200s", err.msg);
@@ -226,7 +230,7 @@ int cmd_vm_start(int argc, char **argv)
 	vm_store_unlock(&lk);
 
 	bool timed_out;
-	int status = read_notify(pipefd[0], START_TIMEOUT_MS, &timed_out);
+	int status = vm_lifecycle_read_notify(pipefd[0], START_TIMEOUT_MS, &timed_out);
 	close(pipefd[0]);
 	if (vm_store_load_reaped(name, &r, &err) < 0)
 		return fail_err(&err);
@@ -349,6 +353,8 @@ int cmd_vm_stop(int argc, char **argv)
 	pid_t pid = r.runtime.pid;
 	int off = 0;
 	char reason[160];
+	if (r.runtime.state == VM_STATE_RECEIVING)
+		force = true; /* no guest yet to ask */
 	if (!force) {
 		if (send_cmd(name, "shutdown", NULL, &err) == 0) {
 			printf("asking the guest of %s to power off…\n", name);

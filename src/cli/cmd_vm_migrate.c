@@ -1,7 +1,7 @@
 /* `nestvm vm migrate NAME --to ADDR` (Hyper-V's Move-VM): the running VM
- * moves, while it runs, to a target waiting at ADDR (`nestvm run --incoming
- * ADDR` there); its record here becomes Off ("migrated to ADDR") once the
- * target runs it, and a failure at any point leaves it running here. */
+ * moves, while it runs, to a target waiting at ADDR (`nestvm vm receive NAME
+ * --listen ADDR` there, or `nestvm run --incoming ADDR`); its record here
+ * becomes Off ("migrated to ADDR") once the target runs it, and a failure at any point leaves it running here. */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -24,8 +24,8 @@ static const char usage[] =
 	"usage: nestvm vm migrate NAME --to unix:PATH|tcp:ADDR:PORT [--downtime-ms N] [--bandwidth MBPS]\n"
 	"       [--max-rounds N]\n"
 	"Moves a running VM, with any VMs it runs itself, to the target waiting at the address\n"
-	"(`nestvm run --incoming ADDR` there, with the same --memory, --cpus, --nested and\n"
-	"devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
+	"(`nestvm vm receive NAME --listen ADDR` there, or `nestvm run --incoming ADDR` with the\n"
+	"same --memory, --cpus, --nested and devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
 	"most about --downtime-ms (default 300) at the measured link rate. --bandwidth caps the\n"
 	"rate (megabytes per second). A guest that writes memory faster than the link carries\n"
 	"it does not converge: after --max-rounds rounds (default 30) the migration fails. The\n"

@@ -97,13 +97,13 @@ static void list_text(const struct list_row *rows, size_t n)
 		if ((int)strlen(rows[i].name) > w)
 			w = (int)strlen(rows[i].name);
 	char line[512];
-	snprintf(line, sizeof(line), "%-*s %-8s %-4s %-6s %-6s %s", w, "Name", "State", "CPUs", "Memory", "Nested",
+	snprintf(line, sizeof(line), "%-*s %-9s %-4s %-6s %-6s %s", w, "Name", "State", "CPUs", "Memory", "Nested",
 		 "Uptime");
 	rtrim_print(line);
 	for (size_t i = 0; i < n; i++) {
 		const struct vm_record *r = &rows[i].r;
 		if (!rows[i].ok) {
-			snprintf(line, sizeof(line), "%-*s %-8s", w, rows[i].name, "Broken");
+			snprintf(line, sizeof(line), "%-*s %-9s", w, rows[i].name, "Broken");
 			rtrim_print(line);
 			continue;
 		}
@@ -111,7 +111,7 @@ static void list_text(const struct list_row *rows, size_t n)
 		snprintf(cpus, sizeof(cpus), "%u", r->config.cpus);
 		vm_cli_memory(r->config.memory_mib, mem, sizeof(mem));
 		vm_cli_uptime(vm_cli_uptime_seconds(r), up, sizeof(up));
-		snprintf(line, sizeof(line), "%-*s %-8s %-4s %-6s %-6s %s", w, rows[i].name,
+		snprintf(line, sizeof(line), "%-*s %-9s %-4s %-6s %-6s %s", w, rows[i].name,
 			 vm_state_name(r->runtime.state), cpus, mem,
 			 r->config.expose_virtualization_extensions ? "On" : "Off", up);
 		rtrim_print(line);
@@ -121,7 +121,8 @@ static void list_text(const struct list_row *rows, size_t n)
 static void list_usage(FILE *f)
 {
 	fprintf(f, "usage: nestvm vm list [NAME...] [--json]\n"
-		   "Every VM (or the NAMEs): Name, State (Off, Starting, Running, Stopping;\n"
+		   "Every VM (or the NAMEs): Name, State (Off, Starting, Running, Stopping, Paused,\n"
+		   "Saved, Receiving;\n"
 		   "Broken for an unreadable record, whose error goes to stderr), CPUs, Memory,\n"
 		   "Nested (the virtualization extensions exposed: On/Off), Uptime (HH:MM:SS).\n"
 		   "Exit status: 0 listed (broken records included); 2 a NAME that is no VM;\n"

@@ -202,7 +202,9 @@ static const struct hv_param set_processor[] = {
 	UNSUP("Reserve", "nestvm has no CPU reservations"),
 	UNSUP("Maximum", "nestvm has no CPU limits"),
 	UNSUP("RelativeWeight", "nestvm has no CPU weights"),
-	UNSUP("CompatibilityForMigrationEnabled", "nestvm has no live migration"),
+	UNSUP("CompatibilityForMigrationEnabled",
+	      "nestvm does not mask CPU features for moving between different processors: its vm migrate "
+	      "wants the same CPU features on the target"),
 	UNSUP("CompatibilityForOlderOperatingSystemsEnabled", "nestvm gives the host's CPUID"),
 	UNSUP("HwThreadCountPerCore", "nestvm's vCPUs are one thread per core"),
 	UNSUP("EnableHostResourceProtection", "not a nestvm setting"),
@@ -243,6 +245,31 @@ static const struct hv_param checkpoint_vm[] = {
 	{ "SnapshotName", "CheckpointName", HV_NAME, 0, NULL, NULL },
 	END,
 };
+
+/* Move-VM -Name X -DestinationHost H: vm migrate X --to tcp:H:6600 (Hyper-V's
+ * live-migration port; the target waits there with `vm receive`); an
+ * address nestvm's own way (tcp:A:P, unix:PATH) is taken as it is. */
+static const struct hv_param move_vm[] = {
+	VM_NAME,
+	{ "DestinationHost", NULL, HV_TEXT, HV_REQUIRED | HV_MANUAL, NULL, NULL },
+	UNSUP("IncludeStorage", "nestvm's vm migrate leaves disks where they are (storage both hosts see)"),
+	UNSUP("DestinationStoragePath", "nestvm's vm migrate leaves disks where they are (storage both hosts see)"),
+	END,
+};
+
+static int finish_move(struct hv_call *c)
+{
+	const char *h = hv_value(c, "DestinationHost");
+	char to[300];
+	if (!strncmp(h, "tcp:", 4) || !strncmp(h, "unix:", 5))
+		snprintf(to, sizeof(to), "%s", h);
+	else
+		snprintf(to, sizeof(to), "tcp:%s:6600", h);
+	if (hv_push(c, "--to") < 0 || hv_push(c, to) < 0)
+		return -1;
+	hv_note(c, "the target waits with: nestvm vm receive NAME --listen %s", !strncmp(to, "tcp:", 4) ? "tcp:0.0.0.0:6600" : to);
+	return 0;
+}
 
 /* Restore-VMCheckpoint -VMName X -Name CP: the VM, then the checkpoint. */
 static const struct hv_param vm_and_checkpoint[] = {
@@ -392,6 +419,8 @@ const struct hv_cmdlet hv_cmdlets[] = {
 	  "Remove-VMCheckpoint -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
 	{ "Remove-VMSnapshot", { "vm", "checkpoint", "delete" }, vm_and_checkpoint, "-VMName X -Name CP",
 	  "Remove-VMSnapshot -VMName X -Name before-upgrade", NULL, NULL, HV_OBJ_NONE, false },
+	{ "Move-VM", { "vm", "migrate" }, move_vm, "-Name X -DestinationHost H (an IPv4 address; port 6600)",
+	  "Move-VM -Name X -DestinationHost 192.0.2.7", NULL, finish_move, HV_OBJ_NONE, false },
 	{ "Remove-VM", { "vm", "delete" }, remove_vm, "-Name X [-Force]", "Remove-VM -Name X -Force",
 	  NULL, NULL, HV_OBJ_NONE, false },
 	{ "Set-VM", { "vm", "set" }, set_vm,

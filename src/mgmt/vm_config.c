@@ -10,7 +10,7 @@
 #include "util/state_dir.h"
 
 
-static const char *const state_names[] = { "Off", "Starting", "Running", "Stopping", "Paused", "Saved" };
+static const char *const state_names[] = { "Off", "Starting", "Running", "Stopping", "Paused", "Saved", "Receiving" };
 #define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
 const char *vm_state_name(enum vm_state s)
@@ -548,7 +548,7 @@ static int parse_runtime(const struct pctx *p, struct json_object *o, struct vm_
 	    get_bool(p, o, "runtime", "running_at_host_stop", &rt->running_at_host_stop) < 0)
 		return -1;
 	if (vm_state_parse(state, &rt->state) < 0)
-		return perr(p, "runtime.state", "must be Off, Starting, Running, Stopping, Paused or Saved, not '%s'", state);
+		return perr(p, "runtime.state", "must be Off, Starting, Running, Stopping, Paused, Saved or Receiving, not '%s'", state);
 	if (pid < 0 || pid > 0x7fffffff)
 		return perr(p, "runtime.pid", "must be a process id, not %lld", (long long)pid);
 	rt->pid = (pid_t)pid;

@@ -131,6 +131,7 @@ enum vm_state {
 	VM_STATE_STOPPING,
 	VM_STATE_PAUSED, /* Hyper-V's Suspend-VM: vCPUs and devices stopped, memory kept */
 	VM_STATE_SAVED,  /* Hyper-V's Save-VM: no VMM; vCPUs, devices and memory on disk */
+	VM_STATE_RECEIVING, /* `vm receive`: its VMM waits for, or takes in, a live migration */
 };
 
 struct vm_runtime {

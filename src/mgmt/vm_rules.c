@@ -30,7 +30,10 @@ bool vm_setting_allowed(enum vm_setting s, enum vm_state state)
 {
 	if ((unsigned)s >= VM_SETTING_COUNT)
 		return false;
-	/* A saved VM must come back as it was saved: nothing of it changes. */
+	/* A saved VM must come back as it was saved: nothing of it changes;
+	 * a receiving one takes the source's settings. */
+	if (state == VM_STATE_RECEIVING)
+		return false;
 	return state == VM_STATE_OFF || rules[s].any_state || (rules[s].while_on && state != VM_STATE_SAVED);
 }
 

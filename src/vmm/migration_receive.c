@@ -36,7 +36,7 @@ static int on_config(void *opaque, uint64_t ram, uint32_t cpus, const char *json
 		return nv_err_input(err, "migration stream: CONFIG: %u vCPUs and %llu bytes, but its record says %u and %llu MiB",
 				    cpus, (unsigned long long)ram, rec.config.cpus,
 				    (unsigned long long)vm_config_ram_mib(&rec.config));
-	if (vm_migration_check(r->expect, &rec.config, err) < 0)
+	if (r->expect && vm_migration_check(r->expect, &rec.config, err) < 0)
 		return -1;
 	r->memory_fd = memory_file_create(r->memory_path, ram, err);
 	if (r->memory_fd < 0)
@@ -130,6 +130,8 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 	int lfd = mig_listen(&addr, err);
 	if (lfd < 0)
 		return -1;
+	if (prep && prep->listening)
+		prep->listening(prep->opaque);
 	in->fd = mig_accept(lfd, timeout_ms, err);
 	close(lfd);
 	if (addr.family == AF_UNIX)
@@ -156,7 +158,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 		rc = -1;
 	in->saved.same_generation = true; /* the source stops once it runs here */
 	/* What the state says must match too (its config, not the CONFIG's). */
-	if (rc == 0 && vm_migration_check(expect, &in->saved.config, err) < 0)
+	if (rc == 0 && expect && vm_migration_check(expect, &in->saved.config, err) < 0)
 		rc = -1;
 	if (rc < 0 && rx.phase >= MIG_RX_MEMORY) {
 		size_t n = strlen(err->msg);

@@ -30,12 +30,15 @@ struct migration_incoming {
  * is refused with it). */
 struct migration_prepare {
 	int (*fn)(void *opaque, const struct vm_config *config, int memory_fd, struct nv_err *err);
+	/* NULL, or called once the address listens (before any source). */
+	void (*listening)(void *opaque);
 	void *opaque;
 };
 
 /* Waits at listen (unix:PATH or tcp:ADDR:PORT; timeout_ms -1: for ever)
  * for a source, then receives into a new folder under workdir (prep may be
- * NULL). 0: in->saved is loaded and checked; -1 with err (the source was
+ * NULL). expect NULL takes any valid record (`vm receive`: the source's
+ * settings become the VM's); else the source must match it. 0: in->saved is loaded and checked; -1 with err (the source was
  * told REFUSE or FAILED, or left). Either way migration_incoming_end
  * afterwards. */
 int migration_receive(const char *listen, int timeout_ms, const struct vm_config *expect,

@@ -22,6 +22,7 @@
 #include "mgmt/vm_status_file.h"
 #include "mgmt/vm_user_dir.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_receive.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
 
@@ -40,6 +41,12 @@ struct daemon {
 	char saved_dir[VM_PATH_MAX]; /* where `vm save` puts the machine */
 	char checkpoints_dir[VM_PATH_MAX];
 	bool resuming;               /* it holds a saved machine to continue */
+	/* `vm receive`: the address, how long to wait for a source, and the
+	 * migration until the VM runs here (then the source is told). */
+	const char *incoming;
+	int incoming_timeout_ms;
+	struct migration_incoming *rx;
+	struct vm_record *record; /* the daemon's copy: the source's settings land in it */
 };
 
 static void log_line(const struct daemon *d, const char *fmt, const char *arg)
@@ -63,12 +70,16 @@ static void notify(struct daemon *d, int status)
 	d->notify_fd = -1;
 }
 
-enum change { TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF, TO_SAVED };
+enum change { TO_RECEIVING, TO_STARTING, TO_RUNNING, TO_PAUSED, TO_RESUMED, TO_STOPPING, TO_OFF, TO_SAVED };
 
 /* The change on a runtime. */
 static void apply_change(struct vm_runtime *rt, enum change to, const char *reason)
 {
 	switch (to) {
+	case TO_RECEIVING: /* its pid, for `vm stop` */
+		rt->state = VM_STATE_RECEIVING;
+		rt->pid = getpid();
+		break;
 	case TO_STARTING:
 		rt->state = VM_STATE_STARTING;
 		rt->pid = getpid();
@@ -145,6 +156,11 @@ static void on_running(void *opaque)
 	record_change(d, TO_RUNNING, NULL);
 	log_line(d, "%s", "running");
 	notify(d, 0);
+	if (d->rx) { /* a received VM: the source may let go of it now */
+		migration_incoming_end(d->rx, true, NULL);
+		d->rx = NULL;
+		log_line(d, "%s", "the migrated VM runs here: the source was told");
+	}
 }
 
 static void on_paused(void *opaque, bool paused)
@@ -307,13 +323,136 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 	return exit_status_from_result(&res);
 }
 
+/* ---- `vm receive`: a VM that arrives by live migration ---------------- */
+
+/* A VM that did not arrive is not here: its record goes (the source runs
+ * it on and says why). Before it listened, `vm receive` is told the status
+ * and reads why from the record, and removes it. */
+static int fail_receive(struct daemon *d, const struct nv_err *err)
+{
+	int status = err->kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT;
+	log_line(d, "did not arrive: %s", err->msg);
+	if (d->notify_fd >= 0) {
+		record_change(d, TO_OFF, err->msg);
+		notify(d, status);
+		return status;
+	}
+	struct nv_err ignored = { 0 };
+	vm_store_delete(d->name, &ignored);
+	return status;
+}
+
+struct receive_build {
+	struct daemon *d;
+	struct vm_launch_options lo;
+	struct vm_launch_state *launch;
+	struct machine *m;
+};
+
+static void receive_listening(void *opaque)
+{
+	struct receive_build *b = opaque;
+	log_line(b->d, "waiting for a migrating VM at %s", b->d->incoming);
+	notify(b->d, 0);
+}
+
+/* The source's record, accepted: its settings become this VM's (the name
+ * stays ours), and the machine is built while RAM streams in. */
+static int receive_prepare(void *opaque, const struct vm_config *config, int memory_fd, struct nv_err *err)
+{
+	struct receive_build *b = opaque;
+	struct daemon *d = b->d;
+	if (config->has_run_as)
+		return nv_err_input(err, "refused: the source VM runs as user %s (--run-as); `vm receive` takes "
+				    "root's VMs only", config->run_as.name);
+	struct vm_lock lk;
+	struct vm_record r;
+	if (vm_store_lock(d->name, &lk, err) < 0)
+		return -1;
+	if (vm_store_load(d->name, &r, err) < 0) {
+		vm_store_unlock(&lk);
+		return -1;
+	}
+	r.config = *config;
+	memcpy(r.config.name, d->record->config.name, sizeof(r.config.name));
+	int rc = vm_store_save(&r, err);
+	vm_store_unlock(&lk);
+	if (rc < 0)
+		return -1;
+	*d->record = r;
+	b->lo.name_from_caller = true;
+	b->m = vm_launch_saved_prepare(&r.config, &b->lo, config, memory_fd, b->launch, err);
+	return b->m ? 0 : -1;
+}
+
+static int receive_vm(struct daemon *d)
+{
+	struct nv_err err = { 0 };
+	char dir[VM_PATH_MAX];
+	int pipefd[2];
+	if (vm_store_path(d->name, NULL, dir, sizeof(dir), &err) < 0)
+		return fail_receive(d, &err);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		nv_err_host(&err, "pipe: %s", strerror(errno));
+		return fail_receive(d, &err);
+	}
+	static struct vm_launch_state launch; /* lives as long as the machine */
+	static struct migration_incoming in;
+	struct receive_build b = { .d = d, .lo = { .console_fd = pipefd[1] }, .launch = &launch };
+	const struct migration_prepare prep = { .fn = receive_prepare, .listening = receive_listening, .opaque = &b };
+	int rc = migration_receive(d->incoming, d->incoming_timeout_ms, NULL, dir, &prep, &in, &err);
+	if (rc == 0 && !b.m)
+		rc = nv_err_host(&err, "the migration completed without a machine built");
+	if (rc == 0 && machine_restore(b.m, &in.saved, &err) < 0)
+		rc = -1;
+	machine_saved_free(&in.saved);
+	if (rc < 0) {
+		machine_destroy(b.m);
+		migration_incoming_end(&in, false, err.msg);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return fail_receive(d, &err);
+	}
+	char got[160];
+	snprintf(got, sizeof(got), "received %llu pages (%llu zeroed again, %llu MB) in %lld ms",
+		 (unsigned long long)in.pages, (unsigned long long)in.zero_pages,
+		 (unsigned long long)(in.bytes / 1000000), (long long)in.receive_ms);
+	log_line(d, "%s", got);
+	d->rx = &in;
+	struct vm_process_options po = {
+		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
+		.console_read_fd = pipefd[0], .save_dir = d->saved_dir, .checkpoints_dir = d->checkpoints_dir,
+		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
+	};
+	struct machine_result res;
+	if (vm_process_run(b.m, &po, &res, &err) < 0)
+		log_line(d, "%s", err.msg);
+	if (d->rx) /* it never ran: the source takes it back */
+		migration_incoming_end(d->rx, false, err.msg[0] ? err.msg : "the VM did not run on the target");
+	machine_destroy(b.m);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return exit_status_from_result(&res);
+}
+
 int vmm_daemon_parse(int argc, char **argv, struct vmm_daemon_options *o)
 {
-	*o = (struct vmm_daemon_options){ .lock_fd = -1, .notify_fd = -1 };
+	*o = (struct vmm_daemon_options){ .lock_fd = -1, .notify_fd = -1, .incoming_timeout_ms = -1 };
 	if (argc < 2 || !state_name_valid(argv[1], VM_NAME_MAX))
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "usage: nestvm vm-daemon NAME (started by `nestvm vm start`)");
 	o->name = argv[1];
 	for (int i = 2; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--incoming") && i + 1 < argc) {
+			o->incoming = argv[i + 1];
+			continue;
+		}
+		if (!strcmp(argv[i], "--incoming-timeout-ms") && i + 1 < argc) {
+			unsigned long ms;
+			if (parse_uint(argv[i + 1], 0, 86400000, &ms) < 0)
+				return proc_fail(NESTVM_EXIT_BAD_INPUT, "vm-daemon: bad option '%s'", argv[i]);
+			o->incoming_timeout_ms = ms ? (int)ms : -1;
+			continue;
+		}
 		int *dst = !strcmp(argv[i], "--lock-fd") ? &o->lock_fd : !strcmp(argv[i], "--notify-fd") ? &o->notify_fd : NULL;
 		if (!dst || i + 1 >= argc || parse_fd_opt(argv[i + 1], dst) < 0)
 			return proc_fail(NESTVM_EXIT_BAD_INPUT, "vm-daemon: bad option '%s'", argv[i]);
@@ -323,7 +462,8 @@ int vmm_daemon_parse(int argc, char **argv, struct vmm_daemon_options *o)
 
 int vmm_daemon_run(const struct vmm_daemon_options *o)
 {
-	struct daemon d = { .name = o->name, .notify_fd = o->notify_fd };
+	struct daemon d = { .name = o->name, .notify_fd = o->notify_fd, .incoming = o->incoming,
+			    .incoming_timeout_ms = o->incoming_timeout_ms };
 	if (d.notify_fd >= 0)
 		fcntl(d.notify_fd, F_SETFD, FD_CLOEXEC);
 	/* A `vm start` that gave up waiting, or a console client that left,
@@ -351,10 +491,20 @@ int vmm_daemon_run(const struct vmm_daemon_options *o)
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
 	}
 	d.config = &r.config;
+	d.record = &r;
 	if (vm_store_vmm_file(&r.config, VM_SAVED_DIR, d.saved_dir, sizeof(d.saved_dir), &err) < 0 ||
 	    vm_store_vmm_file(&r.config, VM_CHECKPOINTS_DIR, d.checkpoints_dir, sizeof(d.checkpoints_dir), &err) < 0 ||
 	    vm_store_vmm_file(&r.config, VM_STATUS_FILE, d.status_path, sizeof(d.status_path), &err) < 0)
 		return proc_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+	if (d.incoming) {
+		if (r.runtime.state != VM_STATE_RECEIVING) {
+			notify(&d, NESTVM_EXIT_BAD_INPUT);
+			return proc_fail(NESTVM_EXIT_BAD_INPUT, "VM %s is %s, not Receiving (`nestvm vm receive` makes it so)",
+					 d.name, vm_state_name(r.runtime.state));
+		}
+		record_change(&d, TO_RECEIVING, NULL);
+		return receive_vm(&d);
+	}
 	if (prepare_run_as(&r.config, &err) < 0) {
 		d.resuming = machine_saved_exists(d.saved_dir); /* kept: it stays Saved */
 		return fail_start(&d, &err);

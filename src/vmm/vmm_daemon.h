@@ -22,6 +22,11 @@ struct vmm_daemon_options {
 	/* One line for `vm start` once the VM is Running ("0") or has failed
 	 * (the exit status for the user: "2" or "125"), then closed; -1: none. */
 	int notify_fd;
+	/* `vm receive`: the record is Receiving; the VM arrives by live
+	 * migration at this address (unix:PATH or tcp:ADDR:PORT), waited for
+	 * incoming_timeout_ms (-1: for ever). "0" is notified once it listens. */
+	const char *incoming;
+	int incoming_timeout_ms;
 };
 
 /* The command line (argv[0] is "vm-daemon"): 0, or an exit status after

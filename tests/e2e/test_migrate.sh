@@ -9,7 +9,10 @@
 #    on the target with the next number and the guest did not boot again;
 #  - an L2 with the extensions running an L3 that prints a counter every
 #    100 ms moves over a Unix socket: L3 counts on, on the target, without
-#    reset, one L3 boot id before and after, L2 did not boot again.
+#    reset, one L3 boot id before and after, L2 did not boot again;
+#  - `vm receive r --listen ADDR` makes a named VM that waits (Receiving)
+#    and takes s's settings and run: it counts on with the next number
+#    (Running), no boot; one with no source is gone after its --timeout.
 # The measured downtime of each migration is printed.
 set -u
 cd "$(dirname "$0")/../.."
@@ -25,6 +28,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	"$NV" vm stop s --force >/dev/null 2>&1
 	"$NV" vm stop n --force >/dev/null 2>&1
+	"$NV" vm stop r --force >/dev/null 2>&1
 	rm -rf "$NESTVM_HOME" "$tmp"
 }
 trap cleanup EXIT
@@ -135,6 +139,40 @@ grep -aq 'nestvm-guest: init' "$tmp/s.out" && t_not_ok "s did not boot again on 
 	t_ok "s did not boot again on the target"
 kill -TERM "$TPID"
 wait "$TPID"
+
+# --- a named VM that arrives: vm receive --------------------------------
+t_fails "vm receive needs --listen" 2 '^nestvm: vm receive needs --listen' -- "$NV" vm receive r
+t_fails "vm receive refuses a name in use" 2 "a VM named 's' already exists here" -- \
+	"$NV" vm receive s --listen "unix:$tmp/r.sock"
+t_expect "vm receive with no source: gone after --timeout" 0 '^VM q is Receiving: waiting at' -- \
+	"$NV" vm receive q --listen "unix:$tmp/q.sock" --timeout 1
+sleep 3
+"$NV" vm show q >/dev/null 2>&1 && t_not_ok "q is gone after its timeout" "$("$NV" vm list q)" ||
+	t_ok "q is gone after its timeout"
+off=$(stat -c %s "$SLOG")
+t_expect "start s again" 0 '^VM s started' -- "$NV" vm start s
+if vm_wait_prompt s "$T" "$off"; then t_ok "s reaches its shell prompt again"
+else t_not_ok "s reaches its shell prompt again" "$(tail -c 300 "$SLOG" | tr '\n' '|')"; fi
+type_in s '(i=0; while :; do echo R-tick $i; i=$((i + 1)); sleep 0.1; done) &'
+t_wait_for "$SLOG" 'R-tick 10' "$T" "$off" >/dev/null
+t_expect "vm receive r: Receiving" 0 "^VM r is Receiving: waiting at unix:$tmp/r.sock" -- \
+	"$NV" vm receive r --listen "unix:$tmp/r.sock"
+t_expect "vm list shows r Receiving" 0 '^r +Receiving' -- "$NV" vm list r
+t_expect "vm migrate s to r" 0 "^VM s migrated to unix:$tmp/r.sock: total" -- "$NV" vm migrate s --to "unix:$tmp/r.sock"
+echo "# named VM over a Unix socket: $T_LAST_OUT"
+before=$(last_of "$SLOG" R-tick)
+RLOG=$NESTVM_HOME/vms/r/console.log
+t_expect "r is Running here" 0 '^r +Running' -- "$NV" vm list r
+t_expect "r has s's settings (256M)" 0 '^Memory +: 256M' -- "$NV" vm show r
+if t_wait_for "$RLOG" "R-tick $((before + 20))" "$T"; then t_ok "r counts on (s's counter)"
+else t_not_ok "r counts on (s's counter)" "$(tail -c 300 "$RLOG" | tr '\n' '|') $(vm_stop_of r)"; fi
+first=$(next_after "$SLOG" "$RLOG" R-tick "$before")
+[ -n "$first" ] && [ "$first" -ge "$before" ] && [ "$first" -le $((before + 1)) ] &&
+	t_ok "r's counter goes on with the next number (last $before in s, then $first in r)" ||
+	t_not_ok "r's counter goes on with the next number" "last in s $before, then ${first:-none}"
+grep -aq 'nestvm-guest: init' "$RLOG" && t_not_ok "r did not boot" "init banner seen" || t_ok "r did not boot"
+t_expect "vm stop r --force" 0 '' -- "$NV" vm stop r --force
+t_expect "r is Off" 0 '^r +Off' -- "$NV" vm list r
 
 # --- an L2 running an L3 -------------------------------------------------
 NLOG=$NESTVM_HOME/vms/n/console.log

@@ -165,6 +165,9 @@ static void test_stop_vm(void **state)
 	ok("Restore-VMSnapshot -VMName X cp1", "vm restore X cp1");
 	ok("Remove-VMCheckpoint -VMName X -Name cp1", "vm checkpoint delete X cp1");
 	ok("Resume-VM X", "vm resume X");
+	ok_note("Move-VM -Name X -DestinationHost 192.0.2.7", "vm migrate X --to tcp:192.0.2.7:6600",
+		"vm receive NAME --listen tcp:0.0.0.0:6600");
+	ok_note("Move-VM X -DestinationHost unix:/run/t.sock", "vm migrate X --to unix:/run/t.sock", "--listen unix:/run/t.sock");
 	ok("Stop-VM -Name X", "vm stop X");
 	ok("Stop-VM X -TurnOff", "vm stop X --force");
 	ok_note("Stop-VM -Name X -Force", "vm stop X", "nestvm never asks");
@@ -204,7 +207,7 @@ static void test_set_processor_bad(void **state)
 	bad("Set-VMProcessor -VMName X -Count two", "-Count: 'two' is not a positive");
 	bad("Set-VMProcessor -VMName X", "Set-VMProcessor: nothing to change");
 	bad("Set-VMProcessor -VMName X -Reserve 10", "-Reserve is not supported");
-	bad("Set-VMProcessor -VMName X -CompatibilityForMigrationEnabled $true", "no live migration");
+	bad("Set-VMProcessor -VMName X -CompatibilityForMigrationEnabled $true", "does not mask CPU features");
 }
 
 /* in is a Get-VM* cmdlet printing objects of kind for the VMs from argv[2]. */

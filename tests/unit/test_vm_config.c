@@ -372,7 +372,7 @@ static void test_malformed_fields(void **state)
 	expect_error(e_no_version, "version: missing");
 	expect_error(e_dynmem, "config.dynamic_memory.weight: must be 0..100, not 200");
 	expect_error(e_dynmem_type, "config.dynamic_memory: must be an object");
-	expect_error(e_state, "runtime.state: must be Off, Starting, Running, Stopping, Paused or Saved");
+	expect_error(e_state, "runtime.state: must be Off, Starting, Running, Stopping, Paused, Saved or Receiving");
 	expect_error(e_no_runtime, "runtime: missing");
 	expect_error(e_nics_object, "config.nics: must be an array");
 	expect_error(e_nic_not_object, "config.nics[0]: must be an object");

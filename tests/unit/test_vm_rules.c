@@ -69,6 +69,22 @@ static void test_automatic_actions_any_state(void **state)
 	assert_string_equal(vm_setting_option(VM_SETTING_STOP_ACTION), "--automatic-stop-action");
 }
 
+/* A Receiving VM takes the source's settings when they arrive: nothing
+ * set here before that would last, so nothing is allowed. */
+static void test_receiving_takes_nothing(void **state)
+{
+	(void)state;
+	struct nv_err e = { 0 };
+	for (int s = 0; s < VM_SETTING_COUNT; s++)
+		assert_false(vm_setting_allowed((enum vm_setting)s, VM_STATE_RECEIVING));
+	assert_int_equal(vm_setting_check(VM_SETTING_START_ACTION, "web1", VM_STATE_RECEIVING, &e), -1);
+	assert_non_null(strstr(e.msg, "Receiving"));
+	enum vm_state st;
+	assert_int_equal(vm_state_parse("Receiving", &st), 0);
+	assert_int_equal(st, VM_STATE_RECEIVING);
+	assert_string_equal(vm_state_name(VM_STATE_RECEIVING), "Receiving");
+}
+
 static void test_options_named(void **state)
 {
 	(void)state;
@@ -87,6 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_off_only_settings),
 		cmocka_unit_test(test_spoofing_any_time),
+		cmocka_unit_test(test_receiving_takes_nothing),
 		cmocka_unit_test(test_options_named),
 		cmocka_unit_test(test_automatic_actions_any_state),
 	};
