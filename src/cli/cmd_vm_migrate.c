@@ -4,6 +4,7 @@
  * becomes Off ("migrated to ADDR") once the target runs it, and a failure at any point leaves it running here. */
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,19 @@ static long get_int(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 	return json_object_object_get_ex(o, key, &v) ? (long)json_object_get_int64(v) : -1;
+}
+
+/* The progress line on a terminal: rewritten in place, ended by the report. */
+static void show_progress(void *opaque, struct json_object *v)
+{
+	bool *shown = opaque;
+	long left = get_int(v, "left_bytes"), rate = get_int(v, "dirty_kbps");
+	fprintf(stderr, "\r\033[Knestvm: round %ld, %.1f MB sent, %.1f MB left", get_int(v, "round"),
+		get_int(v, "bytes") / 1e6, left / 1e6);
+	if (rate > 0)
+		fprintf(stderr, ", the guest writes %.1f MB/s", rate / 1e3);
+	fprintf(stderr, " (%.1f s)", get_int(v, "elapsed_ms") / 1e3);
+	*shown = true;
 }
 
 int cmd_vm_migrate(int argc, char **argv)
@@ -103,8 +117,11 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "bandwidth_mbps", json_object_new_int64((int64_t)bandwidth));
 	if (rounds)
 		json_object_object_add(req, "max_rounds", json_object_new_int64((int64_t)rounds));
-	if (isatty(STDERR_FILENO))
+	bool tty = isatty(STDERR_FILENO), shown = false;
+	if (tty) {
 		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
+		json_object_object_add(req, "progress", json_object_new_boolean(true));
+	}
 	/* This command connects, as its user, and hands the connection to
 	 * the VMM, whose filter allows it no network socket of its own. */
 	int conn = mig_connect(&addr, &err);
@@ -112,7 +129,10 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_put(req);
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s was not migrated (it runs on here): %s", name, err.msg);
 	}
-	struct json_object *rep = vm_control_call_fd(name, req, conn, MIGRATE_TIMEOUT_MS, &err);
+	struct json_object *rep = vm_control_call_interim(name, req, conn, MIGRATE_TIMEOUT_MS,
+							  tty ? show_progress : NULL, &shown, &err);
+	if (shown)
+		fputc('\n', stderr);
 	close(conn);
 	json_object_put(req);
 	if (!rep)

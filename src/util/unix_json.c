@@ -127,12 +127,27 @@ struct json_object *unix_json_exchange_fd(int fd, struct json_object *req, int p
 					  int timeout_ms, const char *label, const char *refused,
 					  struct nv_err *err)
 {
+	return unix_json_exchange_interim(fd, req, pass_fd, max, timeout_ms, label, refused, NULL, NULL, err);
+}
+
+struct json_object *unix_json_exchange_interim(int fd, struct json_object *req, int pass_fd, size_t max,
+					       int timeout_ms, const char *label, const char *refused,
+					       void (*interim)(void *opaque, struct json_object *o), void *opaque,
+					       struct nv_err *err)
+{
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (send_with_fd(fd, s, pass_fd) < 0) {
 		nv_err_host(err, "cannot send to %s: %s", label, strerror(errno));
 		return NULL;
 	}
-	struct json_object *o = receive_object(fd, max, timeout_ms, label, err), *v;
+	struct json_object *o, *v;
+	/* An interim message ({"interim": {...}}) is shown, not the answer;
+	 * each one restarts the wait. */
+	while ((o = receive_object(fd, max, timeout_ms, label, err)) && interim &&
+	       json_object_object_get_ex(o, "interim", &v)) {
+		interim(opaque, v);
+		json_object_put(o);
+	}
 	if (o && (!json_object_object_get_ex(o, "ok", &v) || !json_object_get_boolean(v))) {
 		const char *why = json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v) : NULL;
 		nv_err_input(err, "%s: %s", refused, why ? why : "no reason given");

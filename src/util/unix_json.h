@@ -35,6 +35,14 @@ struct json_object *unix_json_exchange_fd(int fd, struct json_object *req, int p
 					  int timeout_ms, const char *label, const char *refused,
 					  struct nv_err *err);
 
+/* The same, for a long request: before its reply the peer may send interim
+ * messages {"interim": VALUE}, each given to interim(opaque, VALUE) (NULL:
+ * none expected) and each restarting the timeout. */
+struct json_object *unix_json_exchange_interim(int fd, struct json_object *req, int pass_fd, size_t max,
+					       int timeout_ms, const char *label, const char *refused,
+					       void (*interim)(void *opaque, struct json_object *o), void *opaque,
+					       struct nv_err *err);
+
 /* One request on a fresh connection to path: unix_seqpacket_connect, then
  * unix_json_exchange, then close. */
 struct json_object *unix_json_request(const char *path, struct json_object *req, size_t max,

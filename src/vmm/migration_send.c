@@ -26,7 +26,30 @@ struct sender {
 	uint64_t *written; /* the devices' writes since the start */
 	int64_t start_ms;
 	uint64_t paced_bytes; /* bytes counted against --bandwidth */
+	int64_t told_ms;      /* the last progress report */
+	uint64_t dirty_kbps;
 };
+
+static uint64_t count_bits(const uint64_t *b, uint64_t words)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(b[i]);
+	return n;
+}
+
+/* A progress report now, or when MIGRATION_PROGRESS_MS passed (!now). */
+static void tell(struct sender *s, uint64_t left_pages, bool now)
+{
+	int64_t t = mono_ms();
+	if (!s->o->progress || (!now && t - s->told_ms < MIGRATION_PROGRESS_MS))
+		return;
+	s->told_ms = t;
+	struct migration_progress p = { .round = s->r->rounds + 1, .bytes = s->r->bytes,
+					.left_bytes = left_pages * MIG_PAGE, .dirty_kbps = s->dirty_kbps,
+					.elapsed_ms = t - s->start_ms };
+	s->o->progress(s->o->progress_opaque, &p);
+}
 
 static uint8_t *page_at(const struct sender *s, uint64_t pg)
 {
@@ -76,6 +99,7 @@ static int send_set(struct sender *s, const uint64_t *want, bool first_round, ui
 {
 	const struct guest_mem *mem = &s->m->vm.mem;
 	uint64_t base = 0, n = 0;
+	uint64_t total = want ? count_bits(want, s->words) : s->npages;
 	for (int i = 0; i < mem->nregions; i++) {
 		const struct guest_mem_region *reg = &mem->regions[i];
 		uint64_t pages = reg->size / MIG_PAGE;
@@ -90,6 +114,8 @@ static int send_set(struct sender *s, const uint64_t *want, bool first_round, ui
 			bool data = in && !zero;
 			zero = zero && !first_round;
 			n += in;
+			if ((p & 4095) == 0)
+				tell(s, total > n ? total - n : 0, false);
 			if (nrun && (!data || nrun == MIG_MAX_BATCH)) {
 				rc = send_pages(s, run, nrun, err);
 				nrun = 0;
@@ -110,14 +136,6 @@ static int send_set(struct sender *s, const uint64_t *want, bool first_round, ui
 	}
 	*sent = n;
 	return 0;
-}
-
-static uint64_t count_bits(const uint64_t *b, uint64_t words)
-{
-	uint64_t n = 0;
-	for (uint64_t i = 0; i < words; i++)
-		n += (uint64_t)__builtin_popcountll(b[i]);
-	return n;
 }
 
 /* The target's answer; REFUSE, FAILED or ABANDON become err. */
@@ -180,6 +198,9 @@ static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, str
 		if (kvm_vm_dirty_fetch(&s->m->vm, s->dirty, err) < 0)
 			return -1;
 		uint64_t left = count_bits(s->dirty, s->words) * MIG_PAGE;
+		if (ms > 0)
+			s->dirty_kbps = left / (uint64_t)ms; /* written during a round that long */
+		tell(s, left / MIG_PAGE, true);
 		uint64_t rate = s->r->rate_kbps ? s->r->rate_kbps : 1; /* bytes per ms */
 		if (left / rate <= downtime)
 			return 1;

@@ -17,13 +17,28 @@
 #define MIGRATION_DEFAULT_DOWNTIME_MS 300
 #define MIGRATION_MAX_ROUNDS 30
 
+/* Where a migration is, for a progress line. */
+struct migration_progress {
+	unsigned round;
+	uint64_t bytes;      /* on the wire so far */
+	uint64_t left_bytes; /* this round's rest, or the pages written since the last */
+	uint64_t dirty_kbps; /* how fast the guest wrote pages in the last round (0: not known yet) */
+	int64_t elapsed_ms;
+};
+
 struct migration_options {
 	const char *to;          /* unix:PATH or tcp:ADDR:PORT: its name */
 	int fd;                  /* connected to it (not closed here) */
 	unsigned downtime_ms;    /* 0: MIGRATION_DEFAULT_DOWNTIME_MS */
 	unsigned bandwidth_mbps; /* 0: no limit (megabytes per second) */
 	unsigned max_rounds;     /* 0: MIGRATION_MAX_ROUNDS */
+	/* NULL, or told where it is at most every MIGRATION_PROGRESS_MS and
+	 * after each round (on the migrating thread). */
+	void (*progress)(void *opaque, const struct migration_progress *p);
+	void *progress_opaque;
 };
+
+#define MIGRATION_PROGRESS_MS 500
 
 struct migration_report {
 	int64_t total_ms;

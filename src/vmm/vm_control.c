@@ -76,6 +76,7 @@ static void parse_migrate(struct json_object *o, struct vm_control_request *req)
 	int64_t down = json_object_object_get_ex(o, "downtime_ms", NULL) ? int_in(o, "downtime_ms", 1, 60000) : 0;
 	int64_t bw = json_object_object_get_ex(o, "bandwidth_mbps", NULL) ? int_in(o, "bandwidth_mbps", 1, 100000) : 0;
 	int64_t rounds = json_object_object_get_ex(o, "max_rounds", NULL) ? int_in(o, "max_rounds", 1, 1000) : 0;
+	req->progress = json_object_object_get_ex(o, "progress", &v) && json_object_get_boolean(v);
 	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0 || rounds < 0) {
 		req->cmd = VM_CONTROL_INVALID;
 		snprintf(req->error, sizeof(req->error), "migrate needs \"to\" (unix:PATH or tcp:ADDR:PORT), "
@@ -181,6 +182,13 @@ struct json_object *vm_control_call(const char *name, struct json_object *req, i
 struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
 				       int timeout_ms, struct nv_err *err)
 {
+	return vm_control_call_interim(name, req, pass_fd, timeout_ms, NULL, NULL, err);
+}
+
+struct json_object *vm_control_call_interim(const char *name, struct json_object *req, int pass_fd,
+					    int timeout_ms, void (*interim)(void *opaque, struct json_object *o),
+					    void *opaque, struct nv_err *err)
+{
 	char path[4096], label[96], refused[96], not_running[160];
 	if (vm_store_path(name, VM_CONTROL_SOCKET, path, sizeof(path), err) < 0)
 		return NULL;
@@ -191,8 +199,8 @@ struct json_object *vm_control_call_fd(const char *name, struct json_object *req
 	int fd = unix_seqpacket_connect(path, label, not_running, err);
 	if (fd < 0)
 		return NULL;
-	struct json_object *o = unix_json_exchange_fd(fd, req, pass_fd, VM_CONTROL_MAX, timeout_ms, label,
-						      refused, err);
+	struct json_object *o = unix_json_exchange_interim(fd, req, pass_fd, VM_CONTROL_MAX, timeout_ms, label,
+							   refused, interim, opaque, err);
 	close(fd);
 	return o;
 }

@@ -16,7 +16,10 @@
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
  *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
  *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
- *    [,"bandwidth_mbps":N][,"max_rounds":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
+ *    [,"bandwidth_mbps":N][,"max_rounds":N][,"progress":true]}
+ *                      -> (with progress, about twice a second:
+ *                      {"interim":{"round","bytes","left_bytes","dirty_kbps",
+ *                      "elapsed_ms"}}) {"ok":true,"total_ms","downtime_ms","rounds",
  *                      "bytes","pages","final_pages","rate_kbps"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
  *                      a failure leaves the VM running here
@@ -25,6 +28,7 @@
 #ifndef NESTVM_VMM_VM_CONTROL_H
 #define NESTVM_VMM_VM_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +67,7 @@ struct vm_control_request {
 	unsigned buffer_pct, weight;
 	char to[128];     /* migrate: the target's address (checked) */
 	unsigned downtime_ms, bandwidth_mbps, max_rounds; /* migrate: 0 = the default */
+	bool progress;    /* migrate: interim {"interim":{"round",...}} messages wanted */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 
@@ -86,5 +91,9 @@ struct json_object *vm_control_call(const char *name, struct json_object *req, i
  * never reaches the network (its filter allows no AF_INET socket). */
 struct json_object *vm_control_call_fd(const char *name, struct json_object *req, int pass_fd,
 				       int timeout_ms, struct nv_err *err);
+/* ... with the interim messages of a long request given to interim. */
+struct json_object *vm_control_call_interim(const char *name, struct json_object *req, int pass_fd,
+					    int timeout_ms, void (*interim)(void *opaque, struct json_object *o),
+					    void *opaque, struct nv_err *err);
 
 #endif

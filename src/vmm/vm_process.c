@@ -110,11 +110,30 @@ static void add_int(struct json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
+/* The migrating client's progress line: an interim message on its
+ * control connection (dropped, not waited for, when it does not read). */
+static void send_progress(void *opaque, const struct migration_progress *mp)
+{
+	int fd = *(const int *)opaque;
+	struct json_object *o = json_object_new_object(), *v = json_object_new_object();
+	add_int(v, "round", mp->round);
+	add_int(v, "bytes", mp->bytes);
+	add_int(v, "left_bytes", mp->left_bytes);
+	add_int(v, "dirty_kbps", mp->dirty_kbps);
+	add_int(v, "elapsed_ms", (uint64_t)mp->elapsed_ms);
+	json_object_object_add(o, "interim", v);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	ssize_t n = send(fd, s, strlen(s), MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)n;
+	json_object_put(o);
+}
+
 /* Live migration, on this thread (the loop waits meanwhile: console output
  * waits in its pipe, control clients in the socket's queue). Once the
  * target runs the VM, this VMM ends with "migrated to ADDR"; any failure
  * leaves the VM running here. */
-static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req, int conn)
+static void migrate(struct proc *p, struct json_object *o, const struct vm_control_request *req, int conn,
+		    int client)
 {
 	if (p->stopping) {
 		refuse(o, "the VM is stopping");
@@ -125,7 +144,8 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 		return;
 	}
 	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
-					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds };
+					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds,
+					.progress = req->progress ? send_progress : NULL, .progress_opaque = &client };
 	struct migration_report r;
 	struct nv_err err = { 0 };
 	if (migration_send(p->m, &mo, &r, &err) < 0) {
@@ -253,7 +273,7 @@ static void handle_request(struct proc *p, int fd, const char *msg, size_t len, 
 		checkpoint(p, o, &req);
 		break;
 	case VM_CONTROL_MIGRATE:
-		migrate(p, o, &req, passed);
+		migrate(p, o, &req, passed, fd);
 		break;
 	case VM_CONTROL_KILL:
 		set_stopping(p);

@@ -14,10 +14,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "vmm/console_escape.h"
 #include "vmm/console_hub.h"
 #include "vmm/console_ring.h"
+#include "util/unix_json.h"
 #include "vmm/vm_control.h"
 #include "vmm/vm_process.h"
 #include "unix_client.h"
@@ -265,6 +267,9 @@ static void test_control_parse(void **state)
 	assert_int_equal(r.downtime_ms, 50);
 	assert_int_equal(r.bandwidth_mbps, 100);
 	assert_int_equal(r.max_rounds, 5);
+	assert_false(r.progress);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/run/x.sock\",\"progress\":true}");
+	assert_true(r.progress);
 	P("{\"cmd\":\"migrate\",\"to\":\"unix:/run/x.sock\"}");
 	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
 	assert_int_equal(r.downtime_ms, 0); /* the defaults */
@@ -285,6 +290,48 @@ static void test_control_parse(void **state)
 	vm_control_parse(big, sizeof(big), &r);
 	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
 #undef P
+}
+
+/* A long request's interim messages reach the callback, each one, and the
+ * reply after them is the answer; without a callback the first message is
+ * the answer, as before. */
+static void count_interim(void *opaque, struct json_object *o)
+{
+	int *n = opaque;
+	struct json_object *v;
+	assert_true(json_object_object_get_ex(o, "round", &v));
+	assert_int_equal(json_object_get_int(v), *n + 1);
+	(*n)++;
+}
+
+static void test_interim_messages(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	static const char *const peer[] = { "{\"interim\":{\"round\":1}}", "{\"interim\":{\"round\":2}}",
+					    "{\"ok\":true,\"rounds\":3}" };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send(sv[1], peer[i], strlen(peer[i]), 0), (ssize_t)strlen(peer[i]));
+	struct json_object *req = json_object_new_object(), *v;
+	struct nv_err err = { 0 };
+	int n = 0;
+	struct json_object *o = unix_json_exchange_interim(sv[0], req, -1, 4096, 1000, "peer", "refused",
+							   count_interim, &n, &err);
+	assert_non_null(o);
+	assert_int_equal(n, 2);
+	assert_true(json_object_object_get_ex(o, "rounds", &v));
+	assert_int_equal(json_object_get_int(v), 3);
+	json_object_put(o);
+	char buf[256];
+	assert_true(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) > 0); /* the request went */
+	/* No callback: an interim message is the (refused: no "ok") answer. */
+	assert_int_equal(send(sv[1], peer[0], strlen(peer[0]), 0), (ssize_t)strlen(peer[0]));
+	assert_null(unix_json_exchange_fd(sv[0], req, -1, 4096, 1000, "peer", "refused", &err));
+	assert_non_null(strstr(err.msg, "refused"));
+	json_object_put(req);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void test_stop_reasons(void **state)
@@ -323,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_detach_key),
 		cmocka_unit_test(test_control_parse),
 		cmocka_unit_test(test_stop_reasons),
+		cmocka_unit_test(test_interim_messages),
 	};
 	return cmocka_run_group_tests_name("vm_process", tests, setup_dir, teardown_dir);
 }
