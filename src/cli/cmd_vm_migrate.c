@@ -23,14 +23,16 @@
 
 static const char usage[] =
 	"usage: nestvm vm migrate NAME --to unix:PATH|tcp:ADDR:PORT [--downtime-ms N] [--bandwidth MBPS]\n"
-	"       [--max-rounds N]\n"
+	"       [--max-rounds N] [--progress]\n"
 	"Moves a running VM, with any VMs it runs itself, to the target waiting at the address\n"
 	"(`nestvm vm receive NAME --listen ADDR` there, or `nestvm run --incoming ADDR` with the\n"
 	"same --memory, --cpus, --nested and devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
 	"most about --downtime-ms (default 300) at the measured link rate. --bandwidth caps the\n"
 	"rate (megabytes per second). A guest that writes memory faster than the link carries\n"
 	"it does not converge: after --max-rounds rounds (default 30) the migration fails. The\n"
-	"VM is Off here once the target runs it; if anything fails it runs on here.\n";
+	"VM is Off here once the target runs it; if anything fails it runs on here. On a terminal\n"
+	"a progress line shows the round, the MB sent and left and how fast the guest writes;\n"
+	"--progress prints it without one too (a line each, on stderr).\n";
 
 static long get_int(struct json_object *o, const char *key)
 {
@@ -38,32 +40,39 @@ static long get_int(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? (long)json_object_get_int64(v) : -1;
 }
 
-/* The progress line on a terminal: rewritten in place, ended by the report. */
+struct progress_line {
+	bool tty;   /* rewritten in place; else a line each */
+	bool shown; /* a line ends before the report */
+};
+
+/* The progress line: on a terminal rewritten in place, ended by the report. */
 static void show_progress(void *opaque, struct json_object *v)
 {
-	bool *shown = opaque;
+	struct progress_line *pl = opaque;
 	long left = get_int(v, "left_bytes"), rate = get_int(v, "dirty_kbps");
-	fprintf(stderr, "\r\033[Knestvm: round %ld, %.1f MB sent, %.1f MB left", get_int(v, "round"),
-		get_int(v, "bytes") / 1e6, left / 1e6);
+	fprintf(stderr, "%snestvm: round %ld, %.1f MB sent, %.1f MB left", pl->tty ? "\r\033[K" : "",
+		get_int(v, "round"), get_int(v, "bytes") / 1e6, left / 1e6);
 	if (rate > 0)
 		fprintf(stderr, ", the guest writes %.1f MB/s", rate / 1e3);
-	fprintf(stderr, " (%.1f s)", get_int(v, "elapsed_ms") / 1e3);
-	*shown = true;
+	fprintf(stderr, " (%.1f s)%s", get_int(v, "elapsed_ms") / 1e3, pl->tty ? "" : "\n");
+	pl->shown = pl->tty;
 }
 
 int cmd_vm_migrate(int argc, char **argv)
 {
-	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS };
+	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS, O_PROGRESS };
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
 		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
 		{ "max-rounds", required_argument, NULL, O_MAX_ROUNDS },
+		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL;
 	unsigned long downtime = 0, bandwidth = 0, rounds = 0;
+	bool progress = false;
 	opterr = 0;
 	optind = 1;
 	int o;
@@ -82,6 +91,7 @@ int cmd_vm_migrate(int argc, char **argv)
 			if (parse_uint(optarg, 1, 1000, &rounds) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--max-rounds '%s': a number of rounds, 1 to 1000", optarg);
 			break;
+		case O_PROGRESS: progress = true; break;
 		case 'h':
 			printf("%s", usage);
 			return 0;
@@ -117,11 +127,11 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "bandwidth_mbps", json_object_new_int64((int64_t)bandwidth));
 	if (rounds)
 		json_object_object_add(req, "max_rounds", json_object_new_int64((int64_t)rounds));
-	bool tty = isatty(STDERR_FILENO), shown = false;
-	if (tty) {
+	struct progress_line pl = { .tty = isatty(STDERR_FILENO) };
+	if (pl.tty)
 		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
+	if (pl.tty || progress)
 		json_object_object_add(req, "progress", json_object_new_boolean(true));
-	}
 	/* This command connects, as its user, and hands the connection to
 	 * the VMM, whose filter allows it no network socket of its own. */
 	int conn = mig_connect(&addr, &err);
@@ -130,8 +140,8 @@ int cmd_vm_migrate(int argc, char **argv)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "VM %s was not migrated (it runs on here): %s", name, err.msg);
 	}
 	struct json_object *rep = vm_control_call_interim(name, req, conn, MIGRATE_TIMEOUT_MS,
-							  tty ? show_progress : NULL, &shown, &err);
-	if (shown)
+							  pl.tty || progress ? show_progress : NULL, &pl, &err);
+	if (pl.shown)
 		fputc('\n', stderr);
 	close(conn);
 	json_object_put(req);

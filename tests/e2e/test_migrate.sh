@@ -158,8 +158,13 @@ t_wait_for "$SLOG" 'R-tick 10' "$T" "$off" >/dev/null
 t_expect "vm receive r: Receiving" 0 "^VM r is Receiving: waiting at unix:$tmp/r.sock" -- \
 	"$NV" vm receive r --listen "unix:$tmp/r.sock"
 t_expect "vm list shows r Receiving" 0 '^r +Receiving' -- "$NV" vm list r
-t_expect "vm migrate s to r" 0 "^VM s migrated to unix:$tmp/r.sock: total" -- "$NV" vm migrate s --to "unix:$tmp/r.sock"
+t_expect "vm migrate s to r (--progress)" 0 "^VM s migrated to unix:$tmp/r.sock: total" -- \
+	"$NV" vm migrate s --to "unix:$tmp/r.sock" --progress
 echo "# named VM over a Unix socket: $T_LAST_OUT"
+grep -E '^nestvm: round 1, [0-9.]+ MB sent, [0-9.]+ MB left' <<<"$T_LAST_OUT" >/dev/null &&
+	grep -E '^nestvm: round [0-9]+, .* MB left, the guest writes [0-9.]+ MB/s' <<<"$T_LAST_OUT" >/dev/null &&
+	t_ok "--progress: a line for the first round, then the guest's write rate" ||
+	t_not_ok "--progress: a line for the first round, then the guest's write rate" "$(tr '\n' '|' <<<"$T_LAST_OUT")"
 before=$(last_of "$SLOG" R-tick)
 RLOG=$NESTVM_HOME/vms/r/console.log
 t_expect "r is Running here" 0 '^r +Running' -- "$NV" vm list r
