@@ -315,4 +315,33 @@ chown 65534 "$NESTVM_HOME" 2>/dev/null && {
 	chown "$(id -u)" "$NESTVM_HOME"
 }
 t_expect "once fixed, it is used again" 0 '^en5 ' -- "$NV" vm list
+
+# vm receive (live migration's target, no KVM needed until a source comes):
+# a Receiving VM with its VMM's pid, gone after --timeout; vm stop ends the
+# wait; bad input is refused and leaves no VM.
+t_fails "vm receive: a bad address" 2 "^nestvm: --listen: .*expected unix:PATH or tcp:ADDR:PORT" -- \
+	"$NV" vm receive rx --listen ftp:x
+t_fails "vm receive: a name in use" 2 "a VM named 'en5' already exists here" -- \
+	"$NV" vm receive en5 --listen "unix:$T/rx.sock"
+t_fails "vm receive: a nonsense timeout" 2 "^nestvm: --timeout 'soon': seconds" -- \
+	"$NV" vm receive rx --listen "unix:$T/rx.sock" --timeout soon
+t_expect "vm receive rx: Receiving" 0 "^VM rx is Receiving: waiting at unix:$T/rx.sock" -- \
+	"$NV" vm receive rx --listen "unix:$T/rx.sock"
+t_expect "vm list: rx Receiving" 0 '^rx +Receiving ' -- "$NV" vm list rx
+pid=$("$NV" vm show rx | sed -n 's/^Pid *: *//p')
+[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && t_ok "rx's VMM ($pid) waits" || t_not_ok "rx's VMM waits" "pid '$pid'"
+[ -S "$T/rx.sock" ] && t_ok "it listens at its address" || t_not_ok "it listens at its address" "no socket"
+t_fails "a second receive at the same TCP address says why" 2 "cannot receive: cannot listen at tcp:127.0.0.1:.*: Address already in use" -- \
+	bash -c '"$1" vm receive rt1 --listen tcp:127.0.0.1:47419 && "$1" vm receive rt2 --listen tcp:127.0.0.1:47419' _ "$NV"
+"$NV" vm show rt2 >/dev/null 2>&1 && t_not_ok "the failed receive left no VM" "rt2 exists" || t_ok "the failed receive left no VM"
+t_fails "a Receiving VM takes no settings" 2 "Receiving" -- "$NV" vm set rx --cpus 2
+t_expect "vm stop ends rx's wait" 0 '' -- "$NV" vm stop rx
+t_expect "rx is Off" 0 '^rx +Off ' -- "$NV" vm list rx
+t_expect "vm receive --timeout 1" 0 '^VM rq is Receiving' -- "$NV" vm receive rq --listen "unix:$T/rq.sock" --timeout 1
+for _ in $(seq 50); do "$NV" vm show rq >/dev/null 2>&1 || break; sleep 0.1; done
+"$NV" vm show rq >/dev/null 2>&1 && t_not_ok "no source within --timeout: rq is gone" "$("$NV" vm list rq)" ||
+	t_ok "no source within --timeout: rq is gone"
+"$NV" vm stop rt1 >/dev/null 2>&1
+"$NV" vm delete rt1 >/dev/null 2>&1
+"$NV" vm delete rx >/dev/null 2>&1
 t_summary
