@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host A of test_migrate_hosts.sh (run in lab A, or as a process on a host
 # whose KVM nests): an L2 named n with the extensions runs an L3 that
-# prints a counter every 100 ms. n's migrations to host B's first target
+# prints a counter every 100 ms and writes to its disk every second. n's migrations to host B's first target
 # (no --nested: it must refuse n) and to its second (which B kills
 # half-way) must fail with n running on; then n moves to B's third. It prints what happened as "A: KEY ..." lines and, at the
 # end, n's console log between "A: log begin" and "A: log end"; it asserts
@@ -60,9 +60,12 @@ fin() { # the log for the test, then the end
 "$NV" vm start n >/dev/null || { say "setup failed: vm start"; fin; }
 vm_wait_prompt n "$T" || { say "setup failed: no shell prompt"; fin; }
 # L2's boot id every second, so that B's output shows L2 did not boot again.
-l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; [ $((i % 10)) = 0 ] && echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=$((i + 1)); sleep 0.1; done'
+# Every 10th tick L3 writes "D<tick>" to a sector of its disk (a file in
+# L2's memory, which moves with it) and reads back the one it wrote 10
+# ticks before: "L3-disk <that tick>=D<what the sector holds>".
+l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; if [ $((i % 10)) = 0 ]; then echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); echo D$i | dd of=/dev/vda bs=512 seek=$((i / 10 % 8)) conv=fsync 2>/dev/null; echo "L3-disk $((i - 10))=$(dd if=/dev/vda bs=512 skip=$(((i / 10 + 7) % 8)) count=1 2>/dev/null | tr -d "\\000")"; fi; i=$((i + 1)); sleep 0.1; done'
 type_in '(while :; do echo L2-boot=$(cat /proc/sys/kernel/random/boot_id); sleep 1; done) &' \
-	"(nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
+	"truncate -s 64K /tmp/l3.img; (nestvm run --memory 256M --disk /tmp/l3.img --append quiet -- sh -c '$l3' &)"
 tick_past 30 "$T" || { say "setup failed: L3 does not count"; fin; }
 say "L3 counts (at $(at))"
 

@@ -9,8 +9,10 @@
 #    and a migration whose target B kills half-way fails: both leave the
 #    L2 running on A, its L3 counting on;
 #  - then L2 moves to B over TCP: on B, L3's counter goes on with the next
-#    number (no reset), L2 and L3 keep their boot ids (neither booted
-#    again), and L2 is Off on A; the measured downtime is printed.
+#    number (no reset), L3's writes to its disk go on and read back as
+#    written (the first on B reads what A wrote), L2 and L3 keep their boot
+#    ids (neither booted again), and L2 is Off on A; the measured downtime
+#    is printed.
 # On a host whose KVM nests, A and B are two processes on it (127.0.0.1).
 # The lab's emulated SVM has faults of its own (lab/README.md): when a lab
 # host dies or hangs, or a nested guest triple-faults, the whole run goes
@@ -155,6 +157,19 @@ gaps=$(printf '%s\n' "$tab" | awk 'NR > 1 && $1 != p + 1 { printf "%s after %s; 
 [ -n "$last" ] && [ -n "$first" ] && [ "$first" = $((last + 1)) ] && [ -z "$gaps" ] &&
 	t_ok "L3's counter goes on with the next number (last $last on A, first $first on B), none missed or repeated" ||
 	t_not_ok "L3's counter goes on with the next number" "last on A ${last:-none}, first on B ${first:-none}; out of order: ${gaps:-none}"
+# L3's disk: each read-back (the sector written 10 ticks before) holds what
+# was written then, on A, on B, and across the move (B's first reads what A
+# wrote). disk_reads TEXT: "TICK VALUE" a line.
+disk_reads() {
+	printf '%s' "$1" | tr -d '\r' | tr '\n' '~' | sed -E 's/L[23]-boot=[0-9a-f-]{36}~//g' | tr '~' '\n' |
+		grep -aoE 'L3-disk [0-9]+=D[0-9]*' | sed -E 's/L3-disk ([0-9]+)=D/\1 /'
+}
+da=$(disk_reads "$alog") db=$(disk_reads "$brun")
+bad=$(printf '%s\n%s\n' "$da" "$db" | awk 'NF && $1 != $2 { printf "tick %s read D%s; ", $1, $2 }')
+[ -n "$da" ] && [ -n "$db" ] && [ -z "$bad" ] &&
+	t_ok "L3's disk writes go on: each read back as written, on A ($(printf '%s\n' "$da" | grep -c .)) and on B ($(printf '%s\n' "$db" | grep -c .), the first of tick $(printf '%s\n' "$db" | head -n 1 | cut -d' ' -f1))" ||
+	t_not_ok "L3's disk writes go on, each read back as written" "A: $(echo $da | tail -c 80) B: $(echo $db | head -c 80) wrong: ${bad:-none}"
+
 # same_id NAME WHAT: one boot id for WHAT, seen on both hosts
 same_id() {
 	local ids a b
