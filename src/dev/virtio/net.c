@@ -15,6 +15,7 @@
 
 #include "confine/confine.h"
 #include "core/device_snapshot.h"
+#include "util/eth_announce.h"
 #include "util/le.h"
 
 #define HDR VIRTIO_NET_HDR_LEN
@@ -61,6 +62,10 @@ struct virtio_net {
 	/* Restored with another link status than the guest was shown: the
 	 * I/O thread tells it (config interrupt) when not paused. */
 	bool link_notify;
+	/* Announce rounds still to send (virtio_net_announce), the next one
+	 * due at announce_at_ms; sent by the I/O thread, never while paused. */
+	unsigned announce_left;
+	uint64_t announce_at_ms;
 
 	virtio_net_reconnect_fn reconnect;
 	void *reconnect_opaque;
@@ -368,6 +373,35 @@ static void try_reconnect(struct virtio_net *n)
 	virtio_mmio_unlock(n->t);
 }
 
+/* One round of the announcement, if due: the frame goes to the backend as
+ * if the guest had sent it (the switch checks and learns it like any
+ * other). A link that is down or full loses that round; the next ones may
+ * get through. Lock held. */
+static void announce_if_due(struct virtio_net *n, uint64_t now)
+{
+	if (n->paused || n->announce_left == 0 || now < n->announce_at_ms)
+		return;
+	uint8_t frame[ETH_ANNOUNCE_LEN];
+	struct mac_addr mac;
+	memcpy(mac.b, n->config + VIRTIO_NET_CFG_MAC, ETH_ALEN_);
+	size_t len = eth_announce_frame(&mac, frame);
+	if (n->fd >= 0 && send(n->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		n->stats.announce_frames++;
+	n->announce_left--;
+	unsigned done = ETH_ANNOUNCE_ROUNDS - n->announce_left;
+	n->announce_at_ms = now + eth_announce_gap_ms(done - 1);
+}
+
+/* The poll timeout that wakes the I/O thread for the next round, folded
+ * into the one it has; -1 waits for ever. Lock held. */
+static int announce_timeout(const struct virtio_net *n, uint64_t now, int timeout)
+{
+	if (n->paused || n->announce_left == 0)
+		return timeout;
+	int due = n->announce_at_ms > now ? (int)(n->announce_at_ms - now) : 0;
+	return timeout < 0 || due < timeout ? due : timeout;
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_net *n = arg;
@@ -387,13 +421,14 @@ static void *io_thread(void *arg)
 		int fd = paused ? -1 : n->fd; /* poll ignores -1 */
 		short ev = (n->rx_pending ? 0 : POLLIN | POLLRDHUP) | (n->tx_held ? POLLOUT : 0);
 		bool link_down = n->fd < 0;
+		uint64_t now = now_ms();
+		int timeout = announce_timeout(n, now, -1);
 		virtio_mmio_unlock(n->t);
-		int timeout = -1;
 		if (!paused && link_down && n->reconnect) {
-			uint64_t now = now_ms();
 			if (next_try == 0)
 				next_try = now + RECONNECT_MS;
-			timeout = next_try > now ? (int)(next_try - now) : 0;
+			int retry = next_try > now ? (int)(next_try - now) : 0;
+			timeout = timeout < 0 || retry < timeout ? retry : timeout;
 		}
 		struct pollfd p[3] = {
 			{ .fd = n->stop_fd, .events = POLLIN },
@@ -417,6 +452,9 @@ static void *io_thread(void *arg)
 		}
 		if (paused)
 			continue;
+		virtio_mmio_lock(n->t);
+		announce_if_due(n, now_ms());
+		virtio_mmio_unlock(n->t);
 		if (fd >= 0) {
 			next_try = 0;
 			if (p[2].revents & POLLOUT) {
@@ -544,6 +582,20 @@ static void net_pause(void *dev)
 	wake(n);
 }
 
+void virtio_net_announce(struct virtio_net *n)
+{
+	virtio_mmio_lock(n->t);
+	n->announce_left = ETH_ANNOUNCE_ROUNDS;
+	n->announce_at_ms = now_ms(); /* the first round at once */
+	virtio_mmio_unlock(n->t);
+	wake(n);
+}
+
+static void net_announce(void *dev)
+{
+	virtio_net_announce(dev);
+}
+
 static void net_resume(void *dev)
 {
 	struct virtio_net *n = dev;
@@ -663,6 +715,7 @@ static const struct device_ops net_device_ops = {
 	.pause = net_pause,
 	.resume = net_resume,
 	.snapshot = net_snapshot,
+	.announce = net_announce,
 	.destroy = net_destroy,
 };
 
