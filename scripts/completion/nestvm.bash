@@ -34,7 +34,7 @@ _nestvm_opts() {
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
-	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --progress --help ;;
+	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --pause-to-converge --progress --help ;;
 	"vm receive") echo --listen --timeout --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;

@@ -59,6 +59,13 @@ void device_table_resume(struct device_table *t)
 	t->paused = false;
 }
 
+void device_table_announce(struct device_table *t)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->items[i].ops->announce)
+			t->items[i].ops->announce(t->items[i].dev);
+}
+
 void device_table_reset(struct device_table *t)
 {
 	for (unsigned i = 0; i < t->n; i++)

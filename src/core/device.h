@@ -25,6 +25,10 @@ struct device_ops {
 	 * from the same settings. NULL: the device keeps no state of its own.
 	 * -1 with s->failed set (a bad field) or err (anything else). */
 	int (*snapshot)(void *dev, struct device_snapshot *s, struct nv_err *err);
+	/* The machine runs on another host (or port) than before: tell the
+	 * network where the device is now (a NIC's RARP). Called once the
+	 * machine runs. NULL for devices nobody outside has to find. */
+	void (*announce)(void *dev);
 	/* Frees the instance. May be NULL when someone else owns it. */
 	void (*destroy)(void *dev);
 };
@@ -53,6 +57,7 @@ const struct device *device_table_find(const struct device_table *t, const char 
 void device_table_pause(struct device_table *t);
 void device_table_resume(struct device_table *t);
 void device_table_reset(struct device_table *t);
+void device_table_announce(struct device_table *t);
 /* In reverse order (later devices may use earlier ones); empties the table. */
 void device_table_destroy(struct device_table *t);
 

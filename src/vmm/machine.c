@@ -231,6 +231,10 @@ int machine_start(struct machine *m, struct nv_err *err)
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
 		if (vcpu_start(&m->vcpus[i], err) < 0)
 			return -1;
+	if (m->announce_on_start) {
+		m->announce_on_start = false;
+		device_table_announce(&m->devices);
+	}
 	return 0;
 }
 

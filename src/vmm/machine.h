@@ -84,6 +84,8 @@ struct machine;
  * not started. Both are copied. */
 struct machine *machine_create(const struct vm_config *c, const struct machine_resources *r,
 			       struct nv_err *err);
+/* Starts the vCPUs; a restored machine's adapters then announce
+ * themselves on their switches (device_ops.announce). */
 int machine_start(struct machine *m, struct nv_err *err);
 /* Pauses every vCPU (each on its own thread) and then every device's work
  * off the vCPU threads; resume undoes it. Idempotent; call from one

@@ -29,6 +29,10 @@ struct machine {
 	struct device_table devices;
 	struct uart16550 *uart; /* the console's, owned by the table */
 	bool paused;
+	/* Restored from a saved or migrated state: its adapters are on new
+	 * switch ports (or another host's switch) and announce themselves
+	 * once it runs (machine_start). */
+	bool announce_on_start;
 
 	struct kvm_cpuid2 *cpuid;
 	unsigned cpuid_capacity;

@@ -351,5 +351,11 @@ int machine_restore(struct machine *m, const struct machine_saved *saved, struct
 	 * Not after a live migration: the one VM moved, as Hyper-V keeps it. */
 	if (rc == 0 && !saved->same_generation)
 		machine_new_generation(m, true);
+	/* Every restore, not only a migration's (QEMU announces after any
+	 * incoming stream, a file's too): the adapters come back on new ports
+	 * whose MACs the switch forgot with the old ones, perhaps on another
+	 * host; five broadcasts per adapter cost nothing. */
+	if (rc == 0)
+		m->announce_on_start = true;
 	return rc;
 }

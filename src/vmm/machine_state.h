@@ -50,7 +50,7 @@ int machine_saved_load(const char *dir, struct machine_saved *s, struct nv_err *
 void machine_saved_free(struct machine_saved *s);
 /* Gives a machine created from s (machine_resources.from_saved, with
  * s->memory_fd and s->config) every vCPU's and device's state back. Before
- * machine_start. */
+ * machine_start, which then has its adapters announce themselves. */
 int machine_restore(struct machine *m, const struct machine_saved *s, struct nv_err *err);
 /* True when dir holds a state file. */
 bool machine_saved_exists(const char *dir);

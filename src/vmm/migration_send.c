@@ -180,7 +180,8 @@ static int handshake(struct sender *s, struct nv_err *err)
 }
 
 /* Rounds while running, until the rest fits the downtime (1 when it did,
- * with that rest in s->dirty, unsent; 0 when the rounds ran out). */
+ * with that rest in s->dirty, unsent; 0 when the rounds ran out, or 1 then
+ * too with --pause-to-converge: the caller pauses and sends the rest). */
 static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, struct nv_err *err)
 {
 	uint64_t sent;
@@ -204,6 +205,10 @@ static int precopy(struct sender *s, unsigned downtime, unsigned max_rounds, str
 		uint64_t rate = s->r->rate_kbps ? s->r->rate_kbps : 1; /* bytes per ms */
 		if (left / rate <= downtime)
 			return 1;
+		if (s->r->rounds >= max_rounds && s->o->pause_to_converge) {
+			s->r->paused_to_converge = true;
+			return 1;
+		}
 		if (s->r->rounds >= max_rounds) {
 			nv_err_input(err, "the guest writes memory faster than the link carries it: %llu KiB "
 					    "still written after %u rounds at %llu KB/s (the VM runs on here)",

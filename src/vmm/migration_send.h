@@ -9,6 +9,7 @@
 #ifndef NESTVM_VMM_MIGRATION_SEND_H
 #define NESTVM_VMM_MIGRATION_SEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -36,6 +37,10 @@ struct migration_options {
 	 * after each round (on the migrating thread). */
 	void (*progress)(void *opaque, const struct migration_progress *p);
 	void *progress_opaque;
+	/* Rounds ran out and the rest still does not fit the downtime: pause
+	 * and send it anyway (the downtime is then what it takes) rather than
+	 * fail. Off: the migration fails and the VM runs on here. */
+	bool pause_to_converge;
 };
 
 #define MIGRATION_PROGRESS_MS 500
@@ -49,6 +54,7 @@ struct migration_report {
 	uint64_t zero_pages;  /* ZERO sent (pages zeroed since sent) */
 	uint64_t final_pages; /* sent while paused */
 	uint64_t rate_kbps;   /* measured link rate, KB/s */
+	bool paused_to_converge; /* the rounds ran out: paused with more than the downtime left */
 };
 
 /* Migrates m (running) over o->fd. 0: the target runs it now and m stays

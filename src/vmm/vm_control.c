@@ -77,12 +77,17 @@ static void parse_migrate(struct json_object *o, struct vm_control_request *req)
 	int64_t bw = json_object_object_get_ex(o, "bandwidth_mbps", NULL) ? int_in(o, "bandwidth_mbps", 1, 100000) : 0;
 	int64_t rounds = json_object_object_get_ex(o, "max_rounds", NULL) ? int_in(o, "max_rounds", 1, 1000) : 0;
 	req->progress = json_object_object_get_ex(o, "progress", &v) && json_object_get_boolean(v);
-	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0 || rounds < 0) {
+	bool has_pause = json_object_object_get_ex(o, "pause_to_converge", &v);
+	bool pause_ok = !has_pause || json_object_is_type(v, json_type_boolean);
+	if (strlen(to) >= sizeof(req->to) || mig_addr_parse(to, &a, &e) < 0 || down < 0 || bw < 0 || rounds < 0 ||
+	    !pause_ok) {
 		req->cmd = VM_CONTROL_INVALID;
 		snprintf(req->error, sizeof(req->error), "migrate needs \"to\" (unix:PATH or tcp:ADDR:PORT), "
-			 "\"downtime_ms\" 1..60000, \"bandwidth_mbps\" 1..100000, \"max_rounds\" 1..1000");
+			 "\"downtime_ms\" 1..60000, \"bandwidth_mbps\" 1..100000, \"max_rounds\" 1..1000, "
+			 "\"pause_to_converge\" true|false");
 		return;
 	}
+	req->pause_to_converge = has_pause && json_object_get_boolean(v);
 	snprintf(req->to, sizeof(req->to), "%s", to);
 	req->downtime_ms = (unsigned)down;
 	req->bandwidth_mbps = (unsigned)bw;

@@ -145,6 +145,7 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	}
 	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
 					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds,
+					.pause_to_converge = req->pause_to_converge,
 					.progress = req->progress ? send_progress : NULL, .progress_opaque = &client };
 	struct migration_report r;
 	struct nv_err err = { 0 };
@@ -163,6 +164,7 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	add_int(o, "pages", r.pages);
 	add_int(o, "final_pages", r.final_pages);
 	add_int(o, "rate_kbps", r.rate_kbps);
+	json_object_object_add(o, "paused_to_converge", json_object_new_boolean(r.paused_to_converge));
 }
 
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a

@@ -7,6 +7,12 @@
 #    downtime and the migration fails after --max-rounds 1, the source
 #    running; then it moves over TCP (127.0.0.1): the counter goes on
 #    on the target with the next number and the guest did not boot again;
+#  - a counting VM with an adapter, its target another host's stand-in (a
+#    NESTVM_HOME of its own, with its own switch of the same name and a
+#    listening port on it): with --downtime-ms 1 --max-rounds 1
+#    --pause-to-converge it moves anyway ("converged by pausing") and counts
+#    on there; its adapter announces itself on that switch (five RARPs from
+#    its MAC seen on the other port; the switch learned the MAC on its port);
 #  - an L2 with the extensions running an L3 that prints a counter every
 #    100 ms moves over a Unix socket: L3 counts on, on the target, without
 #    reset, one L3 boot id before and after, L2 did not boot again;
@@ -22,6 +28,8 @@ NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_TIMEOUT:-300}
 export NESTVM_HOME
 NESTVM_HOME=$(mktemp -d /tmp/nv-home.XXXXXX)
+home2=$(mktemp -d /tmp/nv-home2.XXXXXX) # the other host's stand-in
+PROBE=${NESTVM_SWITCH_PROBE:-$(dirname "$NV")/tests/tools/switch_probe}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -29,7 +37,10 @@ cleanup() {
 	"$NV" vm stop s --force >/dev/null 2>&1
 	"$NV" vm stop n --force >/dev/null 2>&1
 	"$NV" vm stop r --force >/dev/null 2>&1
-	rm -rf "$NESTVM_HOME" "$tmp"
+	"$NV" vm stop p --force >/dev/null 2>&1
+	"$NV" switch delete mig >/dev/null 2>&1
+	NESTVM_HOME=$home2 "$NV" switch delete mig >/dev/null 2>&1
+	rm -rf "$NESTVM_HOME" "$home2" "$tmp"
 }
 trap cleanup EXIT
 
@@ -178,6 +189,53 @@ first=$(next_after "$SLOG" "$RLOG" R-tick "$before")
 grep -aq 'nestvm-guest: init' "$RLOG" && t_not_ok "r did not boot" "init banner seen" || t_ok "r did not boot"
 t_expect "vm stop r --force" 0 '' -- "$NV" vm stop r --force
 t_expect "r is Off" 0 '^r +Off' -- "$NV" vm list r
+
+# --- pause to converge; the adapter announces itself on the target -------
+PLOG=$NESTVM_HOME/vms/p/console.log
+PMAC=52:54:00:aa:bb:01
+t_expect "switch mig here" 0 '' -- "$NV" switch create mig --type private
+t_expect "switch mig on the target's side" 0 '' -- env NESTVM_HOME="$home2" "$NV" switch create mig --type private
+t_expect "create p (256M, an adapter on mig)" 0 'VM p created' -- \
+	"$NV" vm create p --memory 256M --append quiet --nic "switch=mig,mac=$PMAC"
+t_expect "start p" 0 '^VM p started' -- "$NV" vm start p
+if vm_wait_prompt p "$T"; then t_ok "p reaches its shell prompt"
+else t_not_ok "p reaches its shell prompt" "$(tail -c 300 "$PLOG" | tr '\n' '|')"; fi
+type_in p '(i=0; while :; do echo P-tick $i; i=$((i + 1)); sleep 0.1; done) &'
+if t_wait_for "$PLOG" 'P-tick 20' "$T"; then t_ok "p counts"
+else t_not_ok "p counts" "$(tail -c 300 "$PLOG" | tr '\n' '|')"; fi
+# Another port on the target's switch: whatever it floods reaches it.
+mkfifo "$tmp/probe.in"
+NESTVM_HOME=$home2 "$PROBE" mig listener 0 52:54:00:aa:bb:02 off <"$tmp/probe.in" >"$tmp/probe.out" 2>&1 &
+pids+=($!)
+exec 7>"$tmp/probe.in"
+t_wait_for "$tmp/probe.out" '^connected' 30 >/dev/null
+NESTVM_HOME=$home2 target "$tmp/p.out" "unix:$tmp/p.sock" --memory 256M --nic switch=mig
+t_expect "the same guest moves with --pause-to-converge (after --max-rounds 1)" 0 \
+	"^VM p migrated to unix:$tmp/p.sock: total [0-9]+ ms, downtime [0-9]+ ms, 2 rounds.*; converged by pausing" -- \
+	"$NV" vm migrate p --to "unix:$tmp/p.sock" --downtime-ms 1 --max-rounds 1 --pause-to-converge
+echo "# pause to converge: $T_LAST_OUT"
+t_wait_for "$tmp/p.out.err" 'migrated VM runs here' 30 >/dev/null
+before=$(last_of "$PLOG" P-tick)
+if t_wait_for "$tmp/p.out" "P-tick $((before + 20))" "$T"; then t_ok "p counts on on the target"
+else t_not_ok "p counts on on the target" "$(tail -c 300 "$tmp/p.out" | tr '\n' '|') $(tail -c 300 "$tmp/p.out.err")"; fi
+first=$(next_after "$PLOG" "$tmp/p.out" P-tick "$before")
+[ -n "$first" ] && [ "$first" -ge "$before" ] && [ "$first" -le $((before + 1)) ] &&
+	t_ok "p's counter goes on with the next number (last $before here, then $first there)" ||
+	t_not_ok "p's counter goes on with the next number" "last here $before, then ${first:-none}"
+t_expect "p is Off here, migrated" 0 "migrated to unix:$tmp/p.sock" -- "$NV" vm show p
+# Its adapter's announcement: five RARPs (opcode 3, its MAC as sender and
+# target) from its MAC, broadcast, within a second of its start.
+sleep 2
+n=$(grep -c "^rarp 3 $PMAC $PMAC\$" "$tmp/probe.out")
+[ "$n" = 5 ] && grep -q "^recv ff:ff:ff:ff:ff:ff $PMAC 60\$" "$tmp/probe.out" &&
+	t_ok "the target's switch carried p's five RARP announcements to its other port" ||
+	t_not_ok "the target's switch carried p's five RARP announcements" "$n seen: $(tr '\n' '|' <"$tmp/probe.out" | tail -c 300)"
+t_expect "the target's switch learned p's MAC on p's port" 0 "learned $PMAC" -- \
+	env NESTVM_HOME="$home2" "$NV" switch show mig
+echo quit >&7
+exec 7>&-
+kill -TERM "$TPID"
+wait "$TPID"
 
 # --- an L2 running an L3 -------------------------------------------------
 NLOG=$NESTVM_HOME/vms/n/console.log

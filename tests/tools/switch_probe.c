@@ -5,7 +5,9 @@
  * stdin:  send DST SRC [LEN]   a LEN-byte frame (default 60), type 0x88b5
  *         raw LEN              LEN bytes (any size, for malformed frames)
  *         quit
- * stdout: connected PORT | recv DST SRC LEN | hangup | error: WHY (exit 2) */
+ * stdout: connected PORT | recv DST SRC LEN | hangup | error: WHY (exit 2);
+ *         after a RARP frame's recv line also: rarp OPCODE SENDER-MAC TARGET-MAC
+ *         (a moved VM's announcement, util/eth_announce.h) */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,11 @@ static void report(int fd)
 			mac_format(eth_src(f), s);
 		}
 		printf("recv %s %s %zd\n", d, s, r);
+		if (r >= 42 && f[12] == 0x80 && f[13] == 0x35) {
+			mac_format((const struct mac_addr *)(f + 22), s);
+			mac_format((const struct mac_addr *)(f + 32), d);
+			printf("rarp %d %s %s\n", f[20] << 8 | f[21], s, d);
+		}
 	}
 	fflush(stdout);
 }

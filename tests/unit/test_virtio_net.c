@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include "core/device_snapshot.h"
+#include "core/device.h"
 #include "dev/virtio/net.h"
+#include "util/eth_announce.h"
 #include "virtio_driver.h"
 
 #define RAM_SIZE 0x100000ULL
@@ -817,6 +819,69 @@ static void test_snapshot_refusals(void **state)
 	free(sec.buf);
 }
 
+static uint64_t mono_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits up to wait_ms for one announcement on the switch's end; its
+ * arrival time, or 0 if none came. */
+static uint64_t next_announce(int wait_ms)
+{
+	uint8_t buf[128], want[ETH_ANNOUNCE_LEN];
+	struct pollfd p = { .fd = peer, .events = POLLIN };
+	if (poll(&p, 1, wait_ms) != 1)
+		return 0;
+	uint64_t at = mono_now_ms();
+	assert_int_equal(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), ETH_ANNOUNCE_LEN);
+	eth_announce_frame(&MAC, want);
+	assert_memory_equal(buf, want, ETH_ANNOUNCE_LEN);
+	return at;
+}
+
+/* After a move the adapter sends QEMU's five RARPs from its MAC into the
+ * backend, the gaps growing 50, 150, 250, 350 ms; the guest sees nothing. */
+static void test_announce_rounds(void **state)
+{
+	uint64_t start = mono_now_ms();
+	virtio_net_announce(net);
+	uint64_t at[ETH_ANNOUNCE_ROUNDS];
+	for (unsigned i = 0; i < ETH_ANNOUNCE_ROUNDS; i++) {
+		at[i] = next_announce(3000);
+		assert_true(at[i] != 0);
+	}
+	assert_true(at[0] - start < 40); /* the first at once */
+	for (unsigned i = 1; i < ETH_ANNOUNCE_ROUNDS; i++)
+		assert_true(at[i] - at[i - 1] + 2 >= eth_announce_gap_ms(i - 1));
+	assert_int_equal(next_announce(700), 0); /* five, no more */
+	assert_int_equal(stats().announce_frames, ETH_ANNOUNCE_ROUNDS);
+	assert_int_equal(stats().tx_frames, 0); /* not the guest's traffic */
+	assert_int_equal(used_idx(0), 0);
+}
+
+/* Paused (a machine not yet running, or paused again), the rounds wait;
+ * the device table's announce hook is the one the machine calls. */
+static void test_announce_waits_while_paused(void **state)
+{
+	const struct device_ops *ops = virtio_net_type.ops;
+	assert_non_null(ops->announce);
+	ops->pause(net);
+	ops->announce(net);
+	assert_int_equal(next_announce(300), 0);
+	ops->resume(net);
+	assert_true(next_announce(1000) != 0);
+	assert_true(next_announce(1000) != 0);
+	ops->pause(net);
+	assert_int_equal(next_announce(600), 0);
+	ops->resume(net);
+	for (int i = 0; i < ETH_ANNOUNCE_ROUNDS - 2; i++)
+		assert_true(next_announce(1000) != 0);
+	assert_int_equal(next_announce(700), 0);
+	assert_int_equal(stats().announce_frames, ETH_ANNOUNCE_ROUNDS);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -838,6 +903,8 @@ int main(void)
 		T(test_tx_drain_is_bounded),
 		T(test_snapshot_link_change),
 		T(test_snapshot_refusals),
+		T(test_announce_rounds),
+		T(test_announce_waits_while_paused),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -270,6 +270,16 @@ static void test_control_parse(void **state)
 	assert_false(r.progress);
 	P("{\"cmd\":\"migrate\",\"to\":\"unix:/run/x.sock\",\"progress\":true}");
 	assert_true(r.progress);
+	assert_false(r.pause_to_converge);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"max_rounds\":2,\"pause_to_converge\":true}");
+	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
+	assert_true(r.pause_to_converge);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"pause_to_converge\":false}");
+	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
+	assert_false(r.pause_to_converge);
+	P("{\"cmd\":\"migrate\",\"to\":\"unix:/x\",\"pause_to_converge\":1}");
+	assert_int_equal(r.cmd, VM_CONTROL_INVALID);
+	assert_non_null(strstr(r.error, "\"pause_to_converge\" true|false"));
 	P("{\"cmd\":\"migrate\",\"to\":\"unix:/run/x.sock\"}");
 	assert_int_equal(r.cmd, VM_CONTROL_MIGRATE);
 	assert_int_equal(r.downtime_ms, 0); /* the defaults */

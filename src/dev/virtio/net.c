@@ -1,4 +1,5 @@
 #include "dev/virtio/net.h"
+#include "dev/virtio/net_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,67 +15,14 @@
 #include <unistd.h>
 
 #include "confine/confine.h"
-#include "core/device_snapshot.h"
+#include "util/eth_announce.h"
 #include "util/le.h"
 
-#define HDR VIRTIO_NET_HDR_LEN
-#define FRAME_BUF (HDR + NET_FRAME_MAX)
 /* Frames read per wakeup before looking at the other fds again. */
 #define RX_BATCH 64
 #define RECONNECT_MS 1000
 
-struct virtio_net {
-	struct virtio_mmio *t;
-	/* Everything below is guarded by the transport lock (virtio_mmio_lock),
-	 * except where said otherwise. The lock is recursive. */
-	uint8_t config[VIRTIO_NET_CFG_LEN];
-	int fd; /* the backend; -1 while the link is down */
-	struct virtio_net_stats stats;
-
-	/* A TX frame the backend had no room for: its chain stays popped (not
-	 * yet used) and the frame stays in tx_buf, copied from the guest once,
-	 * until the I/O thread sees POLLOUT. */
-	bool tx_held;
-	bool tx_more; /* tx_process stopped at its budget: the I/O thread goes on */
-	uint16_t tx_head;
-	uint32_t tx_epoch; /* the TX queue's epoch when the head was popped */
-	size_t tx_len;
-	uint8_t tx_buf[FRAME_BUF];
-
-	/* A received frame (header + frame) the RX ring could not take yet.
-	 * rx_buf is filled only while !rx_pending, under the lock: by the I/O
-	 * thread from rx_in, or by a restore. */
-	bool rx_pending;
-	size_t rx_len;
-	uint8_t rx_buf[FRAME_BUF];
-	/* The I/O thread's own: what recv() fills, unlocked. */
-	uint8_t rx_in[NET_FRAME_MAX];
-
-	/* Scratch for popping; the lock makes the device single-threaded. */
-	struct virtq_chain chain;
-	uint16_t heads[VIRTQ_MAX_SIZE];
-	uint32_t lens[VIRTQ_MAX_SIZE];
-
-	/* Paused (device_ops.pause): the I/O thread leaves guest memory, the
-	 * interrupt and the backend alone; a frame it read stays in rx_buf. */
-	bool paused;
-	/* Restored with another link status than the guest was shown: the
-	 * I/O thread tells it (config interrupt) when not paused. */
-	bool link_notify;
-
-	virtio_net_reconnect_fn reconnect;
-	void *reconnect_opaque;
-	int kick_fd; /* the driver added RX buffers, or TX waits for room */
-	int stop_fd;
-	pthread_t thread;
-	bool thread_started;
-	/* The new thread's word to virtio_net_new: confined, or why not. */
-	sem_t confined;
-	int confine_rc;
-	struct nv_err confine_err;
-};
-
-static void wake(struct virtio_net *n)
+void virtio_net_wake(struct virtio_net *n)
 {
 	uint64_t one = 1;
 	ssize_t r = write(n->kick_fd, &one, sizeof(one));
@@ -161,7 +109,7 @@ static void tx_process(struct virtio_net *n)
 	for (unsigned budget = q->size;; budget--) {
 		if (budget == 0) {
 			n->tx_more = true;
-			wake(n);
+			virtio_net_wake(n);
 			break;
 		}
 		if (virtq_pop(q, &n->chain) != 1)
@@ -183,7 +131,7 @@ static void tx_process(struct virtio_net *n)
 			n->tx_held = true;
 			n->tx_head = c->head;
 			n->tx_epoch = q->epoch;
-			wake(n); /* the I/O thread starts polling for POLLOUT */
+			virtio_net_wake(n); /* the I/O thread starts polling for POLLOUT */
 			break;
 		}
 		virtq_push(q, c->head, 0);
@@ -257,7 +205,7 @@ static void net_queue_notify(void *dev, struct virtio_mmio *t, uint16_t qidx)
 	if (qidx == VIRTIO_NET_TXQ)
 		tx_process(n);
 	else
-		wake(n); /* new RX buffers: a held frame may fit now */
+		virtio_net_wake(n); /* new RX buffers: a held frame may fit now */
 }
 
 static void net_reset(void *dev)
@@ -272,7 +220,7 @@ static void net_reset(void *dev)
 	n->tx_held = false;
 	n->tx_more = false;
 	n->rx_pending = false;
-	wake(n);
+	virtio_net_wake(n);
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -368,6 +316,35 @@ static void try_reconnect(struct virtio_net *n)
 	virtio_mmio_unlock(n->t);
 }
 
+/* One round of the announcement, if due: the frame goes to the backend as
+ * if the guest had sent it (the switch checks and learns it like any
+ * other). A link that is down or full loses that round; the next ones may
+ * get through. Lock held. */
+static void announce_if_due(struct virtio_net *n, uint64_t now)
+{
+	if (n->paused || n->announce_left == 0 || now < n->announce_at_ms)
+		return;
+	uint8_t frame[ETH_ANNOUNCE_LEN];
+	struct mac_addr mac;
+	memcpy(mac.b, n->config + VIRTIO_NET_CFG_MAC, ETH_ALEN_);
+	size_t len = eth_announce_frame(&mac, frame);
+	if (n->fd >= 0 && send(n->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		n->stats.announce_frames++;
+	n->announce_left--;
+	unsigned done = ETH_ANNOUNCE_ROUNDS - n->announce_left;
+	n->announce_at_ms = now + eth_announce_gap_ms(done - 1);
+}
+
+/* The poll timeout that wakes the I/O thread for the next round, folded
+ * into the one it has; -1 waits for ever. Lock held. */
+static int announce_timeout(const struct virtio_net *n, uint64_t now, int timeout)
+{
+	if (n->paused || n->announce_left == 0)
+		return timeout;
+	int due = n->announce_at_ms > now ? (int)(n->announce_at_ms - now) : 0;
+	return timeout < 0 || due < timeout ? due : timeout;
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_net *n = arg;
@@ -387,13 +364,14 @@ static void *io_thread(void *arg)
 		int fd = paused ? -1 : n->fd; /* poll ignores -1 */
 		short ev = (n->rx_pending ? 0 : POLLIN | POLLRDHUP) | (n->tx_held ? POLLOUT : 0);
 		bool link_down = n->fd < 0;
+		uint64_t now = now_ms();
+		int timeout = announce_timeout(n, now, -1);
 		virtio_mmio_unlock(n->t);
-		int timeout = -1;
 		if (!paused && link_down && n->reconnect) {
-			uint64_t now = now_ms();
 			if (next_try == 0)
 				next_try = now + RECONNECT_MS;
-			timeout = next_try > now ? (int)(next_try - now) : 0;
+			int retry = next_try > now ? (int)(next_try - now) : 0;
+			timeout = timeout < 0 || retry < timeout ? retry : timeout;
 		}
 		struct pollfd p[3] = {
 			{ .fd = n->stop_fd, .events = POLLIN },
@@ -417,6 +395,9 @@ static void *io_thread(void *arg)
 		}
 		if (paused)
 			continue;
+		virtio_mmio_lock(n->t);
+		announce_if_due(n, now_ms());
+		virtio_mmio_unlock(n->t);
 		if (fd >= 0) {
 			next_try = 0;
 			if (p[2].revents & POLLOUT) {
@@ -541,7 +522,21 @@ static void net_pause(void *dev)
 	virtio_mmio_lock(n->t);
 	n->paused = true;
 	virtio_mmio_unlock(n->t);
-	wake(n);
+	virtio_net_wake(n);
+}
+
+void virtio_net_announce(struct virtio_net *n)
+{
+	virtio_mmio_lock(n->t);
+	n->announce_left = ETH_ANNOUNCE_ROUNDS;
+	n->announce_at_ms = now_ms(); /* the first round at once */
+	virtio_mmio_unlock(n->t);
+	virtio_net_wake(n);
+}
+
+static void net_announce(void *dev)
+{
+	virtio_net_announce(dev);
 }
 
 static void net_resume(void *dev)
@@ -550,96 +545,7 @@ static void net_resume(void *dev)
 	virtio_mmio_lock(n->t);
 	n->paused = false;
 	virtio_mmio_unlock(n->t);
-	wake(n); /* a frame kept while paused is delivered now */
-}
-
-/* What a paused adapter holds that the guest can observe, beyond the
- * transport: the link status it was shown, a TX frame the backend had no
- * room for (its chain is popped but not used: lost, the guest's TX would
- * wait for it for ever) and a received frame the RX ring could not take
- * yet. The MAC comes from the settings and must be the one saved. The
- * switch connection is not state: the new process has its own (or none,
- * and reconnects); if its link differs from what the guest was shown, the
- * guest is told as of any link change, once the device runs again.
- * Statistics are the process's, not the guest's. */
-static int net_snapshot(void *dev, struct device_snapshot *s, struct nv_err *err)
-{
-	(void)err;
-	struct virtio_net *n = dev;
-	bool restore = s->dir == SNAPSHOT_RESTORE;
-	/* The frames pass through copies: a restore that fails half-way
-	 * leaves the device's buffers alone. */
-	uint8_t tx_frame[NET_FRAME_MAX], rx_frame[NET_FRAME_MAX];
-	virtio_mmio_lock(n->t);
-	uint8_t mac[ETH_ALEN_];
-	memcpy(mac, n->config + VIRTIO_NET_CFG_MAC, sizeof(mac));
-	bool now_up = le_get16(n->config + VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
-	bool link_up = now_up;
-	bool tx_held = n->tx_held;
-	uint16_t tx_head = n->tx_head;
-	uint32_t tx_frame_len = 0;
-	if (tx_held) {
-		tx_frame_len = (uint32_t)(n->tx_len - HDR);
-		memcpy(tx_frame, n->tx_buf + HDR, tx_frame_len);
-	}
-	bool rx_pending = n->rx_pending;
-	uint32_t rx_frame_len = 0;
-	if (rx_pending) {
-		rx_frame_len = (uint32_t)(n->rx_len - HDR);
-		memcpy(rx_frame, n->rx_buf + HDR, rx_frame_len);
-	}
-
-	snapshot_version(s, 1);
-	virtio_mmio_snapshot(n->t, s);
-	SNAPSHOT_BYTES(s, mac);
-	snapshot_check(s, memcmp(mac, n->config + VIRTIO_NET_CFG_MAC, sizeof(mac)) == 0, "mac");
-	SNAPSHOT_BOOL(s, link_up);
-	SNAPSHOT_BOOL(s, tx_held);
-	if (tx_held) {
-		struct virtq *txq = virtio_mmio_queue(n->t, VIRTIO_NET_TXQ);
-		SNAPSHOT_U16(s, tx_head);
-		snapshot_check(s, tx_head < (txq->ready ? txq->size : VIRTQ_MAX_SIZE), "tx_head");
-		SNAPSHOT_U32(s, tx_frame_len);
-		if (snapshot_check(s, tx_frame_len >= NET_FRAME_MIN && tx_frame_len <= NET_FRAME_MAX,
-				   "tx_frame_len"))
-			snapshot_bytes(s, tx_frame, tx_frame_len, "tx_frame");
-	}
-	SNAPSHOT_BOOL(s, rx_pending);
-	if (rx_pending) {
-		SNAPSHOT_U32(s, rx_frame_len);
-		if (snapshot_check(s, rx_frame_len >= NET_FRAME_MIN && rx_frame_len <= NET_FRAME_MAX,
-				   "rx_frame_len"))
-			snapshot_bytes(s, rx_frame, rx_frame_len, "rx_frame");
-	}
-	bool ok = snapshot_done(s);
-	if (ok && restore) {
-		if (tx_held) {
-			memset(n->tx_buf, 0, HDR); /* never looked at again */
-			memcpy(n->tx_buf + HDR, tx_frame, tx_frame_len);
-			n->tx_len = HDR + tx_frame_len;
-			n->tx_head = tx_head;
-			n->tx_epoch = virtio_mmio_queue(n->t, VIRTIO_NET_TXQ)->epoch;
-			n->tx_held = true;
-		}
-		if (rx_pending) {
-			/* One this process received before the restore came
-			 * later than the saved one: it gives way. */
-			if (n->rx_pending)
-				n->stats.rx_dropped_no_buffer++;
-			memset(n->rx_buf, 0, HDR); /* no offloads: flags, gso_type 0 */
-			memcpy(n->rx_buf + HDR, rx_frame, rx_frame_len);
-			n->rx_len = HDR + rx_frame_len;
-			n->rx_pending = true;
-		}
-		if (link_up != now_up)
-			n->link_notify = true;
-		/* The I/O thread polls for room for the held frame, delivers the
-		 * pending one and tells of the link when not paused. */
-		if (tx_held || rx_pending || n->link_notify)
-			wake(n);
-	}
-	virtio_mmio_unlock(n->t);
-	return ok ? 0 : -1;
+	virtio_net_wake(n); /* a frame kept while paused is delivered now */
 }
 
 static void *net_create(const struct guest_mem *mem, struct irq_line irq, const void *spec,
@@ -662,7 +568,8 @@ static const struct device_ops net_device_ops = {
 	.kind = "virtio-net",
 	.pause = net_pause,
 	.resume = net_resume,
-	.snapshot = net_snapshot,
+	.snapshot = virtio_net_snapshot,
+	.announce = net_announce,
 	.destroy = net_destroy,
 };
 

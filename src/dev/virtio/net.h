@@ -62,6 +62,7 @@ struct virtio_net_stats {
 	uint64_t rx_dropped_runt;      /* backend frame below NET_FRAME_MIN */
 	uint64_t rx_dropped_no_buffer; /* driver not ready, or buffers that can never fit */
 	uint64_t reconnects;           /* times a new backend was brought up */
+	uint64_t announce_frames;      /* RARP announcements sent (virtio_net_announce) */
 };
 
 extern const struct virtio_device_type virtio_net_type;
@@ -73,6 +74,11 @@ struct virtio_net *virtio_net_new(const struct guest_mem *mem, struct irq_line i
 struct virtio_mmio *virtio_net_transport(struct virtio_net *n);
 void virtio_net_stats(struct virtio_net *n, struct virtio_net_stats *out);
 bool virtio_net_link_up(struct virtio_net *n);
+/* The adapter moved (a migrated or restored VM): over the next 0.8 s the
+ * I/O thread sends ETH_ANNOUNCE_ROUNDS RARP frames from its MAC to the
+ * backend (util/eth_announce.h), so the switch learns its port at once.
+ * Paused, the rounds wait. Again while rounds remain: they start over. */
+void virtio_net_announce(struct virtio_net *n);
 /* Stops and joins the I/O thread, closes the backend, frees the transport.
  * NULL is fine. */
 void virtio_net_free(struct virtio_net *n);
