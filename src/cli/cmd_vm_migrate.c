@@ -4,6 +4,7 @@
  * target runs it, and a failure at any point leaves it running here. */
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,14 +23,19 @@
 
 static const char usage[] =
 	"usage: nestvm vm migrate NAME --to unix:PATH|tcp:ADDR:PORT [--downtime-ms N] [--bandwidth MBPS]\n"
-	"       [--max-rounds N]\n"
+	"       [--max-rounds N] [--copy-disks]\n"
 	"Moves a running VM, with any VMs it runs itself, to the target waiting at the address\n"
 	"(`nestvm run --incoming ADDR` there, with the same --memory, --cpus, --nested and\n"
 	"devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
 	"most about --downtime-ms (default 300) at the measured link rate. --bandwidth caps the\n"
 	"rate (megabytes per second). A guest that writes memory faster than the link carries\n"
 	"it does not converge: after --max-rounds rounds (default 30) the migration fails. The\n"
-	"VM is Off here once the target runs it; if anything fails it runs on here.\n";
+	"VM is Off here once the target runs it; if anything fails it runs on here.\n"
+	"Disks stay where they are: their paths must be valid on the target too (shared\n"
+	"storage). --copy-disks copies each writable disk's content along (raw and qcow2,\n"
+	"blocks the guest writes meanwhile too) for a target that shares nothing: it makes\n"
+	"new files (`nestvm run --incoming ADDR --storage-path DIR`); read-only disks are not\n"
+	"copied and must exist at the same path there. The files here stay as they were.\n";
 
 static long get_int(struct json_object *o, const char *key)
 {
@@ -39,23 +45,26 @@ static long get_int(struct json_object *o, const char *key)
 
 int cmd_vm_migrate(int argc, char **argv)
 {
-	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS };
+	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS, O_COPY_DISKS };
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
 		{ "bandwidth", required_argument, NULL, O_BANDWIDTH },
 		{ "max-rounds", required_argument, NULL, O_MAX_ROUNDS },
+		{ "copy-disks", no_argument, NULL, O_COPY_DISKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL;
 	unsigned long downtime = 0, bandwidth = 0, rounds = 0;
+	bool copy_disks = false;
 	opterr = 0;
 	optind = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) { /* NAME anywhere */
 		switch (o) {
 		case O_TO: to = optarg; break;
+		case O_COPY_DISKS: copy_disks = true; break;
 		case O_DOWNTIME:
 			if (parse_uint(optarg, 1, 60000, &downtime) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--downtime-ms '%s': a number of milliseconds, 1 to 60000", optarg);
@@ -103,6 +112,8 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "bandwidth_mbps", json_object_new_int64((int64_t)bandwidth));
 	if (rounds)
 		json_object_object_add(req, "max_rounds", json_object_new_int64((int64_t)rounds));
+	if (copy_disks)
+		json_object_object_add(req, "copy_disks", json_object_new_boolean(1));
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
 	/* This command connects, as its user, and hands the connection to
@@ -123,6 +134,8 @@ int cmd_vm_migrate(int argc, char **argv)
 	       "(%ld pages, %ld in the paused round), link %ld KB/s\n",
 	       name, to, get_int(rep, "total_ms"), get_int(rep, "downtime_ms"), get_int(rep, "rounds"),
 	       bytes / 1e6, get_int(rep, "pages"), get_int(rep, "final_pages"), get_int(rep, "rate_kbps"));
+	if (copy_disks)
+		printf("VM %s: %.1f MB of disk data copied\n", name, get_int(rep, "disk_bytes") / 1e6);
 	json_object_put(rep);
 	/* The VMM answers, then ends and records Off; wait for that. */
 	for (int waited = 0; waited < 30000; waited += 50) {

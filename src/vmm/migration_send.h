@@ -9,6 +9,7 @@
 #ifndef NESTVM_VMM_MIGRATION_SEND_H
 #define NESTVM_VMM_MIGRATION_SEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -23,6 +24,7 @@ struct migration_options {
 	unsigned downtime_ms;    /* 0: MIGRATION_DEFAULT_DOWNTIME_MS */
 	unsigned bandwidth_mbps; /* 0: no limit (megabytes per second) */
 	unsigned max_rounds;     /* 0: MIGRATION_MAX_ROUNDS */
+	bool copy_disks;         /* writable disks' content too (vmm/migration_disks.h) */
 };
 
 struct migration_report {
@@ -34,6 +36,7 @@ struct migration_report {
 	uint64_t zero_pages;  /* ZERO sent (pages zeroed since sent) */
 	uint64_t final_pages; /* sent while paused */
 	uint64_t rate_kbps;   /* measured link rate, KB/s */
+	uint64_t disk_bytes;  /* --copy-disks: disk data sent */
 };
 
 /* Migrates m (running) over o->fd. 0: the target runs it now and m stays

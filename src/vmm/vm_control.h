@@ -16,8 +16,9 @@
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
  *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
  *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
- *    [,"bandwidth_mbps":N][,"max_rounds":N]} -> {"ok":true,"total_ms","downtime_ms","rounds",
- *                      "bytes","pages","final_pages","rate_kbps"} once the
+ *    [,"bandwidth_mbps":N][,"max_rounds":N][,"copy_disks":true]} -> {"ok":true,"total_ms",
+ *                      "downtime_ms","rounds","bytes","pages","final_pages","rate_kbps",
+ *                      "disk_bytes"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
  *                      a failure leaves the VM running here
  *   anything else      -> {"ok":false,"error":"..."}
@@ -63,6 +64,7 @@ struct vm_control_request {
 	unsigned buffer_pct, weight;
 	char to[128];     /* migrate: the target's address (checked) */
 	unsigned downtime_ms, bandwidth_mbps, max_rounds; /* migrate: 0 = the default */
+	bool copy_disks;  /* migrate: the writable disks' content too */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

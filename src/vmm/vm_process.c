@@ -125,7 +125,8 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 		return;
 	}
 	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
-					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds };
+					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds,
+					.copy_disks = req->copy_disks };
 	struct migration_report r;
 	struct nv_err err = { 0 };
 	if (migration_send(p->m, &mo, &r, &err) < 0) {
@@ -143,6 +144,8 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	add_int(o, "pages", r.pages);
 	add_int(o, "final_pages", r.final_pages);
 	add_int(o, "rate_kbps", r.rate_kbps);
+	if (req->copy_disks)
+		add_int(o, "disk_bytes", r.disk_bytes);
 }
 
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a

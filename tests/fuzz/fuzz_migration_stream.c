@@ -87,7 +87,7 @@ static size_t prologue(uint8_t *out, const struct vm_config *c)
 	const char *json = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
 	size_t jl = strlen(json), n = 0;
 	mig_header_put(out, MIG_START, 16);
-	mig_start_put(out + 8);
+	mig_start_put(out + 8, MIG_VERSION_MEMORY);
 	n = 24;
 	mig_header_put(out + n, MIG_CONFIG, (uint32_t)(16 + jl));
 	mig_config_put(out + n + 8, vm_config_ram_mib(c) << 20, c->cpus);
