@@ -135,7 +135,8 @@ int cmd_vm_migrate(int argc, char **argv)
 	       name, to, get_int(rep, "total_ms"), get_int(rep, "downtime_ms"), get_int(rep, "rounds"),
 	       bytes / 1e6, get_int(rep, "pages"), get_int(rep, "final_pages"), get_int(rep, "rate_kbps"));
 	if (copy_disks)
-		printf("VM %s: %.1f MB of disk data copied\n", name, get_int(rep, "disk_bytes") / 1e6);
+		printf("VM %s: %.1f MB of disk data copied (%ld blocks of 64 KiB again, written meanwhile)\n", name,
+		       get_int(rep, "disk_bytes") / 1e6, get_int(rep, "disk_blocks_again"));
 	json_object_put(rep);
 	/* The VMM answers, then ends and records Off; wait for that. */
 	for (int waited = 0; waited < 30000; waited += 50) {

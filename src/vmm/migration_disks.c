@@ -25,6 +25,7 @@ struct mig_disks {
 	struct copied_disk disks[MIG_MAX_DISKS];
 	unsigned n;
 	uint64_t sent;
+	uint64_t again; /* blocks sent again because the guest wrote them */
 	uint8_t *buf; /* one block */
 };
 
@@ -116,6 +117,7 @@ static int send_dirty(struct mig_disks *d, struct nv_err *err)
 			cd->dirty[k / 64] &= ~(1ULL << (k % 64));
 			if (send_block(d, cd, k, true, err) < 0)
 				return -1;
+			d->again++;
 		}
 	}
 	return 0;
@@ -154,6 +156,11 @@ int mig_disks_write(struct machine *m, unsigned index, uint64_t off, const void 
 uint64_t mig_disks_sent(const struct mig_disks *d)
 {
 	return d ? d->sent : 0;
+}
+
+uint64_t mig_disks_again(const struct mig_disks *d)
+{
+	return d ? d->again : 0;
 }
 
 void mig_disks_free(struct mig_disks *d)

@@ -41,6 +41,8 @@ uint64_t mig_disks_sent(const struct mig_disks *d);
  * copy's new file). 0, or -1 with err. */
 int mig_disks_write(struct machine *m, unsigned index, uint64_t off, const void *data, size_t len,
 		    struct nv_err *err);
+/* Blocks sent again because the guest wrote them after they were sent. */
+uint64_t mig_disks_again(const struct mig_disks *d);
 /* Stops the marking; NULL is fine. */
 void mig_disks_free(struct mig_disks *d);
 

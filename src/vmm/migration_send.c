@@ -300,6 +300,7 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 	/* Left on, logging would only cost speed: its failure is no failure. */
 	kvm_vm_dirty_log(&m->vm, false, NULL);
 	r->disk_bytes = mig_disks_sent(s.disks);
+	r->disk_blocks_again = mig_disks_again(s.disks);
 	mig_disks_free(s.disks);
 	r->total_ms = mono_ms() - s.start_ms;
 	free(s.dirty);

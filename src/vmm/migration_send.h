@@ -37,6 +37,7 @@ struct migration_report {
 	uint64_t final_pages; /* sent while paused */
 	uint64_t rate_kbps;   /* measured link rate, KB/s */
 	uint64_t disk_bytes;  /* --copy-disks: disk data sent */
+	uint64_t disk_blocks_again; /* of it, blocks the guest wrote after they went */
 };
 
 /* Migrates m (running) over o->fd. 0: the target runs it now and m stays

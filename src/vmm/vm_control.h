@@ -18,7 +18,7 @@
  *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
  *    [,"bandwidth_mbps":N][,"max_rounds":N][,"copy_disks":true]} -> {"ok":true,"total_ms",
  *                      "downtime_ms","rounds","bytes","pages","final_pages","rate_kbps",
- *                      "disk_bytes"} once the
+ *                      "disk_bytes","disk_blocks_again"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
  *                      a failure leaves the VM running here
  *   anything else      -> {"ok":false,"error":"..."}

@@ -146,6 +146,8 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	add_int(o, "rate_kbps", r.rate_kbps);
 	if (req->copy_disks)
 		add_int(o, "disk_bytes", r.disk_bytes);
+	if (req->copy_disks)
+		add_int(o, "disk_blocks_again", r.disk_blocks_again);
 }
 
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a
