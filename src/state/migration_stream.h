@@ -19,7 +19,8 @@
  *                   of 512, <= 2^50): the target makes the copy's file
  *   CONFIG    16 B + JSON: u64 RAM bytes, u32 vCPUs, u32 reserved (0), then the
  *                   VM's record as the state file's "config" section holds it
- *                   (<= 64 KiB); the target answers ACCEPT or REFUSE
+ *                   (<= 64 KiB); the target answers ACCEPT or REFUSE (REFUSE
+ *                   too for a START or DISKINFO it refused)
  *   PAGES     16 B + pages: u64 first page, u32 count (1..256), u32 0, then
  *                   count * 4096 bytes (pages first .. first+count-1)
  *   ZERO      16 B  u64 first page, u32 count (1..2^20), u32 0: these pages
