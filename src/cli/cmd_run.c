@@ -417,8 +417,8 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in, s
 				"the migration did not arrive: %s", err.msg);
 	}
 	if (in->ndisk_files)
-		fprintf(stderr, "nestvm: received %llu MB of disk data into %u new files (%s%s)\n",
-			(unsigned long long)(in->disk_bytes / 1000000), in->ndisk_files, in->disk_files[0],
+		fprintf(stderr, "nestvm: received %.1f MB of disk data into %u new files (%s%s)\n",
+			in->disk_bytes / 1e6, in->ndisk_files, in->disk_files[0],
 			in->ndisk_files > 1 ? ", ..." : "");
 	fprintf(stderr, "nestvm: received %llu pages (%llu zeroed again, %llu MB) in %lld ms\n",
 		(unsigned long long)in->pages, (unsigned long long)in->zero_pages,

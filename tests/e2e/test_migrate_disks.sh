@@ -126,7 +126,7 @@ again=$(sed -n 's/.*disk data copied (\([0-9]*\) blocks of 64 KiB again.*/\1/p' 
 	t_not_ok "the guest wrote to its disks during the migration" "${again:-no} blocks again, ticks ${n0:-none} to ${n1:-none}"
 t_wait_for "$tmp/m.out.err" 'migrated VM runs here' 30 >/dev/null
 out=$(cat "$tmp/m.out.err")
-t_has "the target made the copies in the storage folder" "received [0-9]+ MB of disk data into 2 new files \($store/data.raw, \.\.\.\)"
+t_has "the target made the copies in the storage folder" "received [0-9.]+ MB of disk data into 2 new files \($store/data.raw, \.\.\.\)"
 if t_wait_for "$tmp/m.out" 'V-ok=' $((T + 60)); then t_ok "the guest finishes on the target"
 else t_not_ok "the guest finishes on the target" "$(tail -c 300 "$tmp/m.out" | tr '\n' '|') $(tail -c 300 "$tmp/m.out.err")"; fi
 out=$(tr -d '\r' <"$tmp/m.out")

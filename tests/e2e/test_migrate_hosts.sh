@@ -140,7 +140,7 @@ fi
 has "host A: n is Off there, migrated" "$A" '^A: migrated: state Off'
 has "host B: the migrated VM runs there" "$B" 'the migrated VM runs here'
 has "host A: the disks went along, blocks written meanwhile again" "$A" 'VM n: [0-9.]+ MB of disk data copied \([0-9]+ blocks of 64 KiB again'
-has "host B: the target made the copies" "$B" 'received [0-9]+ MB of disk data into 2 new files'
+has "host B: the target made the copies" "$B" 'received [0-9.]+ MB of disk data into 2 new files'
 has "host B: the raw copy holds the marker and the sectors L2 wrote, no hole" "$B" '^B: copy raw: before=BEFORE-raw in-a-row=[1-9][0-9]* holes=0$'
 has "host B: the qcow2 copy holds the marker and the sectors L2 wrote, no hole" "$B" '^B: copy qcow2: before=BEFORE-qcow in-a-row=[1-9][0-9]* holes=0$'
 has "host B: qemu-img check passes on the qcow2 copy" "$B" '^B: copy qcow2: qemu-img check passes$'
