@@ -20,7 +20,7 @@ _nestvm_opts() {
 	case $1 in
 	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
 		--dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --run-as --help ;;
+		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --storage-path --run-as --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --link --ip --help ;;
@@ -34,8 +34,8 @@ _nestvm_opts() {
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
-	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --pause-to-converge --progress --help ;;
-	"vm receive") echo --listen --timeout --help ;;
+	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --pause-to-converge --copy-disks --progress --help ;;
+	"vm receive") echo --listen --timeout --storage-path --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
@@ -46,7 +46,7 @@ _nestvm_opts() {
 _nestvm_takes_value() {
 	case $1 in
 	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
-		--save-on-exit | --restore | --incoming | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
+		--save-on-exit | --restore | --incoming | --storage-path | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
 		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;
@@ -122,7 +122,7 @@ _nestvm() {
 	if [[ $prev == -* ]] && _nestvm_takes_value "$prev" "$key"; then
 		case $prev in
 		--kernel | --initrd | --disk | --facts | --kvm-device) COMPREPLY=($(compgen -f -- "$cur")) ;;
-		--save-on-exit | --restore) COMPREPLY=($(compgen -d -- "$cur")) ;;
+		--save-on-exit | --restore | --storage-path) COMPREPLY=($(compgen -d -- "$cur")) ;;
 		--expose-virtualization-extensions | --nested | --mac-spoofing | --host-loopback | --dynamic-memory)
 			COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
 		--device) COMPREPLY=($(compgen -W "rng balloon" -- "$cur")) ;;

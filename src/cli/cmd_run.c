@@ -20,6 +20,7 @@
 #include "vmm/machine.h"
 #include "state/migration_channel.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_disks.h"
 #include "vmm/migration_receive.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
@@ -35,6 +36,7 @@ struct run_args {
 	const char *save_dir;    /* --save-on-exit */
 	const char *restore_dir; /* --restore */
 	const char *incoming;    /* --incoming */
+	char storage_path[VM_PATH_MAX]; /* --storage-path, absolute ("" none) */
 	const char *run_as;      /* --run-as */
 	bool cold;               /* --cold */
 	bool settings_given;     /* any option --restore replaces */
@@ -80,6 +82,10 @@ static void run_usage(FILE *f)
 		"                        `nestvm vm migrate NAME --to ADDR` moves here; the VM\n"
 		"                        settings given (--memory, --cpus, --nested, --device,\n"
 		"                        --nic) are what this target accepts\n"
+	"  --storage-path DIR    with --incoming: the disks a source copies (`vm migrate\n"
+	"                        --copy-disks`) are made in DIR under their file names\n"
+	"                        (never over an existing file); without it, at the source's\n"
+	"                        paths, which must not exist here\n"
 		"  --cold                boot the default guest even where it could start from its\n"
 		"                        warm-start snapshot (taken at the first run of the same\n"
 		"                        settings and files; later runs start from it)\n"
@@ -98,7 +104,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
 	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD,
-	       O_INCOMING };
+	       O_INCOMING, O_STORAGE_PATH };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -118,6 +124,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "cold", no_argument, NULL, O_COLD },
 		{ "incoming", required_argument, NULL, O_INCOMING },
+		{ "storage-path", required_argument, NULL, O_STORAGE_PATH },
 		VM_MEMORY_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -137,6 +144,17 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_SAVE_ON_EXIT: a->save_dir = optarg; break;
 		case O_RESTORE: a->restore_dir = optarg; break;
 		case O_INCOMING: a->incoming = optarg; break;
+		case O_STORAGE_PATH: {
+			struct stat sb;
+			char *abs = realpath(optarg, NULL);
+			bool dir = abs && stat(abs, &sb) == 0 && S_ISDIR(sb.st_mode) && strlen(abs) < sizeof(a->storage_path);
+			if (dir)
+				snprintf(a->storage_path, sizeof(a->storage_path), "%s", abs);
+			free(abs);
+			if (!dir)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path '%s': not an existing folder", optarg);
+			break;
+		}
 		case O_RUN_AS: a->run_as = optarg; break;
 		case O_COLD: a->cold = true; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;
@@ -189,6 +207,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
 	if (a->incoming && (a->restore_dir || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--incoming continues a migrated VM: give it no --restore or command");
+	if (a->storage_path[0] && !a->incoming)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path is where --incoming puts copied disks: give --incoming too");
 	if (a->incoming) {
 		struct mig_addr addr;
 		struct nv_err e = { 0 };
@@ -364,6 +384,13 @@ static int incoming_prepare(void *opaque, const struct vm_config *config, int me
 	return b->m ? 0 : -1;
 }
 
+static int incoming_disk_write(void *opaque, unsigned index, uint64_t off, const uint8_t *data, uint32_t len,
+			       struct nv_err *err)
+{
+	struct incoming_build *b = opaque;
+	return mig_disks_write(b->m, index, off, data, len, err);
+}
+
 /* --incoming: the VM's RAM and state from a source, checked against what
  * this command line describes, into b->m. Returns -1 to go on, or an exit
  * status. */
@@ -371,7 +398,8 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in, s
 {
 	struct nv_err err = { 0 };
 	const char *tmp = getenv("TMPDIR");
-	const struct migration_prepare prep = { .fn = incoming_prepare, .opaque = b };
+	const struct migration_prepare prep = { .fn = incoming_prepare, .opaque = b, .disk_write = incoming_disk_write,
+						.storage_dir = a->storage_path[0] ? a->storage_path : NULL };
 	fprintf(stderr, "nestvm: waiting for a migrating VM at %s\n", a->incoming);
 	int rc = migration_receive(a->incoming, -1, &a->vm, tmp && tmp[0] ? tmp : "/tmp", &prep, in, &err);
 	/* The state's settings must be those it was built from (the stream
@@ -388,6 +416,10 @@ static int receive_incoming(struct run_args *a, struct migration_incoming *in, s
 		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT,
 				"the migration did not arrive: %s", err.msg);
 	}
+	if (in->ndisk_files)
+		fprintf(stderr, "nestvm: received %.1f MB of disk data into %u new files (%s%s)\n",
+			in->disk_bytes / 1e6, in->ndisk_files, in->disk_files[0],
+			in->ndisk_files > 1 ? ", ..." : "");
 	fprintf(stderr, "nestvm: received %llu pages (%llu zeroed again, %llu MB) in %lld ms\n",
 		(unsigned long long)in->pages, (unsigned long long)in->zero_pages,
 		(unsigned long long)(in->bytes / 1000000), (long long)in->receive_ms);

@@ -23,7 +23,7 @@
 
 static const char usage[] =
 	"usage: nestvm vm migrate NAME --to unix:PATH|tcp:ADDR:PORT [--downtime-ms N] [--bandwidth MBPS]\n"
-	"       [--max-rounds N] [--pause-to-converge] [--progress]\n"
+	"       [--max-rounds N] [--pause-to-converge] [--copy-disks] [--progress]\n"
 	"Moves a running VM, with any VMs it runs itself, to the target waiting at the address\n"
 	"(`nestvm vm receive NAME --listen ADDR` there, or `nestvm run --incoming ADDR` with the\n"
 	"same --memory, --cpus, --nested and devices). Its memory is copied while it runs; it pauses only for the last round, at\n"
@@ -34,7 +34,13 @@ static const char usage[] =
 	"what the rest takes; the report says so). The VM is Off here once the target runs it;\n"
 	"if anything fails it runs on here. On a terminal a progress line shows the round, the\n"
 	"MB sent and left and how fast the guest writes; --progress prints it without one too\n"
-	"(a line each, on stderr).\n";
+	"(a line each, on stderr).\n"
+	"Disks stay where they are: their paths must be valid on the target too (shared\n"
+	"storage). --copy-disks copies each writable disk's content along (raw and qcow2,\n"
+	"blocks the guest writes meanwhile too) for a target that shares nothing: it makes\n"
+	"new files (`vm receive NAME --listen ADDR --storage-path DIR`, or `run --incoming`'s);\n"
+	"read-only disks are not copied and must exist at the same path there. The files here\n"
+	"stay as they were.\n";
 
 static long get_int(struct json_object *o, const char *key)
 {
@@ -62,7 +68,7 @@ static void show_progress(void *opaque, struct json_object *v)
 
 int cmd_vm_migrate(int argc, char **argv)
 {
-	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS, O_PAUSE_TO_CONVERGE, O_PROGRESS };
+	enum { O_TO = 256, O_DOWNTIME, O_BANDWIDTH, O_MAX_ROUNDS, O_PAUSE_TO_CONVERGE, O_PROGRESS, O_COPY_DISKS };
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "downtime-ms", required_argument, NULL, O_DOWNTIME },
@@ -70,18 +76,20 @@ int cmd_vm_migrate(int argc, char **argv)
 		{ "max-rounds", required_argument, NULL, O_MAX_ROUNDS },
 		{ "pause-to-converge", no_argument, NULL, O_PAUSE_TO_CONVERGE },
 		{ "progress", no_argument, NULL, O_PROGRESS },
+		{ "copy-disks", no_argument, NULL, O_COPY_DISKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL;
 	unsigned long downtime = 0, bandwidth = 0, rounds = 0;
-	bool pause_to_converge = false, progress = false;
+	bool pause_to_converge = false, progress = false, copy_disks = false;
 	opterr = 0;
 	optind = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) { /* NAME anywhere */
 		switch (o) {
 		case O_TO: to = optarg; break;
+		case O_COPY_DISKS: copy_disks = true; break;
 		case O_DOWNTIME:
 			if (parse_uint(optarg, 1, 60000, &downtime) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--downtime-ms '%s': a number of milliseconds, 1 to 60000", optarg);
@@ -133,6 +141,8 @@ int cmd_vm_migrate(int argc, char **argv)
 		json_object_object_add(req, "max_rounds", json_object_new_int64((int64_t)rounds));
 	if (pause_to_converge)
 		json_object_object_add(req, "pause_to_converge", json_object_new_boolean(1));
+	if (copy_disks)
+		json_object_object_add(req, "copy_disks", json_object_new_boolean(1));
 	struct progress_line pl = { .tty = isatty(STDERR_FILENO) };
 	if (pl.tty)
 		fprintf(stderr, "nestvm: migrating VM %s to %s...\n", name, to);
@@ -163,6 +173,9 @@ int cmd_vm_migrate(int argc, char **argv)
 	       name, to, get_int(rep, "total_ms"), get_int(rep, "downtime_ms"), get_int(rep, "rounds"),
 	       bytes / 1e6, get_int(rep, "pages"), get_int(rep, "final_pages"), get_int(rep, "rate_kbps"),
 	       by_pausing ? "; converged by pausing: the guest wrote faster than the link carried it" : "");
+	if (copy_disks)
+		printf("VM %s: %.1f MB of disk data copied (%ld blocks of 64 KiB again, written meanwhile)\n", name,
+		       get_int(rep, "disk_bytes") / 1e6, get_int(rep, "disk_blocks_again"));
 	json_object_put(rep);
 	/* The VMM answers, then ends and records Off; wait for that. */
 	for (int waited = 0; waited < 30000; waited += 50) {

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +28,15 @@
 
 static const char usage[] =
 	"usage: nestvm vm receive NAME --listen unix:PATH|tcp:ADDR:PORT [--timeout SECONDS]\n"
+	"       [--storage-path DIR]\n"
 	"Makes VM NAME here from a VM that `nestvm vm migrate SOURCE --to ADDR` sends from\n"
 	"another host (or this one): NAME is Receiving while its VMM waits at ADDR, takes the\n"
 	"source's settings (memory, vCPUs, the extensions, disks at the same paths, adapters on\n"
 	"the switches of the same names, the same MACs) and runs on from where the source was\n"
-	"(Running). No source within --timeout seconds (default 600; 0: no limit), or a\n"
-	"migration that fails, and NAME is gone again; the source runs on.\n";
+	"(Running). Disks the source copies along (`vm migrate --copy-disks`) become new files\n"
+	"in --storage-path DIR (each under its file name; without it at the source's path),\n"
+	"never over an existing file. No source within --timeout seconds (default 600; 0: no\n"
+	"limit), or a migration that fails, and NAME is gone again; the source runs on.\n";
 
 static int remove_failed(const char *name, int status)
 {
@@ -45,14 +51,16 @@ static int remove_failed(const char *name, int status)
 
 int cmd_vm_receive(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_TIMEOUT };
+	enum { O_LISTEN = 256, O_TIMEOUT, O_STORAGE_PATH };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "storage-path", required_argument, NULL, O_STORAGE_PATH },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL;
+	char storage[VM_PATH_MAX] = "";
 	unsigned long timeout_s = RECEIVE_DEFAULT_TIMEOUT_S;
 	opterr = 0;
 	optind = 1;
@@ -64,6 +72,17 @@ int cmd_vm_receive(int argc, char **argv)
 			if (parse_uint(optarg, 0, 86400, &timeout_s) < 0)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--timeout '%s': seconds, 0 (no limit) to 86400", optarg);
 			break;
+		case O_STORAGE_PATH: {
+			struct stat sb;
+			char *abs = realpath(optarg, NULL);
+			bool dir = abs && stat(abs, &sb) == 0 && S_ISDIR(sb.st_mode) && strlen(abs) < sizeof(storage);
+			if (dir)
+				snprintf(storage, sizeof(storage), "%s", abs);
+			free(abs);
+			if (!dir)
+				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path '%s': not an existing folder", optarg);
+			break;
+		}
 		case 'h':
 			printf("%s", usage);
 			return 0;
@@ -96,7 +115,8 @@ int cmd_vm_receive(int argc, char **argv)
 	int pipefd[2] = { -1, -1 };
 	char ms[24];
 	snprintf(ms, sizeof(ms), "%lu", timeout_s * 1000);
-	const char *extra[] = { "--incoming", listen, "--incoming-timeout-ms", ms, NULL };
+	const char *extra[] = { "--incoming", listen, "--incoming-timeout-ms", ms,
+				storage[0] ? "--storage-path" : NULL, storage, NULL };
 	if (lock_fd < 0 || (pipe2(pipefd, O_CLOEXEC) < 0 && nv_err_host(&err, "pipe: %s", strerror(errno))) ||
 	    vm_lifecycle_spawn_daemon(name, lock_fd, pipefd[1], extra, &err) < 0) {
 		struct nv_err ignored = { 0 };

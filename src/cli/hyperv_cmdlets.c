@@ -252,8 +252,9 @@ static const struct hv_param checkpoint_vm[] = {
 static const struct hv_param move_vm[] = {
 	VM_NAME,
 	{ "DestinationHost", NULL, HV_TEXT, HV_REQUIRED | HV_MANUAL, NULL, NULL },
-	UNSUP("IncludeStorage", "nestvm's vm migrate leaves disks where they are (storage both hosts see)"),
-	UNSUP("DestinationStoragePath", "nestvm's vm migrate leaves disks where they are (storage both hosts see)"),
+	{ "IncludeStorage", NULL, HV_FLAG, 0, "--copy-disks", NULL },
+	UNSUP("DestinationStoragePath",
+	      "the target says where copied disks go: nestvm vm receive NAME --listen ADDR --storage-path DIR there"),
 	END,
 };
 

@@ -589,6 +589,16 @@ int vm_runtime_from_json(struct json_object *o, const char *file, struct vm_runt
 	return parse_runtime(&p, o, rt);
 }
 
+/* Only white space in text[from, len): the text need not end in a NUL (a
+ * migration's CONFIG is followed by the next message's bytes, or nothing). */
+static bool blank_to_end(const char *text, size_t from, size_t len)
+{
+	for (size_t i = from; i < len; i++)
+		if (!strchr(" \t\r\n", text[i]) || !text[i])
+			return false;
+	return true;
+}
+
 int vm_record_parse_text(const char *text, size_t len, const char *file, struct vm_record *r,
 			 struct nv_err *err)
 {
@@ -602,8 +612,7 @@ int vm_record_parse_text(const char *text, size_t len, const char *file, struct 
 		ret = nv_err_input(err, "%s: not valid JSON: it ends too early (truncated?)", file);
 	else if (!doc)
 		ret = nv_err_input(err, "%s: not valid JSON: %s", file, json_tokener_error_desc(je));
-	else if (strspn(text + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		 len - json_tokener_get_parse_end(tok))
+	else if (!blank_to_end(text, json_tokener_get_parse_end(tok), len))
 		ret = nv_err_input(err, "%s: not valid JSON: text after the document", file);
 	else
 		ret = vm_record_from_json(doc, file, r, err);

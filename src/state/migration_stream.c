@@ -8,7 +8,8 @@ static const char *const names[] = {
 	[MIG_START] = "START",       [MIG_CONFIG] = "CONFIG",     [MIG_PAGES] = "PAGES",
 	[MIG_ZERO] = "ZERO",         [MIG_STATE] = "STATE",       [MIG_COMPLETE] = "COMPLETE",
 	[MIG_ABANDON] = "ABANDON",   [MIG_ACCEPT] = "ACCEPT",     [MIG_REFUSE] = "REFUSE",
-	[MIG_RESUMED] = "RESUMED",   [MIG_FAILED] = "FAILED",
+	[MIG_RESUMED] = "RESUMED",   [MIG_FAILED] = "FAILED",     [MIG_DISKINFO] = "DISKINFO",
+	[MIG_DISK] = "DISK",
 };
 
 const char *mig_type_name(unsigned type)
@@ -35,6 +36,8 @@ static void type_cap(unsigned type, uint32_t *max, bool *exact)
 	case MIG_PAGES: *max = MIG_RANGE_BYTES + MIG_MAX_BATCH * MIG_PAGE; break;
 	case MIG_ZERO: *max = MIG_RANGE_BYTES; *exact = true; break;
 	case MIG_STATE: *max = MIG_MAX_STATE; break;
+	case MIG_DISKINFO: *max = MIG_DISK_HEAD; *exact = true; break;
+	case MIG_DISK: *max = MIG_DISK_HEAD + MIG_MAX_DISK_CHUNK; break;
 	case MIG_COMPLETE:
 	case MIG_ACCEPT:
 	case MIG_RESUMED: *max = 0; *exact = true; break;
@@ -46,7 +49,7 @@ int mig_header_parse(const uint8_t in[MIG_HEADER_BYTES], struct mig_hdr *h, stru
 {
 	unsigned type = le_get16(in);
 	uint32_t len = le_get32(in + 4);
-	if (type < MIG_START || type > MIG_FAILED)
+	if (type < MIG_START || type > MIG_DISK)
 		return nv_err_input(err, "migration stream: unknown message type %u", type);
 	if (le_get16(in + 2) != 0)
 		return nv_err_input(err, "migration stream: %s: reserved field is not 0", mig_type_name(type));
@@ -61,10 +64,10 @@ int mig_header_parse(const uint8_t in[MIG_HEADER_BYTES], struct mig_hdr *h, stru
 	return 0;
 }
 
-void mig_start_put(uint8_t out[16])
+void mig_start_put(uint8_t out[16], uint32_t version)
 {
 	memcpy(out, MIG_MAGIC, 8);
-	le_put32(out + 8, MIG_VERSION);
+	le_put32(out + 8, version);
 	le_put32(out + 12, MIG_PAGE);
 }
 
@@ -73,6 +76,21 @@ void mig_range_put(uint8_t out[MIG_RANGE_BYTES], uint64_t first, uint32_t count)
 	le_put64(out, first);
 	le_put32(out + 8, count);
 	le_put32(out + 12, 0);
+}
+
+void mig_diskinfo_put(uint8_t out[MIG_DISK_HEAD], uint32_t index, unsigned format, uint64_t size)
+{
+	le_put32(out, index);
+	le_put16(out + 4, (uint16_t)format);
+	le_put16(out + 6, 0);
+	le_put64(out + 8, size);
+}
+
+void mig_disk_put(uint8_t out[MIG_DISK_HEAD], uint32_t index, uint64_t offset)
+{
+	le_put32(out, index);
+	le_put32(out + 4, 0);
+	le_put64(out + 8, offset);
 }
 
 void mig_config_put(uint8_t out[16], uint64_t ram_bytes, uint32_t cpus)
@@ -89,26 +107,30 @@ void mig_rx_init(struct mig_rx *rx, const struct mig_rx_ops *ops, void *opaque)
 	rx->opaque = opaque;
 }
 
-static bool allowed(enum mig_rx_phase phase, unsigned type)
+static bool allowed(const struct mig_rx *rx, unsigned type)
 {
+	enum mig_rx_phase phase = rx->phase;
 	if (type == MIG_ABANDON)
 		return phase != MIG_RX_COMPLETE;
+	bool disks = rx->version >= MIG_VERSION_DISKS;
 	switch (phase) {
 	case MIG_RX_START: return type == MIG_START;
-	case MIG_RX_CONFIG: return type == MIG_CONFIG;
-	case MIG_RX_MEMORY: return type == MIG_PAGES || type == MIG_ZERO || type == MIG_STATE;
+	case MIG_RX_CONFIG: return type == MIG_CONFIG || (disks && type == MIG_DISKINFO);
+	case MIG_RX_MEMORY:
+		return type == MIG_PAGES || type == MIG_ZERO || type == MIG_STATE || (disks && type == MIG_DISK);
 	case MIG_RX_STATE_DONE: return type == MIG_COMPLETE;
 	case MIG_RX_COMPLETE: return false;
 	}
 	return false;
 }
 
-static const char *expected(enum mig_rx_phase phase)
+static const char *expected(const struct mig_rx *rx)
 {
-	switch (phase) {
+	bool disks = rx->version >= MIG_VERSION_DISKS;
+	switch (rx->phase) {
 	case MIG_RX_START: return "START";
-	case MIG_RX_CONFIG: return "CONFIG";
-	case MIG_RX_MEMORY: return "PAGES, ZERO or STATE";
+	case MIG_RX_CONFIG: return disks ? "DISKINFO or CONFIG" : "CONFIG";
+	case MIG_RX_MEMORY: return disks ? "PAGES, ZERO, DISK or STATE" : "PAGES, ZERO or STATE";
 	case MIG_RX_STATE_DONE: return "COMPLETE";
 	default: return "nothing more";
 	}
@@ -119,23 +141,69 @@ int mig_rx_header(const struct mig_rx *rx, const uint8_t in[MIG_HEADER_BYTES], s
 {
 	if (mig_header_parse(in, h, err) < 0)
 		return -1;
-	if (!allowed(rx->phase, h->type))
+	if (!allowed(rx, h->type))
 		return nv_err_input(err, "migration stream: %s where %s was expected", mig_type_name(h->type),
-				    expected(rx->phase));
+				    expected(rx));
 	return 0;
 }
 
-static int rx_start(const uint8_t *p, struct nv_err *err)
+static int rx_start(struct mig_rx *rx, const uint8_t *p, struct nv_err *err)
 {
 	if (memcmp(p, MIG_MAGIC, 8) != 0)
 		return nv_err_input(err, "migration stream: START: not a nestvm migration (bad magic)");
 	uint32_t v = le_get32(p + 8), page = le_get32(p + 12);
-	if (v != MIG_VERSION)
-		return nv_err_input(err, "migration stream: START: protocol version %u (this nestvm speaks %u)", v,
-				    MIG_VERSION);
+	if (v < MIG_VERSION_MEMORY || v > MIG_VERSION)
+		return nv_err_input(err, "migration stream: START: protocol version %u (this nestvm speaks %u to %u)", v,
+				    MIG_VERSION_MEMORY, MIG_VERSION);
+	if (v >= MIG_VERSION_DISKS && !rx->ops->disk_info)
+		return nv_err_input(err, "migration stream: START: the source copies disks, which this target does not take");
 	if (page != MIG_PAGE)
 		return nv_err_input(err, "migration stream: START: page size %u (expected %u)", page, MIG_PAGE);
+	rx->version = v;
 	return 0;
+}
+
+static int rx_diskinfo(struct mig_rx *rx, const uint8_t *p, struct nv_err *err)
+{
+	uint32_t index = le_get32(p);
+	unsigned format = le_get16(p + 4);
+	uint64_t size = le_get64(p + 8);
+	if (le_get16(p + 6) != 0)
+		return nv_err_input(err, "migration stream: DISKINFO: reserved field is not 0");
+	if (index >= MIG_MAX_DISKS)
+		return nv_err_input(err, "migration stream: DISKINFO: disk %u (at most %u disks)", index, MIG_MAX_DISKS);
+	if (rx->disk_size[index])
+		return nv_err_input(err, "migration stream: DISKINFO: disk %u announced twice", index);
+	if (format != MIG_DISK_RAW && format != MIG_DISK_QCOW2)
+		return nv_err_input(err, "migration stream: DISKINFO: disk %u: unknown format %u", index, format);
+	if (size == 0 || size % MIG_DISK_SECTOR || size > MIG_MAX_DISK_SIZE)
+		return nv_err_input(err, "migration stream: DISKINFO: disk %u: size of %llu bytes", index,
+				    (unsigned long long)size);
+	if (rx->ops->disk_info(rx->opaque, index, format, size, err) < 0)
+		return -1;
+	rx->disk_size[index] = size;
+	return 0;
+}
+
+static int rx_disk(struct mig_rx *rx, const struct mig_hdr *h, const uint8_t *p, struct nv_err *err)
+{
+	if (h->length < MIG_DISK_HEAD)
+		return nv_err_input(err, "migration stream: DISK: %u bytes, shorter than its head", h->length);
+	uint32_t index = le_get32(p), len = h->length - MIG_DISK_HEAD;
+	uint64_t off = le_get64(p + 8);
+	if (le_get32(p + 4) != 0)
+		return nv_err_input(err, "migration stream: DISK: reserved field is not 0");
+	if (index >= MIG_MAX_DISKS || !rx->disk_size[index])
+		return nv_err_input(err, "migration stream: DISK: disk %u was not announced", index);
+	if (len == 0 || len % MIG_DISK_SECTOR || off % MIG_DISK_SECTOR)
+		return nv_err_input(err, "migration stream: DISK: disk %u: %u bytes at %llu (512-byte sectors only)",
+				    index, len, (unsigned long long)off);
+	uint64_t size = rx->disk_size[index];
+	if (off >= size || len > size - off)
+		return nv_err_input(err, "migration stream: DISK: disk %u: bytes %llu+%u outside its %llu", index,
+				    (unsigned long long)off, len, (unsigned long long)size);
+	rx->disk_bytes += len;
+	return rx->ops->disk(rx->opaque, index, off, p + MIG_DISK_HEAD, len, err);
 }
 
 static int rx_config(struct mig_rx *rx, const uint8_t *p, uint32_t len, struct nv_err *err)
@@ -191,13 +259,13 @@ static void text_copy(char *out, const uint8_t *p, uint32_t len)
 int mig_rx_message(struct mig_rx *rx, const struct mig_hdr *h, const uint8_t *payload,
 		   struct nv_err *err)
 {
-	if (!allowed(rx->phase, h->type))
+	if (!allowed(rx, h->type))
 		return nv_err_input(err, "migration stream: %s where %s was expected", mig_type_name(h->type),
-				    expected(rx->phase));
+				    expected(rx));
 	rx->bytes += MIG_HEADER_BYTES + (uint64_t)h->length;
 	switch (h->type) {
 	case MIG_START:
-		if (rx_start(payload, err) < 0)
+		if (rx_start(rx, payload, err) < 0)
 			return -1;
 		rx->phase = MIG_RX_CONFIG;
 		return 0;
@@ -206,9 +274,13 @@ int mig_rx_message(struct mig_rx *rx, const struct mig_hdr *h, const uint8_t *pa
 			return -1;
 		rx->phase = MIG_RX_MEMORY;
 		return 0;
+	case MIG_DISKINFO:
+		return rx_diskinfo(rx, payload, err);
 	case MIG_PAGES:
 	case MIG_ZERO:
 		return rx_range(rx, h, payload, err);
+	case MIG_DISK:
+		return rx_disk(rx, h, payload, err);
 	case MIG_STATE:
 		if (rx->ops->state(rx->opaque, payload, h->length, err) < 0)
 			return -1;
@@ -224,7 +296,7 @@ int mig_rx_message(struct mig_rx *rx, const struct mig_hdr *h, const uint8_t *pa
 	}
 	default:
 		return nv_err_input(err, "migration stream: %s where %s was expected", mig_type_name(h->type),
-				    expected(rx->phase));
+				    expected(rx));
 	}
 }
 

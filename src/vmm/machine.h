@@ -128,6 +128,9 @@ void machine_new_generation(struct machine *m, bool notify);
  * 0, or -1 with err. */
 int machine_disks_branch(struct machine *m, const char (*overlays)[VM_PATH_MAX], unsigned n,
 			 struct nv_err *err);
+/* Disk index's device (its copy during a migration), or NULL. */
+struct virtio_blk;
+struct virtio_blk *machine_disk(struct machine *m, unsigned index);
 /* Memory through the VM's virtio-balloon (`--device balloon`, or dynamic
  * memory's): the guest should keep mib of its RAM and give the rest back.
  * An input error without a balloon or above its RAM. */

@@ -272,6 +272,11 @@ static struct virtio_blk *disk_device(struct machine *m, unsigned index)
 	return d ? d->dev : NULL;
 }
 
+struct virtio_blk *machine_disk(struct machine *m, unsigned index)
+{
+	return disk_device(m, index);
+}
+
 /* Disk index back on image path, the overlay made for it gone. */
 static void unbranch(struct machine *m, unsigned index, const char *path)
 {

@@ -12,6 +12,7 @@
 #include "state/migration_channel.h"
 #include "util/file_io.h"
 #include "util/mono_clock.h"
+#include "vmm/migration_disk_files.h"
 
 #define IDLE_TIMEOUT_MS 60000 /* a source silent this long has gone */
 
@@ -22,7 +23,36 @@ struct receiver {
 	int memory_fd;
 	char memory_path[VM_PATH_MAX + 16];
 	char state_path[VM_PATH_MAX + 16];
+	struct { unsigned format; uint64_t size; } disks[MIG_MAX_DISKS]; /* announced: size > 0 */
 };
+
+static int on_disk_info(void *opaque, uint32_t index, unsigned format, uint64_t size, struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	r->disks[index].format = format;
+	r->disks[index].size = size;
+	return 0;
+}
+
+/* Each announced disk: a writable disk of the record, of its size; its new
+ * file made, and the record (what the machine is built from) naming it. */
+static int make_disk_files(struct receiver *r, struct vm_config *c, struct nv_err *err)
+{
+	for (unsigned i = 0; i < MIG_MAX_DISKS; i++) {
+		if (!r->disks[i].size)
+			continue;
+		if (i >= c->ndisks || c->disks[i].readonly)
+			return nv_err_input(err, "migration stream: DISKINFO: disk %u is not a writable disk of the VM", i);
+		struct migration_incoming *in = r->in;
+		char *path = in->disk_files[in->ndisk_files];
+		if (mig_disk_file_path(r->prep->storage_dir, c->disks[i].path, path, VM_PATH_MAX, err) < 0 ||
+		    mig_disk_file_create(path, r->disks[i].format, r->disks[i].size, err) < 0)
+			return -1;
+		in->ndisk_files++;
+		snprintf(c->disks[i].path, sizeof(c->disks[i].path), "%s", path);
+	}
+	return 0;
+}
 
 static int on_config(void *opaque, uint64_t ram, uint32_t cpus, const char *json, size_t len,
 		     struct nv_err *err)
@@ -36,7 +66,7 @@ static int on_config(void *opaque, uint64_t ram, uint32_t cpus, const char *json
 		return nv_err_input(err, "migration stream: CONFIG: %u vCPUs and %llu bytes, but its record says %u and %llu MiB",
 				    cpus, (unsigned long long)ram, rec.config.cpus,
 				    (unsigned long long)vm_config_ram_mib(&rec.config));
-	if (r->expect && vm_migration_check(r->expect, &rec.config, err) < 0)
+	if ((r->expect && vm_migration_check(r->expect, &rec.config, err) < 0) || make_disk_files(r, &rec.config, err) < 0)
 		return -1;
 	r->memory_fd = memory_file_create(r->memory_path, ram, err);
 	if (r->memory_fd < 0)
@@ -74,7 +104,16 @@ static int on_state(void *opaque, const uint8_t *image, size_t len, struct nv_er
 	return 0;
 }
 
-static const struct mig_rx_ops ops = { .config = on_config, .pages = on_pages, .zero = on_zero, .state = on_state };
+static int on_disk(void *opaque, uint32_t index, uint64_t off, const uint8_t *data, uint32_t len, struct nv_err *err)
+{
+	struct receiver *r = opaque;
+	return r->prep->disk_write(r->prep->opaque, index, off, data, len, err);
+}
+
+static const struct mig_rx_ops ops = { .config = on_config, .pages = on_pages, .zero = on_zero, .state = on_state,
+				       .disk_info = on_disk_info, .disk = on_disk };
+static const struct mig_rx_ops ops_memory_only = { .config = on_config, .pages = on_pages, .zero = on_zero,
+						   .state = on_state };
 
 /* Message after message until COMPLETE. */
 static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *err)
@@ -102,8 +141,9 @@ static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *
 		if (mig_recv_exact(in->fd, buf, h.length, IDLE_TIMEOUT_MS, err) < 0)
 			break;
 		bool was_config = h.type == MIG_CONFIG;
+		bool before_accept = rx->phase < MIG_RX_MEMORY;
 		rc = mig_rx_message(rx, &h, buf, err);
-		if (was_config) {
+		if (was_config || (before_accept && rc < 0)) { /* the source waits for a word */
 			enum mig_type t = rc < 0 ? MIG_REFUSE : MIG_ACCEPT;
 			size_t n = rc < 0 ? strlen(err->msg) : 0;
 			if (mig_send(in->fd, t, err->msg, n, NULL, 0, rc < 0 ? NULL : err) < 0)
@@ -114,6 +154,7 @@ static int receive_stream(struct receiver *r, struct mig_rx *rx, struct nv_err *
 	in->pages = rx->pages;
 	in->zero_pages = rx->zero_pages;
 	in->bytes = rx->bytes;
+	in->disk_bytes = rx->disk_bytes;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -148,7 +189,7 @@ int migration_receive(const char *listen, int timeout_ms, const struct vm_config
 	snprintf(r.memory_path, sizeof(r.memory_path), "%s/%s", in->dir, MACHINE_MEMORY_FILE);
 	snprintf(r.state_path, sizeof(r.state_path), "%s/%s", in->dir, MACHINE_STATE_FILE);
 	struct mig_rx rx;
-	mig_rx_init(&rx, &ops, &r);
+	mig_rx_init(&rx, prep && prep->disk_write ? &ops : &ops_memory_only, &r);
 	int rc = receive_stream(&r, &rx, err);
 	if (r.memory_fd >= 0)
 		close(r.memory_fd);
@@ -177,6 +218,10 @@ void migration_incoming_end(struct migration_incoming *in, bool ok, const char *
 		in->fd = -1;
 	}
 	machine_saved_free(&in->saved);
+	for (unsigned i = 0; i < in->ndisk_files; i++)
+		if (!ok) /* partial copies: the VM runs on at the source */
+			unlink(in->disk_files[i]);
+	in->ndisk_files = 0;
 	if (in->dir[0]) {
 		char p[VM_PATH_MAX + 16];
 		snprintf(p, sizeof(p), "%s/%s", in->dir, MACHINE_MEMORY_FILE);

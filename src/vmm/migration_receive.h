@@ -21,6 +21,11 @@ struct migration_incoming {
 	uint64_t pages, zero_pages, bytes;
 	int64_t receive_ms;        /* from the connection to COMPLETE */
 	int64_t complete_at_ms;    /* CLOCK_MONOTONIC when COMPLETE arrived */
+	uint64_t disk_bytes;       /* --copy-disks: disk data received */
+	/* The copied disks' new files (vmm/migration_disk_files.h): removed
+	 * unless the VM runs here. */
+	char disk_files[VM_MAX_DISKS][VM_PATH_MAX];
+	unsigned ndisk_files;
 };
 
 /* Called once the source's record is accepted, before any memory moves,
@@ -33,6 +38,12 @@ struct migration_prepare {
 	/* NULL, or called once the address listens (before any source). */
 	void (*listening)(void *opaque);
 	void *opaque;
+	/* A copied disk's data (the source's --copy-disks), into disk index of
+	 * the machine fn built (its config names the new file). NULL: this
+	 * target takes no disk copies. 0, or -1 with err. */
+	int (*disk_write)(void *opaque, unsigned index, uint64_t offset, const uint8_t *data, uint32_t len,
+			  struct nv_err *err);
+	const char *storage_dir; /* where copied disks go; NULL: the source's paths */
 };
 
 /* Waits at listen (unix:PATH or tcp:ADDR:PORT; timeout_ms -1: for ever)

@@ -10,6 +10,7 @@
 #include "state/migration_channel.h"
 #include "vmm/machine_private.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_disks.h"
 #include "util/mono_clock.h"
 
 #define REPLY_TIMEOUT_MS 30000
@@ -28,6 +29,7 @@ struct sender {
 	uint64_t paced_bytes; /* bytes counted against --bandwidth */
 	int64_t told_ms;      /* the last progress report */
 	uint64_t dirty_kbps;
+	struct mig_disks *disks; /* --copy-disks, else NULL */
 };
 
 static uint64_t count_bits(const uint64_t *b, uint64_t words)
@@ -67,6 +69,11 @@ static void pace(struct sender *s, uint64_t bytes)
 	int64_t ahead = due - (mono_ms() - s->start_ms);
 	if (ahead > 0)
 		nanosleep(&(struct timespec){ .tv_sec = ahead / 1000, .tv_nsec = (ahead % 1000) * 1000000 }, NULL);
+}
+
+static void pace_disk(void *opaque, uint64_t bytes)
+{
+	pace(opaque, bytes);
 }
 
 static int send_pages(struct sender *s, uint64_t first, uint32_t count, struct nv_err *err)
@@ -165,18 +172,26 @@ static int await(struct sender *s, enum mig_type want, int timeout_ms, struct nv
 static int handshake(struct sender *s, struct nv_err *err)
 {
 	uint8_t start[16], head[16];
-	mig_start_put(start);
+	mig_start_put(start, s->disks ? MIG_VERSION_DISKS : MIG_VERSION_MEMORY);
 	char *json = machine_config_json(s->m);
 	if (!json)
 		return nv_err_host(err, "out of memory");
 	mig_config_put(head, s->m->vm.mem.ram_size, s->m->cfg.cpus);
 	int rc = mig_send(s->fd, MIG_START, start, sizeof(start), NULL, 0, err);
+	if (rc == 0 && s->disks)
+		rc = mig_disks_announce(s->disks, err);
 	if (rc == 0)
 		rc = mig_send(s->fd, MIG_CONFIG, head, sizeof(head), json, strlen(json), err);
 	if (rc == 0)
 		pace(s, 2 * MIG_HEADER_BYTES + 32 + strlen(json));
 	free(json);
-	return rc < 0 ? -1 : await(s, MIG_ACCEPT, REPLY_TIMEOUT_MS, err);
+	if (rc == 0)
+		return await(s, MIG_ACCEPT, REPLY_TIMEOUT_MS, err);
+	/* A target that refused START or a DISKINFO has said why before it left. */
+	struct nv_err refused = { 0 };
+	if (await(s, MIG_ACCEPT, 1000, &refused) < 0 && strncmp(refused.msg, "the target refused", 18) == 0)
+		*err = refused;
+	return -1;
 }
 
 /* Rounds while running, until the rest fits the downtime (1 when it did,
@@ -234,7 +249,7 @@ static int final_round(struct sender *s, struct nv_err *err)
 	for (uint64_t i = 0; i < s->words; i++)
 		s->dirty[i] |= __atomic_load_n(&s->written[i], __ATOMIC_RELAXED);
 	uint64_t sent;
-	if (send_set(s, s->dirty, false, &sent, err) < 0)
+	if (send_set(s, s->dirty, false, &sent, err) < 0 || (s->disks && mig_disks_round(s->disks, err) < 0))
 		return -1;
 	s->r->final_pages = sent;
 	s->r->rounds++;
@@ -261,8 +276,12 @@ static int migrate(struct sender *s, struct nv_err *err)
 	guest_mem_track_writes(&s->m->vm.mem, s->written);
 	if (kvm_vm_dirty_log(&s->m->vm, true, err) < 0)
 		return -1;
+	if (s->disks && mig_disks_precopy(s->disks, err) < 0)
+		return -1;
 	if (precopy(s, downtime, rounds, err) <= 0)
 		return -1; /* 0: did not converge, err says so */
+	if (s->disks && mig_disks_round(s->disks, err) < 0)
+		return -1; /* what the guest wrote during the memory's rounds */
 	int64_t paused_at = mono_ms();
 	machine_pause(s->m);
 	if (final_round(s, err) < 0) {
@@ -290,6 +309,11 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 		return nv_err_host(err, "out of memory");
 	}
 	s.fd = o->fd;
+	if (o->copy_disks && !(s.disks = mig_disks_new(m, s.fd, (struct mig_disks_pace){ pace_disk, &s }, err))) {
+		free(s.dirty);
+		free(s.written);
+		return -1;
+	}
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
 	setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	int rc = migrate(&s, err);
@@ -301,6 +325,9 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 	guest_mem_track_writes(&m->vm.mem, NULL);
 	/* Left on, logging would only cost speed: its failure is no failure. */
 	kvm_vm_dirty_log(&m->vm, false, NULL);
+	r->disk_bytes = mig_disks_sent(s.disks);
+	r->disk_blocks_again = mig_disks_again(s.disks);
+	mig_disks_free(s.disks);
 	r->total_ms = mono_ms() - s.start_ms;
 	free(s.dirty);
 	free(s.written);

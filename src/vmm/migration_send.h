@@ -41,6 +41,7 @@ struct migration_options {
 	 * and send it anyway (the downtime is then what it takes) rather than
 	 * fail. Off: the migration fails and the VM runs on here. */
 	bool pause_to_converge;
+	bool copy_disks;         /* writable disks' content too (vmm/migration_disks.h) */
 };
 
 #define MIGRATION_PROGRESS_MS 500
@@ -55,6 +56,8 @@ struct migration_report {
 	uint64_t final_pages; /* sent while paused */
 	uint64_t rate_kbps;   /* measured link rate, KB/s */
 	bool paused_to_converge; /* the rounds ran out: paused with more than the downtime left */
+	uint64_t disk_bytes;  /* --copy-disks: disk data sent */
+	uint64_t disk_blocks_again; /* of it, blocks the guest wrote after they went */
 };
 
 /* Migrates m (running) over o->fd. 0: the target runs it now and m stays

@@ -92,6 +92,7 @@ static void parse_migrate(struct json_object *o, struct vm_control_request *req)
 	req->downtime_ms = (unsigned)down;
 	req->bandwidth_mbps = (unsigned)bw;
 	req->max_rounds = (unsigned)rounds;
+	req->copy_disks = json_object_object_get_ex(o, "copy_disks", &v) && json_object_get_boolean(v);
 }
 
 void vm_control_parse(const char *msg, size_t len, struct vm_control_request *req)

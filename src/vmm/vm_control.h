@@ -16,11 +16,13 @@
  *                      -> {"ok":true}  (dynamic memory's balancer takes them)
  *   {"cmd":"migrate","to":"unix:PATH|tcp:ADDR:PORT"[,"downtime_ms":N]   (with
  *    the connection to the target passed along, SCM_RIGHTS: vm_control_call_fd)
- *    [,"bandwidth_mbps":N][,"max_rounds":N][,"pause_to_converge":true][,"progress":true]}
+ *    [,"bandwidth_mbps":N][,"max_rounds":N][,"pause_to_converge":true][,"copy_disks":true]
+ *    [,"progress":true]}
  *                      -> (with progress, about twice a second:
  *                      {"interim":{"round","bytes","left_bytes","dirty_kbps",
  *                      "elapsed_ms"}}) {"ok":true,"total_ms","downtime_ms","rounds",
- *                      "bytes","pages","final_pages","rate_kbps","paused_to_converge"} once the
+ *                      "bytes","pages","final_pages","rate_kbps","paused_to_converge",
+ *                      "disk_bytes","disk_blocks_again"} once the
  *                      target runs the VM (this VMM then ends: "migrated");
  *                      a failure leaves the VM running here
  *   anything else      -> {"ok":false,"error":"..."}
@@ -69,6 +71,7 @@ struct vm_control_request {
 	unsigned downtime_ms, bandwidth_mbps, max_rounds; /* migrate: 0 = the default */
 	bool progress;    /* migrate: interim {"interim":{"round",...}} messages wanted */
 	bool pause_to_converge; /* migrate: after max_rounds, pause rather than fail */
+	bool copy_disks;  /* migrate: the writable disks' content too */
 	char error[160];  /* VM_CONTROL_INVALID: what was wrong */
 };
 

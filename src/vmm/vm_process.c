@@ -145,7 +145,7 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	}
 	struct migration_options mo = { .to = req->to, .fd = conn, .downtime_ms = req->downtime_ms,
 					.bandwidth_mbps = req->bandwidth_mbps, .max_rounds = req->max_rounds,
-					.pause_to_converge = req->pause_to_converge,
+					.pause_to_converge = req->pause_to_converge, .copy_disks = req->copy_disks,
 					.progress = req->progress ? send_progress : NULL, .progress_opaque = &client };
 	struct migration_report r;
 	struct nv_err err = { 0 };
@@ -165,6 +165,10 @@ static void migrate(struct proc *p, struct json_object *o, const struct vm_contr
 	add_int(o, "final_pages", r.final_pages);
 	add_int(o, "rate_kbps", r.rate_kbps);
 	json_object_object_add(o, "paused_to_converge", json_object_new_boolean(r.paused_to_converge));
+	if (req->copy_disks)
+		add_int(o, "disk_bytes", r.disk_bytes);
+	if (req->copy_disks)
+		add_int(o, "disk_blocks_again", r.disk_blocks_again);
 }
 
 /* The machine at one instant, into checkpoints/NAME/; the VM goes on (a

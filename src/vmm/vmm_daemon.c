@@ -22,6 +22,7 @@
 #include "mgmt/vm_status_file.h"
 #include "mgmt/vm_user_dir.h"
 #include "vmm/machine_state.h"
+#include "vmm/migration_disks.h"
 #include "vmm/migration_receive.h"
 #include "vmm/vm_launch.h"
 #include "vmm/vm_process.h"
@@ -45,6 +46,7 @@ struct daemon {
 	 * migration until the VM runs here (then the source is told). */
 	const char *incoming;
 	int incoming_timeout_ms;
+	const char *storage_dir; /* where disks copied along go; NULL: the source's paths */
 	struct migration_incoming *rx;
 	struct vm_record *record; /* the daemon's copy: the source's settings land in it */
 };
@@ -385,6 +387,14 @@ static int receive_prepare(void *opaque, const struct vm_config *config, int mem
 	return b->m ? 0 : -1;
 }
 
+/* A disk the source copies along, into the machine's own open disk. */
+static int receive_disk_write(void *opaque, unsigned index, uint64_t off, const uint8_t *data, uint32_t len,
+			      struct nv_err *err)
+{
+	struct receive_build *b = opaque;
+	return mig_disks_write(b->m, index, off, data, len, err);
+}
+
 static int receive_vm(struct daemon *d)
 {
 	struct nv_err err = { 0 };
@@ -399,7 +409,8 @@ static int receive_vm(struct daemon *d)
 	static struct vm_launch_state launch; /* lives as long as the machine */
 	static struct migration_incoming in;
 	struct receive_build b = { .d = d, .lo = { .console_fd = pipefd[1] }, .launch = &launch };
-	const struct migration_prepare prep = { .fn = receive_prepare, .listening = receive_listening, .opaque = &b };
+	const struct migration_prepare prep = { .fn = receive_prepare, .listening = receive_listening, .opaque = &b,
+						.disk_write = receive_disk_write, .storage_dir = d->storage_dir };
 	int rc = migration_receive(d->incoming, d->incoming_timeout_ms, NULL, dir, &prep, &in, &err);
 	if (rc == 0 && !b.m)
 		rc = nv_err_host(&err, "the migration completed without a machine built");
@@ -446,6 +457,10 @@ int vmm_daemon_parse(int argc, char **argv, struct vmm_daemon_options *o)
 			o->incoming = argv[i + 1];
 			continue;
 		}
+		if (!strcmp(argv[i], "--storage-path") && i + 1 < argc && argv[i + 1][0] == '/') {
+			o->storage_dir = argv[i + 1];
+			continue;
+		}
 		if (!strcmp(argv[i], "--incoming-timeout-ms") && i + 1 < argc) {
 			unsigned long ms;
 			if (parse_uint(argv[i + 1], 0, 86400000, &ms) < 0)
@@ -463,7 +478,7 @@ int vmm_daemon_parse(int argc, char **argv, struct vmm_daemon_options *o)
 int vmm_daemon_run(const struct vmm_daemon_options *o)
 {
 	struct daemon d = { .name = o->name, .notify_fd = o->notify_fd, .incoming = o->incoming,
-			    .incoming_timeout_ms = o->incoming_timeout_ms };
+			    .incoming_timeout_ms = o->incoming_timeout_ms, .storage_dir = o->storage_dir };
 	if (d.notify_fd >= 0)
 		fcntl(d.notify_fd, F_SETFD, FD_CLOEXEC);
 	/* A `vm start` that gave up waiting, or a console client that left,

@@ -27,6 +27,7 @@ struct vmm_daemon_options {
 	 * incoming_timeout_ms (-1: for ever). "0" is notified once it listens. */
 	const char *incoming;
 	int incoming_timeout_ms;
+	const char *storage_dir; /* --storage-path: disks copied along go there (absolute) */
 };
 
 /* The command line (argv[0] is "vm-daemon"): 0, or an exit status after

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Host A of test_migrate_hosts.sh (run in lab A, or as a process on a host
 # whose KVM nests): an L2 named n with the extensions runs an L3 that
-# prints a counter every 100 ms and writes to its disk every second. n's migrations to host B's first target
+# prints a counter every 100 ms and writes to its disk every second; n has
+# a raw and a qcow2 data disk, which the L2 writes a marker to, then a
+# sector a second (silently: the console is L3's), and every migration
+# copies them along (--copy-disks: the hosts share nothing). n's migrations
+# to host B's first target
 # (no --nested: it must refuse n) and to its second (which B kills
 # half-way) must fail with n running on; then n moves to B's third. It prints what happened as "A: KEY ..." lines and, at the
 # end, n's console log between "A: log begin" and "A: log end"; it asserts
@@ -56,7 +60,10 @@ fin() { # the log for the test, then the end
 	exit 0
 }
 
-"$NV" vm create n --nested --memory 1G --append quiet >/dev/null || { say "setup failed: vm create"; fin; }
+truncate -s 16M "$NESTVM_HOME/data.raw"
+qemu-img create -q -f qcow2 "$NESTVM_HOME/data.qcow2" 16M || { say "setup failed: qemu-img create"; fin; }
+"$NV" vm create n --nested --memory 1G --append quiet --disk "$NESTVM_HOME/data.raw" \
+	--disk "$NESTVM_HOME/data.qcow2" >/dev/null || { say "setup failed: vm create"; fin; }
 "$NV" vm start n >/dev/null || { say "setup failed: vm start"; fin; }
 vm_wait_prompt n "$T" || { say "setup failed: no shell prompt"; fin; }
 # L2's boot id every second, so that B's output shows L2 did not boot again.
@@ -65,18 +72,20 @@ vm_wait_prompt n "$T" || { say "setup failed: no shell prompt"; fin; }
 # ticks before: "L3-disk <that tick>=D<what the sector holds>".
 l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L3-tick $i; if [ $((i % 10)) = 0 ]; then echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); echo D$i | dd of=/dev/vda bs=512 seek=$((i / 10 % 8)) conv=fsync 2>/dev/null; echo "L3-disk $((i - 10))=$(dd if=/dev/vda bs=512 skip=$(((i / 10 + 7) % 8)) count=1 2>/dev/null | tr -d "\\000")"; fi; i=$((i + 1)); sleep 0.1; done'
 type_in '(while :; do echo L2-boot=$(cat /proc/sys/kernel/random/boot_id); sleep 1; done) &' \
+	'w() { echo "$2" | dd of=$1 bs=512 seek=$3 conv=notrunc,fsync 2>/dev/null; }' \
+	'(w /dev/vda BEFORE-raw 100; w /dev/vdb BEFORE-qcow 100; i=0; while [ $i -lt 4000 ]; do w /dev/vda W-$i $((1000 + i)); w /dev/vdb W-$i $((1000 + i)); i=$((i + 1)); sleep 1; done) &' \
 	"truncate -s 64K /tmp/l3.img; (nestvm run --memory 256M --disk /tmp/l3.img --append quiet -- sh -c '$l3' &)"
 tick_past 30 "$T" || { say "setup failed: L3 does not count"; fin; }
 say "L3 counts (at $(at))"
 
 # Refused: a target without the extensions, before any memory moves.
-migrate --to "tcp:$b:$p0"
+migrate --to "tcp:$b:$p0" --copy-disks
 say "refused: status $mig_st: $mig_out"
 say "refused: state $(state_of n)"
 
 # Abandoned: B kills its first target once part of the memory is there
 # (2 MB/s, so that it is caught half-way).
-migrate --to "tcp:$b:$p1" --bandwidth 2
+migrate --to "tcp:$b:$p1" --bandwidth 2 --copy-disks
 say "abandoned: status $mig_st: $mig_out"
 say "abandoned: state $(state_of n)"
 n=$(last_tick)
@@ -84,7 +93,7 @@ if tick_past $((${n:-0} + 9)) 60; then say "abandoned: L3 counts on from ${n:-no
 else say "abandoned: L3 stopped at ${n:-none}"; fi
 
 say "migrating at $(at)"
-migrate --to "tcp:$b:$p2"
+migrate --to "tcp:$b:$p2" --copy-disks
 say "migrated: status $mig_st: $mig_out"
 say "migrated: state $(state_of n)"
 say "migrated: last tick here $(last_tick)"

@@ -8,6 +8,11 @@
 #  2. `run --incoming tcp:ADDR:PORT2`, whose output (the messages, then the
 #     migrated L2's console) streams out as it comes; it is stopped once
 #     the L3 inside has printed 30 ticks here.
+# Each target puts the disks A copies along in a folder of its own
+# (--storage-path); after target 2 B reads the copies: the marker A's L2
+# wrote before, how many of its sectors W-0, W-1, ... follow in a row, and
+# how many sectors after the first missing one hold anything (a hole: a
+# write lost), and runs `qemu-img check` on the qcow2 copy.
 # "B: ..." lines say what happened; it asserts nothing itself.
 # Usage: migrate_hosts_target.sh ADDR PORT0 PORT1 PORT2
 set -u
@@ -25,7 +30,8 @@ settings=(--nested --memory 1G)
 
 # 0. The extensions off: a target A's L2 does not fit. A waits for its L3
 # to count first: minutes in a loaded lab.
-"$NV" run --incoming "tcp:$addr:$p0" --memory 1G >"$d/t0.out" 2>&1 </dev/null &
+mkdir -p "$d/s0" "$d/s1" "$d/s2"
+"$NV" run --incoming "tcp:$addr:$p0" --memory 1G --storage-path "$d/s0" >"$d/t0.out" 2>&1 </dev/null &
 tpid=$!
 say "target 0 (no --nested) waits at tcp:$addr:$p0"
 end=$(($(now) + 300))
@@ -39,7 +45,7 @@ tpid=''
 # 1. The incoming memory lands in $TMPDIR (a sparse file: du counts what
 # arrived).
 mkdir -p "$d/t1"
-TMPDIR=$d/t1 "$NV" run --incoming "tcp:$addr:$p1" "${settings[@]}" >"$d/t1.out" 2>&1 </dev/null &
+TMPDIR=$d/t1 "$NV" run --incoming "tcp:$addr:$p1" "${settings[@]}" --storage-path "$d/s1" >"$d/t1.out" 2>&1 </dev/null &
 tpid=$!
 say "target 1 waits at tcp:$addr:$p1"
 end=$(($(now) + 300)) kib=0
@@ -61,7 +67,7 @@ tpid=''
 # 2. The migration that must arrive. Its output through a FIFO (the lab
 # has no /dev/fd for a process substitution), read line by line.
 mkfifo "$d/t2"
-"$NV" run --incoming "tcp:$addr:$p2" "${settings[@]}" >"$d/t2" 2>&1 </dev/null &
+"$NV" run --incoming "tcp:$addr:$p2" "${settings[@]}" --storage-path "$d/s2" >"$d/t2" 2>&1 </dev/null &
 tpid=$!
 say "target 2 waits at tcp:$addr:$p2"
 end=$(($(now) + 300)) ticks=0 here=''
@@ -79,4 +85,21 @@ say "target 2: $ticks L3 ticks here"
 kill -TERM "$tpid" 2>/dev/null
 wait "$tpid" 2>/dev/null
 tpid=''
+
+# The copies, as this host reads them.
+sector() { dd if="$1" bs=512 skip="$2" count=1 2>/dev/null | tr -d '\000\n'; }
+for f in raw qcow2; do
+	img=$d/s2/data.$f
+	[ -e "$img" ] || { say "copy $f: missing ($(ls "$d/s2" | tr '\n' ' '))"; continue; }
+	if [ "$f" = qcow2 ]; then
+		qemu-img check -q "$img" >/dev/null 2>&1 && say "copy qcow2: qemu-img check passes" ||
+			say "copy qcow2: qemu-img check fails: $(qemu-img check "$img" 2>&1 | tail -n 2 | tr '\n' '|')"
+		qemu-img convert -O raw "$img" "$d/q.raw" && img=$d/q.raw
+	fi
+	m=0
+	while [ "$(sector "$img" $((1000 + m)))" = "W-$m" ]; do m=$((m + 1)); done
+	holes=0
+	for ((k = m + 1; k < m + 400; k++)); do [ -z "$(sector "$img" $((1000 + k)))" ] || holes=$((holes + 1)); done
+	say "copy $f: before=$(sector "$img" 100) in-a-row=$m holes=$holes"
+done
 say "done"

@@ -12,7 +12,11 @@
 #    number (no reset), L3's writes to its disk go on and read back as
 #    written (the first on B reads what A wrote), L2 and L3 keep their boot
 #    ids (neither booted again), and L2 is Off on A; the measured downtime
-#    is printed.
+#    is printed;
+#  - every migration copies L2's raw and qcow2 data disks along
+#    (--copy-disks, B's --storage-path): on B the copies hold the marker L2
+#    wrote before and every sector it wrote a second, before, during and
+#    after the move, in a row with no hole, and `qemu-img check` passes.
 # On a host whose KVM nests, A and B are two processes on it (127.0.0.1).
 # The lab's emulated SVM has faults of its own (lab/README.md): when a lab
 # host dies or hangs, or a nested guest triple-faults, the whole run goes
@@ -137,6 +141,11 @@ if [ -n "$report" ]; then
 fi
 has "host A: n is Off there, migrated" "$A" '^A: migrated: state Off'
 has "host B: the migrated VM runs there" "$B" 'the migrated VM runs here'
+has "host A: the disks went along, blocks written meanwhile again" "$A" 'VM n: [0-9.]+ MB of disk data copied \([0-9]+ blocks of 64 KiB again'
+has "host B: the target made the copies" "$B" 'received [0-9.]+ MB of disk data into 2 new files'
+has "host B: the raw copy holds the marker and the sectors L2 wrote, no hole" "$B" '^B: copy raw: before=BEFORE-raw in-a-row=[1-9][0-9]* holes=0$'
+has "host B: the qcow2 copy holds the marker and the sectors L2 wrote, no hole" "$B" '^B: copy qcow2: before=BEFORE-qcow in-a-row=[1-9][0-9]* holes=0$'
+has "host B: qemu-img check passes on the qcow2 copy" "$B" '^B: copy qcow2: qemu-img check passes$'
 has "host B: L3 counts on there (30 ticks)" "$B" '^B: target 2: 30 L3 ticks here'
 # L2's console as A logged it (to its last byte) and as B printed it after.
 alog=$(printf '%s\n' "$A" | sed -n '/^A: log begin/,/^A: log end/p' | sed '1d;$d')

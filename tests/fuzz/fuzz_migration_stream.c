@@ -4,9 +4,11 @@
  * against this target's) and the state image inside it (parsed as a state
  * file). The input is the stream's bytes; if its first byte has bit 0 set,
  * a valid START and CONFIG (a default VM's record) come first, so that the
- * fuzzer reaches the memory and state phases. Invariants besides the
- * sanitizers: no callback sees a page outside RAM, nothing arrives before
- * an accepted CONFIG, and every refusal is one line. */
+ * fuzzer reaches the memory and state phases; if bit 1 is set too, that
+ * START is version 2 and two DISKINFOs (disks 0 and 3) come before CONFIG,
+ * so that DISK messages are reached. Invariants besides the sanitizers: no
+ * callback sees a page outside RAM or disk bytes outside an announced disk,
+ * nothing arrives before an accepted CONFIG, and every refusal is one line. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ struct target {
 	struct vm_config expect;
 	uint64_t ram_pages;
 	bool accepted;
+	uint64_t disk_size[MIG_MAX_DISKS];
 };
 
 static int t_config(void *o, uint64_t ram, uint32_t cpus, const char *json, size_t len, struct nv_err *err)
@@ -78,17 +81,45 @@ static int t_state(void *o, const uint8_t *image, size_t len, struct nv_err *err
 	return rc;
 }
 
-static const struct mig_rx_ops ops = { t_config, t_pages, t_zero, t_state };
+static int t_disk_info(void *o, uint32_t index, unsigned format, uint64_t size, struct nv_err *err)
+{
+	(void)err;
+	struct target *t = o;
+	if (t->accepted || index >= MIG_MAX_DISKS || t->disk_size[index] || size == 0 || size % 512 ||
+	    size > MIG_MAX_DISK_SIZE || (format != MIG_DISK_RAW && format != MIG_DISK_QCOW2))
+		abort();
+	t->disk_size[index] = size;
+	return 0;
+}
 
-static size_t prologue(uint8_t *out, const struct vm_config *c)
+static int t_disk(void *o, uint32_t index, uint64_t off, const uint8_t *data, uint32_t len, struct nv_err *err)
+{
+	(void)err;
+	const struct target *t = o;
+	if (!t->accepted || index >= MIG_MAX_DISKS || !t->disk_size[index] || len == 0 || len % 512 || off % 512 ||
+	    off >= t->disk_size[index] || len > t->disk_size[index] - off || len > MIG_MAX_DISK_CHUNK)
+		abort();
+	sink += data[0] + data[len - 1];
+	return 0;
+}
+
+static const struct mig_rx_ops ops = { .config = t_config, .pages = t_pages, .zero = t_zero, .state = t_state,
+				       .disk_info = t_disk_info, .disk = t_disk };
+
+static size_t prologue(uint8_t *out, const struct vm_config *c, bool disks)
 {
 	struct vm_record rec = { .config = *c };
 	struct json_object *doc = vm_record_to_json(&rec);
 	const char *json = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
 	size_t jl = strlen(json), n = 0;
 	mig_header_put(out, MIG_START, 16);
-	mig_start_put(out + 8);
+	mig_start_put(out + 8, disks ? MIG_VERSION_DISKS : MIG_VERSION_MEMORY);
 	n = 24;
+	for (unsigned i = 0; disks && i < 2; i++) {
+		mig_header_put(out + n, MIG_DISKINFO, MIG_DISK_HEAD);
+		mig_diskinfo_put(out + n + 8, i ? 3 : 0, i ? MIG_DISK_QCOW2 : MIG_DISK_RAW, i ? 65536 + 512 : 1u << 20);
+		n += 8 + MIG_DISK_HEAD;
+	}
 	mig_header_put(out + n, MIG_CONFIG, (uint32_t)(16 + jl));
 	mig_config_put(out + n + 8, vm_config_ram_mib(c) << 20, c->cpus);
 	memcpy(out + n + 24, json, jl);
@@ -100,19 +131,22 @@ static size_t prologue(uint8_t *out, const struct vm_config *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct target t;
-	static uint8_t pre[4096];
-	static size_t npre;
-	if (!npre) {
+	static uint8_t pre[2][4096];
+	static size_t npre[2];
+	if (!npre[0]) {
 		vm_config_defaults(&t.expect, "fuzz");
-		npre = prologue(pre, &t.expect);
+		npre[0] = prologue(pre[0], &t.expect, false);
+		npre[1] = prologue(pre[1], &t.expect, true);
 	}
 	t.accepted = false;
 	t.ram_pages = 0;
-	size_t extra = size && (data[0] & 1) ? npre : 0;
+	memset(t.disk_size, 0, sizeof(t.disk_size));
+	bool disks = size && (data[0] & 2);
+	size_t extra = size && (data[0] & 1) ? npre[disks] : 0;
 	uint8_t *buf = malloc(extra + size + 1);
 	if (!buf)
 		abort();
-	memcpy(buf, pre, extra);
+	memcpy(buf, pre[disks], extra);
 	if (size)
 		memcpy(buf + extra, data + (extra ? 1 : 0), size - (extra ? 1 : 0));
 	size_t len = extra + size - (extra ? 1 : 0);

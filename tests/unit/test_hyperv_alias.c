@@ -168,6 +168,9 @@ static void test_stop_vm(void **state)
 	ok_note("Move-VM -Name X -DestinationHost 192.0.2.7", "vm migrate X --to tcp:192.0.2.7:6600",
 		"vm receive NAME --listen tcp:0.0.0.0:6600");
 	ok_note("Move-VM X -DestinationHost unix:/run/t.sock", "vm migrate X --to unix:/run/t.sock", "--listen unix:/run/t.sock");
+	ok_note("Move-VM -Name X -DestinationHost 192.0.2.7 -IncludeStorage", "vm migrate X --copy-disks --to tcp:192.0.2.7:6600",
+		"--listen tcp:0.0.0.0:6600");
+	bad("Move-VM -Name X -DestinationHost 192.0.2.7 -DestinationStoragePath D:\\VMs", "--storage-path DIR there");
 	ok("Stop-VM -Name X", "vm stop X");
 	ok("Stop-VM X -TurnOff", "vm stop X --force");
 	ok_note("Stop-VM -Name X -Force", "vm stop X", "nestvm never asks");

@@ -22,6 +22,7 @@
 #include "util/le.h"
 
 #define RAM_PAGES 16u
+#define DISK_BYTES (64u << 10)
 
 /* The receiver's side effects, on a small RAM. */
 struct sink {
@@ -30,6 +31,9 @@ struct sink {
 	size_t state_len;
 	bool refuse_config;
 	uint64_t ram_bytes;
+	uint8_t disk[2][DISK_BYTES]; /* disks 0 and 3 */
+	unsigned disk_infos;
+	bool refuse_disk_info;
 };
 
 static int s_config(void *o, uint64_t ram, uint32_t cpus, const char *json, size_t len, struct nv_err *err)
@@ -66,7 +70,28 @@ static int s_state(void *o, const uint8_t *img, size_t len, struct nv_err *err)
 	return 0;
 }
 
-static const struct mig_rx_ops ops = { s_config, s_pages, s_zero, s_state };
+static const struct mig_rx_ops ops = { .config = s_config, .pages = s_pages, .zero = s_zero, .state = s_state };
+
+static int s_disk_info(void *o, uint32_t index, unsigned format, uint64_t size, struct nv_err *err)
+{
+	struct sink *s = o;
+	assert_true(index < MIG_MAX_DISKS && size > 0 && size % 512 == 0 && size <= MIG_MAX_DISK_SIZE);
+	assert_true(format == MIG_DISK_RAW || format == MIG_DISK_QCOW2);
+	s->disk_infos++;
+	return s->refuse_disk_info ? nv_err_input(err, "refused: disk") : 0;
+}
+
+static int s_disk(void *o, uint32_t index, uint64_t off, const uint8_t *data, uint32_t len, struct nv_err *err)
+{
+	struct sink *s = o;
+	assert_true(index == 0 || index == 3); /* only those were announced */
+	assert_true(off + len <= DISK_BYTES);  /* the receiver checked */
+	memcpy(s->disk[index == 3] + off, data, len);
+	return 0;
+}
+
+static const struct mig_rx_ops disk_ops = { .config = s_config, .pages = s_pages, .zero = s_zero, .state = s_state,
+					    .disk_info = s_disk_info, .disk = s_disk };
 
 /* One message through the receiver as the target does: header, then body. */
 static int feed(struct mig_rx *rx, enum mig_type t, const uint8_t *p, uint32_t len, struct nv_err *err)
@@ -82,7 +107,7 @@ static int feed(struct mig_rx *rx, enum mig_type t, const uint8_t *p, uint32_t l
 static int start(struct mig_rx *rx, struct nv_err *err)
 {
 	uint8_t b[16];
-	mig_start_put(b);
+	mig_start_put(b, MIG_VERSION_MEMORY);
 	return feed(rx, MIG_START, b, 16, err);
 }
 
@@ -221,15 +246,21 @@ static void start_and_config_are_checked(void **state)
 	memset(&s, 0, sizeof(s));
 	uint8_t b[16];
 	mig_rx_init(&rx, &ops, &s);
-	mig_start_put(b);
+	mig_start_put(b, MIG_VERSION_MEMORY);
 	b[0] = 'X';
 	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), -1);
 	assert_string_equal(err.msg, "migration stream: START: not a nestvm migration (bad magic)");
-	mig_start_put(b);
-	le_put32(b + 8, 2);
+	mig_start_put(b, MIG_VERSION_MEMORY);
+	le_put32(b + 8, 3);
 	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), -1);
-	assert_string_equal(err.msg, "migration stream: START: protocol version 2 (this nestvm speaks 1)");
-	mig_start_put(b);
+	assert_string_equal(err.msg, "migration stream: START: protocol version 3 (this nestvm speaks 1 to 2)");
+	le_put32(b + 8, 0);
+	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), -1);
+	/* A receiver that takes no disk copies (no disk ops) refuses version 2. */
+	mig_start_put(b, MIG_VERSION_DISKS);
+	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), -1);
+	assert_string_equal(err.msg, "migration stream: START: the source copies disks, which this target does not take");
+	mig_start_put(b, MIG_VERSION_MEMORY);
 	le_put32(b + 12, 8192);
 	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), -1);
 	assert_int_equal(start(&rx, &err), 0);
@@ -275,6 +306,117 @@ static void ranges_are_checked(void **state)
 	for (unsigned i = 0; i < sizeof(s->ram); i++)
 		assert_int_equal(s->ram[i], 0); /* nothing refused was written */
 	assert_int_equal(pages(&rx, 0, RAM_PAGES, RAM_PAGES, 7, &err), 0);
+	free(s);
+}
+
+static int diskinfo(struct mig_rx *rx, uint32_t index, unsigned format, uint64_t size, struct nv_err *err)
+{
+	uint8_t b[MIG_DISK_HEAD];
+	mig_diskinfo_put(b, index, format, size);
+	return feed(rx, MIG_DISKINFO, b, sizeof(b), err);
+}
+
+static int disk(struct mig_rx *rx, uint32_t index, uint64_t off, uint32_t len, uint8_t fill, struct nv_err *err)
+{
+	uint8_t *b = malloc(MIG_DISK_HEAD + (size_t)len);
+	mig_disk_put(b, index, off);
+	memset(b + MIG_DISK_HEAD, fill, len);
+	int rc = feed(rx, MIG_DISK, b, MIG_DISK_HEAD + len, err);
+	free(b);
+	return rc;
+}
+
+/* Version 2: disks announced before CONFIG, their data among the pages. */
+static void disks_land(void **state)
+{
+	struct mig_rx rx;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct nv_err err = { 0 };
+	uint8_t b[16];
+	mig_rx_init(&rx, &disk_ops, s);
+	mig_start_put(b, MIG_VERSION_DISKS);
+	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), 0);
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, DISK_BYTES, &err), 0);
+	assert_int_equal(diskinfo(&rx, 3, MIG_DISK_QCOW2, DISK_BYTES, &err), 0);
+	assert_int_equal(disk(&rx, 0, 0, 512, 1, &err), -1); /* not before CONFIG */
+	assert_string_equal(err.msg, "migration stream: DISK where DISKINFO or CONFIG was expected");
+	assert_int_equal(config(&rx, RAM_PAGES * MIG_PAGE, &err), 0);
+	assert_int_equal(diskinfo(&rx, 1, MIG_DISK_RAW, 512, &err), -1); /* not after it */
+	assert_int_equal(disk(&rx, 0, 512, 1024, 0xab, &err), 0);
+	assert_int_equal(pages(&rx, 0, 1, 1, 2, &err), 0);
+	assert_int_equal(disk(&rx, 3, DISK_BYTES - 512, 512, 0xcd, &err), 0);
+	assert_int_equal(feed(&rx, MIG_STATE, (const uint8_t *)"s", 1, &err), 0);
+	assert_int_equal(s->disk_infos, 2);
+	assert_int_equal(s->disk[0][511], 0);
+	assert_int_equal(s->disk[0][512], 0xab);
+	assert_int_equal(s->disk[0][1535], 0xab);
+	assert_int_equal(s->disk[0][1536], 0);
+	assert_int_equal(s->disk[1][DISK_BYTES - 1], 0xcd);
+	assert_int_equal(rx.disk_bytes, 1536);
+	free(s);
+}
+
+static void disks_are_checked(void **state)
+{
+	struct mig_rx rx;
+	struct sink *s = calloc(1, sizeof(*s));
+	struct nv_err err = { 0 };
+	uint8_t b[16];
+	/* Version 1: no disk messages at all. */
+	mig_rx_init(&rx, &disk_ops, s);
+	assert_int_equal(start(&rx, &err), 0);
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, DISK_BYTES, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO where CONFIG was expected");
+
+	mig_rx_init(&rx, &disk_ops, s);
+	mig_start_put(b, MIG_VERSION_DISKS);
+	assert_int_equal(feed(&rx, MIG_START, b, 16, &err), 0);
+	assert_int_equal(diskinfo(&rx, MIG_MAX_DISKS, MIG_DISK_RAW, DISK_BYTES, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: disk 16 (at most 16 disks)");
+	assert_int_equal(diskinfo(&rx, 0, 2, DISK_BYTES, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: disk 0: unknown format 2");
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, 0, &err), -1);
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, 1000, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: disk 0: size of 1000 bytes");
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, MIG_MAX_DISK_SIZE + 512, &err), -1);
+	mig_diskinfo_put(b, 0, MIG_DISK_RAW, DISK_BYTES);
+	b[6] = 1;
+	assert_int_equal(feed(&rx, MIG_DISKINFO, b, MIG_DISK_HEAD, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: reserved field is not 0");
+	assert_int_equal(feed(&rx, MIG_DISKINFO, b, MIG_DISK_HEAD - 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: length 15 (must be 16)");
+	assert_int_equal(s->disk_infos, 0); /* nothing refused reached the target */
+	s->refuse_disk_info = true;
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, DISK_BYTES, &err), -1);
+	assert_string_equal(err.msg, "refused: disk");
+	s->refuse_disk_info = false;
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, DISK_BYTES, &err), 0);
+	assert_int_equal(diskinfo(&rx, 0, MIG_DISK_RAW, DISK_BYTES, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISKINFO: disk 0 announced twice");
+	assert_int_equal(config(&rx, RAM_PAGES * MIG_PAGE, &err), 0);
+
+	assert_int_equal(disk(&rx, 1, 0, 512, 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: disk 1 was not announced");
+	assert_int_equal(disk(&rx, 0xffffffffu, 0, 512, 1, &err), -1);
+	assert_int_equal(disk(&rx, 0, DISK_BYTES, 512, 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: disk 0: bytes 65536+512 outside its 65536");
+	assert_int_equal(disk(&rx, 0, DISK_BYTES - 512, 1024, 1, &err), -1);
+	assert_int_equal(disk(&rx, 0, UINT64_MAX - 511, 512, 1, &err), -1); /* no wrap */
+	assert_int_equal(disk(&rx, 0, 1, 512, 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: disk 0: 512 bytes at 1 (512-byte sectors only)");
+	assert_int_equal(disk(&rx, 0, 0, 100, 1, &err), -1);
+	assert_int_equal(disk(&rx, 0, 0, 0, 1, &err), -1);
+	assert_int_equal(disk(&rx, 0, 0, MIG_MAX_DISK_CHUNK + 512, 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: length 1049104 (at most 1048592)");
+	assert_int_equal(feed(&rx, MIG_DISK, b, MIG_DISK_HEAD - 1, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: 15 bytes, shorter than its head");
+	mig_disk_put(b, 0, 0);
+	b[4] = 1;
+	assert_int_equal(feed(&rx, MIG_DISK, b, MIG_DISK_HEAD, &err), -1);
+	assert_string_equal(err.msg, "migration stream: DISK: reserved field is not 0");
+	for (unsigned i = 0; i < DISK_BYTES; i++)
+		assert_int_equal(s->disk[0][i], 0); /* nothing refused was written */
+	assert_int_equal(rx.disk_bytes, 0);
 	free(s);
 }
 
@@ -395,6 +537,8 @@ int main(void)
 		cmocka_unit_test(headers_are_checked),
 		cmocka_unit_test(start_and_config_are_checked),
 		cmocka_unit_test(ranges_are_checked),
+		cmocka_unit_test(disks_land),
+		cmocka_unit_test(disks_are_checked),
 		cmocka_unit_test(abandon_and_replies),
 		cmocka_unit_test(addresses),
 		cmocka_unit_test(messages_over_a_socket),

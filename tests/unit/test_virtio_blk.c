@@ -282,6 +282,43 @@ static void test_write(void **state)
 	assert_memory_equal(buf + 512, ram + DATA, 1024);
 }
 
+/* A migration's copy: the guest's writes mark their blocks (512-byte
+ * blocks here) while tracking is on; reads are not marked; a take clears
+ * what it returns; the copy reads and writes the image, inside it only. */
+static void test_copy_and_written_blocks(void **state)
+{
+	open_blk(false);
+	uint64_t bits[2] = { 0 }, nblocks = SECTORS;
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 1, 512, NULL), VIRTIO_BLK_S_OK); /* before: not marked */
+	assert_int_equal(virtio_blk_take_written(blk, bits, nblocks), 0);
+	assert_int_equal(virtio_blk_track_writes(blk, 9), 0);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 2, 1024, NULL), VIRTIO_BLK_S_OK); /* sectors 2, 3 */
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 5, 512, NULL), VIRTIO_BLK_S_OK);   /* a read */
+	assert_int_equal(virtio_blk_take_written(blk, bits, nblocks), 2);
+	assert_true(bits[0] == 0xc);
+	assert_int_equal(virtio_blk_take_written(blk, bits, nblocks), 0); /* cleared */
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 3, 512, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(virtio_blk_take_written(blk, bits, nblocks), 0); /* already set in bits */
+	assert_int_equal(virtio_blk_track_writes(blk, 0), 0);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 7, 512, NULL), VIRTIO_BLK_S_OK);
+	memset(bits, 0, sizeof(bits));
+	assert_int_equal(virtio_blk_take_written(blk, bits, nblocks), 0); /* off: nothing */
+
+	uint8_t buf[1024], file[1024];
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(virtio_blk_copy_write(blk, 10 * 512, buf, sizeof(buf)), 0);
+	file_read(10 * 512, file, sizeof(file));
+	assert_memory_equal(file, buf, sizeof(buf));
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(virtio_blk_copy_read(blk, 10 * 512, buf, sizeof(buf)), 0);
+	assert_memory_equal(file, buf, sizeof(buf));
+	uint64_t size = virtio_blk_capacity(blk) * 512;
+	assert_int_equal(virtio_blk_copy_read(blk, size - 512, buf, 1024), -1);
+	assert_int_equal(virtio_blk_copy_write(blk, UINT64_MAX - 511, buf, 1024), -1);
+	assert_false(virtio_blk_is_qcow2(blk));
+	assert_false(virtio_blk_readonly(blk));
+}
+
 static void test_flush(void **state)
 {
 	open_blk(false);
@@ -667,6 +704,7 @@ int main(void)
 		T(test_read_scattered),
 		T(test_write),
 		T(test_flush),
+		T(test_copy_and_written_blocks),
 		T(test_readonly),
 		T(test_out_of_range),
 		T(test_get_id),

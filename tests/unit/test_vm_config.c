@@ -414,10 +414,37 @@ static void test_malformed_text(void **state)
 	assert_contains(e.msg, FILE_NAME ": not valid JSON");
 }
 
+/* A text without a NUL after it (a migration's CONFIG payload): nothing
+ * past len is read (ASan sees a byte too far), and what follows it there
+ * (the next message: '\r' is DISK's type) is not taken for its own. */
+static void test_text_without_nul(void **state)
+{
+	(void)state;
+	struct vm_record r, back;
+	struct nv_err e = { 0 };
+	sample(&r);
+	struct json_object *doc = vm_record_to_json(&r);
+	const char *text = json_object_to_json_string(doc);
+	size_t n = strlen(text);
+	char *exact = malloc(n);
+	memcpy(exact, text, n);
+	assert_int_equal(vm_record_parse_text(exact, n, FILE_NAME, &back, &e), 0);
+	free(exact);
+	char *more = malloc(n + 3);
+	memcpy(more, text, n);
+	memcpy(more + n, "\r\0x", 3);
+	assert_int_equal(vm_record_parse_text(more, n, FILE_NAME, &back, &e), 0);
+	more[n - 1] = ' '; /* white space to len is fine, anything else is not */
+	assert_int_equal(vm_record_parse_text(more, n, FILE_NAME, &back, &e), -1);
+	free(more);
+	json_object_put(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_states),
+		cmocka_unit_test(test_text_without_nul),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_run_as),

@@ -23,6 +23,11 @@ struct virtio_blk {
 	 * device single-threaded, and it keeps 8 KiB off vCPU stacks. */
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
+	/* While a migration copies the disk: a bit per block the guest wrote
+	 * (NULL otherwise); under the transport lock like the requests. */
+	uint64_t *written;
+	unsigned block_shift;
+	uint64_t nblocks;
 };
 
 static uint64_t blk_features(void *dev)
@@ -64,6 +69,9 @@ static uint8_t blk_rw(struct virtio_blk *b, bool is_write, uint64_t sector, uint
 	uint64_t pos = sector * VIRTIO_BLK_SECTOR;
 	if (!b->img)
 		return VIRTIO_BLK_S_IOERR;
+	if (is_write && b->written && len) /* even a failed write may have changed blocks */
+		for (uint64_t k = pos >> b->block_shift; k <= (pos + len - 1) >> b->block_shift; k++)
+			b->written[k / 64] |= 1ULL << (k % 64);
 	int r = is_write ? disk_image_writev(b->img, b->iov, n, pos) : disk_image_readv(b->img, b->iov, n, pos);
 	if (r < 0)
 		return VIRTIO_BLK_S_IOERR;
@@ -229,10 +237,77 @@ uint64_t virtio_blk_capacity(const struct virtio_blk *b)
 	return b->capacity;
 }
 
+bool virtio_blk_readonly(const struct virtio_blk *b)
+{
+	return b->readonly;
+}
+
+bool virtio_blk_is_qcow2(const struct virtio_blk *b)
+{
+	return b->img && disk_image_format(b->img) == DISK_FORMAT_QCOW2;
+}
+
+/* The migration's copy reads and writes whole ranges under the transport
+ * lock, so a request never runs beside them (qcow2's tables stay whole). */
+static int copy_io(struct virtio_blk *b, bool is_write, uint64_t off, void *buf, size_t len)
+{
+	uint64_t size = b->capacity * VIRTIO_BLK_SECTOR;
+	if (off > size || len > size - off)
+		return -1;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	virtio_mmio_lock(b->t);
+	int r = !b->img ? -1 : is_write ? disk_image_writev(b->img, &iov, 1, off) : disk_image_readv(b->img, &iov, 1, off);
+	virtio_mmio_unlock(b->t);
+	return r;
+}
+
+int virtio_blk_copy_read(struct virtio_blk *b, uint64_t off, void *buf, size_t len)
+{
+	return copy_io(b, false, off, buf, len);
+}
+
+int virtio_blk_copy_write(struct virtio_blk *b, uint64_t off, const void *buf, size_t len)
+{
+	return copy_io(b, true, off, (void *)buf, len);
+}
+
+int virtio_blk_track_writes(struct virtio_blk *b, unsigned block_shift)
+{
+	uint64_t nblocks = block_shift ? ((b->capacity * VIRTIO_BLK_SECTOR) >> block_shift) + 1 : 0;
+	uint64_t *bits = block_shift ? calloc((nblocks + 63) / 64, 8) : NULL;
+	if (block_shift && !bits)
+		return -1;
+	virtio_mmio_lock(b->t);
+	uint64_t *old = b->written;
+	b->written = bits;
+	b->block_shift = block_shift;
+	b->nblocks = nblocks;
+	virtio_mmio_unlock(b->t);
+	free(old);
+	return 0;
+}
+
+uint64_t virtio_blk_take_written(struct virtio_blk *b, uint64_t *out, uint64_t nblocks)
+{
+	uint64_t n = 0;
+	virtio_mmio_lock(b->t);
+	if (b->written) {
+		uint64_t words = ((nblocks < b->nblocks ? nblocks : b->nblocks) + 63) / 64;
+		for (uint64_t i = 0; i < words; i++) {
+			n += (uint64_t)__builtin_popcountll(b->written[i] & ~out[i]);
+			out[i] |= b->written[i];
+			b->written[i] = 0;
+		}
+	}
+	virtio_mmio_unlock(b->t);
+	return n;
+}
+
 void virtio_blk_free(struct virtio_blk *b)
 {
 	if (!b)
 		return;
+	free(b->written);
 	virtio_mmio_free(b->t);
 	disk_image_close(b->img);
 	free(b);

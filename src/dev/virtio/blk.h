@@ -6,6 +6,8 @@
 #define NESTVM_DEV_VIRTIO_BLK_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/guest_mem.h"
 #include "core/irq.h"
@@ -71,6 +73,18 @@ int virtio_blk_reopen(struct virtio_blk *b, const char *top, struct nv_err *err)
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
 /* Capacity in 512-byte sectors. */
 uint64_t virtio_blk_capacity(const struct virtio_blk *b);
+bool virtio_blk_readonly(const struct virtio_blk *b);
+bool virtio_blk_is_qcow2(const struct virtio_blk *b);
+/* A live migration's copy of the disk (any thread; serialized with the
+ * guest's requests): len bytes at byte offset off, inside the disk. 0 or -1. */
+int virtio_blk_copy_read(struct virtio_blk *b, uint64_t off, void *buf, size_t len);
+int virtio_blk_copy_write(struct virtio_blk *b, uint64_t off, const void *buf, size_t len);
+/* From now on every block (2^block_shift bytes) a guest write touches is
+ * marked; 0 stops it. 0, or -1 out of memory. */
+int virtio_blk_track_writes(struct virtio_blk *b, unsigned block_shift);
+/* ORs the blocks marked since the last take into out (a bitmap of nblocks
+ * bits) and clears them; returns how many bits were newly set in out. */
+uint64_t virtio_blk_take_written(struct virtio_blk *b, uint64_t *out, uint64_t nblocks);
 /* Frees the transport too and closes (unlocks) the image. NULL is fine. */
 void virtio_blk_free(struct virtio_blk *b);
 
