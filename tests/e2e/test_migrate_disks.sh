@@ -18,6 +18,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+# Two guests and many small disk writes and reads through the emulator:
+# 4-6 minutes in a lab of its own here; 12 before it counts as wedged.
+export NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-720}
 t_kvm_or_lab linux "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_TIMEOUT:-300}
@@ -34,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TICKS=400
+TICKS=80
 type_in() { vm_type_in d "$@"; }
 state_of() { vm_field "$1" State; }
 last_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
