@@ -23,6 +23,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+# Six migrations and four guests (one an L2 running an L3): about 5
+# minutes in a lab of its own here, more on CI's machines; 12 before it
+# counts as wedged.
+export NESTVM_E2E_LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-720}
 t_kvm_or_lab nested "$0" "$@"
 NV=${NESTVM:-build/nestvm}
 T=${NESTVM_E2E_TIMEOUT:-300}

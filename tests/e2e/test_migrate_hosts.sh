@@ -27,7 +27,9 @@ cd "$(dirname "$0")/../.."
 NV=${NESTVM:-build/nestvm}
 # Each lab: one CPU (the two share this host's), 2G for A (its 1G L2), 3G
 # for B (the 1G L2, and what arrives in its /tmp before it runs).
-LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-300}
+# (2-4 minutes here with the disks copied along; 10 before a lab counts as
+# wedged.)
+LAB_TIMEOUT=${NESTVM_E2E_LAB_TIMEOUT:-600}
 tmp=$(mktemp -d)
 apid='' bpid=''
 # kill_tree PID: PID and everything under it (by pid; the lab's busybox ps
