@@ -22,7 +22,7 @@ static void put(struct word_builder *b, char c)
 		b->out->too_long = true;
 		return;
 	}
-	b->cur->text[b->len++] = c;
+	b->cur->text[b->len++] = is_blank((unsigned char)c) ? ' ' : c; /* quoted: a space */
 	b->cur->text[b->len] = '\0';
 }
 

@@ -3,7 +3,8 @@
  * "double" quotes and a backslash escape, # starts a comment and an
  * unquoted ; ends the command. Variables are not expanded, only noticed.
  * Bounded: a line's words and each word's length have limits, and going
- * past one is said, never overflowed. Control characters count as blanks. */
+ * past one is said, never overflowed. Control characters count as blanks
+ * (inside quotes they become spaces): none reaches a command line. */
 #ifndef NESTVM_DISK_BOOT_WORDS_H
 #define NESTVM_DISK_BOOT_WORDS_H
 

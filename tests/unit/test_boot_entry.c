@@ -167,6 +167,10 @@ static void test_control_bytes_and_nul(void **state)
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(grub_cfg_default_entry(cfg, sizeof(cfg) - 1, "g", &e, &err), 0);
 	assert_string_equal(e.cmdline, "a b c [2Jd");
+	/* Inside quotes too: a control byte becomes a space. */
+	static const char quoted[] = "menuentry x {\n linux /vmlinuz 'a\fb'\n}\n";
+	assert_int_equal(grub_cfg_default_entry(quoted, sizeof(quoted) - 1, "g", &e, &err), 0);
+	assert_string_equal(e.cmdline, "a b");
 }
 
 static void test_blscfg_detected(void **state)
