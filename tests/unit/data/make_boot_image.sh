@@ -1,7 +1,7 @@
 #!/bin/sh
 # make_boot_image.sh TREE OUT LAYOUT: a small disk image for test_boot_find,
 # made with the host's own tools and no loop device: an 8 MiB ext4
-# filesystem holding TREE (mkfs.ext4 -d, a fixed UUID) written into OUT's
+# filesystem holding TREE (mke2fs -t ext4 -d, a fixed UUID) written into OUT's
 # partition with dd. LAYOUT: gpt (an empty EFI system partition 1, the
 # filesystem in partition 2), mbr (partition 1, type 83) or whole (the
 # filesystem is the disk, no partition table).
@@ -10,7 +10,7 @@ PATH=$PATH:/usr/sbin:/sbin
 tree=$1 out=$2 layout=$3
 fs=$out.fs
 rm -f "$fs" "$out"
-mkfs.ext4 -q -F -U 0b1d2e3f-0000-4000-8000-000000000001 -d "$tree" "$fs" 8M >/dev/null
+mke2fs -t ext4 -q -F -U 0b1d2e3f-0000-4000-8000-000000000001 -d "$tree" "$fs" 8M >/dev/null
 case $layout in
 whole) mv "$fs" "$out"; exit 0 ;;
 gpt)
