@@ -193,16 +193,23 @@ int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 	enum disk_format format;
 	if (disk_image_probe(image, &format, err) < 0)
 		return -1;
-	if (format == DISK_FORMAT_QCOW2)
-		return nv_err_input(err, "%s: a qcow2 image: its kernel is found in raw images only "
-					 "(give --kernel, or qemu-img convert -O raw)", image);
+	if (format == DISK_FORMAT_QCOW2) {
+		nv_err_input(err, "%s: a qcow2 image: its kernel is found in raw images only "
+				  "(give --kernel, or qemu-img convert -O raw)", image);
+		return 1;
+	}
 	struct boot_parts *parts = malloc(sizeof(*parts));
 	if (!parts)
 		return nv_err_host(err, "%s: out of memory", image);
 	int r = boot_parts_probe(image, parts, err);
-	if (r == 0 && !parts->table && !is_ext(parts->parts[0].fstype))
+	bool nothing = false; /* r == -1 then means "nothing bootable" */
+	if (r == 0 && !parts->table && !is_ext(parts->parts[0].fstype)) {
 		r = nv_err_input(err, "no partition table on %s", image);
-	struct nv_err first = { 0 }; /* the first Linux partition we could not read */
+		nothing = true;
+	}
+	/* The first ext filesystem libext2fs refused (corrupt), and the first
+	 * Linux partition with no filesystem at all (never formatted). */
+	struct nv_err corrupt = { 0 }, unformatted = { 0 };
 	size_t ext_seen = 0;
 	for (size_t i = 0; r == 0 && i < parts->n; i++) {
 		const struct boot_part *p = &parts->parts[i];
@@ -212,13 +219,13 @@ int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 		else
 			snprintf(label, sizeof(label), "%s", image);
 		if (!is_ext(p->fstype)) {
-			if (p->linux_data && !first.kind)
-				nv_err_input(&first, "%s: not an ext2/3/4 filesystem", label);
+			if (p->linux_data && !unformatted.kind)
+				nv_err_input(&unformatted, "%s: not an ext2/3/4 filesystem", label);
 			continue;
 		}
 		ext_seen++;
 		struct finder f = { .image = image, .label = label, .out = out, .err = err };
-		f.fs = boot_fs_open(image, p->offset, p->size, label, first.kind ? NULL : &first);
+		f.fs = boot_fs_open(image, p->offset, p->size, label, corrupt.kind ? NULL : &corrupt);
 		if (!f.fs)
 			continue;
 		out->partition = p->number;
@@ -230,8 +237,11 @@ int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 		}
 	}
 	if (r == 0) {
-		if (first.kind)
-			r = nv_err_input(err, "%s", first.msg);
+		nothing = !corrupt.kind;
+		if (corrupt.kind)
+			r = nv_err_input(err, "%s", corrupt.msg);
+		else if (unformatted.kind)
+			r = nv_err_input(err, "%s", unformatted.msg);
 		else if (ext_seen == 0)
 			r = nv_err_input(err, "%s: no ext2/3/4 filesystem in its %zu partitions", image,
 					 parts->n);
@@ -243,7 +253,7 @@ done:
 	free(parts);
 	if (r < 0)
 		boot_found_free(out);
-	return r < 0 ? -1 : 0;
+	return r == 0 ? 0 : nothing ? 1 : -1;
 }
 
 void boot_found_free(struct boot_found *found)

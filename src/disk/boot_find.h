@@ -34,7 +34,13 @@ struct boot_found {
 	char source[64]; /* "grub.cfg", "BLS entry NAME", "/vmlinuz link" */
 };
 
-/* 0 with out filled (boot_found_free it), or -1 with err. */
+/* 0 with out filled (boot_found_free it). 1 when the image holds nothing
+ * bootable, err saying why (no partition table and no filesystem, no
+ * ext2/3/4 filesystem, none with a boot configuration or /vmlinuz, a
+ * qcow2 image): a data disk, which the default guest boots with. -1 with
+ * err when the image looks bootable but is broken (a corrupt filesystem, a
+ * grub.cfg naming nothing bootable, a kernel it names missing, a link
+ * loop), or cannot be read. */
 int boot_find(const char *image, struct boot_found *out, struct nv_err *err);
 void boot_found_free(struct boot_found *found);
 

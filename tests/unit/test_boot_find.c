@@ -4,7 +4,9 @@
  * filesystem; Debian's grub.cfg, a BLS entry, Debian's /vmlinuz links,
  * hostile links (absolute, .. above the root, loops, to host paths), and
  * damaged tables, filesystems and configurations, each refused with the
- * one line that names it. Without mkfs.ext4 or sfdisk these tests fail. */
+ * one line that names it. An image with nothing bootable (a data disk) is
+ * told apart from a broken bootable one: 1, not -1, with its reason.
+ * Without mke2fs or sfdisk these tests fail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -283,7 +285,7 @@ static void test_broken_config_refused(void **state)
 	/* Nothing to boot at all. */
 	put("etc/hostname", "x\n");
 	img = image("empty.img", "mbr");
-	assert_int_equal(find(img, &f, &err), -1);
+	assert_int_equal(find(img, &f, &err), 1);
 	snprintf(want, sizeof(want),
 		 "%s: no /boot/grub/grub.cfg, BLS entry or /vmlinuz in its ext2/3/4 filesystems", img);
 	assert_string_equal(err.msg, want);
@@ -298,7 +300,7 @@ static void test_damaged_disks_refused(void **state)
 	/* No table, no filesystem. */
 	const char *img = at("zeros.img");
 	sh("truncate -s 4M '%s'", img);
-	assert_int_equal(find(img, &f, &err), -1);
+	assert_int_equal(find(img, &f, &err), 1);
 	snprintf(want, sizeof(want), "no partition table on %s", img);
 	assert_string_equal(err.msg, want);
 
@@ -308,7 +310,7 @@ static void test_damaged_disks_refused(void **state)
 	img = image("nosuper.img", "gpt");
 	sh("dd if=/dev/zero of='%s' bs=1024 seek=%d count=1 conv=notrunc status=none", img,
 	   4096 / 2 + 1);
-	assert_int_equal(find(img, &f, &err), -1);
+	assert_int_equal(find(img, &f, &err), 1);
 	snprintf(want, sizeof(want), "partition 2 of %s: not an ext2/3/4 filesystem", img);
 	assert_string_equal(err.msg, want);
 
@@ -330,7 +332,7 @@ static void test_damaged_disks_refused(void **state)
 	sh("dd if=/dev/zero of='%s' bs=512 count=2 conv=notrunc status=none && "
 	   "dd if=/dev/zero of='%s' bs=512 seek=%d count=1 conv=notrunc status=none",
 	   img, img, 12 * 2048 - 1);
-	assert_int_equal(find(img, &f, &err), -1);
+	assert_int_equal(find(img, &f, &err), 1);
 	snprintf(want, sizeof(want), "no partition table on %s", img);
 	assert_string_equal(err.msg, want);
 
@@ -348,7 +350,7 @@ static void test_damaged_disks_refused(void **state)
 	assert_int_equal(find(at("missing.img"), &f, &err), -1);
 	assert_non_null(strstr(err.msg, "missing.img"));
 	assert_int_equal(qcow2_create(at("d.qcow2"), 1 << 20, NULL, DISK_FORMAT_RAW, &err), 0);
-	assert_int_equal(find(at("d.qcow2"), &f, &err), -1);
+	assert_int_equal(find(at("d.qcow2"), &f, &err), 1);
 	snprintf(want, sizeof(want), "%s: a qcow2 image: ", at("d.qcow2"));
 	assert_memory_equal(err.msg, want, strlen(want));
 }
