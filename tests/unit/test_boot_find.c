@@ -314,16 +314,29 @@ static void test_damaged_disks_refused(void **state)
 	snprintf(want, sizeof(want), "partition 2 of %s: not an ext2/3/4 filesystem", img);
 	assert_string_equal(err.msg, want);
 
-	/* A superblock claiming more blocks than the partition holds: its
-	 * blocks count (offset 4, little-endian) made huge. */
+	/* A partition smaller than its filesystem (8 MiB in 4): refused before
+	 * libext2fs reads past the partition. */
 	debian_boot_files();
 	put("boot/grub/grub.cfg", debian_cfg);
-	img = image("bigsuper.img", "mbr");
+	img = image("shrunk.img", "mbr");
+	sh("printf 'label: dos\\nstart=2048, size=8192, type=83\\n' | "
+	   "PATH=$PATH:/usr/sbin:/sbin sfdisk -q '%s' >/dev/null 2>&1", img);
+	assert_int_equal(find(img, &f, &err), -1);
+	snprintf(want, sizeof(want),
+		 "partition 1 of %s: the filesystem claims more blocks than its partition holds", img);
+	assert_string_equal(err.msg, want);
+
+	/* A superblock's blocks count (offset 4) made huge: libext2fs refuses
+	 * it (its checksum), and says why. */
+	debian_boot_files();
+	put("boot/grub/grub.cfg", debian_cfg);
+	img = image("badsum.img", "mbr");
 	sh("printf '\\377\\377\\377\\000' | dd of='%s' bs=1 seek=%d conv=notrunc status=none", img,
 	   2048 * 512 + 1024 + 4);
 	assert_int_equal(find(img, &f, &err), -1);
-	snprintf(want, sizeof(want), "partition 1 of %s: ", img);
+	snprintf(want, sizeof(want), "partition 1 of %s: not an ext2/3/4 filesystem (", img);
 	assert_memory_equal(err.msg, want, strlen(want));
+	assert_non_null(strstr(err.msg, "checksum"));
 
 	/* Both GPT headers (LBA 1 and the last LBA) wiped, and the protective
 	 * MBR with them: no table left. */
