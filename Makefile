@@ -15,10 +15,13 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # placed at a random address (README, "Design"). The linker's notes that
 # dlopen and getpwuid want this glibc's shared libraries at run time hold:
 # libslirp and NSS come from the same Debian. Test programs link the same
-# libraries dynamically.
+# libraries dynamically. libblkid and libext2fs (with com_err, its error
+# texts) find the kernel inside a disk image (src/disk/boot_find.c): Debian's
+# -dev packages ship their static archives.
 SLIRP_CFLAGS := $(shell pkg-config --cflags-only-I slirp 2>/dev/null)
 CPPFLAGS_EXTRA := $(SLIRP_CFLAGS)
-LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz -Wl,-Bdynamic
+DISK_LIBS := -lblkid -lext2fs -lcom_err
+LDLIBS  := -lpthread -Wl,-Bstatic -ljson-c -lz $(DISK_LIBS) -Wl,-Bdynamic
 
 B       := build
 
@@ -56,7 +59,7 @@ GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-
 all: $(B)/nestvm
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
-	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz
+	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz $(DISK_LIBS)
 
 # The same command built with ASan + UBSan (dynamic): tests/run runs the
 # CLI tests against it too.

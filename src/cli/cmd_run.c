@@ -51,9 +51,11 @@ static void run_usage(FILE *f)
 	virtio_device_type_option_names(devices, sizeof(devices));
 	fprintf(f,
 		"usage: nestvm run [OPTIONS] [-- COMMAND [ARGS...]]\n"
-		"  --kernel PATH         bzImage or ELF vmlinux (default: the built-in default guest)\n"
-		"  --initrd PATH         initramfs (default guest: its own)\n"
-		"  --append \"ARGS\"       added to the kernel command line\n"
+		"  --kernel PATH         bzImage or ELF vmlinux (default: the first disk's own kernel,\n"
+		"                        initrd and command line when it is a raw image its GRUB, BLS\n"
+		"                        entries or /vmlinuz link boot; else the built-in default guest)\n"
+		"  --initrd PATH         initramfs (default: the image's, or the default guest's own)\n"
+		"  --append \"ARGS\"       added to the kernel command line (after an image's own)\n"
 		"  --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M, 1G with --nested; a\n"
 		"                        bare number is MiB; given as the guest touches it)\n"
 		"  --cpus N              vCPUs (default 1)\n"

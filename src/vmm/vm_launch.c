@@ -11,6 +11,7 @@
 #include "host/nested_check.h"
 #include "net/switch_launch.h"
 #include "vmm/guest_files.h"
+#include "vmm/image_boot.h"
 #include "vmm/machine_state.h"
 
 struct loaded_files {
@@ -18,11 +19,27 @@ struct loaded_files {
 	size_t kernel_len, initrd_len;
 };
 
-static int load_files(const struct vm_config *c, struct loaded_files *f, struct nv_err *err)
+/* The kernel and initrd: --kernel and --initrd, else the first disk's own
+ * (ib non-NULL: taken over from it; --initrd still wins), else the
+ * default guest's. */
+static int load_files(const struct vm_config *c, struct image_boot *ib, struct loaded_files *f,
+		      struct nv_err *err)
 {
 	char def_kernel[PATH_MAX], def_initrd[PATH_MAX];
 	const char *kernel = c->kernel, *initrd = c->initrd[0] ? c->initrd : NULL;
 	uint64_t memory = vm_config_ram_mib(c) << 20;
+	if (ib) {
+		f->kernel = ib->found.kernel;
+		f->kernel_len = ib->found.kernel_len;
+		ib->found.kernel = NULL;
+		if (!initrd) {
+			f->initrd = ib->found.initrd;
+			f->initrd_len = ib->found.initrd_len;
+			ib->found.initrd = NULL;
+			return 0;
+		}
+		return guest_file_read(initrd, "initrd", memory, &f->initrd, &f->initrd_len, err);
+	}
 	if (!kernel[0]) {
 		if (guest_default_paths(def_kernel, def_initrd, sizeof(def_kernel), err) < 0)
 			return -1;
@@ -38,11 +55,13 @@ static int load_files(const struct vm_config *c, struct loaded_files *f, struct 
 }
 
 /* With the extensions exposed, the default guest also gets the nested
- * support disk (read-only, the last disk) and is told which one it is. */
-static void add_nested_support(struct vm_launch_state *st)
+ * support disk (read-only, the last disk) and is told which one it is. An
+ * image's own system loads its own kvm modules. */
+static void add_nested_support(struct vm_launch_state *st, bool from_image)
 {
 	struct vm_config *c = &st->config;
-	if (!c->expose_virtualization_extensions || c->kernel[0] || c->ndisks >= VM_MAX_DISKS)
+	if (!c->expose_virtualization_extensions || c->kernel[0] || from_image ||
+	    c->ndisks >= VM_MAX_DISKS)
 		return;
 	struct vm_disk *d = &c->disks[c->ndisks];
 	if (guest_nested_image_path(d->path, sizeof(d->path)) < 0) {
@@ -147,7 +166,7 @@ static int check_references(const struct vm_config *c, struct nv_err *err)
 /* Every input, before anything touches KVM, so that a bad file or name is
  * what the user hears about on any host, with or without a usable KVM. */
 static int check_input(const struct vm_config *c, const struct loaded_files *f, const char *cmdline,
-		       struct nv_err *err)
+		       const char *kernel_from, struct nv_err *err)
 {
 	if (vm_config_validate(c, NULL, err) < 0)
 		return -1;
@@ -162,8 +181,14 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 		.initrd = f->initrd, .initrd_len = f->initrd_len,
 		.cmdline = cmdline,
 	};
-	if (x86_boot_check(ram << 20, &bin, err) < 0)
+	if (x86_boot_check(ram << 20, &bin, err) < 0) {
+		if (kernel_from) { /* the user named no kernel: say whose it is */
+			char why[sizeof(err->msg)];
+			memcpy(why, err->msg, sizeof(why));
+			nv_err_input(err, "%.700s: %s", kernel_from, why);
+		}
 		return -1;
+	}
 	return check_references(c, err);
 }
 
@@ -248,8 +273,34 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 		return launch_saved(c, o, st, err);
 	memset(st, 0, sizeof(*st));
 	st->config = *c;
-	snprintf(st->append, sizeof(st->append), "%s", c->append);
-	add_nested_support(st);
+	struct image_boot ib;
+	int from_image = image_boot_find(c, &ib, err);
+	if (from_image < 0)
+		return NULL;
+	if (from_image && o->command) {
+		nv_err_input(err, "%s boots its own system (%.600s): a command runs in the default guest "
+			     "only; give --kernel, or no command", c->disks[0].path, ib.from);
+		image_boot_free(&ib);
+		return NULL;
+	}
+	if (from_image) {
+		/* The image's command line, then --append: later parameters win. */
+		const char *own = ib.found.cmdline;
+		if (strlen(own) + 1 + strlen(c->append) >= sizeof(st->append)) {
+			image_boot_free(&ib);
+			nv_err_input(err, "%s: its kernel command line and --append together are longer "
+				     "than %zu bytes", c->disks[0].path, sizeof(st->append) - 1);
+			return NULL;
+		}
+		size_t n = strlen(own);
+		memcpy(st->append, own, n);
+		if (n && c->append[0])
+			st->append[n++] = ' ';
+		memcpy(st->append + n, c->append, strlen(c->append) + 1);
+	} else {
+		snprintf(st->append, sizeof(st->append), "%s", c->append);
+	}
+	add_nested_support(st, from_image);
 	if (o->warm_boot) {
 		size_t n = strlen(st->append);
 		snprintf(st->append + n, sizeof(st->append) - n, "%s%s", n ? " " : "", KERNEL_CMDLINE_WARM);
@@ -263,10 +314,10 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	const struct vm_config *eff = &st->config;
 	struct loaded_files files = { 0 };
 	struct machine *m = NULL;
-	if (load_files(eff, &files, err) < 0 ||
+	if (load_files(eff, from_image ? &ib : NULL, &files, err) < 0 ||
 	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), st->append[0] ? st->append : NULL,
 				 o->warm_boot ? NULL : o->command, o->warm_boot ? 0 : o->command_argc, err) < 0 ||
-	    check_input(eff, &files, st->cmdline, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
+	    check_input(eff, &files, st->cmdline, from_image ? ib.from : NULL, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
 	    connect_nics(st, &r, err) < 0)
 		goto out;
 	r.kernel = files.kernel;
@@ -284,5 +335,9 @@ out:
 	/* The kernel and initrd now live in guest memory (or nowhere). */
 	free(files.kernel);
 	free(files.initrd);
+	if (m && from_image && !st->note[0]) /* what it boots, since the user named no kernel */
+		snprintf(st->note, sizeof(st->note), "booting the image's own kernel: %.200s", ib.from);
+	if (from_image)
+		image_boot_free(&ib);
 	return m;
 }
