@@ -9,6 +9,9 @@
 
 #include "kvm/kvm.h"
 
+#define VCPU_RESET_RIP 0xfff0
+#define VCPU_RESET_CS 0xf000
+
 /* Room for the header and an SVM or VMX area. */
 #define NESTED_STATE_BYTES (sizeof(struct kvm_nested_state) + 2 * 4096 + 8192)
 
@@ -34,6 +37,13 @@ void vcpu_fault_describe(int vcpu_fd, char *out, size_t size)
 	out[0] = '\0';
 	if (kvm_get_regs(vcpu_fd, &r) < 0 || kvm_get_sregs(vcpu_fd, &s) < 0)
 		return;
+	/* On AMD the VMCB is undefined after a shutdown and KVM INITs the
+	 * vCPU before it exits: what is left is the reset vector, not the
+	 * fault's place. Said, rather than shown as if it were. */
+	if (r.rip == VCPU_RESET_RIP && s.cs.selector == VCPU_RESET_CS) {
+		snprintf(out, size, "where is lost: KVM reset the vCPU at the shutdown, as it does on AMD");
+		return;
+	}
 	snprintf(out, size, "rip 0x%llx, cs 0x%x, cr0 0x%llx, cr3 0x%llx, cr4 0x%llx, efer 0x%llx%s",
 		 (unsigned long long)r.rip, s.cs.selector, (unsigned long long)s.cr0,
 		 (unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer,
