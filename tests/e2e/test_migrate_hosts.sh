@@ -83,9 +83,12 @@ run_hosts() {
 	wait "$apid"
 	a_st=$?
 	apid=''
-	# B ends by itself once L3 counted 30 ticks there; else it is stopped.
-	for ((i = 0; i < 90; i++)); do kill -0 "$bpid" 2>/dev/null || break; sleep 1; done
-	kill -0 "$bpid" 2>/dev/null && { echo "# host B still runs 90 s after host A ended: stopped"; kill_tree "$bpid"; }
+	# B ends by itself once L3 counted 30 ticks there and it checked the
+	# disks' copies (a dd a sector, through the emulator); else it is
+	# stopped. (90 s was too short in a CI-style run on 2026-12-07: B was
+	# still counting, L3 and L2 each writing their disks.)
+	for ((i = 0; i < 240; i++)); do kill -0 "$bpid" 2>/dev/null || break; sleep 1; done
+	kill -0 "$bpid" 2>/dev/null && { echo "# host B still runs 240 s after host A ended: stopped"; kill_tree "$bpid"; }
 	wait "$bpid"
 	b_st=$?
 	bpid=''
