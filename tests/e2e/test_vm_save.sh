@@ -64,7 +64,7 @@ t_expect "nothing runs while Saved (no VMM, the log stands still)" 0 '' -- test 
 
 t_expect "vm start s resumes it" 0 '^VM s resumed from its saved state' -- "$NV" vm start s
 if t_wait_for "$LOG" "^W $((before + 30))[^0-9]" "$T"; then t_ok "the writer goes on after the resume"
-else t_not_ok "the writer goes on after the resume" "$(tail -c 300 "$LOG" | tr '\n' '|')"; fi
+else t_not_ok "the writer goes on after the resume" "$(vm_stop_of s); $(tail -c 300 "$LOG" | tr '\n' '|')"; fi
 [ "$(boot_ids | wc -l)" = 1 ] && t_ok "the guest did not boot again (one boot id)" ||
 	t_not_ok "the guest did not boot again (one boot id)" "$(boot_ids | tr '\n' ' ')"
 [ ! -e "$SAVED/vm.state" ] && t_ok "the saved state is used up by the resume" ||
