@@ -69,6 +69,22 @@ t_tool() { echo "${NESTVM_TOOLS:-$(dirname "${NV:-build/nestvm}")/tests/tools}/$
 
 # vm_field VM FIELD: the value of a "Key : Value" line of `vm show VM`.
 vm_field() { "$NV" vm show "$1" 2>/dev/null | sed -n "s/^$2 *: *//p"; }
+# t_last_number FILE WORD: the number after the last "WORD N" in FILE.
+t_last_number() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
+
+# t_incoming FILE ADDR SETTINGS...: `run --incoming ADDR SETTINGS` in the
+# background (a migration's unnamed target), its stdout in FILE and stderr
+# in FILE.err; returns once it waits (5 s at most). Sets TPID and adds it to
+# the caller's pids array (killed at its exit). Uses $NV.
+t_incoming() {
+	local f=$1 a=$2
+	shift 2
+	"$NV" run --incoming "$a" "$@" >"$f" 2>"$f.err" </dev/null &
+	TPID=$!
+	pids+=("$TPID")
+	for _ in $(seq 50); do grep -q 'waiting for a migrating VM' "$f.err" 2>/dev/null && return 0; sleep 0.1; done
+}
+
 # vm_stop_of VM: its State and LastStop in one line, for a failure message
 # (a guest the lab's emulated SVM crashed says "triple-faulted" there,
 # which t_lab_run's retry looks for).

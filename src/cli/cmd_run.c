@@ -146,17 +146,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_SAVE_ON_EXIT: a->save_dir = optarg; break;
 		case O_RESTORE: a->restore_dir = optarg; break;
 		case O_INCOMING: a->incoming = optarg; break;
-		case O_STORAGE_PATH: {
-			struct stat sb;
-			char *abs = realpath(optarg, NULL);
-			bool dir = abs && stat(abs, &sb) == 0 && S_ISDIR(sb.st_mode) && strlen(abs) < sizeof(a->storage_path);
-			if (dir)
-				snprintf(a->storage_path, sizeof(a->storage_path), "%s", abs);
-			free(abs);
-			if (!dir)
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path '%s': not an existing folder", optarg);
+		case O_STORAGE_PATH:
+			if ((st = vm_option_folder("--storage-path", optarg, a->storage_path, sizeof(a->storage_path))))
+				return st;
 			break;
-		}
 		case O_RUN_AS: a->run_as = optarg; break;
 		case O_COLD: a->cold = true; break;
 		case O_KERNEL: st = vm_option_file("--kernel", optarg, false, c->kernel, sizeof(c->kernel)); break;

@@ -8,8 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
 #include "cli/vm_lifecycle.h"
+#include "cli/vm_options.h"
 #include "mgmt/vm_store.h"
 #include "state/migration_channel.h"
 #include "util/parse.h"
@@ -73,14 +72,9 @@ int cmd_vm_receive(int argc, char **argv)
 				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--timeout '%s': seconds, 0 (no limit) to 86400", optarg);
 			break;
 		case O_STORAGE_PATH: {
-			struct stat sb;
-			char *abs = realpath(optarg, NULL);
-			bool dir = abs && stat(abs, &sb) == 0 && S_ISDIR(sb.st_mode) && strlen(abs) < sizeof(storage);
-			if (dir)
-				snprintf(storage, sizeof(storage), "%s", abs);
-			free(abs);
-			if (!dir)
-				return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path '%s': not an existing folder", optarg);
+			int st = vm_option_folder("--storage-path", optarg, storage, sizeof(storage));
+			if (st)
+				return st;
 			break;
 		}
 		case 'h':

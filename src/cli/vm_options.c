@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,6 +127,19 @@ int vm_option_file(const char *opt, const char *v, bool must_exist, char *out, s
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: %s", opt, v, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s %s: is a directory, not a file", opt, v);
+	return 0;
+}
+
+int vm_option_folder(const char *opt, const char *v, char *out, size_t size)
+{
+	struct stat st;
+	char *abs = realpath(v, NULL);
+	bool dir = abs && stat(abs, &st) == 0 && S_ISDIR(st.st_mode) && strlen(abs) < size;
+	if (dir)
+		snprintf(out, size, "%s", abs);
+	free(abs);
+	if (!dir)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s '%s': not an existing folder", opt, v);
 	return 0;
 }
 

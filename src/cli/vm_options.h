@@ -18,6 +18,9 @@ int vm_option_cpus(const char *v, unsigned *cpus);
  * directory; with must_exist, also checked to be a file now (a record
  * outlives the shell that made it, so it is checked when written). */
 int vm_option_file(const char *opt, const char *v, bool must_exist, char *out, size_t size);
+/* An existing folder (--storage-path DIR) into out as its absolute, real
+ * path: 0, or the exit status after "OPT 'V': not an existing folder". */
+int vm_option_folder(const char *opt, const char *v, char *out, size_t size);
 /* --disk PATH[,readonly]: appended to c. */
 int vm_option_disk(struct vm_config *c, const char *spec, bool must_exist);
 /* --nic switch=S[,mac=M][,mac-spoofing=on|off]: appended to c; without

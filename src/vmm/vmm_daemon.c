@@ -189,6 +189,16 @@ static void on_ended(void *opaque, const struct machine_result *res)
 	notify(d, NESTVM_EXIT_VMM_FAILURE); /* only if it never ran */
 }
 
+/* The VMM's loop for d, its console read from console_read_fd. */
+static struct vm_process_options process_options(struct daemon *d, int console_read_fd)
+{
+	return (struct vm_process_options){
+		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
+		.console_read_fd = console_read_fd, .save_dir = d->saved_dir, .checkpoints_dir = d->checkpoints_dir,
+		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
+	};
+}
+
 /* The VM did not get to run: Off with why (a saved VM stays Saved, its
  * state kept), and the status for `vm start`. */
 static int fail_start(struct daemon *d, const struct nv_err *err)
@@ -311,11 +321,7 @@ static int run_vm(struct daemon *d, const struct vm_record *r)
 		close(pipefd[1]);
 		return fail_start(d, &err);
 	}
-	struct vm_process_options po = {
-		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
-		.console_read_fd = pipefd[0], .save_dir = d->saved_dir, .checkpoints_dir = d->checkpoints_dir,
-		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
-	};
+	struct vm_process_options po = process_options(d, pipefd[0]);
 	struct machine_result res;
 	if (vm_process_run(m, &po, &res, &err) < 0)
 		log_line(d, "%s", err.msg);
@@ -430,11 +436,7 @@ static int receive_vm(struct daemon *d)
 		 (unsigned long long)(in.bytes / 1000000), (long long)in.receive_ms);
 	log_line(d, "%s", got);
 	d->rx = &in;
-	struct vm_process_options po = {
-		.console_sock = d->sock_console, .control_sock = d->sock_control, .console_log = d->log,
-		.console_read_fd = pipefd[0], .save_dir = d->saved_dir, .checkpoints_dir = d->checkpoints_dir,
-		.on_running = on_running, .on_stopping = on_stopping, .on_paused = on_paused, .on_ended = on_ended, .opaque = d,
-	};
+	struct vm_process_options po = process_options(d, pipefd[0]);
 	struct machine_result res;
 	if (vm_process_run(b.m, &po, &res, &err) < 0)
 		log_line(d, "%s", err.msg);

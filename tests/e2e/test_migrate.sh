@@ -50,7 +50,6 @@ trap cleanup EXIT
 
 type_in() { vm_type_in "$@"; } # VM LINE...
 state_of() { vm_field "$1" State; }
-last_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
 first_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | head -n 1; }
 # next_after HERE THERE WORD N: the number after N, the last one here, over
 # this host's log and the target's output joined: a line the move split
@@ -60,15 +59,6 @@ next_after() {
 		awk -v n="$4" '$2 == n { seen = 1; next } seen { print $2; exit }'
 }
 downtime_of() { sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$1"; }
-# a target: run --incoming ADDR with the settings given, output to FILE
-target() { # FILE ADDR SETTINGS...
-	local f=$1 a=$2
-	shift 2
-	"$NV" run --incoming "$a" "$@" >"$f" 2>"$f.err" </dev/null &
-	TPID=$!
-	pids+=("$TPID")
-	for _ in $(seq 50); do grep -q 'waiting for a migrating VM' "$f.err" 2>/dev/null && return 0; sleep 0.1; done
-}
 
 # --- a plain VM ----------------------------------------------------------
 SLOG=$NESTVM_HOME/vms/s/console.log
@@ -86,7 +76,7 @@ t_fails "a target that is not there is named" 2 "cannot reach the target at unix
 	"$NV" vm migrate s --to "unix:$tmp/none.sock"
 
 # A target expecting 512M: refused at CONFIG, before any memory moves.
-target "$tmp/bad.out" "unix:$tmp/bad.sock" --memory 512M
+t_incoming "$tmp/bad.out" "unix:$tmp/bad.sock" --memory 512M
 t_fails "a target with other memory refuses the VM" 2 \
 	'not migrated \(it runs on here\): (VM s: )?the target refused the VM: refused: the source VM has 256 MiB of RAM, this target expects 512 MiB' -- \
 	"$NV" vm migrate s --to "unix:$tmp/bad.sock"
@@ -96,12 +86,12 @@ out=$(cat "$tmp/bad.out.err")
 t_status "that target exits 2" 2 "$st"
 t_has "it says why, before any memory" 'did not arrive: refused: the source VM has 256 MiB'
 [ "$(state_of s)" = Running ] && t_ok "s runs on after the refusal" || t_not_ok "s runs on after the refusal" "$(vm_stop_of s)"
-n=$(last_of "$SLOG" S-tick)
+n=$(t_last_number "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts ($n, then $((n + 10)))"
 else t_not_ok "s still counts" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
 
 # A target killed half-way (the migration slowed to 2 MB/s to be caught).
-target "$tmp/k.out" "unix:$tmp/k.sock" --memory 256M
+t_incoming "$tmp/k.out" "unix:$tmp/k.sock" --memory 256M
 "$NV" vm migrate s --to "unix:$tmp/k.sock" --bandwidth 2 >"$tmp/k.mig" 2>&1 &
 mpid=$!
 sleep 3
@@ -112,7 +102,7 @@ out=$(cat "$tmp/k.mig")
 t_status "a migration whose target is killed fails" 2 "$st"
 t_has "it says the VM runs on" 'not migrated \(it runs on here\)'
 [ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(vm_stop_of s)"
-n=$(last_of "$SLOG" S-tick)
+n=$(t_last_number "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the abandoned migration"
 else t_not_ok "s still counts after the abandoned migration" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
 
@@ -120,7 +110,7 @@ else t_not_ok "s still counts after the abandoned migration" "$(tail -c 200 "$SL
 # lab a short round may see almost nothing written: the bound is one
 # round, whose 1-2 s of counting writes plenty): the migration fails after
 # that round and the VM runs on.
-target "$tmp/c.out" "unix:$tmp/c.sock" --memory 256M
+t_incoming "$tmp/c.out" "unix:$tmp/c.sock" --memory 256M
 t_fails "a guest writing faster than --downtime-ms 1 allows: refused after --max-rounds 1" 2 \
 	'not migrated \(it runs on here\): (VM s: )?the guest writes memory faster than the link carries it: [0-9]+ KiB still written after 1 rounds' -- \
 	"$NV" vm migrate s --to "unix:$tmp/c.sock" --downtime-ms 1 --max-rounds 1
@@ -130,19 +120,19 @@ out=$(cat "$tmp/c.out.err")
 t_status "that target gives up (exit 2)" 2 "$st"
 t_has "it was told why" 'did not arrive: the source abandoned the migration: the guest writes memory faster'
 [ "$(state_of s)" = Running ] && t_ok "s is still Running" || t_not_ok "s is still Running" "$(vm_stop_of s)"
-n=$(last_of "$SLOG" S-tick)
+n=$(t_last_number "$SLOG" S-tick)
 if t_wait_for "$SLOG" "S-tick $((n + 10))" 60; then t_ok "s still counts after the migration that did not converge"
 else t_not_ok "s still counts after the migration that did not converge" "$(tail -c 200 "$SLOG" | tr '\n' '|')"; fi
 
 # Over TCP, for real.
 port=$((20000 + RANDOM % 20000))
-target "$tmp/s.out" "tcp:127.0.0.1:$port" --memory 256M
+t_incoming "$tmp/s.out" "tcp:127.0.0.1:$port" --memory 256M
 t_expect "vm migrate s over TCP" 0 "^VM s migrated to tcp:127.0.0.1:$port: total [0-9]+ ms, downtime [0-9]+ ms" -- \
 	"$NV" vm migrate s --to "tcp:127.0.0.1:$port"
 echo "# plain VM over TCP: $T_LAST_OUT"
 t_wait_for "$tmp/s.out.err" 'migrated VM runs here' 30 >/dev/null
 echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/s.out.err") ms"
-before=$(last_of "$SLOG" S-tick)
+before=$(t_last_number "$SLOG" S-tick)
 t_expect "s is Off here, migrated" 0 "migrated to tcp:127.0.0.1:$port" -- "$NV" vm show s
 if t_wait_for "$tmp/s.out" "S-tick $((before + 20))" "$T"; then t_ok "s counts on on the target"
 else t_not_ok "s counts on on the target" "$(tail -c 300 "$tmp/s.out" | tr '\n' '|') $(tail -c 300 "$tmp/s.out.err")"; fi
@@ -180,7 +170,7 @@ grep -E '^nestvm: round 1, [0-9.]+ MB sent, [0-9.]+ MB left' <<<"$T_LAST_OUT" >/
 	grep -E '^nestvm: round [0-9]+, .* MB left, the guest writes [0-9.]+ MB/s' <<<"$T_LAST_OUT" >/dev/null &&
 	t_ok "--progress: a line for the first round, then the guest's write rate" ||
 	t_not_ok "--progress: a line for the first round, then the guest's write rate" "$(tr '\n' '|' <<<"$T_LAST_OUT")"
-before=$(last_of "$SLOG" R-tick)
+before=$(t_last_number "$SLOG" R-tick)
 RLOG=$NESTVM_HOME/vms/r/console.log
 t_expect "r is Running here" 0 '^r +Running' -- "$NV" vm list r
 t_expect "r has s's settings (256M)" 0 '^Memory +: 256M' -- "$NV" vm show r
@@ -213,13 +203,13 @@ NESTVM_HOME=$home2 "$PROBE" mig listener 0 52:54:00:aa:bb:02 off <"$tmp/probe.in
 pids+=($!)
 exec 7>"$tmp/probe.in"
 t_wait_for "$tmp/probe.out" '^connected' 30 >/dev/null
-NESTVM_HOME=$home2 target "$tmp/p.out" "unix:$tmp/p.sock" --memory 256M --nic switch=mig
+NESTVM_HOME=$home2 t_incoming "$tmp/p.out" "unix:$tmp/p.sock" --memory 256M --nic switch=mig
 t_expect "the same guest moves with --pause-to-converge (after --max-rounds 1)" 0 \
 	"^VM p migrated to unix:$tmp/p.sock: total [0-9]+ ms, downtime [0-9]+ ms, 2 rounds.*; converged by pausing" -- \
 	"$NV" vm migrate p --to "unix:$tmp/p.sock" --downtime-ms 1 --max-rounds 1 --pause-to-converge
 echo "# pause to converge: $T_LAST_OUT"
 t_wait_for "$tmp/p.out.err" 'migrated VM runs here' 30 >/dev/null
-before=$(last_of "$PLOG" P-tick)
+before=$(t_last_number "$PLOG" P-tick)
 if t_wait_for "$tmp/p.out" "P-tick $((before + 20))" "$T"; then t_ok "p counts on on the target"
 else t_not_ok "p counts on on the target" "$(tail -c 300 "$tmp/p.out" | tr '\n' '|') $(tail -c 300 "$tmp/p.out.err")"; fi
 first=$(next_after "$PLOG" "$tmp/p.out" P-tick "$before")
@@ -251,14 +241,14 @@ l3='echo L3-boot=$(cat /proc/sys/kernel/random/boot_id); i=0; while :; do echo L
 type_in n "(nestvm run --memory 256M --append quiet -- sh -c '$l3' &)"
 if t_wait_for "$NLOG" 'L3-tick 30' "$T"; then t_ok "L2 runs an L3 that counts"
 else t_not_ok "L2 runs an L3 that counts" "$(tail -c 300 "$NLOG" | tr '\n' '|')"; fi
-target "$tmp/n.out" "unix:$tmp/n.sock" --nested --memory 1G
+t_incoming "$tmp/n.out" "unix:$tmp/n.sock" --nested --memory 1G
 t_expect "vm migrate n (L2 running L3) over a Unix socket" 0 "^VM n migrated to unix:$tmp/n.sock: total" -- \
 	"$NV" vm migrate n --to "unix:$tmp/n.sock"
 echo "# L2 running L3 over a Unix socket: $T_LAST_OUT"
 echo "# measured downtime: $(downtime_of "$T_LAST_OUT") ms"
 t_wait_for "$tmp/n.out.err" 'migrated VM runs here' 30 >/dev/null
 echo "# of which the target's restore: $(sed -n 's/.*runs here (\([0-9]*\) ms after.*/\1/p' "$tmp/n.out.err") ms"
-before=$(last_of "$NLOG" L3-tick)
+before=$(t_last_number "$NLOG" L3-tick)
 if t_wait_for "$tmp/n.out" "L3-tick $((before + 20))" "$T"; then t_ok "L3 counts on on the target (to $((before + 20)))"
 else t_not_ok "L3 counts on on the target" "$(tail -c 300 "$tmp/n.out" | tr '\n' '|') $(tail -c 300 "$tmp/n.out.err")"; fi
 first=$(next_after "$NLOG" "$tmp/n.out" L3-tick "$before")

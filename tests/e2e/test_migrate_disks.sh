@@ -40,15 +40,6 @@ trap cleanup EXIT
 TICKS=80
 type_in() { vm_type_in d "$@"; }
 state_of() { vm_field "$1" State; }
-last_of() { grep -aoE "$2 [0-9]+" "$1" | awk '{ print $2 }' | tail -n 1; }
-target() { # FILE ADDR SETTINGS...
-	local f=$1 a=$2
-	shift 2
-	"$NV" run --incoming "$a" "$@" >"$f" 2>"$f.err" </dev/null &
-	TPID=$!
-	pids+=("$TPID")
-	for _ in $(seq 50); do grep -q 'waiting for a migrating VM' "$f.err" 2>/dev/null && return 0; sleep 0.1; done
-}
 # sectors FILE FIRST N: N sectors of a raw image, NULs and newlines dropped
 # per sector, one line each
 sectors() {
@@ -85,7 +76,7 @@ else t_not_ok "the guest wrote a marker to each disk" "$(tail -c 300 "$DLOG" | t
 # A folder that holds data.qcow2 already: data.raw is made first (disk 0),
 # then data.qcow2 is refused; nothing is left, the old file is as it was.
 echo precious >"$store/data.qcow2"
-target "$tmp/e.out" "unix:$tmp/e.sock" --memory 256M --storage-path "$store"
+t_incoming "$tmp/e.out" "unix:$tmp/e.sock" --memory 256M --storage-path "$store"
 t_fails "a copy that would overwrite a file is refused" 2 \
 	"not migrated \(it runs on here\): (VM d: )?the target refused the VM: the copy of a disk would overwrite $store/data.qcow2: it exists" -- \
 	"$NV" vm migrate d --to "unix:$tmp/e.sock" --copy-disks
@@ -106,7 +97,7 @@ else t_not_ok "d writes a sector a tick" "$(tail -c 300 "$DLOG" | tr '\n' '|')";
 
 # Abandoned after the disks' copy (the guest writes memory faster than 1 ms
 # of link carries): the target removes its copies.
-target "$tmp/c.out" "unix:$tmp/c.sock" --memory 256M --storage-path "$store"
+t_incoming "$tmp/c.out" "unix:$tmp/c.sock" --memory 256M --storage-path "$store"
 t_fails "a migration that does not converge fails (after the disks were copied)" 2 \
 	'not migrated \(it runs on here\): (VM d: )?the guest writes memory faster than the link carries it' -- \
 	"$NV" vm migrate d --to "unix:$tmp/c.sock" --copy-disks --downtime-ms 1 --max-rounds 1
@@ -119,12 +110,12 @@ t_has "it was told why" 'did not arrive: the source abandoned the migration'
 [ "$(state_of d)" = Running ] && t_ok "d is still Running" || t_not_ok "d is still Running" "$(vm_stop_of d)"
 
 # The move, the guest writing all the while.
-target "$tmp/m.out" "unix:$tmp/m.sock" --memory 256M --storage-path "$store"
-n0=$(last_of "$DLOG" D-tick)
+t_incoming "$tmp/m.out" "unix:$tmp/m.sock" --memory 256M --storage-path "$store"
+n0=$(t_last_number "$DLOG" D-tick)
 t_expect "vm migrate d --copy-disks" 0 "^VM d: [0-9.]+ MB of disk data copied" -- \
 	"$NV" vm migrate d --to "unix:$tmp/m.sock" --copy-disks
 echo "# $(printf '%s' "$T_LAST_OUT" | tr '\n' ' ')"
-n1=$(last_of "$DLOG" D-tick)
+n1=$(t_last_number "$DLOG" D-tick)
 again=$(sed -n 's/.*disk data copied (\([0-9]*\) blocks of 64 KiB again.*/\1/p' <<<"$T_LAST_OUT")
 [ -n "$again" ] && [ "$again" -ge 1 ] &&
 	t_ok "the guest wrote to its disks during the migration: $again blocks went again (ticks $n0 to $n1 here)" ||
