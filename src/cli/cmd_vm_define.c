@@ -15,6 +15,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
 #include "cli/vm_options.h"
+#include "cli/vm_seed.h"
 #include "dev/virtio/virtio_device.h"
 #include "mgmt/vm_rules.h"
 #include "mgmt/vm_checkpoint.h"
@@ -75,7 +76,27 @@ static void create_usage(FILE *f)
 		"                         capabilities; what it writes then (saved state, checkpoints)\n"
 		"                         goes in a part of the VM's folder USER owns\n"
 		"%s"
+		VM_CLOUD_INIT_HELP
+		"                         (the seed and copies of the files are kept in the VM's folder)\n"
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices, DYNAMIC_MEMORY_HELP);
+}
+
+/* The new VM's seed, made in its folder under its lock; the VM goes again
+ * if it cannot be made. 0 or exit status. */
+static int create_seed(struct vm_record *r, struct vm_cloud_init *next, const struct cloud_init_seed_input *in)
+{
+	struct vm_lock lk;
+	struct nv_err err = { 0 };
+	const char *name = r->config.name;
+	if (vm_store_lock(name, &lk, &err) < 0)
+		return vm_cli_fail(&err);
+	int st = vm_seed_install(&r->config, next, in);
+	if (!st && vm_store_save(r, &err) < 0)
+		st = vm_cli_fail(&err);
+	if (st && vm_store_delete(name, &err) < 0)
+		fprintf(stderr, "nestvm: warning: VM %s stays, without its seed: %s\n", name, err.msg);
+	vm_store_unlock(&lk);
+	return st;
 }
 
 int cmd_vm_create(int argc, char **argv)
@@ -94,11 +115,13 @@ int cmd_vm_create(int argc, char **argv)
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "device", required_argument, NULL, O_DEVICE },
 		VM_MEMORY_LONG_OPTIONS,
+		VM_CLOUD_INIT_LONG_OPTIONS,
 		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_memory_options mo = { 0 };
+	struct vm_cloud_init_options cio = { 0 };
 	/* Options first, checked against the name afterwards (MACs need it). */
 	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
 	unsigned nn = 0, nd = 0;
@@ -141,6 +164,9 @@ int cmd_vm_create(int argc, char **argv)
 		case VM_OPT_MEMORY_MAX:
 		case VM_OPT_MEMORY_BUFFER:
 		case VM_OPT_MEMORY_WEIGHT: st = vm_option_memory_policy(o, optarg, &mo); break;
+		case VM_OPT_USER_DATA:
+		case VM_OPT_SSH_KEY:
+		case VM_OPT_HOSTNAME: st = vm_option_cloud_init(o, optarg, &cio); break;
 		case O_RUN_AS: st = vm_option_run_as(c, optarg, false); break;
 		case 'h': create_usage(stdout); return 0;
 		default: return vm_cli_getopt_error(o, argv, "create");
@@ -168,8 +194,32 @@ int cmd_vm_create(int argc, char **argv)
 			return st;
 	r.runtime.state = VM_STATE_OFF;
 	struct nv_err err = { 0 };
-	if (vm_store_create(&r, &err) < 0)
+	struct vm_cloud_init next;
+	struct cloud_init_seed_input in = { 0 };
+	bool seed = vm_cloud_init_given(&cio);
+	/* Every input checked before the VM exists: a refusal creates nothing. */
+	if (seed && (st = vm_seed_prepare(c, &cio, false, &next, &in))) {
+		cloud_init_seed_input_free(&in);
+		return st;
+	}
+	if (seed) {
+		struct vm_config with = *c;
+		snprintf(with.cloud_init.seed, sizeof(with.cloud_init.seed), "/");
+		with.cloud_init.hostname[0] = '\0';
+		if (vm_config_validate(&with, name, &err) < 0) { /* room for the seed's disk */
+			cloud_init_seed_input_free(&in);
+			return vm_cli_fail(&err);
+		}
+	}
+	if (vm_store_create(&r, &err) < 0) {
+		cloud_init_seed_input_free(&in);
 		return vm_cli_fail(&err);
+	}
+	if (seed && (st = create_seed(&r, &next, &in))) {
+		cloud_init_seed_input_free(&in);
+		return st;
+	}
+	cloud_init_seed_input_free(&in);
 	if (c->has_run_as)
 		printf("VM %s created (Off; its VMM runs as %s)\n", name, c->run_as.name);
 	else
@@ -193,6 +243,7 @@ struct set_args {
 	enum vm_stop_action stop_action;
 	struct vm_memory_options mo;
 	struct vm_config run_as; /* --run-as: its has_run_as and run_as */
+	struct vm_cloud_init_options cloud_init;
 };
 
 static void set_usage(FILE *f)
@@ -209,6 +260,9 @@ static void set_usage(FILE *f)
 		"  --dynamic-memory on|off   Hyper-V's dynamic memory (see `nestvm vm create --help`)\n"
 		"  --run-as USER|none     (root) the VMM's threads become USER once set up (a name,\n"
 		"                         UID or UID:GID; not root); none: they keep root's uid\n"
+		"  --user-data FILE|none | --ssh-key FILE|none | --hostname NAME|none\n"
+		"                         the cloud-init seed's (see `nestvm vm create --help`): it is\n"
+		"                         made again; none takes one away (none of them: no seed)\n"
 		"At any time but Saved (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
 		"  --memory-min SIZE | --memory-max SIZE | --memory-buffer PERCENT | --memory-weight N\n"
@@ -239,6 +293,7 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		{ "automatic-start-action", required_argument, NULL, O_START_ACT },
 		{ "automatic-stop-action", required_argument, NULL, O_STOP_ACT },
 		{ "run-as", required_argument, NULL, O_RUN_AS },
+		VM_CLOUD_INIT_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -311,6 +366,12 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		case O_RUN_AS:
 			a->want[VM_SETTING_RUN_AS] = true;
 			st = vm_option_run_as(&a->run_as, optarg, true);
+			break;
+		case VM_OPT_USER_DATA:
+		case VM_OPT_SSH_KEY:
+		case VM_OPT_HOSTNAME:
+			a->want[VM_SETTING_CLOUD_INIT] = true;
+			st = vm_option_cloud_init(o, optarg, &a->cloud_init);
 			break;
 		case 'h': set_usage(stdout); return -1;
 		default: return vm_cli_getopt_error(o, argv, "set");
@@ -497,6 +558,40 @@ static int push_memory_policy(const struct vm_config *c)
 	return 0;
 }
 
+/* --user-data, --ssh-key, --hostname (set_apply checked the state): the
+ * files read and the seed made anew last, once every other change is
+ * known good; what it says goes after set_apply's lines in *out. */
+static int set_cloud_init(struct vm_record *r, const struct vm_cloud_init_options *o, char **out)
+{
+	struct vm_cloud_init next;
+	struct cloud_init_seed_input in = { 0 };
+	struct nv_err err = { 0 };
+	int st = vm_seed_prepare(&r->config, o, true, &next, &in);
+	struct vm_config with = r->config;
+	with.cloud_init = next;
+	snprintf(with.cloud_init.seed, sizeof(with.cloud_init.seed), "/");
+	if (!st && vm_config_validate(&with, NULL, &err) < 0) /* room for the seed's disk, before it is made */
+		st = vm_cli_fail(&err);
+	if (!st)
+		st = vm_seed_install(&r->config, &next, &in);
+	cloud_init_seed_input_free(&in);
+	if (st)
+		return st;
+	const struct vm_cloud_init *ci = &r->config.cloud_init;
+	char line[VM_PATH_MAX + VM_NAME_MAX + 64];
+	if (vm_config_has_seed(&r->config))
+		snprintf(line, sizeof(line), "VM %s: CloudInitSeed %s (made again)\n", r->config.name, ci->seed);
+	else
+		snprintf(line, sizeof(line), "VM %s: CloudInitSeed none\n", r->config.name);
+	size_t had = *out ? strlen(*out) : 0;
+	char *grown = realloc(*out, had + strlen(line) + 1);
+	if (grown) {
+		memcpy(grown + had, line, strlen(line) + 1);
+		*out = grown;
+	}
+	return 0;
+}
+
 int cmd_vm_set(int argc, char **argv)
 {
 	struct set_args a;
@@ -528,6 +623,8 @@ int cmd_vm_set(int argc, char **argv)
 	if (mem)
 		fclose(mem);
 	bool on = r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED;
+	if (!st && a.want[VM_SETTING_CLOUD_INIT])
+		st = set_cloud_init(&r, &a.cloud_init, &out);
 	if (!st && a.want[VM_SETTING_MEMORY_POLICY] && on && r.config.dynamic_memory_enabled) {
 		st = vm_config_validate(&r.config, NULL, &err) < 0 ? vm_cli_fail(&err) : push_memory_policy(&r.config);
 	}

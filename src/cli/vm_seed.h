@@ -1,0 +1,30 @@
+/* The cloud-init seed (mgmt/cloud_init_seed.h) of `run` and of a named VM
+ * (`vm create`, `vm set`): the options read and checked before anything is
+ * made, then the seed where it lives. Each returns 0, or the exit status
+ * after printing one line. */
+#ifndef NESTVM_CLI_VM_SEED_H
+#define NESTVM_CLI_VM_SEED_H
+
+#include <stdbool.h>
+
+#include "cli/vm_options.h"
+#include "mgmt/cloud_init_seed.h"
+#include "mgmt/vm_config.h"
+
+/* `run`: c gets a seed made in a temporary folder, which goes when this
+ * process exits; a fresh instance id (c's name set first). */
+int vm_seed_for_run(struct vm_config *c, const struct vm_cloud_init_options *o);
+
+/* A named VM's next cloud-init settings: c's (a record's; empty for a new
+ * VM) with o applied (with none_ok, "none" takes one away), and what the
+ * seed is made of read into in: the files given, else the copies in the
+ * VM's folder. Nothing is written. */
+int vm_seed_prepare(const struct vm_config *c, const struct vm_cloud_init_options *o, bool none_ok,
+		    struct vm_cloud_init *next, struct cloud_init_seed_input *in);
+
+/* The VM's seed folder made anew from in (or removed, when next names
+ * nothing), and c->cloud_init set to next with the seed's path. The caller
+ * holds the record's lock and saves it. */
+int vm_seed_install(struct vm_config *c, struct vm_cloud_init *next, const struct cloud_init_seed_input *in);
+
+#endif
