@@ -233,7 +233,7 @@ char *cloud_init_user_data(const struct cloud_init_inputs *in)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	fputs("#cloud-config\n# made by nestvm from --hostname and --ssh-key\n", f);
+	fputs("#cloud-config\n# made by nestvm: no --user-data was given\n", f);
 	if (in->hostname && in->hostname[0]) {
 		fputs("hostname: ", f);
 		put_quoted(f, in->hostname, strlen(in->hostname));
