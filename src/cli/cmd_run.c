@@ -74,7 +74,8 @@ static void run_usage(FILE *f)
 		"  --user-data FILE      cloud-init user-data (#cloud-config, a script, ...; up to\n"
 		"                        1 MiB), passed as is in a NoCloud seed: one more disk,\n"
 		"                        read-only, after the VM's own, that a cloud image's\n"
-		"                        cloud-init reads at boot (a temporary file, gone at exit)\n"
+		"                        cloud-init reads at boot (a temporary file; not with\n"
+		"                        --save-on-exit)\n"
 		"  --ssh-key FILE        an OpenSSH public key file (.pub) for the image's default\n"
 		"                        user, in the seed\n"
 		"  --hostname NAME       the guest's host name (RFC 1123), in the seed\n"
@@ -218,6 +219,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
 	if (a->incoming && (a->restore_dir || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--incoming continues a migrated VM: give it no --restore or command");
+	if (a->save_dir && vm_cloud_init_given(&a->cloud_init))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--save-on-exit: run's cloud-init seed is temporary, so the VM "
+				"could not be continued: make it a named VM (nestvm vm create NAME --user-data ...)");
 	if (a->incoming && vm_cloud_init_given(&a->cloud_init))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--user-data, --ssh-key and --hostname make a seed for a VM that "
 				"boots: a migrated VM brings its own");
@@ -480,6 +484,7 @@ int cmd_run(int argc, char **argv)
 	struct machine *m = a.incoming     ? built.m
 			    : warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
 					      : vm_launch(&a.vm, &a.launch, &launch, &err);
+	vm_seed_run_release(); /* the seed is open as a disk now (or never) */
 	/* The memory file is mapped now (or never): its fd is not needed. */
 	machine_saved_free(&saved);
 	machine_saved_free(&inc.saved);

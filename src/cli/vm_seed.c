@@ -55,8 +55,15 @@ static pid_t run_seed_owner;
 static void remove_run_seed(void)
 {
 	/* Not from a child that exits through exit(): the folder is ours. */
-	if (run_seed_dir[0] && getpid() == run_seed_owner)
+	if (run_seed_dir[0] && getpid() == run_seed_owner) {
 		remove_tree(run_seed_dir, 0);
+		run_seed_dir[0] = '\0';
+	}
+}
+
+void vm_seed_run_release(void)
+{
+	remove_run_seed();
 }
 
 int vm_seed_for_run(struct vm_config *c, const struct vm_cloud_init_options *o)

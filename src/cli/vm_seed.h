@@ -12,8 +12,13 @@
 #include "mgmt/vm_config.h"
 
 /* `run`: c gets a seed made in a temporary folder, which goes when this
- * process exits; a fresh instance id (c's name set first). */
+ * process exits or vm_seed_run_release says; a fresh instance id (c's name
+ * set first). */
 int vm_seed_for_run(struct vm_config *c, const struct vm_cloud_init_options *o);
+/* The machine is built (its disks open) or will not be: the temporary
+ * folder goes now, still as the user that made it (a --run-as VMM could
+ * not remove it at exit), and nothing is left if nestvm is killed. */
+void vm_seed_run_release(void);
 
 /* A named VM's next cloud-init settings: c's (a record's; empty for a new
  * VM) with o applied (with none_ok, "none" takes one away), and what the

@@ -138,7 +138,9 @@ t_bad "run: a private key" "^nestvm: --ssh-key key: it is a private key" "$NV" r
 t_bad "run: a bad host name" "^nestvm: --hostname: " "$NV" run --hostname '-x'
 t_bad "run: a user-data file over 1 MiB" "^nestvm: --user-data big: larger than 1 MiB" "$NV" run --user-data big
 t_bad "run --incoming: no seed" "a migrated VM brings its own" "$NV" run --incoming unix:$T/s --hostname h
+t_bad "run --save-on-exit: no temporary seed" "^nestvm: --save-on-exit: run's cloud-init seed is temporary" \
+	"$NV" run --save-on-exit "$T/saved" --hostname h
 TMPDIR=$T/tmp t_bad "run: the seed made, the VM refused" "^nestvm: kernel '$T/nokernel'" \
 	"$NV" run --user-data ud --ssh-key key.pub --hostname h --kernel "$T/nokernel"
-[ -z "$(ls -A tmp)" ] && t_ok "run's temporary seed is gone at exit" || t_not_ok "run's temporary seed is gone" "$(ls -R tmp)"
+[ -z "$(ls -A tmp)" ] && t_ok "run's temporary seed is gone" || t_not_ok "run's temporary seed is gone" "$(ls -R tmp)"
 t_summary
