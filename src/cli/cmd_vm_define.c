@@ -81,24 +81,6 @@ static void create_usage(FILE *f)
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices, DYNAMIC_MEMORY_HELP);
 }
 
-/* The new VM's seed, made in its folder under its lock; the VM goes again
- * if it cannot be made. 0 or exit status. */
-static int create_seed(struct vm_record *r, struct vm_cloud_init *next, const struct cloud_init_seed_input *in)
-{
-	struct vm_lock lk;
-	struct nv_err err = { 0 };
-	const char *name = r->config.name;
-	if (vm_store_lock(name, &lk, &err) < 0)
-		return vm_cli_fail(&err);
-	int st = vm_seed_install(&r->config, next, in);
-	if (!st && vm_store_save(r, &err) < 0)
-		st = vm_cli_fail(&err);
-	if (st && vm_store_delete(name, &err) < 0)
-		fprintf(stderr, "nestvm: warning: VM %s stays, without its seed: %s\n", name, err.msg);
-	vm_store_unlock(&lk);
-	return st;
-}
-
 int cmd_vm_create(int argc, char **argv)
 {
 	enum { O_MEM = 256, O_CPUS, O_DISK, O_NIC, O_KERNEL, O_INITRD, O_APPEND, O_EXPOSE, O_NESTED, O_DEVICE,
@@ -198,28 +180,15 @@ int cmd_vm_create(int argc, char **argv)
 	struct cloud_init_seed_input in = { 0 };
 	bool seed = vm_cloud_init_given(&cio);
 	/* Every input checked before the VM exists: a refusal creates nothing. */
-	if (seed && (st = vm_seed_prepare(c, &cio, false, &next, &in))) {
-		cloud_init_seed_input_free(&in);
-		return st;
-	}
-	if (seed) {
-		struct vm_config with = *c;
-		snprintf(with.cloud_init.seed, sizeof(with.cloud_init.seed), "/");
-		with.cloud_init.hostname[0] = '\0';
-		if (vm_config_validate(&with, name, &err) < 0) { /* room for the seed's disk */
-			cloud_init_seed_input_free(&in);
-			return vm_cli_fail(&err);
-		}
-	}
-	if (vm_store_create(&r, &err) < 0) {
-		cloud_init_seed_input_free(&in);
-		return vm_cli_fail(&err);
-	}
-	if (seed && (st = create_seed(&r, &next, &in))) {
-		cloud_init_seed_input_free(&in);
-		return st;
-	}
+	if (seed)
+		st = vm_seed_prepare(c, &cio, false, &next, &in);
+	if (!st && vm_store_create(&r, &err) < 0)
+		st = vm_cli_fail(&err);
+	if (!st && seed)
+		st = vm_seed_create(&r, &next, &in);
 	cloud_init_seed_input_free(&in);
+	if (st)
+		return st;
 	if (c->has_run_as)
 		printf("VM %s created (Off; its VMM runs as %s)\n", name, c->run_as.name);
 	else
@@ -558,40 +527,6 @@ static int push_memory_policy(const struct vm_config *c)
 	return 0;
 }
 
-/* --user-data, --ssh-key, --hostname (set_apply checked the state): the
- * files read and the seed made anew last, once every other change is
- * known good; what it says goes after set_apply's lines in *out. */
-static int set_cloud_init(struct vm_record *r, const struct vm_cloud_init_options *o, char **out)
-{
-	struct vm_cloud_init next;
-	struct cloud_init_seed_input in = { 0 };
-	struct nv_err err = { 0 };
-	int st = vm_seed_prepare(&r->config, o, true, &next, &in);
-	struct vm_config with = r->config;
-	with.cloud_init = next;
-	snprintf(with.cloud_init.seed, sizeof(with.cloud_init.seed), "/");
-	if (!st && vm_config_validate(&with, NULL, &err) < 0) /* room for the seed's disk, before it is made */
-		st = vm_cli_fail(&err);
-	if (!st)
-		st = vm_seed_install(&r->config, &next, &in);
-	cloud_init_seed_input_free(&in);
-	if (st)
-		return st;
-	const struct vm_cloud_init *ci = &r->config.cloud_init;
-	char line[VM_PATH_MAX + VM_NAME_MAX + 64];
-	if (vm_config_has_seed(&r->config))
-		snprintf(line, sizeof(line), "VM %s: CloudInitSeed %s (made again)\n", r->config.name, ci->seed);
-	else
-		snprintf(line, sizeof(line), "VM %s: CloudInitSeed none\n", r->config.name);
-	size_t had = *out ? strlen(*out) : 0;
-	char *grown = realloc(*out, had + strlen(line) + 1);
-	if (grown) {
-		memcpy(grown + had, line, strlen(line) + 1);
-		*out = grown;
-	}
-	return 0;
-}
-
 int cmd_vm_set(int argc, char **argv)
 {
 	struct set_args a;
@@ -624,7 +559,7 @@ int cmd_vm_set(int argc, char **argv)
 		fclose(mem);
 	bool on = r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED;
 	if (!st && a.want[VM_SETTING_CLOUD_INIT])
-		st = set_cloud_init(&r, &a.cloud_init, &out);
+		st = vm_seed_set(&r, &a.cloud_init, &out);
 	if (!st && a.want[VM_SETTING_MEMORY_POLICY] && on && r.config.dynamic_memory_enabled) {
 		st = vm_config_validate(&r.config, NULL, &err) < 0 ? vm_cli_fail(&err) : push_memory_policy(&r.config);
 	}

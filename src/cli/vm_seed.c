@@ -157,6 +157,12 @@ int vm_seed_prepare(const struct vm_config *c, const struct vm_cloud_init_option
 		snprintf(next->instance_id, sizeof(next->instance_id), "%s", in->instance_id);
 	}
 	snprintf(in->instance_id, sizeof(in->instance_id), "%s", next->instance_id);
+	/* Room for the seed's disk, before anything is made. */
+	struct vm_config with = *c;
+	with.cloud_init = *next;
+	snprintf(with.cloud_init.seed, sizeof(with.cloud_init.seed), "/");
+	if (vm_config_validate(&with, c->name, &err) < 0)
+		return fail(&err);
 	return cloud_init_seed_tool_check(&err) < 0 ? fail(&err) : 0;
 }
 
@@ -179,3 +185,47 @@ int vm_seed_install(struct vm_config *c, struct vm_cloud_init *next, const struc
 	c->cloud_init = *next;
 	return 0;
 }
+
+/* ---- vm create and vm set ---- */
+
+int vm_seed_create(struct vm_record *r, struct vm_cloud_init *next, const struct cloud_init_seed_input *in)
+{
+	struct vm_lock lk;
+	struct nv_err err = { 0 };
+	const char *name = r->config.name;
+	if (vm_store_lock(name, &lk, &err) < 0)
+		return vm_cli_fail(&err);
+	int st = vm_seed_install(&r->config, next, in);
+	if (!st && vm_store_save(r, &err) < 0)
+		st = vm_cli_fail(&err);
+	if (st && vm_store_delete(name, &err) < 0)
+		fprintf(stderr, "nestvm: warning: VM %s stays, without its seed: %s\n", name, err.msg);
+	vm_store_unlock(&lk);
+	return st;
+}
+
+int vm_seed_set(struct vm_record *r, const struct vm_cloud_init_options *o, char **out)
+{
+	struct vm_cloud_init next;
+	struct cloud_init_seed_input in = { 0 };
+	int st = vm_seed_prepare(&r->config, o, true, &next, &in);
+	if (!st)
+		st = vm_seed_install(&r->config, &next, &in);
+	cloud_init_seed_input_free(&in);
+	if (st)
+		return st;
+	const struct vm_cloud_init *ci = &r->config.cloud_init;
+	char line[VM_PATH_MAX + VM_NAME_MAX + 64];
+	if (vm_config_has_seed(&r->config))
+		snprintf(line, sizeof(line), "VM %s: CloudInitSeed %s (made again)\n", r->config.name, ci->seed);
+	else
+		snprintf(line, sizeof(line), "VM %s: CloudInitSeed none\n", r->config.name);
+	size_t had = *out ? strlen(*out) : 0;
+	char *grown = realloc(*out, had + strlen(line) + 1);
+	if (grown) {
+		memcpy(grown + had, line, strlen(line) + 1);
+		*out = grown;
+	}
+	return 0;
+}
+
