@@ -81,6 +81,11 @@ t_expect "vm set --ssh-key none --hostname none: no seed" 0 'CloudInitSeed none'
 t_expect "vm set --hostname: a seed again" 0 'made again' -- "$NV" vm set web --hostname again
 iso meta-data | grep -q "instance-id: \"$id\"" && t_not_ok "a new seed, a new instance id" "$(iso meta-data)" ||
 	t_ok "a new seed after none, a new instance id"
+# The seed is the VM's disk after its own when it starts: a missing seed
+# is named before KVM is asked (any host).
+mv "$SEED" "$T/seed.away"
+t_fails "vm start: the seed is one of the VM's disks" 2 "cannot open disk image $SEED: No such file" -- "$NV" vm start web
+mv "$T/seed.away" "$SEED"
 t_expect "vm delete takes the seed with the folder" 0 'deleted' -- "$NV" vm delete web
 [ ! -e "$NESTVM_HOME/vms/web" ] && t_ok "the VM's folder is gone" || t_not_ok "the VM's folder is gone" "$(ls -R "$NESTVM_HOME/vms")"
 
