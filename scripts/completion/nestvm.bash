@@ -20,17 +20,19 @@ _nestvm_opts() {
 	case $1 in
 	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
 		--dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --storage-path --run-as --help ;;
+		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --storage-path --run-as \
+		--user-data --ssh-key --hostname --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --link --ip --help ;;
 	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \
-		--memory-buffer --memory-weight --run-as --help ;;
+		--memory-buffer --memory-weight --run-as --user-data --ssh-key --hostname --help ;;
 	"vm set") echo --expose-virtualization-extensions --nested --cpus --memory --append --add-nic \
 		--remove-nic --dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
-		--mac-spoofing --adapter --automatic-start-action --automatic-stop-action --run-as --help ;;
+		--mac-spoofing --adapter --automatic-start-action --automatic-stop-action --run-as \
+		--user-data --ssh-key --hostname --help ;;
 	"vm list" | "vm show" | "switch show") echo --json --help ;;
 	"vm stop") echo --force --timeout --help ;;
 	"vm delete") echo --force --help ;;
@@ -49,7 +51,8 @@ _nestvm_takes_value() {
 		--save-on-exit | --restore | --incoming | --storage-path | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
-		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action) return 0 ;;
+		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action | \
+		--user-data | --ssh-key | --hostname) return 0 ;;
 	--nested) [ "$2" = "vm set" ] ;; # a flag elsewhere, on|off for vm set
 	*) return 1 ;;
 	esac
@@ -122,6 +125,9 @@ _nestvm() {
 	if [[ $prev == -* ]] && _nestvm_takes_value "$prev" "$key"; then
 		case $prev in
 		--kernel | --initrd | --disk | --facts | --kvm-device) COMPREPLY=($(compgen -f -- "$cur")) ;;
+		--user-data | --ssh-key) # none: vm set's way to take it away
+			COMPREPLY=($(compgen -f -- "$cur"))
+			[ "$key" = "vm set" ] && COMPREPLY+=($(compgen -W "none" -- "$cur")) ;;
 		--save-on-exit | --restore | --storage-path) COMPREPLY=($(compgen -d -- "$cur")) ;;
 		--expose-virtualization-extensions | --nested | --mac-spoofing | --host-loopback | --dynamic-memory)
 			COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/vm_options.h"
+#include "cli/vm_seed.h"
 #include "confine/confine.h"
 #include "confine/identity.h"
 #include "dev/virtio/virtio_device.h"
@@ -43,6 +44,7 @@ struct run_args {
 	bool memory_given;
 	const char *nics[VM_MAX_NICS];
 	unsigned nnics;
+	struct vm_cloud_init_options cloud_init; /* made into a seed once the name is known */
 };
 
 static void run_usage(FILE *f)
@@ -69,6 +71,14 @@ static void run_usage(FILE *f)
 		"                        plus a buffer, within --memory-min SIZE..--memory-max SIZE\n"
 		"                        (--memory-buffer PERCENT, --memory-weight N: as for\n"
 		"                        `nestvm vm create`)\n"
+		"  --user-data FILE      cloud-init user-data (#cloud-config, a script, ...; up to\n"
+		"                        1 MiB), passed as is in a NoCloud seed: one more disk,\n"
+		"                        read-only, after the VM's own, that a cloud image's\n"
+		"                        cloud-init reads at boot (a temporary file; not with\n"
+		"                        --save-on-exit)\n"
+		"  --ssh-key FILE        an OpenSSH public key file (.pub) for the image's default\n"
+		"                        user, in the seed\n"
+		"  --hostname NAME       the guest's host name (RFC 1123), in the seed\n"
 		"  --name NAME           the VM's name on its switches (default vm-PID; 1-64 of\n"
 		"                        A-Z a-z 0-9 _ . -)\n"
 		"  --kvm-device PATH     KVM device (default /dev/kvm)\n"
@@ -128,6 +138,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "incoming", required_argument, NULL, O_INCOMING },
 		{ "storage-path", required_argument, NULL, O_STORAGE_PATH },
 		VM_MEMORY_LONG_OPTIONS,
+		VM_CLOUD_INIT_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -174,6 +185,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->settings_given = true;
 			st = vm_option_memory_policy(o, optarg, &mo);
 			break;
+		case VM_OPT_USER_DATA:
+		case VM_OPT_SSH_KEY:
+		case VM_OPT_HOSTNAME:
+			a->settings_given = true;
+			st = vm_option_cloud_init(o, optarg, &a->cloud_init);
+			break;
 		case O_NIC:
 			/* Applied once the name is known: MACs derive from it. */
 			if (a->nnics == VM_MAX_NICS)
@@ -202,6 +219,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
 	if (a->incoming && (a->restore_dir || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--incoming continues a migrated VM: give it no --restore or command");
+	if (a->save_dir && vm_cloud_init_given(&a->cloud_init))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--save-on-exit: run's cloud-init seed is temporary, so the VM "
+				"could not be continued: make it a named VM (nestvm vm create NAME --user-data ...)");
+	if (a->incoming && vm_cloud_init_given(&a->cloud_init))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--user-data, --ssh-key and --hostname make a seed for a VM that "
+				"boots: a migrated VM brings its own");
 	if (a->storage_path[0] && !a->incoming)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--storage-path is where --incoming puts copied disks: give --incoming too");
 	if (a->incoming) {
@@ -227,6 +250,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	for (unsigned i = 0; i < a->nnics; i++)
 		if ((st = vm_option_nic(c, a->nics[i])))
 			return st;
+	if (vm_cloud_init_given(&a->cloud_init) && (st = vm_seed_for_run(c, &a->cloud_init)))
+		return st;
 	return -1;
 }
 
@@ -459,6 +484,7 @@ int cmd_run(int argc, char **argv)
 	struct machine *m = a.incoming     ? built.m
 			    : warm_wanted(&a) ? warm_launch(&a, &warm, &saved, &launch, &err)
 					      : vm_launch(&a.vm, &a.launch, &launch, &err);
+	vm_seed_run_release(); /* the seed is open as a disk now (or never) */
 	/* The memory file is mapped now (or never): its fd is not needed. */
 	machine_saved_free(&saved);
 	machine_saved_free(&inc.saved);

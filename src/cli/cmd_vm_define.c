@@ -15,6 +15,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
 #include "cli/vm_options.h"
+#include "cli/vm_seed.h"
 #include "dev/virtio/virtio_device.h"
 #include "mgmt/vm_rules.h"
 #include "mgmt/vm_checkpoint.h"
@@ -75,6 +76,8 @@ static void create_usage(FILE *f)
 		"                         capabilities; what it writes then (saved state, checkpoints)\n"
 		"                         goes in a part of the VM's folder USER owns\n"
 		"%s"
+		VM_CLOUD_INIT_HELP
+		"                         (the seed and copies of the files are kept in the VM's folder)\n"
 		"Exit status: 0 created; 2 bad input; 125 failure.\n", devices, DYNAMIC_MEMORY_HELP);
 }
 
@@ -94,11 +97,13 @@ int cmd_vm_create(int argc, char **argv)
 		{ "nested", no_argument, NULL, O_NESTED },
 		{ "device", required_argument, NULL, O_DEVICE },
 		VM_MEMORY_LONG_OPTIONS,
+		VM_CLOUD_INIT_LONG_OPTIONS,
 		{ "run-as", required_argument, NULL, O_RUN_AS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_memory_options mo = { 0 };
+	struct vm_cloud_init_options cio = { 0 };
 	/* Options first, checked against the name afterwards (MACs need it). */
 	const char *nics[VM_MAX_NICS + 1], *disks[VM_MAX_DISKS + 1];
 	unsigned nn = 0, nd = 0;
@@ -141,6 +146,9 @@ int cmd_vm_create(int argc, char **argv)
 		case VM_OPT_MEMORY_MAX:
 		case VM_OPT_MEMORY_BUFFER:
 		case VM_OPT_MEMORY_WEIGHT: st = vm_option_memory_policy(o, optarg, &mo); break;
+		case VM_OPT_USER_DATA:
+		case VM_OPT_SSH_KEY:
+		case VM_OPT_HOSTNAME: st = vm_option_cloud_init(o, optarg, &cio); break;
 		case O_RUN_AS: st = vm_option_run_as(c, optarg, false); break;
 		case 'h': create_usage(stdout); return 0;
 		default: return vm_cli_getopt_error(o, argv, "create");
@@ -168,8 +176,19 @@ int cmd_vm_create(int argc, char **argv)
 			return st;
 	r.runtime.state = VM_STATE_OFF;
 	struct nv_err err = { 0 };
-	if (vm_store_create(&r, &err) < 0)
-		return vm_cli_fail(&err);
+	struct vm_cloud_init next;
+	struct cloud_init_seed_input in = { 0 };
+	bool seed = vm_cloud_init_given(&cio);
+	/* Every input checked before the VM exists: a refusal creates nothing. */
+	if (seed)
+		st = vm_seed_prepare(c, &cio, false, &next, &in);
+	if (!st && vm_store_create(&r, &err) < 0)
+		st = vm_cli_fail(&err);
+	if (!st && seed)
+		st = vm_seed_create(&r, &next, &in);
+	cloud_init_seed_input_free(&in);
+	if (st)
+		return st;
 	if (c->has_run_as)
 		printf("VM %s created (Off; its VMM runs as %s)\n", name, c->run_as.name);
 	else
@@ -193,6 +212,7 @@ struct set_args {
 	enum vm_stop_action stop_action;
 	struct vm_memory_options mo;
 	struct vm_config run_as; /* --run-as: its has_run_as and run_as */
+	struct vm_cloud_init_options cloud_init;
 };
 
 static void set_usage(FILE *f)
@@ -209,6 +229,9 @@ static void set_usage(FILE *f)
 		"  --dynamic-memory on|off   Hyper-V's dynamic memory (see `nestvm vm create --help`)\n"
 		"  --run-as USER|none     (root) the VMM's threads become USER once set up (a name,\n"
 		"                         UID or UID:GID; not root); none: they keep root's uid\n"
+		"  --user-data FILE|none | --ssh-key FILE|none | --hostname NAME|none\n"
+		"                         the cloud-init seed's (see `nestvm vm create --help`): it is\n"
+		"                         made again; none takes one away (none of them: no seed)\n"
 		"At any time but Saved (applied at once to a running VM):\n"
 		"  --mac-spoofing on|off [--adapter N]   on adapter N, or every adapter\n"
 		"  --memory-min SIZE | --memory-max SIZE | --memory-buffer PERCENT | --memory-weight N\n"
@@ -239,6 +262,7 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		{ "automatic-start-action", required_argument, NULL, O_START_ACT },
 		{ "automatic-stop-action", required_argument, NULL, O_STOP_ACT },
 		{ "run-as", required_argument, NULL, O_RUN_AS },
+		VM_CLOUD_INIT_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -311,6 +335,12 @@ static int set_parse(int argc, char **argv, struct set_args *a)
 		case O_RUN_AS:
 			a->want[VM_SETTING_RUN_AS] = true;
 			st = vm_option_run_as(&a->run_as, optarg, true);
+			break;
+		case VM_OPT_USER_DATA:
+		case VM_OPT_SSH_KEY:
+		case VM_OPT_HOSTNAME:
+			a->want[VM_SETTING_CLOUD_INIT] = true;
+			st = vm_option_cloud_init(o, optarg, &a->cloud_init);
 			break;
 		case 'h': set_usage(stdout); return -1;
 		default: return vm_cli_getopt_error(o, argv, "set");
@@ -528,6 +558,8 @@ int cmd_vm_set(int argc, char **argv)
 	if (mem)
 		fclose(mem);
 	bool on = r.runtime.state == VM_STATE_RUNNING || r.runtime.state == VM_STATE_PAUSED;
+	if (!st && a.want[VM_SETTING_CLOUD_INIT])
+		st = vm_seed_set(&r, &a.cloud_init, &out);
 	if (!st && a.want[VM_SETTING_MEMORY_POLICY] && on && r.config.dynamic_memory_enabled) {
 		st = vm_config_validate(&r.config, NULL, &err) < 0 ? vm_cli_fail(&err) : push_memory_policy(&r.config);
 	}

@@ -273,6 +273,14 @@ static void show_text(const struct vm_record *r)
 		snprintf(key, sizeof(key), "Disk %u", i);
 		kv(key, "%s%s", c->disks[i].path, c->disks[i].readonly ? " (readonly)" : "");
 	}
+	if (vm_config_has_seed(c)) {
+		const struct vm_cloud_init *ci = &c->cloud_init;
+		kv("CloudInitUserData", "%s", ci->user_data[0] ? ci->user_data : "(made from the key and host name)");
+		kv("CloudInitSshKey", "%s", ci->ssh_key[0] ? ci->ssh_key : "(none)");
+		kv("CloudInitHostname", "%s", ci->hostname[0] ? ci->hostname : "(none)");
+		kv("CloudInitInstanceId", "%s", ci->instance_id);
+		kv("CloudInitSeed", "%s (readonly, Disk %u when it runs)", ci->seed, c->ndisks);
+	}
 	for (unsigned i = 0; i < c->nnics; i++) {
 		char mac[18];
 		mac_format(&c->nics[i].mac, mac);

@@ -234,3 +234,20 @@ int vm_option_run_as(struct vm_config *c, const char *v, bool none_ok)
 	c->has_run_as = true;
 	return 0;
 }
+
+int vm_option_cloud_init(int o, const char *v, struct vm_cloud_init_options *ci)
+{
+	const char **slot = o == VM_OPT_USER_DATA ? &ci->user_data : o == VM_OPT_SSH_KEY ? &ci->ssh_key : &ci->hostname;
+	const char *opt = o == VM_OPT_USER_DATA ? "--user-data" : o == VM_OPT_SSH_KEY ? "--ssh-key" : "--hostname";
+	if (*slot)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s given twice", opt);
+	if (!*v)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a %s", opt, o == VM_OPT_HOSTNAME ? "name" : "file");
+	*slot = v;
+	return 0;
+}
+
+bool vm_cloud_init_given(const struct vm_cloud_init_options *ci)
+{
+	return ci->user_data || ci->ssh_key || ci->hostname;
+}

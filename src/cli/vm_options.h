@@ -62,4 +62,27 @@ bool vm_memory_policy_given(const struct vm_memory_options *m);
  * startup memory with the defaults for it. Validation is the caller's. */
 void vm_memory_options_apply(struct vm_config *c, const struct vm_memory_options *m);
 
+/* cloud-init's options (`run`, `vm create`, `vm set`): --user-data FILE,
+ * --ssh-key FILE, --hostname NAME, kept as given; cli/vm_seed.h reads and
+ * checks them and makes the seed. */
+struct vm_cloud_init_options {
+	const char *user_data, *ssh_key, *hostname; /* NULL: not given */
+};
+enum { VM_OPT_USER_DATA = 0x1100, VM_OPT_SSH_KEY, VM_OPT_HOSTNAME };
+#define VM_CLOUD_INIT_LONG_OPTIONS                                                               \
+	{ "user-data", required_argument, NULL, VM_OPT_USER_DATA },                             \
+	{ "ssh-key", required_argument, NULL, VM_OPT_SSH_KEY },                                 \
+	{ "hostname", required_argument, NULL, VM_OPT_HOSTNAME }
+/* One of them (o is its VM_OPT_ code) into ci: 0, or 2 after one line when
+ * given twice or empty. */
+int vm_option_cloud_init(int o, const char *v, struct vm_cloud_init_options *ci);
+bool vm_cloud_init_given(const struct vm_cloud_init_options *ci);
+/* The help lines for them, the same in every command. */
+#define VM_CLOUD_INIT_HELP                                                                          \
+	"  --user-data FILE       cloud-init user-data (#cloud-config, a script, ...; up to 1 MiB),\n" \
+	"                         passed as is in a NoCloud seed: one more disk, read-only, after\n"   \
+	"                         the VM's own, that a cloud image's cloud-init reads at boot\n"       \
+	"  --ssh-key FILE         an OpenSSH public key file (.pub) for the image's default user\n"    \
+	"  --hostname NAME        the guest's host name (RFC 1123), in the seed's meta-data\n"
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "confine/identity_json.h"
 #include "dev/virtio/virtio_device.h"
+#include "mgmt/cloud_init.h"
 #include "util/state_dir.h"
 
 
@@ -92,6 +93,11 @@ uint64_t vm_config_ram_mib(const struct vm_config *c)
 	return c->dynamic_memory_enabled ? c->memory_max_mib : c->memory_mib;
 }
 
+bool vm_config_has_seed(const struct vm_config *c)
+{
+	return c->cloud_init.seed[0] != '\0';
+}
+
 bool vm_config_has_balloon(const struct vm_config *c)
 {
 	return c->dynamic_memory_enabled || vm_config_has_device(c, "balloon");
@@ -143,8 +149,15 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		return field_err(err, where, "kernel", "'%s' is not an absolute path", c->kernel);
 	if (!path_ok(c->initrd, true))
 		return field_err(err, where, "initrd", "'%s' is not an absolute path", c->initrd);
-	if (c->ndisks > VM_MAX_DISKS)
-		return field_err(err, where, "disks", "more than %d disks", VM_MAX_DISKS);
+	unsigned seed = vm_config_has_seed(c);
+	if (c->ndisks + seed > VM_MAX_DISKS)
+		return field_err(err, where, "disks", "more than %d disks%s", VM_MAX_DISKS,
+				 seed ? " with the cloud-init seed" : "");
+	if (seed && !path_ok(c->cloud_init.seed, false))
+		return field_err(err, where, "cloud_init.seed", "'%s' is not an absolute path", c->cloud_init.seed);
+	struct nv_err bad_host = { 0 };
+	if (c->cloud_init.hostname[0] && cloud_init_hostname_check(c->cloud_init.hostname, &bad_host) < 0)
+		return field_err(err, where, "cloud_init.hostname", "%s", bad_host.msg);
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		snprintf(f, sizeof(f), "disks[%u].path", i);
 		if (!path_ok(c->disks[i].path, false))
@@ -168,9 +181,9 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		if (virtio_device_type_check_option(c->devices[i], &why) < 0)
 			return field_err(err, where, f, "%s", why.msg);
 	}
-	if (c->ndisks + c->nnics + c->ndevices > VM_MAX_VIRTIO)
+	if (c->ndisks + seed + c->nnics + c->ndevices > VM_MAX_VIRTIO)
 		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices are more "
-				 "than the %d virtio devices a VM can have", c->ndisks, c->nnics, c->ndevices,
+				 "than the %d virtio devices a VM can have", c->ndisks + seed, c->nnics, c->ndevices,
 				 VM_MAX_VIRTIO);
 	if (!c->dynamic_memory_enabled)
 		return 0;
@@ -189,7 +202,7 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 				 c->memory_buffer_pct);
 	if (c->memory_weight > 100)
 		return field_err(err, where, "dynamic_memory.weight", "must be 0..100, not %u", c->memory_weight);
-	if (!vm_config_has_device(c, "balloon") && c->ndisks + c->nnics + c->ndevices + 1 > VM_MAX_VIRTIO)
+	if (!vm_config_has_device(c, "balloon") && c->ndisks + seed + c->nnics + c->ndevices + 1 > VM_MAX_VIRTIO)
 		return field_err(err, where, "devices", "dynamic memory's balloon needs a virtio device of the %d",
 				 VM_MAX_VIRTIO);
 	return 0;
@@ -251,6 +264,16 @@ static struct json_object *config_to_json(const struct vm_config *c)
 			       json_object_new_string(vm_stop_action_name(c->automatic_stop_action)));
 	if (c->has_run_as)
 		json_object_object_add(o, "run_as", identity_to_json(&c->run_as));
+	if (vm_config_has_seed(c)) {
+		const struct vm_cloud_init *ci = &c->cloud_init;
+		struct json_object *s = json_object_new_object();
+		json_object_object_add(s, "user_data", json_object_new_string(ci->user_data));
+		json_object_object_add(s, "ssh_key", json_object_new_string(ci->ssh_key));
+		json_object_object_add(s, "hostname", json_object_new_string(ci->hostname));
+		json_object_object_add(s, "instance_id", json_object_new_string(ci->instance_id));
+		json_object_object_add(s, "seed", json_object_new_string(ci->seed));
+		json_object_object_add(o, "cloud_init", s);
+	}
 	return o;
 }
 
@@ -441,6 +464,25 @@ static int parse_devices(const struct pctx *p, struct json_object *a, struct vm_
 	return 0;
 }
 
+/* Optional (none: no seed). Its values are checked again only as paths:
+ * the seed was made from them when they were given. */
+static int parse_cloud_init(const struct pctx *p, struct json_object *o, struct vm_cloud_init *ci)
+{
+	static const char *const keys[] = { "user_data", "ssh_key", "hostname", "instance_id", "seed", NULL };
+	const char *at = "config.cloud_init";
+	if (!json_object_is_type(o, json_type_object))
+		return perr(p, at, "must be an object");
+	if (only_keys(p, o, at, keys) < 0 || get_string(p, o, at, "user_data", ci->user_data, sizeof(ci->user_data)) < 0 ||
+	    get_string(p, o, at, "ssh_key", ci->ssh_key, sizeof(ci->ssh_key)) < 0 ||
+	    get_string(p, o, at, "hostname", ci->hostname, sizeof(ci->hostname)) < 0 ||
+	    get_string(p, o, at, "instance_id", ci->instance_id, sizeof(ci->instance_id)) < 0 ||
+	    get_string(p, o, at, "seed", ci->seed, sizeof(ci->seed)) < 0)
+		return -1;
+	if (!ci->seed[0])
+		return perr(p, "config.cloud_init.seed", "must name the seed image");
+	return 0;
+}
+
 /* Optional (records from before dynamic memory): the defaults for the
  * startup memory, set by the caller after memory_mib. Narrowed only after
  * the range checks. */
@@ -478,7 +520,7 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 	static const char *const keys[] = { "name", "memory_mib", "cpus", "kernel", "initrd", "append",
 					    "disks", "nics", "devices", "expose_virtualization_extensions",
 					    "dynamic_memory_enabled", "dynamic_memory", "automatic_start_action",
-					    "automatic_stop_action", "run_as", NULL };
+					    "automatic_stop_action", "run_as", "cloud_init", NULL };
 	int64_t mem, cpus;
 	struct json_object *disks, *nics, *devices;
 	if (only_keys(p, o, "config", keys) < 0 ||
@@ -517,6 +559,8 @@ static int parse_config(const struct pctx *p, struct json_object *o, struct vm_c
 			return perr(p, "config.run_as", "%s", why);
 		c->has_run_as = true;
 	}
+	if (json_object_object_get_ex(o, "cloud_init", &devices) && parse_cloud_init(p, devices, &c->cloud_init) < 0)
+		return -1;
 	/* Range-check before narrowing, so that 2^32+1 CPUs is not 1. */
 	if (mem < VM_MIN_MEMORY_MIB || (uint64_t)mem > VM_MAX_MEMORY_MIB)
 		return perr(p, "config.memory_mib", "must be %d..%llu (MiB), not %lld", VM_MIN_MEMORY_MIB,

@@ -13,7 +13,10 @@
  *                                "buffer_percent":20,"weight":50},
  *              "automatic_start_action":"start-if-running",      (optional: these)
  *              "automatic_stop_action":"save",
- *              "run_as":{"uid":65534,"gid":65534,"name":"nobody"}},  (optional: none)
+ *              "run_as":{"uid":65534,"gid":65534,"name":"nobody"},  (optional: none)
+ *              "cloud_init":{"user_data":"/abs/user-data","ssh_key":"",   (optional: none)
+ *                            "hostname":"web1","instance_id":"nestvm-web1-..",
+ *                            "seed":"/state/vms/web1/cloud-init/seed.iso"}},
  *    "runtime":{"state":"Off","pid":0,"started_at":0,"last_stop":"...",
  *               "running_at_host_stop":false}}                  (optional)
  * Parsing is strict: a missing or mistyped field is an error that names the
@@ -74,6 +77,21 @@ struct vm_disk {
 	bool readonly;
 };
 
+/* A cloud-init NoCloud seed (mgmt/cloud_init_seed.h): what the user gave
+ * (`--user-data FILE`, `--ssh-key FILE`, `--hostname NAME`) and the seed
+ * image made from it, which the VM gets as a read-only disk after its own
+ * disks when launched (not one of `disks`: checkpoints, merges and disk
+ * copies leave it alone). */
+#define VM_HOSTNAME_MAX 253
+#define VM_INSTANCE_ID_MAX 96
+struct vm_cloud_init {
+	char user_data[VM_PATH_MAX]; /* the file given, absolute ("" none: one is generated) */
+	char ssh_key[VM_PATH_MAX];   /* the public key file given ("" none) */
+	char hostname[VM_HOSTNAME_MAX + 1];
+	char instance_id[VM_INSTANCE_ID_MAX + 1];
+	char seed[VM_PATH_MAX];      /* the seed image, absolute ("" no seed) */
+};
+
 struct vm_nic {
 	char switch_name[VM_SWITCH_NAME_MAX + 1];
 	struct mac_addr mac; /* always set: generated at create time if not given */
@@ -122,6 +140,7 @@ struct vm_config {
 	 * folder has a part the user owns (mgmt/vm_store.h). */
 	bool has_run_as;
 	struct identity run_as;
+	struct vm_cloud_init cloud_init;
 };
 
 enum vm_state {
@@ -162,6 +181,8 @@ int vm_config_validate(const struct vm_config *c, const char *what, struct nv_er
 void vm_config_dynamic_defaults(struct vm_config *c);
 /* The guest's RAM: its startup memory, or with dynamic memory its maximum. */
 uint64_t vm_config_ram_mib(const struct vm_config *c);
+/* Has it a cloud-init seed (a disk after its own when launched)? */
+bool vm_config_has_seed(const struct vm_config *c);
 /* Has it a balloon: a `--device balloon`, or dynamic memory's. */
 bool vm_config_has_balloon(const struct vm_config *c);
 

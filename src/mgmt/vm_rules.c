@@ -19,6 +19,7 @@ static const struct rule rules[VM_SETTING_COUNT] = {
 	[VM_SETTING_START_ACTION] = { "--automatic-start-action", true, true },
 	[VM_SETTING_STOP_ACTION] = { "--automatic-stop-action", true, true },
 	[VM_SETTING_RUN_AS] = { "--run-as", false },
+	[VM_SETTING_CLOUD_INIT] = { "--user-data/--ssh-key/--hostname", false },
 };
 
 const char *vm_setting_option(enum vm_setting s)

@@ -1,6 +1,7 @@
 /* Which VM settings may change in which state: Hyper-V's rules. Exposing
  * the virtualization extensions, processors, startup memory, adapters,
- * the kernel command line and nestvm's --run-as only while the VM is Off;
+ * the kernel command line, nestvm's --run-as and its cloud-init seed only
+ * while the VM is Off;
  * MAC address spoofing at any time (the switch applies it to the next
  * frame); dynamic memory's bounds and policy while it runs too (its VMM's
  * balancer takes them at once), but not while Saved; the automatic start
@@ -27,6 +28,7 @@ enum vm_setting {
 	VM_SETTING_START_ACTION,
 	VM_SETTING_STOP_ACTION,
 	VM_SETTING_RUN_AS, /* who the VMM becomes: its folder's owner changes with it */
+	VM_SETTING_CLOUD_INIT, /* --user-data, --ssh-key, --hostname: its seed is remade */
 	VM_SETTING_COUNT,
 };
 

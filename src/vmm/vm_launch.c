@@ -54,6 +54,20 @@ static int load_files(const struct vm_config *c, struct image_boot *ib, struct l
 	return 0;
 }
 
+/* A cloud-init seed is one more disk, read-only, right after the VM's
+ * own (before the nested support disk): the launched settings hold it as
+ * a disk, so a saved or migrated VM is rebuilt with it where it was. */
+static void add_cloud_init_seed(struct vm_launch_state *st)
+{
+	struct vm_config *c = &st->config;
+	if (!vm_config_has_seed(c) || c->ndisks >= VM_MAX_DISKS) /* validated: it fits */
+		return;
+	struct vm_disk *d = &c->disks[c->ndisks++];
+	memcpy(d->path, c->cloud_init.seed, sizeof(d->path));
+	d->readonly = true;
+	memset(&c->cloud_init, 0, sizeof(c->cloud_init));
+}
+
 /* With the extensions exposed, the default guest also gets the nested
  * support disk (read-only, the last disk) and is told which one it is. An
  * image's own system loads its own kvm modules. */
@@ -300,6 +314,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	} else {
 		snprintf(st->append, sizeof(st->append), "%s", c->append);
 	}
+	add_cloud_init_seed(st);
 	add_nested_support(st, from_image);
 	if (o->warm_boot) {
 		size_t n = strlen(st->append);

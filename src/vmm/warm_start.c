@@ -46,7 +46,7 @@ const char *warm_start_unsupported(const struct vm_config *c)
 {
 	if (c->kernel[0] || c->initrd[0])
 		return "a kernel or initrd of its own";
-	if (c->ndisks)
+	if (c->ndisks || vm_config_has_seed(c))
 		return "a disk";
 	if (c->nnics)
 		return "a network adapter";

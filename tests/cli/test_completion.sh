@@ -73,6 +73,11 @@ t_comp "vm create --run-as: no none" "" vm create x --run-as non
 t_comp "vm set --run-as NAME" "beta" vm set --run-as nobody b
 t_comp "vm create --run<TAB>" "--run-as" vm create x --run
 t_comp "vm set --run<TAB>" "--run-as" vm set alpha --run
+t_comp "run --ss<TAB>" "--ssh-key" run --ss
+t_comp "vm create --host<TAB>" "--hostname" vm create x --host
+t_comp "vm set --user<TAB>" "--user-data" vm set alpha --user
+t_comp "vm set --ssh-key non<TAB>: none too" "none" vm set alpha --ssh-key non
+t_comp "vm set --hostname NAME VM" "beta" vm set --hostname h b
 
 t_expect "switch create lan" 0 'created' -- "$NV" switch create lan --type private
 t_comp "switch show <TAB>: switch names" "lan" switch show ''
