@@ -188,12 +188,14 @@ t_kvm_meets() {
 # 124) before CMD printed a "N passed, N failed" line, CMD runs once more in a
 # new lab, said out loud (the lab's emulated SVM has faults of its own, see
 # lab/README.md); a test's own failures are never retried.
+# T_LAB_OPTS: more lab/run options for the test's labs (--disk IMAGE).
+T_LAB_OPTS=()
 t_lab_run() {
 	local secs=$1 log st try tries=${NESTVM_E2E_LAB_TRIES:-2}
 	shift
 	log=$(mktemp)
 	for ((try = 1; try <= tries; try++)); do
-		lab/run --timeout "$secs" -- "$@" </dev/null 2>&1 | tee "$log"
+		lab/run --timeout "$secs" "${T_LAB_OPTS[@]}" -- "$@" </dev/null 2>&1 | tee "$log"
 		st=${PIPESTATUS[0]}
 		if [ "$try" -lt "$tries" ] && { [ "$st" = 124 ] || [ "$st" = 125 ]; } &&
 			! grep -Eq '^[0-9]+ passed, [0-9]+ failed' "$log"; then
