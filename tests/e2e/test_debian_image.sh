@@ -59,7 +59,7 @@ write_files:
     content: |
       written-by-user-data
 runcmd:
-  - [ sh, -c, 'echo "nestvm-test: hostname=\$(hostname) file=\$(cat /etc/nestvm-user-data) pid1=\$(cat /proc/1/comm)" >/dev/console' ]
+  - [ sh, -c, 'echo "nestvm-test: hostname=\$(hostname) file=\$(cat /etc/nestvm-user-data) pid1=\$(cat /proc/1/comm) epoch=\$(date +%s)" >/dev/console' ]
   - [ sh, -c, 'echo "nestvm-test: ipv4 \$(ip -4 -o addr show scope global | awk "{print \\\$4}")" >/dev/console' ]
   - [ sh, -c, 'modprobe kvm_amd 2>/dev/null || modprobe kvm_intel; [ -c /dev/kvm ] && echo "nestvm-test: L2 has /dev/kvm" >/dev/console' ]
   - [ sh, -c, 'timeout 600 qemu-system-x86_64 -accel kvm -cpu host -M pc -m 256M -global kvm-apic.vapic=false -nodefaults -display none -no-reboot -serial file:/dev/console -kernel /usr/local/share/nestvm-l3/vmlinuz -initrd /usr/local/share/nestvm-l3/initrd.img -append "console=ttyS0 quiet loglevel=0 panic=-1 nestvm.cmd=$l3cmd" -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null; echo "nestvm-test: L3 status \$((\$? >> 1))" >/dev/console' ]
@@ -95,7 +95,16 @@ fi
 # console.log keeps the newest output only: getty's banner comes late.
 has "Debian boots (getty's banner, not the default guest's init)" '^Debian GNU/Linux 12 nestvm-deb ttyS0$'
 has "systemd is PID 1, the host name and a file come from the seed" \
-	'^nestvm-test: hostname=nestvm-deb file=written-by-user-data pid1=systemd$'
+	'^nestvm-test: hostname=nestvm-deb file=written-by-user-data pid1=systemd epoch=[0-9]+$'
+# The guest's clock (the RTC and kvm-clock nestvm gives it) is the host's:
+# the line was printed at most a few minutes ago.
+epoch=$(printf '%s\n' "$console" | sed -n 's/^nestvm-test: hostname=.* epoch=\([0-9]*\)$/\1/p' | tail -n 1)
+now=$(date +%s)
+if [ -n "$epoch" ] && [ $((now - epoch)) -ge -60 ] && [ $((now - epoch)) -le 600 ]; then
+	t_ok "the guest's clock is the host's (printed $((now - epoch)) s ago)"
+else
+	t_not_ok "the guest's clock is the host's" "guest said ${epoch:-nothing}, the host's clock is $now"
+fi
 has "cloud-init found the NoCloud seed" 'Datasource DataSourceNoCloud'
 has "the serial console gets a login prompt" '^nestvm-deb login:'
 has "DHCP on the NAT switch gave an address" '^nestvm-test: ipv4 [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$'
