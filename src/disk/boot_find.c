@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "disk/boot_fs.h"
-#include "disk/boot_parts.h"
-#include "disk/disk_image.h"
+#include "disk/boot_disk.h"
 
 struct finder {
 	const char *image;
@@ -190,18 +188,15 @@ static bool is_ext(const char *fstype)
 int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	enum disk_format format;
-	if (disk_image_probe(image, &format, err) < 0)
+	struct boot_disk *disk = boot_disk_open(image, err);
+	if (!disk)
 		return -1;
-	if (format == DISK_FORMAT_QCOW2) {
-		nv_err_input(err, "%s: a qcow2 image: its kernel is found in raw images only "
-				  "(give --kernel, or qemu-img convert -O raw)", image);
-		return 1;
-	}
 	struct boot_parts *parts = malloc(sizeof(*parts));
-	if (!parts)
+	if (!parts) {
+		boot_disk_close(disk);
 		return nv_err_host(err, "%s: out of memory", image);
-	int r = boot_parts_probe(image, parts, err);
+	}
+	int r = boot_disk_partitions(disk, parts, err);
 	bool nothing = false; /* r == -1 then means "nothing bootable" */
 	if (r == 0 && !parts->table && !is_ext(parts->parts[0].fstype)) {
 		r = nv_err_input(err, "no partition table on %s", image);
@@ -225,7 +220,7 @@ int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 		}
 		ext_seen++;
 		struct finder f = { .image = image, .label = label, .out = out, .err = err };
-		f.fs = boot_fs_open(image, p->offset, p->size, label, corrupt.kind ? NULL : &corrupt);
+		f.fs = boot_disk_open_fs(disk, p, label, corrupt.kind ? NULL : &corrupt);
 		if (!f.fs)
 			continue;
 		out->partition = p->number;
@@ -251,6 +246,7 @@ int boot_find(const char *image, struct boot_found *out, struct nv_err *err)
 	}
 done:
 	free(parts);
+	boot_disk_close(disk);
 	if (r < 0)
 		boot_found_free(out);
 	return r == 0 ? 0 : nothing ? 1 : -1;

@@ -5,8 +5,8 @@
  * and /initrd.img links with root=UUID= of their filesystem. The kernel,
  * initrd and command line, read whole. Everything in the image is hostile
  * input: a refusal is one line naming the image, the partition or the
- * file and the problem. Raw images only for now: a qcow2 image is
- * refused by name (libblkid probes a file, not nestvm's image layer). */
+ * file and the problem. Raw and qcow2 images (with backing images from
+ * nestvm's records only: disk/boot_disk.h). */
 #ifndef NESTVM_DISK_BOOT_FIND_H
 #define NESTVM_DISK_BOOT_FIND_H
 
@@ -36,11 +36,12 @@ struct boot_found {
 
 /* 0 with out filled (boot_found_free it). 1 when the image holds nothing
  * bootable, err saying why (no partition table and no filesystem, no
- * ext2/3/4 filesystem, none with a boot configuration or /vmlinuz, a
- * qcow2 image): a data disk, which the default guest boots with. -1 with
+ * ext2/3/4 filesystem, none with a boot configuration or /vmlinuz): a
+ * data disk, which the default guest boots with. -1 with
  * err when the image looks bootable but is broken (a corrupt filesystem, a
  * grub.cfg naming nothing bootable, a kernel it names missing, a link
- * loop), or cannot be read. */
+ * loop), or cannot be read (a corrupt qcow2, a backing file without
+ * nestvm's record). */
 int boot_find(const char *image, struct boot_found *out, struct nv_err *err);
 void boot_found_free(struct boot_found *found);
 

@@ -1,6 +1,7 @@
-/* Reading files of an ext2/3/4 filesystem with libext2fs (boot_fs.h). The
- * image is opened by libext2fs's own Unix I/O manager with an offset (its
- * "offset=" option), read-only. */
+/* Reading files of an ext2/3/4 filesystem with libext2fs (boot_fs.h). A
+ * raw image is opened by libext2fs's own Unix I/O manager with an offset
+ * (its "offset=" option), read-only; any other through nestvm's image
+ * layer (ext2_image_io.h). */
 #include "disk/boot_fs.h"
 
 #include <errno.h>
@@ -12,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disk/ext2_image_io.h"
+
 struct boot_fs {
 	ext2_filsys fs;
+	struct ext2_image_part *part; /* read through the image layer; NULL: a raw file */
 	char what[256];
 };
 
@@ -31,12 +35,11 @@ static const char *ext2_says(errcode_t code)
 }
 
 /* A filesystem with only its superblock read: is it inside its partition? */
-static int check_size(const char *path, const char *opts, uint64_t size, const char *what,
-		      struct nv_err *err)
+static int check_size(const char *name, const char *opts, io_manager io, uint64_t size,
+		      const char *what, struct nv_err *err)
 {
 	ext2_filsys fs;
-	errcode_t e = ext2fs_open2(path, opts, EXT2_FLAG_64BITS | EXT2_FLAG_SUPER_ONLY, 0, 0,
-				   unix_io_manager, &fs);
+	errcode_t e = ext2fs_open2(name, opts, EXT2_FLAG_64BITS | EXT2_FLAG_SUPER_ONLY, 0, 0, io, &fs);
 	if (e)
 		return nv_err_input(err, "%s: not an ext2/3/4 filesystem (%s)", what, ext2_says(e));
 	uint64_t bytes = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;
@@ -48,13 +51,11 @@ static int check_size(const char *path, const char *opts, uint64_t size, const c
 	return 0;
 }
 
-struct boot_fs *boot_fs_open(const char *path, uint64_t offset, uint64_t size, const char *what,
-			     struct nv_err *err)
+static struct boot_fs *open_with(const char *name, const char *opts, io_manager io, uint64_t size,
+				 const char *what, struct nv_err *err)
 {
-	char opts[64];
-	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)offset);
 	pthread_once(&error_table_once, load_error_table);
-	if (check_size(path, opts, size, what, err) < 0)
+	if (check_size(name, opts, io, size, what, err) < 0)
 		return NULL;
 	struct boot_fs *bf = calloc(1, sizeof(*bf));
 	if (!bf) {
@@ -62,7 +63,7 @@ struct boot_fs *boot_fs_open(const char *path, uint64_t offset, uint64_t size, c
 		return NULL;
 	}
 	snprintf(bf->what, sizeof(bf->what), "%s", what);
-	errcode_t e = ext2fs_open2(path, opts, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &bf->fs);
+	errcode_t e = ext2fs_open2(name, opts, EXT2_FLAG_64BITS, 0, 0, io, &bf->fs);
 	if (e) {
 		nv_err_input(err, "%s: not an ext2/3/4 filesystem (%s)", what, ext2_says(e));
 		free(bf);
@@ -71,11 +72,40 @@ struct boot_fs *boot_fs_open(const char *path, uint64_t offset, uint64_t size, c
 	return bf;
 }
 
+struct boot_fs *boot_fs_open(const char *path, uint64_t offset, uint64_t size, const char *what,
+			     struct nv_err *err)
+{
+	char opts[64];
+	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)offset);
+	return open_with(path, opts, unix_io_manager, size, what, err);
+}
+
+struct boot_fs *boot_fs_open_image(struct disk_image *img, uint64_t offset, uint64_t size,
+				   const char *what, struct nv_err *err)
+{
+	struct boot_fs *bf = NULL;
+	struct ext2_image_part *part = malloc(sizeof(*part));
+	if (!part) {
+		nv_err_host(err, "%s: out of memory", what);
+		return NULL;
+	}
+	*part = (struct ext2_image_part){ .img = img, .offset = offset, .size = size };
+	char name[64];
+	ext2_image_io_name(part, name, sizeof(name));
+	bf = open_with(name, NULL, ext2_image_io_manager, size, what, err);
+	if (!bf)
+		free(part);
+	else
+		bf->part = part;
+	return bf;
+}
+
 void boot_fs_close(struct boot_fs *bf)
 {
 	if (!bf)
 		return;
 	ext2fs_close_free(&bf->fs);
+	free(bf->part); /* after the channel that reads through it */
 	free(bf);
 }
 

@@ -13,6 +13,7 @@
 #include "util/err.h"
 
 struct boot_fs;
+struct disk_image;
 
 /* Opens the filesystem at [offset, offset+size) of the raw image at path;
  * what names it in messages ("partition 2 of disk.img"). A superblock that
@@ -20,6 +21,10 @@ struct boot_fs;
  * else is read. NULL with err. */
 struct boot_fs *boot_fs_open(const char *path, uint64_t offset, uint64_t size, const char *what,
 			     struct nv_err *err);
+/* The same for a partition of img read through nestvm's image layer
+ * (qcow2, a chain of overlays); img must outlive the filesystem. */
+struct boot_fs *boot_fs_open_image(struct disk_image *img, uint64_t offset, uint64_t size,
+				   const char *what, struct nv_err *err);
 void boot_fs_close(struct boot_fs *fs); /* NULL is fine */
 
 /* The filesystem's UUID as text (root=UUID=...). */

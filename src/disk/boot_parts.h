@@ -1,4 +1,4 @@
-/* The partitions of a raw disk image and what filesystem each holds, found
+/* The partitions of a disk image and what filesystem each holds, found
  * with libblkid (util-linux's partition and superblock probing, as blkid(8)
  * and the kernel's own tools use): GPT, MBR with logical partitions, and
  * the rest libblkid knows. */
@@ -31,5 +31,18 @@ struct boot_parts {
  * as the one entry). Extended MBR containers are left out; partitions past
  * BOOT_PARTS_MAX too. 0, or -1 with err. */
 int boot_parts_probe(const char *path, struct boot_parts *out, struct nv_err *err);
+
+/* Makes [off, off + len) of the probed fd hold the disk's own bytes: for
+ * an image libblkid cannot read itself (qcow2), whose bytes are copied in
+ * only where probing looks. 0, or -1 with err. */
+typedef int (*boot_parts_fill)(void *ctx, uint64_t off, uint64_t len, struct nv_err *err);
+
+/* Probes fd (a file standing for the disk named name). With fill, the
+ * disk's first and last MiB are filled first, then, round by round until
+ * no partition is new, each partition's first MiB and the MiB after its
+ * end (where an MBR's next logical partition is described); fill may
+ * decline past its own cap (those bytes read as zeros). */
+int boot_parts_probe_fd(int fd, const char *name, boot_parts_fill fill, void *ctx,
+			struct boot_parts *out, struct nv_err *err);
 
 #endif
