@@ -6,7 +6,9 @@
  * damaged tables, filesystems and configurations, each refused with the
  * one line that names it. An image with nothing bootable (a data disk) is
  * told apart from a broken bootable one: 1, not -1, with its reason.
- * Without mke2fs or sfdisk these tests fail. */
+ * The same images as qcow2 (qemu-img convert, compressed too) and under
+ * nestvm's overlays boot alike; broken qcow2 images are refused.
+ * Without mke2fs, sfdisk or qemu-img these tests fail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "disk/boot_find.h"
+#include "disk/disk_chain.h"
 #include "disk/disk_image.h"
 
 #define UUID "0b1d2e3f-0000-4000-8000-000000000001" /* make_boot_image.sh's */
@@ -359,13 +362,115 @@ static void test_damaged_disks_refused(void **state)
 	assert_int_equal(f.partition, 1);
 	boot_found_free(&f);
 
-	/* A missing file and a qcow2 image are said as such. */
+	/* A missing file is said as such; an empty qcow2 image is a data disk. */
 	assert_int_equal(find(at("missing.img"), &f, &err), -1);
 	assert_non_null(strstr(err.msg, "missing.img"));
 	assert_int_equal(qcow2_create(at("d.qcow2"), 1 << 20, NULL, DISK_FORMAT_RAW, &err), 0);
 	assert_int_equal(find(at("d.qcow2"), &f, &err), 1);
-	snprintf(want, sizeof(want), "%s: a qcow2 image: ", at("d.qcow2"));
-	assert_memory_equal(err.msg, want, strlen(want));
+	snprintf(want, sizeof(want), "no partition table on %s", at("d.qcow2"));
+	assert_string_equal(err.msg, want);
+}
+
+/* raw as qcow2 (qemu-img convert -O qcow2, and more options), its name. */
+static const char *to_qcow2(const char *raw, const char *name, const char *options)
+{
+	sh("qemu-img convert -O qcow2 %s '%s' '%s'", options, raw, at(name));
+	return at(name);
+}
+
+static void assert_debian_found(const char *img, int partition)
+{
+	struct boot_found f;
+	struct nv_err err;
+	if (find(img, &f, &err) != 0)
+		fail_msg("%s: %s", img, err.msg);
+	assert_int_equal(f.partition, partition);
+	assert_string_equal(f.kernel_path, "/boot/vmlinuz-6.1.0-28-amd64");
+	assert_bytes(f.kernel, f.kernel_len, "KERNEL 28");
+	assert_bytes(f.initrd, f.initrd_len, "INITRD 28");
+	assert_string_equal(f.cmdline, "root=UUID=" UUID " ro quiet");
+	boot_found_free(&f);
+}
+
+/* A qcow2 image boots as its raw original: GPT, MBR, logical partitions
+ * of an extended one, a bare filesystem; compressed clusters too. */
+static void test_qcow2_as_raw(void **state)
+{
+	static const char *const layouts[] = { "gpt", "mbr", "logical", "whole" };
+	static const int partitions[] = { 2, 1, 6, 0 };
+	for (size_t i = 0; i < 4; i++) {
+		debian_boot_files();
+		put("boot/grub/grub.cfg", debian_cfg);
+		char name[32];
+		snprintf(name, sizeof(name), "%s.img", layouts[i]);
+		const char *raw = image(name, layouts[i]);
+		assert_debian_found(raw, partitions[i]);
+		snprintf(name, sizeof(name), "%s.qcow2", layouts[i]);
+		assert_debian_found(to_qcow2(raw, name, ""), partitions[i]);
+		snprintf(name, sizeof(name), "%s-z.qcow2", layouts[i]);
+		assert_debian_found(to_qcow2(raw, name, "-c"), partitions[i]);
+	}
+}
+
+/* nestvm's own differencing disks (a checkpoint's): an overlay over a raw
+ * image and over a qcow2 one, the chain from nestvm's records. */
+static void test_overlay_chain(void **state)
+{
+	debian_boot_files();
+	put("boot/grub/grub.cfg", debian_cfg);
+	const char *raw = image("base.img", "gpt");
+	struct nv_err err = { 0 };
+	if (disk_chain_branch(raw, 12 << 20, at("over1.qcow2"), &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_debian_found(at("over1.qcow2"), 2);
+	if (disk_chain_branch(at("over1.qcow2"), 12 << 20, at("over2.qcow2"), &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_debian_found(at("over2.qcow2"), 2);
+	const char *q = to_qcow2(raw, "base.qcow2", "");
+	if (disk_chain_branch(q, 12 << 20, at("over3.qcow2"), &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_debian_found(at("over3.qcow2"), 2);
+}
+
+static void assert_refused(const char *img, const char *says)
+{
+	struct boot_found f;
+	struct nv_err err;
+	assert_int_equal(find(img, &f, &err), -1);
+	if (!strstr(err.msg, img) || !strstr(err.msg, says) || strchr(err.msg, '\n'))
+		fail_msg("%s: \"%s\" (wanted one line with \"%s\")", img, err.msg, says);
+}
+
+/* Broken qcow2 images are refused with one line naming them, and so is a
+ * header naming a backing file that nestvm has no record of. */
+static void test_qcow2_refused(void **state)
+{
+	debian_boot_files();
+	put("boot/grub/grub.cfg", debian_cfg);
+	const char *raw = image("r.img", "gpt");
+
+	/* Cut to its first 256 KiB: the metadata stays, the data is gone. */
+	const char *cut = to_qcow2(raw, "cut.qcow2", "");
+	sh("truncate -s 256K '%s'", cut);
+	assert_refused(cut, "cannot read");
+
+	/* The header's L1 table offset (bytes 40..47) past the end of the file. */
+	const char *l1 = to_qcow2(raw, "l1.qcow2", "");
+	sh("printf '\\000\\000\\000\\001\\000\\000\\000\\000' | "
+	   "dd of='%s' bs=1 seek=40 conv=notrunc status=none", l1);
+	assert_refused(l1, "L1 table");
+
+	/* The L1 table's first entry (the L2 table of the first 512 MiB) past
+	 * the end of the file, its offset read from the header. */
+	const char *l2 = to_qcow2(raw, "l2.qcow2", "");
+	sh("off=$(od -An -tu1 -j40 -N8 '%s' | awk '{n=0; for (i=1;i<=NF;i++) n=n*256+$i; print n}') && "
+	   "printf '\\200\\000\\000\\001\\000\\000\\000\\000' | "
+	   "dd of='%s' bs=1 seek=$off conv=notrunc status=none", l2, l2);
+	assert_refused(l2, "cannot read");
+
+	/* A backing file in the header, none in nestvm's records. */
+	sh("qemu-img create -q -f qcow2 -b '%s' -F raw '%s' >/dev/null", raw, at("b.qcow2"));
+	assert_refused(at("b.qcow2"), "names a backing file");
 }
 
 static int setup(void **state)
@@ -402,6 +507,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_links_stay_inside),
 		cmocka_unit_test(test_broken_config_refused),
 		cmocka_unit_test(test_damaged_disks_refused),
+		cmocka_unit_test(test_qcow2_as_raw),
+		cmocka_unit_test(test_overlay_chain),
+		cmocka_unit_test(test_qcow2_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,8 +3,10 @@
 # made with the host's own tools and no loop device: an 8 MiB ext4
 # filesystem holding TREE (mke2fs -t ext4 -d, a fixed UUID) written into OUT's
 # partition with dd. LAYOUT: gpt (an empty EFI system partition 1, the
-# filesystem in partition 2), mbr (partition 1, type 83) or whole (the
-# filesystem is the disk, no partition table).
+# filesystem in partition 2), mbr (partition 1, type 83), logical (an MBR
+# extended partition holding an empty logical partition 5 and the filesystem
+# in logical partition 6) or whole (the filesystem is the disk, no
+# partition table).
 set -eu
 PATH=$PATH:/usr/sbin:/sbin
 tree=$1 out=$2 layout=$3
@@ -22,6 +24,11 @@ mbr)
 	truncate -s 10M "$out"
 	printf 'label: dos\nstart=2048, size=16384, type=83\n' | sfdisk -q "$out" >/dev/null
 	seek=2048 ;;
+logical)
+	truncate -s 24M "$out"
+	printf 'label: dos\nstart=2048, size=40960, type=5\nstart=4096, size=8192, type=83\nstart=14336, size=16384, type=83\n' |
+		sfdisk -q "$out" >/dev/null
+	seek=14336 ;;
 *) echo "make_boot_image.sh: unknown layout $layout" >&2; exit 2 ;;
 esac
 dd if="$fs" of="$out" bs=512 seek="$seek" conv=notrunc status=none
