@@ -4,7 +4,8 @@
 # disk/boot_find, vmm/image_boot). Tested on any host without booting: the
 # images here (tests/unit/data/make_boot_image.sh: mke2fs -d, sfdisk, dd)
 # carry a fake kernel, so the run stops at the kernel check, before KVM,
-# with a line that says whose kernel it was; a broken bootable image is
+# with a line that says whose kernel it was (raw, qcow2, compressed qcow2, a
+# nestvm overlay over a raw image); a broken bootable image is
 # refused with its one line; a data disk still gets the default guest;
 # --kernel still overrides. Needs the default guest (the data-disk case).
 set -u
@@ -34,6 +35,28 @@ t_bad "the image's own kernel is the one checked" \
 t_bad "a command with an image that boots its own system" \
 	"^nestvm: $T/debian.img boots its own system \\(partition 2 of .*\\): a command runs in the default guest only" \
 	$NV run --disk "$T/debian.img" -- true
+# The same image as qcow2 (qemu-img convert), compressed too, and under an
+# overlay of nestvm's (its record beside it, as a checkpoint leaves).
+qemu-img convert -O qcow2 "$T/debian.img" "$T/debian.qcow2"
+t_bad "a qcow2 image's own kernel is the one checked" \
+	"^nestvm: partition 2 of $T/debian.qcow2: /boot/vmlinuz-6.1.0-28-amd64 \\(grub.cfg\\): not a Linux kernel" \
+	$NV run --disk "$T/debian.qcow2"
+qemu-img convert -c -O qcow2 "$T/debian.img" "$T/debian-z.qcow2"
+t_bad "a compressed qcow2 image's own kernel is the one checked" \
+	"^nestvm: partition 2 of $T/debian-z.qcow2: /boot/vmlinuz-6.1.0-28-amd64 \\(grub.cfg\\): not a Linux kernel" \
+	$NV run --disk "$T/debian-z.qcow2"
+qemu-img create -q -f qcow2 -b "$T/debian.img" -F raw "$T/over.qcow2"
+echo "$T/debian.img" >"$T/over.qcow2.backing"
+t_bad "an overlay's kernel comes from its recorded backing image" \
+	"^nestvm: partition 2 of $T/over.qcow2: /boot/vmlinuz-6.1.0-28-amd64 \\(grub.cfg\\): not a Linux kernel" \
+	$NV run --disk "$T/over.qcow2"
+rm "$T/over.qcow2.backing"
+t_bad "a backing file named in a qcow2 header only is refused" \
+	"^nestvm: disk image $T/over.qcow2: its qcow2 header names a backing file, which nestvm takes only from its own records" \
+	$NV run --disk "$T/over.qcow2"
+cp "$T/debian.qcow2" "$T/cut.qcow2" && truncate -s 256K "$T/cut.qcow2"
+t_bad "a truncated qcow2 image" "^nestvm: $T/cut.qcow2: cannot read its bytes at 0 \\(a corrupt image\\?\\)$" \
+	$NV run --disk "$T/cut.qcow2"
 head -c 3000000 /dev/urandom >"$T/random.bin"
 t_bad "--kernel overrides the image's" "^nestvm: not a Linux kernel" \
 	$NV run --disk "$T/debian.img" --kernel "$T/random.bin"
@@ -73,4 +96,8 @@ t_bad "a data disk boots the default guest" "^nestvm: kernel too big for guest m
 $NV vm create img --disk "$T/nomenu.img" >/dev/null 2>&1
 t_bad "vm start of a VM whose image's grub.cfg is broken" \
 	"VM img did not start: grub.cfg of $T/nomenu.img: no menuentry with a linux line" $NV vm start img
+$NV vm create qimg --disk "$T/debian.qcow2" >/dev/null 2>&1
+t_bad "vm start of a VM whose qcow2 image carries its kernel" \
+	"VM qimg did not start: partition 2 of $T/debian.qcow2: /boot/vmlinuz-6.1.0-28-amd64 \\(grub.cfg\\): not a Linux kernel" \
+	$NV vm start qimg
 t_summary
