@@ -1,7 +1,10 @@
 /* libFuzzer: a hostile disk image handed to nestvm to boot its own kernel
  * (disk/boot_find): partition tables through libblkid, ext2/3/4 through
- * libext2fs, then grub.cfg, BLS entries and links. The input is the image
- * (seeds: small GPT, MBR and bare-filesystem images with Debian's layout).
+ * libext2fs, then grub.cfg, BLS entries and links. The input is the image,
+ * raw or qcow2 (then read through nestvm's qcow2 reader: libblkid on a
+ * sparse memfd copy, libext2fs through disk/ext2_image_io) (seeds: small
+ * GPT, MBR and bare-filesystem images with Debian's layout, and qcow2 ones
+ * with 512-byte clusters, one compressed).
  * Either a kernel within its limits comes out, or a one-line refusal
  * naming the image (nothing bootable, or broken). Any crash, sanitizer report, leak or hang is a bug,
  * ours or the libraries'. */
