@@ -15,6 +15,7 @@
 	X(slirp_input, void, (Slirp *, const uint8_t *, int))                                      \
 	X(slirp_handle_timer, void, (Slirp *, SlirpTimerId, void *))                               \
 	X(slirp_add_hostfwd, int, (Slirp *, int, struct in_addr, int, struct in_addr, int))        \
+	X(slirp_remove_hostfwd, int, (Slirp *, int, struct in_addr, int))                         \
 	X(slirp_connection_info, char *, (Slirp *))                                                \
 	X(slirp_version_string, const char *, (void))
 
@@ -89,6 +90,11 @@ int slirp_add_hostfwd(Slirp *slirp, int is_udp, struct in_addr host_addr, int ho
 		      struct in_addr guest_addr, int guest_port)
 {
 	return p_slirp_add_hostfwd(slirp, is_udp, host_addr, host_port, guest_addr, guest_port);
+}
+
+int slirp_remove_hostfwd(Slirp *slirp, int is_udp, struct in_addr host_addr, int host_port)
+{
+	return p_slirp_remove_hostfwd(slirp, is_udp, host_addr, host_port);
 }
 
 char *slirp_connection_info(Slirp *slirp)
