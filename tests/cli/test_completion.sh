@@ -103,7 +103,7 @@ for c in run status enable-nested lab; do
 	[ "$(offered "$c")" = "$(parser "nestvm-$c")" ] && t_ok "$c: the parser's options" ||
 		t_not_ok "$c: the parser's options" "offered '$(offered "$c")', parser '$(parser "nestvm-$c")'"
 done
-vm=$(offered "vm create" "vm set" "vm list" "vm show" "vm stop" "vm delete" "vm start" "vm migrate" "vm receive")
+vm=$(offered "vm create" "vm set" "vm list" "vm show" "vm stop" "vm delete" "vm start" "vm migrate" "vm receive" "vm ssh")
 [ "$vm" = "$(parser nestvm-vm)" ] && t_ok "vm: the parsers' options" ||
 	t_not_ok "vm: the parsers' options" "offered '$vm', parsers '$(parser nestvm-vm)'"
 gu=$(offered "guest build")
