@@ -22,6 +22,9 @@
 #define POINTER(name, ret, args) static ret(*p_##name) args;
 SLIRP_FUNCTIONS(POINTER)
 
+/* GLib's g_free, for what libslirp allocates and hands over. */
+static void (*p_g_free)(void *);
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char load_error[256];
 
@@ -44,6 +47,20 @@ static void load(void)
 			memcpy(&p_##name, &sym, sizeof(sym));                                      \
 	}
 	SLIRP_FUNCTIONS(RESOLVE)
+	/* dlsym on libslirp's handle searches its dependencies: GLib. */
+	if (!load_error[0]) {
+		void *sym = dlsym(h, "g_free");
+		if (!sym)
+			snprintf(load_error, sizeof(load_error), "%s has no g_free (GLib)", SLIRP_RUNTIME_LIBRARY);
+		else
+			memcpy(&p_g_free, &sym, sizeof(sym));
+	}
+}
+
+void slirp_runtime_free(void *p)
+{
+	if (p && p_g_free)
+		p_g_free(p);
 }
 
 int slirp_runtime_load(struct nv_err *err)

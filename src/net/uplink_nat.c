@@ -333,8 +333,8 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 	json_object_object_add(obj, "runtime_forwards", rfw);
 	add_flows(obj, n->flows);
 	json_object_object_add(obj, "fragments_dropped", json_object_new_int64((int64_t)n->fragments_dropped));
-	/* slirp's table of live connections, one line each. It is g_malloc'd;
-	 * GLib >= 2.46 allocates with the system malloc, so free() is right. */
+	/* slirp's table of live connections, one line each; g_malloc'd by the
+	 * loaded library's allocator, so freed by it (slirp_runtime_free). */
 	char *info = slirp_connection_info(n->slirp);
 	if (info) {
 		struct json_object *lines = json_object_new_array();
@@ -342,7 +342,7 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 		     l = strtok_r(NULL, "\n", &save))
 			json_object_array_add(lines, json_object_new_string(l));
 		json_object_object_add(obj, "connections", lines);
-		free(info);
+		slirp_runtime_free(info);
 	}
 }
 
