@@ -7,9 +7,11 @@
 #ifndef NESTVM_NET_NAT_HOSTFWD_H
 #define NESTVM_NET_NAT_HOSTFWD_H
 
+#include <slirp/libslirp.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/nat_leases.h"
 #include "util/err.h"
 #include "util/eth.h"
 
@@ -23,17 +25,19 @@ struct nat_hostfwd {
 	uint16_t guest_port, host_port;
 };
 
-struct nat_uplink;
+struct nat_hostfwds {
+	struct nat_hostfwd f[NAT_HOSTFWD_MAX];
+};
 
 /* The forward for (owner, mac, guest_port), made if new: its host port in
  * *host_port. -1 with err: no lease for mac yet (input), no port free or
  * slirp refused (host). */
-int nat_hostfwd_add(struct nat_uplink *n, int owner, const struct mac_addr *mac, uint16_t guest_port,
+int nat_hostfwd_add(struct nat_hostfwds *t, Slirp *slirp, const struct nat_leases *leases, int owner, const struct mac_addr *mac, uint16_t guest_port,
 		    uint16_t *host_port, struct nv_err *err);
 /* Removes every forward owner has. */
-void nat_hostfwd_drop(struct nat_uplink *n, int owner);
+void nat_hostfwd_drop(struct nat_hostfwds *t, Slirp *slirp, int owner);
 /* After leases changed: forwards whose MAC has another address now point
  * there (same host port). Called outside slirp's callbacks. */
-void nat_hostfwd_follow_leases(struct nat_uplink *n);
+void nat_hostfwd_follow_leases(struct nat_hostfwds *t, Slirp *slirp, const struct nat_leases *leases);
 
 #endif

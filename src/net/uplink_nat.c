@@ -258,7 +258,7 @@ static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
 	n->in_send = false;
 	if (n->leases_changed) {
 		n->leases_changed = false;
-		nat_hostfwd_follow_leases(n);
+		nat_hostfwd_follow_leases(&n->hostfwds, n->slirp, &n->leases);
 	}
 	nat_flows_input_done(n->flows);
 	nat_kick(n); /* slirp's answer, new sockets, new timers: a round soon */
@@ -318,7 +318,7 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 	json_object_object_add(obj, "forwards", fw);
 	struct json_object *rfw = json_object_new_array();
 	for (int i = 0; i < NAT_HOSTFWD_MAX; i++) {
-		const struct nat_hostfwd *f = &n->hostfwd[i];
+		const struct nat_hostfwd *f = &n->hostfwds.f[i];
 		if (!f->used)
 			continue;
 		struct json_object *o = json_object_new_object();
@@ -377,12 +377,14 @@ static const struct nat_leases *nat_leases_of(struct uplink *u)
 static int nat_forward_add(struct uplink *u, int owner, const struct mac_addr *mac, uint16_t guest_port,
 			   uint16_t *host_port, struct nv_err *err)
 {
-	return nat_hostfwd_add(nat_of(u), owner, mac, guest_port, host_port, err);
+	struct nat_uplink *n = nat_of(u);
+	return nat_hostfwd_add(&n->hostfwds, n->slirp, &n->leases, owner, mac, guest_port, host_port, err);
 }
 
 static void nat_forwards_drop(struct uplink *u, int owner)
 {
-	nat_hostfwd_drop(nat_of(u), owner);
+	struct nat_uplink *n = nat_of(u);
+	nat_hostfwd_drop(&n->hostfwds, n->slirp, owner);
 }
 
 static const struct uplink_ops nat_ops = {

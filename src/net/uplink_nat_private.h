@@ -48,7 +48,7 @@ struct nat_uplink {
 	bool host_loopback;      /* the gateway stands for the host's 127.0.0.1 */
 	struct nat_leases leases; /* from slirp's DHCPACKs */
 	bool leases_changed;      /* forwards to follow, once out of slirp */
-	struct nat_hostfwd hostfwd[NAT_HOSTFWD_MAX]; /* asked for at run time */
+	struct nat_hostfwds hostfwds; /* asked for at run time */
 	struct nat_timer *timers;
 	bool in_send;
 	uint8_t *queue[NAT_QUEUE];
