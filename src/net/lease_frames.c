@@ -121,10 +121,10 @@ bool lease_frames_arp_sender(const uint8_t *f, size_t len, struct mac_addr *sha,
 {
 	if (!f || len < ETH_HDR_LEN + 28 || be16(f + 12) != ETHERTYPE_ARP)
 		return false;
+	/* The sender's addresses where Ethernet/IPv4 ARP has them, whatever
+	 * the hardware and protocol fields say: libslirp 4.7 reads them there
+	 * without looking at those fields, so this is what it would learn. */
 	const uint8_t *a = f + ETH_HDR_LEN;
-	/* Ethernet (1), IPv4, 6-byte and 4-byte addresses. */
-	if (be16(a) != 1 || be16(a + 2) != ETHERTYPE_IPV4 || a[4] != ETH_ALEN_ || a[5] != 4)
-		return false;
 	memcpy(sha->b, a + 8, ETH_ALEN_);
 	*spa = be32(a + 14);
 	return true;

@@ -24,8 +24,9 @@ bool lease_frames_dhcp_ack(const uint8_t *f, size_t len, uint32_t server_ip, str
 /* A DHCP client's message (IPv4 UDP to port 67, BOOTREQUEST): its chaddr. */
 bool lease_frames_dhcp_request(const uint8_t *f, size_t len, struct mac_addr *chaddr);
 
-/* An ARP frame for IPv4 over Ethernet: its sender's hardware and protocol
- * addresses (spa in host byte order). */
+/* An ARP frame (EtherType 0x0806, 28 bytes of ARP or more): the sender's
+ * hardware and protocol addresses at Ethernet/IPv4 ARP's offsets (spa in
+ * host byte order), whatever its hardware and protocol fields say. */
 bool lease_frames_arp_sender(const uint8_t *f, size_t len, struct mac_addr *sha, uint32_t *spa);
 
 #endif

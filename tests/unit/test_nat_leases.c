@@ -157,6 +157,11 @@ static void test_guard_arp(void **state)
 	assert_false(lease_guard_admit(&t, f, arp_request(f, mac_a, LEASE_B, GATEWAY), &pa));
 	/* a with b's MAC as sender, the right pair but not a's to say. */
 	assert_false(lease_guard_admit(&t, f, arp_request(f, mac_b, LEASE_B, GATEWAY), &pa));
+	/* The same lie with odd hardware and length fields: slirp reads the
+	 * addresses where they are anyway, so the guard must too. */
+	size_t n = arp_request(f, mac_a, LEASE_B, GATEWAY);
+	f[14] = 0x99, f[18] = 7;
+	assert_false(lease_guard_admit(&t, f, n, &pa));
 	pa.mac_spoofing = true; /* b's MAC is another port's own: still no */
 	assert_false(lease_guard_admit(&t, f, arp_request(f, mac_b, LEASE_B, GATEWAY), &pa));
 	assert_false(lease_guard_admit(&t, f, arp_request(f, mac_a, LEASE_B, GATEWAY), &pa));
