@@ -75,6 +75,28 @@ static bool ssh_in_path(void)
 	return false;
 }
 
+/* "UserKnownHostsFile=\"PATH\"" as ssh's -o reads it: PATH quoted (ssh
+ * splits the value at whitespace: several files), '"' and '\\' escaped,
+ * '%' doubled (ssh expands %-tokens in it). false if it does not fit. */
+static bool known_hosts_option(const char *path, char *out, size_t size)
+{
+	size_t n = (size_t)snprintf(out, size, "UserKnownHostsFile=\"");
+	for (const char *p = path; *p; p++) {
+		if (n + 4 >= size)
+			return false;
+		if (*p == '"' || *p == '\\')
+			out[n++] = '\\';
+		else if (*p == '%')
+			out[n++] = '%';
+		out[n++] = *p;
+	}
+	if (n + 2 > size)
+		return false;
+	out[n++] = '"';
+	out[n] = '\0';
+	return true;
+}
+
 struct ssh_args {
 	const char *name, *user;
 	int adapter; /* -1: the first on a NAT switch */
@@ -209,11 +231,12 @@ int cmd_vm_ssh(int argc, char **argv)
 	if (vm_nat_port_forward(&r.config, (unsigned)adapter, a.guest_port, &port, &err) < 0)
 		return vm_cli_fail(&err);
 
-	char port_s[8], dest[300], alias[VM_NAME_MAX + 32], known[VM_PATH_MAX + 32];
+	char port_s[8], dest[300], alias[VM_NAME_MAX + 32], known[2 * VM_PATH_MAX + 32];
+	if (!known_hosts_option(known_hosts, known, sizeof(known)))
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "the path of VM %s's known_hosts is too long", a.name);
 	snprintf(port_s, sizeof(port_s), "%u", port);
 	snprintf(dest, sizeof(dest), "%s@127.0.0.1", a.user);
 	snprintf(alias, sizeof(alias), "HostKeyAlias=nestvm-%s", a.name);
-	snprintf(known, sizeof(known), "UserKnownHostsFile=%s", known_hosts);
 	char *args[SSH_MAX_ARGS + 16];
 	int n = 0;
 	args[n++] = SSH_PROGRAM;

@@ -25,8 +25,7 @@ static int port_of(struct daemon *d, struct json_object *req, struct json_object
 	struct json_object *pv;
 	char msg[200];
 	if (!d->uplink || !d->uplink->ops->leases) {
-		snprintf(msg, sizeof(msg), "switch %s is not a NAT switch (no DHCP server of its own)",
-			 d->cfg.name);
+		snprintf(msg, sizeof(msg), "not a NAT switch (no DHCP server of its own)");
 		*reply = error_reply(msg);
 		return -1;
 	}
@@ -36,7 +35,8 @@ static int port_of(struct daemon *d, struct json_object *req, struct json_object
 	}
 	int id = switch_core_find_port(d->core, json_object_get_string(pv));
 	if (id < 0) {
-		snprintf(msg, sizeof(msg), "switch %s has no port %.80s", d->cfg.name, json_object_get_string(pv));
+		/* The caller names the switch: "switch S: port P is not connected". */
+		snprintf(msg, sizeof(msg), "port %.80s is not connected", json_object_get_string(pv));
 		*reply = error_reply(msg);
 	}
 	return id;

@@ -5,9 +5,14 @@
 # a connection follows as a SYN to the guest's port 22, the same forward
 # when asked again, a second adapter's DHCP and ARP lies dropped and
 # counted (the forward still goes to the first), the forward gone with its
-# port; then the CLI's refusals, one line each (VM missing, Off, no adapter
-# on a NAT switch, bad options, no ssh). State lives in a temporary
-# NESTVM_HOME.
+# port; then the CLI: its refusals, one line each (VM missing, Off, no
+# adapter on a NAT switch, bad options, no ssh), and a VM made to look
+# Running (a process holds its vmm.lock, as in test_vm_store) whose adapter
+# is a fake one: "no address yet" before its DHCP, `vm show` with the
+# address after, and `vm ssh` exec'ing an ssh (a script in PATH) with the
+# forward's port, the VM's known_hosts and the arguments after --, whose
+# connection arrives at the adapter as a SYN to port 22. State lives in a
+# temporary NESTVM_HOME.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -18,12 +23,14 @@ T=$(mktemp -d)
 export NESTVM_HOME=$T/home
 PROBE_PIDS=()
 
+HOLDERS=()
+
 cleanup() {
-	for p in "${PROBE_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PROBE_PIDS[@]}" "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; done
 	for f in "$NESTVM_HOME"/switches/*/daemon.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
-	exec 7>&- 8>&- 2>/dev/null
+	exec 7>&- 8>&- 9>&- 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -44,6 +51,15 @@ wait_for() { # FILE REGEX: up to 5 s for a line of FILE to match
 check_has() { # NAME FILE REGEX
 	if wait_for "$2" "$3"; then t_ok "$1"
 	else t_not_ok "$1" "no /$3/ in $2: $(tail -n 5 "$2" 2>/dev/null | tr '\n' '|')"; fi
+}
+# simulate_running VM: a background process holds its vmm.lock; the record
+# says Running with that pid.
+simulate_running() {
+	"$(t_tool hold_lock)" "$NESTVM_HOME/vms/$1/vmm.lock" >"$T/hold.$1" &
+	HOLDERS+=($!)
+	for _ in $(seq 100); do grep -qs locked "$T/hold.$1" && break; sleep 0.05; done
+	sed -i -e 's/"state": "Off"/"state": "Running"/' -e "s/\"pid\": 0/\"pid\": $!/" \
+		-e "s/\"started_at\": 0/\"started_at\": $(date +%s)/" "$NESTVM_HOME/vms/$1/vm.json"
 }
 start_probe() { # FD ID VM MAC: a fake adapter VM/0 on switch wan
 	mkfifo "$T/$2.in"
@@ -99,7 +115,7 @@ echo dhcp >&8
 check_has "b gets its own lease" "$T/b.out" "^lease 192\.168\.100\.16$"
 t_expect "b's own forward" 0 '"ip":"192.168.100.16".*"host_port":[0-9]+' -- control '{"cmd":"forward","port":"b/0","guest_port":2222}'
 t_expect "forward with a bad guest port" 0 'guest_port.*1\.\.65535' -- control '{"cmd":"forward","port":"a/0","guest_port":0}'
-t_expect "forward for a port not on the switch" 0 'has no port nope.*0' -- control '{"cmd":"forward","port":"nope/0","guest_port":22}'
+t_expect "forward for a port not on the switch" 0 'port nope.*0 is not connected' -- control '{"cmd":"forward","port":"nope/0","guest_port":22}'
 
 # a leaves: its forward goes, b's stays.
 echo quit >&7
@@ -112,7 +128,7 @@ else t_ok "nothing listens on $port any more"; fi
 t_expect "b's forward stays" 0 '"runtime_forwards":\[\{"mac":"52:54:00:00:00:0b"' -- control '{"cmd":"show"}'
 
 t_expect "create a private switch" 0 "created" -- "$NV" switch create lan --type private
-t_expect "a private switch has no leases" 0 "lan is not a NAT switch" -- \
+t_expect "a private switch has no leases" 0 "not a NAT switch" -- \
 	"$CALL" "$NESTVM_HOME/switches/lan/control.sock" '{"cmd":"lease","port":"x/0"}'
 
 # --- the CLI
@@ -139,6 +155,43 @@ t_bad "--user with an @" "--user 'a@b' is not a user name" "$NV" vm ssh v1 --use
 t_bad "a command without --" "ssh's arguments go after --" "$NV" vm ssh v1 uname
 t_bad "an unknown option" "unknown option '--bogus'" "$NV" vm ssh v1 --bogus
 t_fails "no ssh on this host" 125 "needs ssh.*openssh-client" -- env PATH=/nonexistent "$NV" vm ssh v1
+
+# --- a VM that looks Running, its adapter a fake one
+V=52:54:00:00:00:0c
+"$NV" vm create v5 --nic switch=wan,mac=$V >/dev/null
+simulate_running v5
+t_expect "v5 looks Running" 0 '^State +: Running$' -- "$NV" vm show v5
+t_bad "its adapter is not on the switch" "switch wan: port v5.*0 is not connected" "$NV" vm ssh v5
+start_probe 9 v5 v5 $V
+check_has "v5's adapter connected" "$T/v5.out" "^connected v5/0"
+t_bad "no address yet" "^nestvm: VM v5 has no address on switch wan yet \(its DHCP has not finished\)$" "$NV" vm ssh v5
+t_expect "vm show: no address yet" 0 '^Adapter eth0 IPv4 +: \(none yet' -- "$NV" vm show v5
+echo dhcp >&9
+check_has "v5's adapter gets a lease" "$T/v5.out" "^lease 192\.168\.100\.1[0-9]$"
+ip=$(sed -n 's/^lease //p' "$T/v5.out")
+t_expect "vm show: the address" 0 "^Adapter eth0 IPv4 +: $ip\$" -- "$NV" vm show v5
+mkdir -p "$T/bin"
+cat >"$T/bin/ssh" <<'SSH'
+#!/usr/bin/env bash
+# A stand-in for ssh: says how it was run, connects to the port given.
+printf '%s\n' "$@" >"$FAKE_SSH_ARGS"
+exec 3<>"/dev/tcp/127.0.0.1/$2" && sleep 1
+exit 7
+SSH
+chmod +x "$T/bin/ssh"
+out=$(FAKE_SSH_ARGS=$T/ssh.args PATH="$T/bin:$PATH" "$NV" vm ssh v5 --user debian -- -v cat /etc/hostname 2>&1) && st=0 || st=$?
+t_status "vm ssh becomes ssh (its exit status)" 7 "$st"
+args=$(tr '\n' ' ' <"$T/ssh.args")
+case $args in
+"-p "[0-9]*" -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=\"$NESTVM_HOME/vms/v5/ssh_known_hosts\" -o HostKeyAlias=nestvm-v5 debian@127.0.0.1 -v cat /etc/hostname ")
+	t_ok "ssh's arguments: $args" ;;
+*) t_not_ok "ssh's arguments" "$args" ;;
+esac
+check_has "ssh's connection is a SYN to v5's port 22" "$T/v5.out" "^tcp 192\.168\.100\.1:[0-9]+ > ${ip//./\\.}:22 S$"
+FAKE_SSH_ARGS=$T/ssh2.args PATH="$T/bin:$PATH" "$NV" vm ssh v5 >/dev/null 2>&1
+t_expect "the same forward next time, root by default" 0 "^$(head -n 2 "$T/ssh.args" | tail -n 1)\$" -- sed -n 2p "$T/ssh2.args"
+t_expect "  as root" 0 '^root@127.0.0.1$' -- tail -n 1 "$T/ssh2.args"
+
 "$NV" switch delete wan >/dev/null
 t_bad "its NAT switch deleted" "VM v1 has no adapter on a NAT switch" "$NV" vm ssh v1
 t_summary
