@@ -136,9 +136,11 @@ $(B)/tests/e2e/%: tests/e2e/%.c
 TOOL_BIN := $(B)/tests/tools/switch_probe $(B)/tests/tools/pty_run $(B)/tests/tools/run_as \
 	$(B)/tests/tools/hold_lock $(B)/tests/tools/json_get $(B)/tests/tools/seqpacket_call \
 	$(B)/tests/tools/conn_flood $(B)/tests/tools/nofile_limit $(B)/tests/tools/pipe_hold
-$(B)/tests/tools/switch_probe: tests/tools/switch_probe.c $(B)/libnestvm.a
+$(B)/tests/tools/switch_probe: tests/tools/switch_probe.c tests/tools/switch_probe_dhcp.c \
+		tests/tools/switch_probe_dhcp.h $(B)/libnestvm.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libnestvm.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ tests/tools/switch_probe.c tests/tools/switch_probe_dhcp.c \
+		$(B)/libnestvm.a $(LDLIBS)
 
 # tests/tools/pty_run.c: a command on a pty, answering its prompts.
 $(B)/tests/tools/pty_run: tests/tools/pty_run.c

@@ -38,6 +38,7 @@ _nestvm_opts() {
 	"vm delete") echo --force --help ;;
 	"vm migrate") echo --to --downtime-ms --bandwidth --max-rounds --pause-to-converge --copy-disks --progress --help ;;
 	"vm receive") echo --listen --timeout --storage-path --help ;;
+	"vm ssh") echo --user --adapter --port --help ;;
 	"switch create") echo --type --subnet --interface --forward --host-loopback --run-as --help ;;
 	"switch port") echo --mac-spoofing --help ;;
 	*) echo --help ;;
@@ -52,7 +53,7 @@ _nestvm_takes_value() {
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
 		--forward | --host-loopback | --run-as | --automatic-start-action | --automatic-stop-action | \
-		--user-data | --ssh-key | --hostname) return 0 ;;
+		--user-data | --ssh-key | --hostname | --user | --port) return 0 ;;
 	--nested) [ "$2" = "vm set" ] ;; # a flag elsewhere, on|off for vm set
 	*) return 1 ;;
 	esac
@@ -85,7 +86,7 @@ _nestvm() {
 		case $cword in
 		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
-			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console set delete" -- "$cur")) ;;
+			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console ssh set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
 			esac ;;
 		esac
@@ -95,7 +96,7 @@ _nestvm() {
 	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ]; then
 		if [ "$cword" -eq 2 ]; then
 			if [ "$cmd" = vm ]; then
-				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console set delete --help" -- "$cur"))
+				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console ssh set delete --help" -- "$cur"))
 			elif [ "$cmd" = guest ]; then
 				COMPREPLY=($(compgen -W "build --help" -- "$cur"))
 			else
@@ -118,7 +119,7 @@ _nestvm() {
 		else pos+=("$w")
 		fi
 	done
-	# After `--` is the guest's command (run) or the lab's: nothing to offer.
+	# After `--` is the guest's command (run), the lab's or ssh's: nothing to offer.
 	[ -n "$dashdash" ] && return
 
 	# An option's value.

@@ -21,6 +21,7 @@ static const struct cli_command vm_commands[] = {
 	{ "migrate", cmd_vm_migrate, "NAME --to ADDR [--downtime-ms N] [--bandwidth MBPS]: move it while it runs" },
 	{ "receive", cmd_vm_receive, "NAME --listen ADDR [--timeout S]: a VM that arrives by vm migrate (Receiving)" },
 	{ "console", cmd_vm_console, "NAME: attach to its serial console (Ctrl-A d detaches)" },
+	{ "ssh", cmd_vm_ssh, "NAME [--user USER] [-- SSH-ARGS...]: ssh into it through its NAT switch" },
 	{ "set", cmd_vm_set, "NAME --OPTION VALUE...: change settings (Hyper-V's rules: some only while Off)" },
 	{ "delete", cmd_vm_delete, "NAME [--force]: remove a VM (Off, or --force stops it first)" },
 };

@@ -13,6 +13,7 @@
 #include "cli/vm_cli.h"
 #include "cli/vm_commands.h"
 #include "mgmt/vm_checkpoint.h"
+#include "mgmt/vm_nat_port.h"
 #include "mgmt/vm_store.h"
 #include "vmm/exit_status.h"
 #include "vmm/vm_control.h"
@@ -232,6 +233,23 @@ static void show_balloon(const struct vm_record *r)
 		kv("MemoryDemand", "%s", "(no statistics from the guest yet)");
 }
 
+/* A running VM's adapter on a NAT switch: the address the switch's DHCP
+ * server gave it, as the switch knows it (nothing if it cannot be asked). */
+static void show_nat_address(const struct vm_record *r, unsigned adapter)
+{
+	const struct vm_config *c = &r->config;
+	struct nv_err ignored = { 0 };
+	char key[64], ip[INET_ADDRSTRLEN];
+	if ((r->runtime.state != VM_STATE_RUNNING && r->runtime.state != VM_STATE_PAUSED) ||
+	    vm_nat_port_is_nat(c, adapter, &ignored) != 1)
+		return;
+	int leased = vm_nat_port_lease(c, adapter, ip, &ignored);
+	if (leased < 0)
+		return;
+	snprintf(key, sizeof(key), "Adapter eth%u IPv4", adapter);
+	kv(key, "%s", leased ? ip : "(none yet: its DHCP has not finished)");
+}
+
 static void show_text(const struct vm_record *r)
 {
 	const struct vm_config *c = &r->config;
@@ -287,6 +305,7 @@ static void show_text(const struct vm_record *r)
 		snprintf(key, sizeof(key), "Adapter eth%u", i);
 		kv(key, "switch %s, MAC %s, MacAddressSpoofing %s", c->nics[i].switch_name, mac,
 		   c->nics[i].mac_spoofing ? "On" : "Off");
+		show_nat_address(r, i);
 	}
 	for (unsigned i = 0; i < c->ndevices; i++) {
 		snprintf(key, sizeof(key), "Device %u", i);
@@ -311,8 +330,9 @@ int cmd_vm_show(int argc, char **argv)
 		} else if (o == 'h') {
 			printf("usage: nestvm vm show NAME [--json]\n"
 			       "Every setting, the state, the VMM's pid, uptime, why it last stopped, and the\n"
-			       "network adapters (switch, MAC, spoofing). --json: the record as stored\n"
-			       "({\"version\",\"config\",\"runtime\"}) plus \"uptime_seconds\".\n"
+			       "network adapters (switch, MAC, spoofing; a running VM's address on a NAT\n"
+			       "switch). --json: the record as stored ({\"version\",\"config\",\"runtime\"})\n"
+			       "plus \"uptime_seconds\".\n"
 			       "Exit status: 0; 2 no such VM or a broken record (the line names file and\n"
 			       "field); 125 failure.\n");
 			return 0;

@@ -7,6 +7,7 @@
  *   cmd_vm_checkpoint.c checkpoint [list|delete], restore (the VMM process, the store)
  *   cmd_vm_migrate.c   migrate                        (the VMM process)
  *   cmd_vm_receive.c   receive                        (the store, the VMM process)
+ *   cmd_vm_ssh.c       ssh                            (the store, the NAT switch)
  * All take argv with argv[0] = the subcommand's name. */
 #ifndef NESTVM_CLI_VM_COMMANDS_H
 #define NESTVM_CLI_VM_COMMANDS_H
@@ -27,5 +28,6 @@ int cmd_vm_checkpoint(int argc, char **argv);
 int cmd_vm_restore(int argc, char **argv);
 int cmd_vm_migrate(int argc, char **argv);
 int cmd_vm_receive(int argc, char **argv);
+int cmd_vm_ssh(int argc, char **argv);
 
 #endif

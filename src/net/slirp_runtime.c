@@ -15,11 +15,15 @@
 	X(slirp_input, void, (Slirp *, const uint8_t *, int))                                      \
 	X(slirp_handle_timer, void, (Slirp *, SlirpTimerId, void *))                               \
 	X(slirp_add_hostfwd, int, (Slirp *, int, struct in_addr, int, struct in_addr, int))        \
+	X(slirp_remove_hostfwd, int, (Slirp *, int, struct in_addr, int))                         \
 	X(slirp_connection_info, char *, (Slirp *))                                                \
 	X(slirp_version_string, const char *, (void))
 
 #define POINTER(name, ret, args) static ret(*p_##name) args;
 SLIRP_FUNCTIONS(POINTER)
+
+/* GLib's g_free, for what libslirp allocates and hands over. */
+static void (*p_g_free)(void *);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char load_error[256];
@@ -43,6 +47,20 @@ static void load(void)
 			memcpy(&p_##name, &sym, sizeof(sym));                                      \
 	}
 	SLIRP_FUNCTIONS(RESOLVE)
+	/* dlsym on libslirp's handle searches its dependencies: GLib. */
+	if (!load_error[0]) {
+		void *sym = dlsym(h, "g_free");
+		if (!sym)
+			snprintf(load_error, sizeof(load_error), "%s has no g_free (GLib)", SLIRP_RUNTIME_LIBRARY);
+		else
+			memcpy(&p_g_free, &sym, sizeof(sym));
+	}
+}
+
+void slirp_runtime_free(void *p)
+{
+	if (p && p_g_free)
+		p_g_free(p);
 }
 
 int slirp_runtime_load(struct nv_err *err)
@@ -89,6 +107,11 @@ int slirp_add_hostfwd(Slirp *slirp, int is_udp, struct in_addr host_addr, int ho
 		      struct in_addr guest_addr, int guest_port)
 {
 	return p_slirp_add_hostfwd(slirp, is_udp, host_addr, host_port, guest_addr, guest_port);
+}
+
+int slirp_remove_hostfwd(Slirp *slirp, int is_udp, struct in_addr host_addr, int host_port)
+{
+	return p_slirp_remove_hostfwd(slirp, is_udp, host_addr, host_port);
 }
 
 char *slirp_connection_info(Slirp *slirp)

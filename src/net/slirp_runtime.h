@@ -15,4 +15,11 @@
  * with err naming the library and why (not installed, a symbol missing). */
 int slirp_runtime_load(struct nv_err *err);
 
+/* Frees what libslirp allocated for the caller (slirp_connection_info's
+ * string) with GLib's g_free. Not free(): nestvm is a static binary, and
+ * the libslirp it loads brings a libc of its own with its own malloc, so
+ * free() would hand another allocator's block to nestvm's (heap
+ * corruption; a long string aborted a switch daemon). */
+void slirp_runtime_free(void *p);
+
 #endif

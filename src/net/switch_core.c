@@ -301,6 +301,18 @@ static bool mac_pinned_elsewhere(const struct switch_core *sw, int from, const s
 	return false;
 }
 
+void switch_core_count_spoofed(struct switch_core *sw, int from)
+{
+	struct switch_port_counters *c = counters_of(sw, from);
+	if (c)
+		c->dropped_spoofed++;
+}
+
+bool switch_core_mac_pinned_elsewhere(const struct switch_core *sw, int from, const struct mac_addr *mac)
+{
+	return mac_pinned_elsewhere(sw, from, mac);
+}
+
 void switch_core_input(struct switch_core *sw, int from, const uint8_t *frame, size_t len)
 {
 	struct switch_port_counters *c = counters_of(sw, from);

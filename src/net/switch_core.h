@@ -81,6 +81,12 @@ void switch_core_input(struct switch_core *sw, int from, const uint8_t *frame, s
 /* A frame the caller could not even read whole (oversized): counted. */
 void switch_core_count_malformed(struct switch_core *sw, int from);
 
+/* A frame from a port that a check outside the core refused (the NAT
+ * switch's lease guard, net/nat_leases.h): counted as spoofed. */
+void switch_core_count_spoofed(struct switch_core *sw, int from);
+/* Whether mac is the own MAC of a port other than from. */
+bool switch_core_mac_pinned_elsewhere(const struct switch_core *sw, int from, const struct mac_addr *mac);
+
 /* MACs currently learned (not aged out) on a port, up to max; returns how
  * many were written. */
 unsigned switch_core_learned(struct switch_core *sw, int port, struct mac_addr *out, unsigned max);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/nat_leases.h"
 #include "net/switch_hello.h"
 #include "net/switch_protocol.h"
 #include "net/switch_show.h"
@@ -87,6 +88,26 @@ static bool peer_gone(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
+static bool pinned_elsewhere(void *opaque, const struct mac_addr *mac)
+{
+	struct port_conn *pc = opaque;
+	return switch_core_mac_pinned_elsewhere(pc->d->core, (int)(pc - pc->d->port), mac);
+}
+
+/* On a NAT switch, a port's DHCP and ARP may not claim another VM's lease
+ * (net/nat_leases.h says why and how). */
+static bool lease_guard_passes(struct daemon *d, int id, const uint8_t *frame, size_t len)
+{
+	if (!d->uplink || !d->uplink->ops->leases)
+		return true;
+	const struct switch_port *p = switch_core_port(d->core, id);
+	if (!p)
+		return true;
+	struct lease_guard_port gp = { .mac = p->mac, .mac_spoofing = p->mac_spoofing,
+				       .pinned_elsewhere = pinned_elsewhere, .opaque = &d->port[id] };
+	return lease_guard_admit(d->uplink->ops->leases(d->uplink), frame, len, &gp);
+}
+
 static void port_read(struct daemon *d, int id)
 {
 	int fd = d->port[id].fd;
@@ -106,6 +127,8 @@ static void port_read(struct daemon *d, int id)
 		}
 		if ((size_t)r > sizeof(d->buf))
 			switch_core_count_malformed(d->core, id); /* oversized: MSG_TRUNC told us */
+		else if (!lease_guard_passes(d, id, d->buf, (size_t)r))
+			switch_core_count_spoofed(d->core, id);
 		else
 			switch_core_input(d->core, id, d->buf, (size_t)r);
 	}
@@ -124,6 +147,8 @@ static void port_remove(struct daemon *d, int id)
 		switch_daemon_log(d, "port %s disconnected (rx %llu, tx %llu frames)", p->name,
 				  (unsigned long long)p->c.rx_frames,
 				  (unsigned long long)p->c.tx_frames);
+	if (d->uplink && d->uplink->ops->forwards_drop)
+		d->uplink->ops->forwards_drop(d->uplink, id); /* its forwards go with it */
 	switch_core_remove_port(d->core, id);
 	switch_daemon_unwatch(d, &d->port[id].id, &d->port[id].fd);
 	d->port[id].dead = false;
@@ -300,12 +325,16 @@ static struct json_object *control_dispatch(struct daemon *d, const char *msg, s
 		reply = switch_show_reply(&d->cfg, d->core, d->uplink);
 	else if (!strcmp(cmd, "set-port"))
 		reply = control_set_port(d, req);
+	else if (!strcmp(cmd, "lease"))
+		reply = switch_daemon_lease(d, req);
+	else if (!strcmp(cmd, "forward"))
+		reply = switch_daemon_forward(d, req);
 	else if (!strcmp(cmd, "shutdown")) {
 		switch_daemon_log(d, "shutdown requested");
 		evloop_stop(d->loop); /* once this request is answered */
 		reply = reply_ok();
 	} else
-		reply = reply_error("unknown command '%.40s' (show, set-port, shutdown)", cmd);
+		reply = reply_error("unknown command '%.40s' (show, set-port, lease, forward, shutdown)", cmd);
 	json_object_put(req);
 	return reply;
 }

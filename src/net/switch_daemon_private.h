@@ -18,6 +18,8 @@
 #define MAX_PENDING 16 /* connections that have not said hello yet */
 #define MAX_CONTROL 8  /* control connections at once */
 
+struct json_object;
+
 struct daemon;
 
 /* A connected port, by core port id (fd -1: none). */
@@ -68,6 +70,11 @@ struct daemon {
 /* One line to stderr (the switch's daemon.log): time, switch, message. */
 void switch_daemon_log(const struct daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* switch_daemon_forward.c: the NAT switch's control requests `lease` and
+ * `forward` (switch_protocol.h); the reply, which the caller puts. */
+struct json_object *switch_daemon_lease(struct daemon *d, struct json_object *req);
+struct json_object *switch_daemon_forward(struct daemon *d, struct json_object *req);
 
 /* switch_daemon_loop.c */
 

@@ -27,6 +27,16 @@
  *                       "uplink":{...counters...} }
  *   {"cmd":"set-port","port":"web1/0","mac_spoofing":true}
  *                   -> {"ok":true}  (applies to the next frame)
+ *   {"cmd":"lease","port":"web1/0"}    (NAT switches)
+ *                   -> {"ok":true,"port":..,"mac":..,"ip":"192.168.100.15"}
+ *                      ("ip" only once the switch's DHCP server leased one
+ *                      to the port's MAC: net/nat_leases.h)
+ *   {"cmd":"forward","port":"web1/0","guest_port":22}  (NAT switches)
+ *                   -> the lease reply plus "host":"127.0.0.1","host_port":N,
+ *                      "guest_port":22: a TCP forward from 127.0.0.1:N, a
+ *                      port the switch picks, to that lease; the same one
+ *                      when asked again; gone when the port leaves
+ *                      (net/nat_hostfwd.h)
  *   {"cmd":"shutdown"} -> {"ok":true}, then the daemon exits
  * rx/tx are seen from the switch: rx_frames came in from that port. */
 #ifndef NESTVM_NET_SWITCH_PROTOCOL_H

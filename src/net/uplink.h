@@ -15,8 +15,10 @@
 
 #include "core/evloop.h"
 #include "util/err.h"
+#include "util/eth.h"
 
 struct json_object;
+struct nat_leases;
 
 /* Frame from the outside into the switch (the uplink's own copy). */
 typedef void (*uplink_deliver_fn)(void *opaque, const uint8_t *frame, size_t len);
@@ -45,6 +47,13 @@ struct uplink_ops {
 	/* Adds uplink-specific facts to a `switch show` reply (may be NULL). */
 	void (*describe)(struct uplink *u, struct json_object *obj);
 	void (*free)(struct uplink *u);
+	/* NAT only (NULL for the others): the addresses its DHCP server
+	 * leased (net/nat_leases.h), and TCP forwards from 127.0.0.1 asked
+	 * for at run time, each owned by a switch port (net/nat_hostfwd.h). */
+	const struct nat_leases *(*leases)(struct uplink *u);
+	int (*forward_add)(struct uplink *u, int owner, const struct mac_addr *mac, uint16_t guest_port,
+			   uint16_t *host_port, struct nv_err *err);
+	void (*forwards_drop)(struct uplink *u, int owner);
 };
 
 /* Constructors; on failure NULL with a one-line reason in err (a missing

@@ -76,6 +76,17 @@ static ssize_t nat_send_packet(const void *buf, size_t len, void *opaque)
 		n->up.counters.dropped++;
 		return (ssize_t)len;
 	}
+	struct mac_addr mac;
+	uint32_t old_ip;
+	if (nat_leases_learn(&n->leases, buf, len, n->gateway, &mac, &old_ip)) {
+		char m[18], ip[INET_ADDRSTRLEN];
+		mac_format(&mac, m);
+		ip_format(nat_leases_ip_of(&n->leases, &mac), ip);
+		fprintf(stderr, "nat: leased %s to %s\n", ip, m); /* the daemon's log */
+		/* Forwards follow once slirp is out of this callback: slirp
+		 * must not change its sockets from inside its own call. */
+		n->leases_changed = true; /* old_ip's holder may have lost it too */
+	}
 	if (!n->in_send) {
 		n->up.counters.rx_frames++;
 		if (n->up.deliver)
@@ -245,6 +256,10 @@ static void nat_send(struct uplink *u, const uint8_t *frame, size_t len)
 	n->in_send = true;
 	slirp_input(n->slirp, frame, (int)len);
 	n->in_send = false;
+	if (n->leases_changed) {
+		n->leases_changed = false;
+		nat_hostfwd_follow_leases(&n->hostfwds, n->slirp, &n->leases);
+	}
 	nat_flows_input_done(n->flows);
 	nat_kick(n); /* slirp's answer, new sockets, new timers: a round soon */
 }
@@ -301,10 +316,25 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 		json_object_array_add(fw, o);
 	}
 	json_object_object_add(obj, "forwards", fw);
+	struct json_object *rfw = json_object_new_array();
+	for (int i = 0; i < NAT_HOSTFWD_MAX; i++) {
+		const struct nat_hostfwd *f = &n->hostfwds.f[i];
+		if (!f->used)
+			continue;
+		struct json_object *o = json_object_new_object();
+		char mac[18];
+		mac_format(&f->mac, mac);
+		json_object_object_add(o, "mac", json_object_new_string(mac));
+		json_object_object_add(o, "host_port", json_object_new_int(f->host_port));
+		add_ip(o, "guest_ip", f->guest_ip);
+		json_object_object_add(o, "guest_port", json_object_new_int(f->guest_port));
+		json_object_array_add(rfw, o);
+	}
+	json_object_object_add(obj, "runtime_forwards", rfw);
 	add_flows(obj, n->flows);
 	json_object_object_add(obj, "fragments_dropped", json_object_new_int64((int64_t)n->fragments_dropped));
-	/* slirp's table of live connections, one line each. It is g_malloc'd;
-	 * GLib >= 2.46 allocates with the system malloc, so free() is right. */
+	/* slirp's table of live connections, one line each; g_malloc'd by the
+	 * loaded library's allocator, so freed by it (slirp_runtime_free). */
 	char *info = slirp_connection_info(n->slirp);
 	if (info) {
 		struct json_object *lines = json_object_new_array();
@@ -312,7 +342,7 @@ static void nat_describe(struct uplink *u, struct json_object *obj)
 		     l = strtok_r(NULL, "\n", &save))
 			json_object_array_add(lines, json_object_new_string(l));
 		json_object_object_add(obj, "connections", lines);
-		free(info);
+		slirp_runtime_free(info);
 	}
 }
 
@@ -339,12 +369,33 @@ static void nat_free(struct uplink *u)
 	free(n);
 }
 
+static const struct nat_leases *nat_leases_of(struct uplink *u)
+{
+	return &nat_of(u)->leases;
+}
+
+static int nat_forward_add(struct uplink *u, int owner, const struct mac_addr *mac, uint16_t guest_port,
+			   uint16_t *host_port, struct nv_err *err)
+{
+	struct nat_uplink *n = nat_of(u);
+	return nat_hostfwd_add(&n->hostfwds, n->slirp, &n->leases, owner, mac, guest_port, host_port, err);
+}
+
+static void nat_forwards_drop(struct uplink *u, int owner)
+{
+	struct nat_uplink *n = nat_of(u);
+	nat_hostfwd_drop(&n->hostfwds, n->slirp, owner);
+}
+
 static const struct uplink_ops nat_ops = {
 	.kind = "nat",
 	.attach = nat_attach,
 	.send = nat_send,
 	.describe = nat_describe,
 	.free = nat_free,
+	.leases = nat_leases_of,
+	.forward_add = nat_forward_add,
+	.forwards_drop = nat_forwards_drop,
 };
 
 /* ---- construction ---- */
@@ -424,6 +475,7 @@ struct uplink *uplink_nat_new(const struct nat_config *cfg, struct nv_err *err)
 	n->up.ops = &nat_ops;
 	nat_flows_init(n->flows, cfg->max_flows_per_port, cfg->max_flows);
 	n->host_loopback = cfg->host_loopback;
+	nat_leases_init(&n->leases);
 	n->network = cfg->network;
 	n->prefix_len = cfg->prefix_len;
 	n->gateway = cfg->network + 1;

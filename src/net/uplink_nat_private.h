@@ -11,6 +11,8 @@
 
 #include "core/evloop.h"
 #include "net/nat_flows.h"
+#include "net/nat_hostfwd.h"
+#include "net/nat_leases.h"
 #include "net/uplink.h"
 
 /* Frames slirp emits while the switch is inside send() wait here until the
@@ -44,6 +46,9 @@ struct nat_uplink {
 	struct nat_flows *flows; /* caps on guests' flows */
 	uint64_t fragments_dropped; /* guests' IPv4 fragments: see is_fragment */
 	bool host_loopback;      /* the gateway stands for the host's 127.0.0.1 */
+	struct nat_leases leases; /* from slirp's DHCPACKs */
+	bool leases_changed;      /* forwards to follow, once out of slirp */
+	struct nat_hostfwds hostfwds; /* asked for at run time */
 	struct nat_timer *timers;
 	bool in_send;
 	uint8_t *queue[NAT_QUEUE];

@@ -39,7 +39,7 @@ t_expect "complete -F _nestvm nestvm" 0 '_nestvm' -- complete -p nestvm
 
 t_comp "commands" "run" r
 t_comp "vm st<TAB>" "start stop" vm st
-t_comp "vm s<TAB>" "save set show start stop" vm s
+t_comp "vm s<TAB>" "save set show ssh start stop" vm s
 t_comp "switch c<TAB>" "create" switch c
 t_comp "g<TAB>" "guest" g
 t_comp "guest <TAB>" "--help build" guest ''
@@ -103,7 +103,7 @@ for c in run status enable-nested lab; do
 	[ "$(offered "$c")" = "$(parser "nestvm-$c")" ] && t_ok "$c: the parser's options" ||
 		t_not_ok "$c: the parser's options" "offered '$(offered "$c")', parser '$(parser "nestvm-$c")'"
 done
-vm=$(offered "vm create" "vm set" "vm list" "vm show" "vm stop" "vm delete" "vm start" "vm migrate" "vm receive")
+vm=$(offered "vm create" "vm set" "vm list" "vm show" "vm stop" "vm delete" "vm start" "vm migrate" "vm receive" "vm ssh")
 [ "$vm" = "$(parser nestvm-vm)" ] && t_ok "vm: the parsers' options" ||
 	t_not_ok "vm: the parsers' options" "offered '$vm', parsers '$(parser nestvm-vm)'"
 gu=$(offered "guest build")
@@ -113,4 +113,6 @@ sw=$(offered "switch create" "switch show" "switch port" "switch list")
 [ "$sw" = "$(parser nestvm-switch)" ] && t_ok "switch: the parsers' options" ||
 	t_not_ok "switch: the parsers' options" "offered '$sw', parsers '$(parser nestvm-switch)'"
 t_comp "vm stop --<TAB>" "--force --help --timeout" vm stop --
+t_comp "vm ssh --<TAB>" "--adapter --help --port --user" vm ssh --
+t_comp "vm ssh NAME -- ...: nothing" "" vm ssh x -- --n
 t_summary

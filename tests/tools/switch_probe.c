@@ -4,10 +4,15 @@
  *   switch_probe SWITCH VM ADAPTER MAC on|off
  * stdin:  send DST SRC [LEN]   a LEN-byte frame (default 60), type 0x88b5
  *         raw LEN              LEN bytes (any size, for malformed frames)
+ *         dhcp [CHADDR]        DHCP DISCOVER, then REQUEST for what is offered
+ *                              (chaddr: this adapter's MAC unless given);
+ *                              answers "lease IP" or "no lease" (3 s)
+ *         arp-claim IP         an ARP reply saying IP is at this adapter's MAC
  *         quit
  * stdout: connected PORT | recv DST SRC LEN | hangup | error: WHY (exit 2);
  *         after a RARP frame's recv line also: rarp OPCODE SENDER-MAC TARGET-MAC
- *         (a moved VM's announcement, util/eth_announce.h) */
+ *         (a moved VM's announcement, util/eth_announce.h); after an IPv4
+ *         TCP frame's: tcp SRC-IP:PORT > DST-IP:PORT FLAGS (S for a SYN) */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 
 #include "util/eth.h"
 #include "net/port_client.h"
+#include "switch_probe_dhcp.h"
 
 static int send_frame(int fd, const char *dst, const char *src, size_t len)
 {
@@ -52,6 +58,7 @@ static void report(int fd)
 			mac_format((const struct mac_addr *)(f + 32), d);
 			printf("rarp %d %s %s\n", f[20] << 8 | f[21], s, d);
 		}
+		probe_print_tcp(f, (size_t)r);
 	}
 	fflush(stdout);
 }
@@ -100,6 +107,14 @@ int main(int argc, char **argv)
 			send_frame(fd, a, b, len);
 		else if (sscanf(line, "raw %lu", &len) == 1)
 			send_frame(fd, "ff:ff:ff:ff:ff:ff", argv[4], len);
+		else if (!strncmp(line, "dhcp", 4)) {
+			struct mac_addr ch = h.mac;
+			if (sscanf(line, "dhcp %31s", a) == 1 && mac_parse(a, &ch) < 0)
+				printf("error: bad dhcp command\n");
+			else
+				probe_dhcp(fd, &h.mac, &ch);
+		} else if (sscanf(line, "arp-claim %31s", a) == 1)
+			probe_arp_claim(fd, &h.mac, a);
 		else if (!strncmp(line, "quit", 4))
 			break;
 		fflush(stdout);

@@ -9,8 +9,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +159,22 @@ static int probe_inet_socket(void)
 	return s >= 0 ? 0 : 1;
 }
 
+/* What a NAT switch does for a runtime forward (net/nat_hostfwd.c): a free
+ * port of 127.0.0.1 found by binding port 0, then slirp listening on it. */
+static int probe_loopback_listen(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int opt = 1;
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0 ||
+	    bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(s, (struct sockaddr *)&a, &alen) < 0 ||
+	    listen(s, 1) < 0)
+		return 1;
+	close(s);
+	return 0;
+}
+
 static int probe_packet_socket(void)
 {
 	return socket(AF_PACKET, SOCK_RAW, 0) >= 0 ? 0 : 1;
@@ -265,6 +283,7 @@ static void test_switch_reads_but_never_writes_files(void **state)
 	(void)state;
 	expect_ok(CONFINE_ENFORCE, CONFINE_SWITCH, probe_open);
 	expect_ok(CONFINE_ENFORCE, CONFINE_SWITCH, probe_inet_socket);
+	expect_ok(CONFINE_ENFORCE, CONFINE_SWITCH, probe_loopback_listen);
 	expect_death(CONFINE_SWITCH, probe_open_write, "openat");
 	expect_death(CONFINE_SWITCH, probe_packet_socket, "socket");
 	expect_death(CONFINE_SWITCH, probe_fork, "clone");
