@@ -24,7 +24,7 @@ _nestvm_opts() {
 		--user-data --ssh-key --hostname --help ;;
 	status) echo --json --kvm-device --record --facts --help ;;
 	enable-nested) echo --yes --help ;;
-	lab) echo --memory --cpus --timeout --link --ip --help ;;
+	lab) echo --memory --cpus --timeout --disk --link --ip --help ;;
 	"guest build") echo --force --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \

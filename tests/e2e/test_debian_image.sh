@@ -6,10 +6,11 @@
 # as a named VM on a NAT switch with the extensions exposed and a cloud-init
 # seed (--user-data, --hostname). Its user-data writes a file and runs
 # checks that print "nestvm-test:" lines on the console: the host name and
-# the file came from the seed, PID 1 is systemd, DHCP gave an address,
-# systemd reached its default target, and QEMU from the image's own packages
-# runs the default guest as L3 with KVM. Then `vm stop` presses the power
-# button and systemd powers the VM off. In the lab the image is the lab
+# the file came from the seed, PID 1 is systemd, the clock is right, DHCP
+# gave an address, systemd reached its default target, and QEMU from the
+# image's own packages runs the default guest as L3 with KVM. `vm ssh` logs
+# in with the seed's key through the NAT switch's forward. Then `vm stop`
+# presses the power button and systemd powers the VM off. In the lab the image is the lab
 # host's /dev/vda (lab/run --disk: writes go to QEMU's overlay); on a host
 # whose KVM nests, a sparse copy.
 set -u
@@ -68,10 +69,11 @@ runcmd:
 EOF
 
 t_expect "a NAT switch" 0 '' -- "$NV" switch create wan --type nat
+ssh-keygen -q -t ed25519 -N '' -C nestvm-test -f "$tmp/id"
 # vapic=false above: see tests/e2e/test_nested_qemu.sh.
 t_expect "vm create with the image, no --kernel, a seed and the extensions" 0 'VM deb created' -- \
 	"$NV" vm create deb --disk "$disk" --memory 1536M --nic switch=wan \
-	--expose-virtualization-extensions on --user-data "$tmp/user-data" --hostname nestvm-deb
+	--expose-virtualization-extensions on --user-data "$tmp/user-data" --hostname nestvm-deb --ssh-key "$tmp/id.pub"
 t_expect "vm start" 0 'VM deb started' -- "$NV" vm start deb
 log=$NESTVM_HOME/vms/deb/console.log
 seen() { grep -aq -- "$1" "$log" 2>/dev/null; }
@@ -114,8 +116,26 @@ has "QEMU from the image's packages boots L3 with KVM" '^hello-from-L3$'
 has "L3 runs on KVM (kvm-clock)" '^L3-clocksource=kvm-clock$'
 has "L3's exit status comes back through QEMU" '^nestvm-test: L3 status 42$'
 has "systemd reaches its default target, no unit failed" '^nestvm-test: system running default [a-z-]+\.target active failed \[\]$'
+# vm ssh: through a forward the NAT switch makes to the address its DHCP
+# server gave the VM's adapter; the key came in the seed's meta-data.
+t_expect "vm show: the adapter's address from the switch's DHCP" 0 \
+	'^Adapter eth0 IPv4 +: [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' -- "$NV" vm show deb
+ssh_opts=(-i "$tmp/id" -o BatchMode=yes -o ConnectTimeout=20)
+st=1 sshout=''
+for ((i = 0; i < 60; i += 5)); do # sshd may still be starting
+	sshout=$("$NV" vm ssh deb --user debian -- "${ssh_opts[@]}" cat /etc/hostname 2>"$tmp/ssh.err") && { st=0; break; }
+	st=$?
+	sleep 5
+done
+if [ "$st" = 0 ] && [ "$sshout" = nestvm-deb ]; then t_ok "vm ssh deb --user debian -- cat /etc/hostname: nestvm-deb"
+else t_not_ok "vm ssh deb -- cat /etc/hostname" "status $st, out '$sshout', err $(tr '\n' '|' <"$tmp/ssh.err")"; fi
+t_expect "the host key is in the VM's own known_hosts" 0 '' -- test -s "$NESTVM_HOME/vms/deb/ssh_known_hosts"
+t_expect "a second vm ssh: the same host key, no prompt" 0 '^ok$' -- \
+	"$NV" vm ssh deb --user debian -- "${ssh_opts[@]}" echo ok
 t_expect "vm stop: the power button, systemd powers off" 0 'VM deb is off: the guest powered off' -- \
 	"$NV" vm stop deb --timeout 240
 console=$(tr -d '\r' <"$log" 2>/dev/null)
 has "systemd shut down (the kernel's last line)" 'reboot: Power down'
+t_expect "the forward went with the VM's port" 0 'runtime_forwards: \[\]' -- "$NV" switch show wan
+t_bad "vm ssh of a VM that is Off" 'VM deb is not running \(Off\)' "$NV" vm ssh deb
 t_summary
