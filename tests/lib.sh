@@ -129,6 +129,13 @@ t_wait_for() {
 	return 1
 }
 
+# t_file_has NAME FILE REGEX [SECONDS (5)]: ok when a line of FILE matches
+# within SECONDS; else not ok with FILE's last lines.
+t_file_has() {
+	if t_wait_for "$2" "$3" "${4:-5}"; then t_ok "$1"
+	else t_not_ok "$1" "no /$3/ in $2: $(tail -n 5 "$2" 2>/dev/null | tr '\n' '|')"; fi
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

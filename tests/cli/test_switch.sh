@@ -29,19 +29,6 @@ if [ ! -x "$NV" ] || [ ! -x "$PROBE" ]; then
 	exit 1
 fi
 
-# wait_for FILE REGEX: up to 5 s for a line of FILE to match.
-wait_for() {
-	for _ in $(seq 50); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-check_has() { # NAME FILE REGEX
-	if wait_for "$2" "$3"; then t_ok "$1"
-	else t_not_ok "$1" "no /$3/ in $2: $(tail -n 5 "$2" 2>/dev/null | tr '\n' '|')"; fi
-}
 
 check_lacks() { # NAME FILE REGEX
 	if grep -Eq -- "$3" "$2"; then t_not_ok "$1" "/$3/ in $2"; else t_ok "$1"; fi
@@ -84,44 +71,44 @@ t_expect "the config is on disk" 0 '"type": "private"' -- cat "$NESTVM_HOME/swit
 start_probe 7 a a 0 $A off
 start_probe 8 b b 0 $B off
 start_probe 9 c c 0 $C off
-check_has "adapter a connects as a/0" "$T/a.out" "^connected a/0$"
-check_has "adapter b connects as b/0" "$T/b.out" "^connected b/0$"
-check_has "adapter c connects as c/0" "$T/c.out" "^connected c/0$"
+t_file_has "adapter a connects as a/0" "$T/a.out" "^connected a/0$"
+t_file_has "adapter b connects as b/0" "$T/b.out" "^connected b/0$"
+t_file_has "adapter c connects as c/0" "$T/c.out" "^connected c/0$"
 t_expect "list counts 3 ports" 0 "^sw1 +private +running +3 " -- "$NV" switch list
-check_has "the daemon logs each connect" "$NESTVM_HOME/switches/sw1/daemon.log" "port c/0 connected \(mac $C, mac spoofing off\)"
+t_file_has "the daemon logs each connect" "$NESTVM_HOME/switches/sw1/daemon.log" "port c/0 connected \(mac $C, mac spoofing off\)"
 
 echo "send $BC $A" >&7
-check_has "a broadcast reaches b" "$T/b.out" "^recv $BC $A 60$"
-check_has "a broadcast reaches c" "$T/c.out" "^recv $BC $A 60$"
+t_file_has "a broadcast reaches b" "$T/b.out" "^recv $BC $A 60$"
+t_file_has "a broadcast reaches c" "$T/c.out" "^recv $BC $A 60$"
 check_lacks "a broadcast does not come back" "$T/a.out" "^recv $BC $A"
 echo "send $A $B 100" >&8
-check_has "unicast to a learned MAC reaches a" "$T/a.out" "^recv $A $B 100$"
+t_file_has "unicast to a learned MAC reaches a" "$T/a.out" "^recv $A $B 100$"
 echo "send $BC $C" >&9
-check_has "a later broadcast from c reaches a" "$T/a.out" "^recv $BC $C 60$"
+t_file_has "a later broadcast from c reaches a" "$T/a.out" "^recv $BC $C 60$"
 check_lacks "unicast to a learned MAC does not reach c" "$T/c.out" "^recv $A $B"
 
 # --- anti-spoofing
 echo "send $BC 52:54:00:00:00:99" >&7
 echo "send $BC $A 61" >&7
-check_has "the frame after a spoofed one arrives" "$T/b.out" "^recv $BC $A 61$"
+t_file_has "the frame after a spoofed one arrives" "$T/b.out" "^recv $BC $A 61$"
 check_lacks "a spoofed frame is dropped" "$T/b.out" "52:54:00:00:00:99"
 t_expect "the drop is counted" 0 "^1$" -- json_port_field a/0 dropped_spoofed
 t_expect "show names the counters" 0 "port a/0  mac $A  mac-spoofing off" -- "$NV" switch show sw1
 t_expect "switch port VM turns spoofing on" 0 "a/0: mac spoofing on" -- "$NV" switch port sw1 a --mac-spoofing on
 echo "send $BC 52:54:00:00:00:99 62" >&7
-check_has "with spoofing on the same frame passes" "$T/b.out" "^recv $BC 52:54:00:00:00:99 62$"
+t_file_has "with spoofing on the same frame passes" "$T/b.out" "^recv $BC 52:54:00:00:00:99 62$"
 t_expect "show reports spoofing on and the learned MAC" 0 "learned.*52:54:00:00:00:99" -- "$NV" switch show sw1
 t_expect "switch port VM/N turns it off again" 0 "a/0: mac spoofing off" -- "$NV" switch port sw1 a/0 --mac-spoofing off
 echo "send $BC 52:54:00:00:00:98 63" >&7
 echo "send $BC $A 64" >&7
-check_has "a frame after the toggle arrives" "$T/b.out" "^recv $BC $A 64$"
+t_file_has "a frame after the toggle arrives" "$T/b.out" "^recv $BC $A 64$"
 check_lacks "spoofing off drops again" "$T/b.out" "52:54:00:00:00:98"
 
 # --- malformed frames are counted, the port stays
 echo "raw 10" >&7
 echo "raw 3000" >&7
 echo "send $BC $A 65" >&7
-check_has "frames after malformed ones arrive" "$T/b.out" "^recv $BC $A 65$"
+t_file_has "frames after malformed ones arrive" "$T/b.out" "^recv $BC $A 65$"
 t_expect "malformed frames are counted" 0 "^2$" -- json_port_field a/0 dropped_malformed
 
 # --- duplicates and unknown ports
@@ -134,9 +121,9 @@ t_bad "port with a bad setting" "not on or off" "$NV" switch port sw1 a --mac-sp
 kill -9 "$PID_c"
 wait "$PID_c" 2>/dev/null
 exec 9>&-
-check_has "the daemon logs the disconnect" "$NESTVM_HOME/switches/sw1/daemon.log" "port c/0 disconnected"
+t_file_has "the daemon logs the disconnect" "$NESTVM_HOME/switches/sw1/daemon.log" "port c/0 disconnected"
 echo "send $BC $A 66" >&7
-check_has "the switch carries on for the others" "$T/b.out" "^recv $BC $A 66$"
+t_file_has "the switch carries on for the others" "$T/b.out" "^recv $BC $A 66$"
 t_expect "list counts 2 ports" 0 "^sw1 +private +running +2 " -- "$NV" switch list
 t_expect "show --json is JSON" 0 "^string running$" -- sh -c "\"$NV\" switch show sw1 --json | \"$(t_tool json_get)\" state"
 
@@ -148,7 +135,7 @@ if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/d
 else t_ok "the daemon is gone"; fi
 if [ -e "$NESTVM_HOME/switches/sw1" ]; then t_not_ok "its directory is gone" "$(ls "$NESTVM_HOME/switches/sw1")"
 else t_ok "its directory is gone"; fi
-check_has "adapters see the hang-up" "$T/a.out" "^hangup$"
+t_file_has "adapters see the hang-up" "$T/a.out" "^hangup$"
 t_expect "list is empty" 0 "^NAME +TYPE +STATE +PORTS +DETAIL$" -- "$NV" switch list
 
 # --- a stopped switch restarts when an adapter needs it

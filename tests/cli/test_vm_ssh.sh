@@ -41,17 +41,6 @@ if [ ! -x "$NV" ] || [ ! -x "$PROBE" ] || [ ! -x "$CALL" ]; then
 	exit 1
 fi
 
-wait_for() { # FILE REGEX: up to 5 s for a line of FILE to match
-	for _ in $(seq 50); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check_has() { # NAME FILE REGEX
-	if wait_for "$2" "$3"; then t_ok "$1"
-	else t_not_ok "$1" "no /$3/ in $2: $(tail -n 5 "$2" 2>/dev/null | tr '\n' '|')"; fi
-}
 # simulate_running VM: a background process holds its vmm.lock; the record
 # says Running with that pid.
 simulate_running() {
@@ -77,14 +66,14 @@ B=52:54:00:00:00:0b
 t_expect "create a nat switch" 0 "created" -- "$NV" switch create wan --type nat
 start_probe 7 a a $A
 start_probe 8 b b $B
-check_has "adapter a connected" "$T/a.out" "^connected a/0"
-check_has "adapter b connected" "$T/b.out" "^connected b/0"
+t_file_has "adapter a connected" "$T/a.out" "^connected a/0"
+t_file_has "adapter b connected" "$T/b.out" "^connected b/0"
 t_expect "no lease before DHCP" 0 '"ok":true' -- control '{"cmd":"lease","port":"a/0"}'
 printf '%s\n' "$T_LAST_OUT" | grep -q '"ip"' && t_not_ok "no address yet" "$T_LAST_OUT" || t_ok "no address yet"
 t_expect "no forward before DHCP" 0 "no DHCP lease for $A yet" -- control '{"cmd":"forward","port":"a/0","guest_port":22}'
 
 echo dhcp >&7
-check_has "a gets a lease from the switch's DHCP" "$T/a.out" "^lease 192\.168\.100\.15$"
+t_file_has "a gets a lease from the switch's DHCP" "$T/a.out" "^lease 192\.168\.100\.15$"
 t_expect "the switch learnt it" 0 '"ip":"192.168.100.15"' -- control '{"cmd":"lease","port":"a/0"}'
 rep=$(control '{"cmd":"forward","port":"a/0","guest_port":22}')
 port=$(printf '%s' "$rep" | field host_port)
@@ -94,7 +83,7 @@ t_expect "switch show lists it" 0 "runtime_forwards: .*\"host_port\":$port" -- "
 
 # b lies: DHCP in a's name, then ARP saying a's address is b's.
 echo "dhcp $A" >&8
-check_has "b's DHCP with a's chaddr gets nothing" "$T/b.out" "^no lease$"
+t_file_has "b's DHCP with a's chaddr gets nothing" "$T/b.out" "^no lease$"
 echo "arp-claim 192.168.100.15" >&8
 sleep 0.3
 t_expect "b's lies are counted as spoofed" 0 '"dropped_spoofed":[1-9]' -- control '{"cmd":"show"}'
@@ -104,7 +93,7 @@ printf '%s\n' "$T_LAST_OUT" | grep -q '"ip"' && t_not_ok "b no address" "$T_LAST
 # A connection to the forward arrives at a as a SYN to port 22.
 (exec 3<>"/dev/tcp/127.0.0.1/$port" && sleep 1) 2>/dev/null &
 conn=$!
-check_has "a connection to 127.0.0.1:$port is a SYN to a's port 22" "$T/a.out" \
+t_file_has "a connection to 127.0.0.1:$port is a SYN to a's port 22" "$T/a.out" \
 	"^tcp 192\.168\.100\.1:[0-9]+ > 192\.168\.100\.15:22 S$"
 if grep -q "^tcp .*:22 S" "$T/b.out"; then t_not_ok "b sees none of it" "$(tr '\n' '|' <"$T/b.out")"
 else t_ok "b sees none of it"; fi
@@ -112,7 +101,7 @@ wait "$conn"
 
 # b gets a lease of its own; forwards are per port.
 echo dhcp >&8
-check_has "b gets its own lease" "$T/b.out" "^lease 192\.168\.100\.16$"
+t_file_has "b gets its own lease" "$T/b.out" "^lease 192\.168\.100\.16$"
 t_expect "b's own forward" 0 '"ip":"192.168.100.16".*"host_port":[0-9]+' -- control '{"cmd":"forward","port":"b/0","guest_port":2222}'
 t_expect "forward with a bad guest port" 0 'guest_port.*1\.\.65535' -- control '{"cmd":"forward","port":"a/0","guest_port":0}'
 t_expect "forward for a port not on the switch" 0 'port nope.*0 is not connected' -- control '{"cmd":"forward","port":"nope/0","guest_port":22}'
@@ -163,11 +152,11 @@ simulate_running v5
 t_expect "v5 looks Running" 0 '^State +: Running$' -- "$NV" vm show v5
 t_bad "its adapter is not on the switch" "switch wan: port v5.*0 is not connected" "$NV" vm ssh v5
 start_probe 9 v5 v5 $V
-check_has "v5's adapter connected" "$T/v5.out" "^connected v5/0"
+t_file_has "v5's adapter connected" "$T/v5.out" "^connected v5/0"
 t_bad "no address yet" "^nestvm: VM v5 has no address on switch wan yet \(its DHCP has not finished\)$" "$NV" vm ssh v5
 t_expect "vm show: no address yet" 0 '^Adapter eth0 IPv4 +: \(none yet' -- "$NV" vm show v5
 echo dhcp >&9
-check_has "v5's adapter gets a lease" "$T/v5.out" "^lease 192\.168\.100\.1[0-9]$"
+t_file_has "v5's adapter gets a lease" "$T/v5.out" "^lease 192\.168\.100\.1[0-9]$"
 ip=$(sed -n 's/^lease //p' "$T/v5.out")
 t_expect "vm show: the address" 0 "^Adapter eth0 IPv4 +: $ip\$" -- "$NV" vm show v5
 mkdir -p "$T/bin"
@@ -187,7 +176,7 @@ case $args in
 	t_ok "ssh's arguments: $args" ;;
 *) t_not_ok "ssh's arguments" "$args" ;;
 esac
-check_has "ssh's connection is a SYN to v5's port 22" "$T/v5.out" "^tcp 192\.168\.100\.1:[0-9]+ > ${ip//./\\.}:22 S$"
+t_file_has "ssh's connection is a SYN to v5's port 22" "$T/v5.out" "^tcp 192\.168\.100\.1:[0-9]+ > ${ip//./\\.}:22 S$"
 FAKE_SSH_ARGS=$T/ssh2.args PATH="$T/bin:$PATH" "$NV" vm ssh v5 >/dev/null 2>&1
 t_expect "the same forward next time, root by default" 0 "^$(head -n 2 "$T/ssh.args" | tail -n 1)\$" -- sed -n 2p "$T/ssh2.args"
 t_expect "  as root" 0 '^root@127.0.0.1$' -- tail -n 1 "$T/ssh2.args"
