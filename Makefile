@@ -246,4 +246,6 @@ run:
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# The compiler's dependency files; not the guest images' trees, whose
+# /etc/rc2.d and the like are folders (guest/build-debian's stage).
+-include $(shell find $(B) \( -path '$(B)/guest' -o -path '$(B)/lab' -o -path '$(B)/cache' \) -prune -o -name '*.d' -type f -print 2>/dev/null)
