@@ -21,6 +21,7 @@
 #include "dev/platform/pvpanic.h"
 #include "dev/virtio/balloon.h"
 #include "dev/virtio/blk.h"
+#include "dev/virtio/fs.h"
 #include "disk/disk_chain.h"
 #include "dev/virtio/net.h"
 #include "dev/virtio/virtio_device.h"
@@ -259,6 +260,12 @@ int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_e
 		for (unsigned j = 0; j < i; j++)
 			index += strcmp(m->cfg.devices[j], m->cfg.devices[i]) == 0;
 		if (add_virtio(m, acpi, t, NULL, index, err) < 0)
+			return -1;
+	}
+	if (vm_config_has_share(&m->cfg)) {
+		struct virtio_fs_spec spec = { .socket_fd = m->res.share_fd, .tag = m->cfg.share.tag };
+		m->res.share_fd = -1; /* the device owns it now, even on failure */
+		if (add_virtio(m, acpi, &virtio_fs_type, &spec, 0, err) < 0)
 			return -1;
 	}
 	return 0;
