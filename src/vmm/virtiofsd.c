@@ -94,15 +94,22 @@ static int listen_private(char *dirbuf, size_t dirlen, struct sockaddr_un *sa, s
 	return fd;
 }
 
+int virtiofsd_check(struct nv_err *err)
+{
+	if (access(binary(), X_OK) < 0)
+		return nv_err_input(err, "--share needs %s, which is missing: install Debian's package "
+				    "qemu-system-common", binary());
+	return 0;
+}
+
 int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly, int *sock,
 		    struct nv_err *err)
 {
 	d->pid = 0;
 	d->pidfd = -1;
 	*sock = -1;
-	if (access(binary(), X_OK) < 0)
-		return nv_err_input(err, "--share needs %s, which is missing: install Debian's package "
-				    "qemu-system-common", binary());
+	if (virtiofsd_check(err) < 0)
+		return -1;
 	char tmpdir[PATH_MAX];
 	struct sockaddr_un sa;
 	int lfd = listen_private(tmpdir, sizeof(tmpdir), &sa, err);

@@ -19,6 +19,9 @@ struct virtiofsd {
 	int pidfd;  /* -1: none; signals only this process once the VMM is confined */
 };
 
+/* Is virtiofsd there to run? 0, or -1 with an NV_ERR_INPUT naming its
+ * package: checked with the input, before KVM. */
+int virtiofsd_check(struct nv_err *err);
 /* Starts virtiofsd on dir (readonly: through a read-only bind mount of it,
  * in a mount namespace of its own), on a listening socket in a private
  * temporary folder, and connects to it: *sock is the connected socket,

@@ -203,6 +203,8 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 		}
 		return -1;
 	}
+	if (vm_config_has_share(c) && virtiofsd_check(err) < 0)
+		return -1;
 	return check_references(c, err);
 }
 
