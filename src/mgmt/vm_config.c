@@ -190,9 +190,9 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		return field_err(err, where, "share.tag", "'%s' is not a valid tag (1-%d of A-Z a-z 0-9 _ . -)",
 				 c->share.tag, VM_SHARE_TAG_MAX);
 	if (c->ndisks + seed + c->nnics + c->ndevices + share > VM_MAX_VIRTIO)
-		return field_err(err, where, "devices", "%u disks, %u network adapters, %u devices and %u "
-				 "shared folders are more than the %d virtio devices a VM can have",
-				 c->ndisks + seed, c->nnics, c->ndevices, share, VM_MAX_VIRTIO);
+		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices%s are more "
+				 "than the %d virtio devices a VM can have", c->ndisks + seed, c->nnics, c->ndevices,
+				 share ? " with a shared folder" : "", VM_MAX_VIRTIO);
 	if (!c->dynamic_memory_enabled)
 		return 0;
 	if (c->memory_min_mib < VM_MIN_MEMORY_MIB || c->memory_min_mib > c->memory_mib)
