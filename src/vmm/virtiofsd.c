@@ -47,7 +47,9 @@ static void child(int listen_fd, const char *dir, bool readonly)
 		fprintf(stderr, "nestvm: --share %s,readonly: %s\n", dir, strerror(errno));
 		_exit(127);
 	}
-	if (dup2(listen_fd, VIRTIOFSD_LISTEN_FD) < 0)
+	/* dup2 onto itself would keep close-on-exec: clear it then. */
+	if (listen_fd == VIRTIOFSD_LISTEN_FD ? fcntl(listen_fd, F_SETFD, 0) < 0
+					     : dup2(listen_fd, VIRTIOFSD_LISTEN_FD) < 0)
 		_exit(127);
 	close_range(VIRTIOFSD_LISTEN_FD + 1, ~0u, 0);
 	int null = open("/dev/null", O_RDONLY);

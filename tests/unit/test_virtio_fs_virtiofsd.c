@@ -4,7 +4,8 @@
  * MMIO registers as Linux's driver would, and FUSE requests laid out by
  * hand in the request queue: FUSE_INIT, a LOOKUP of a file made in the
  * folder (found, with its size), and lookups that try to leave the folder
- * ("../outside", and ".." then "outside"), which must fail. Each reply is
+ * ("../outside", and ".." then "outside"), which must fail; a MKDIR that
+ * makes a folder on the host, refused (EROFS) with ",readonly". Each reply is
  * read from the used ring after the device raised its interrupt with
  * InterruptStatus set. Skipped without virtiofsd or root (its sandbox). */
 #include <setjmp.h>
@@ -43,6 +44,7 @@
 #define OUT_LEN 4096
 
 #define FUSE_LOOKUP 1
+#define FUSE_MKDIR 9
 #define FUSE_INIT 26
 #define FUSE_ROOT_ID 1
 #define FUSE_IN_HEADER 40
@@ -87,9 +89,8 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static int setup(void **state)
+static int setup_as(bool readonly)
 {
-	(void)state;
 	memset(&fx, 0, sizeof(fx));
 	fx.d.pidfd = -1;
 	if (geteuid() != 0 || access(VIRTIOFSD_PATH, X_OK) != 0)
@@ -107,7 +108,7 @@ static int setup(void **state)
 	struct nv_err err = { 0 };
 	assert_int_equal(guest_mem_alloc_shared(&fx.mem, RAM, &err), 0);
 	int sock;
-	if (virtiofsd_start(&fx.d, fx.share, false, &sock, &err) < 0)
+	if (virtiofsd_start(&fx.d, fx.share, readonly, &sock, &err) < 0)
 		fail_msg("%s", err.msg);
 	struct virtio_fs_spec spec = { .socket_fd = sock, .tag = "hostshare" };
 	struct irq_line line = { .set_level = rec_set, .opaque = &fx.irq, .gsi = 5 };
@@ -116,6 +117,18 @@ static int setup(void **state)
 		fail_msg("%s", err.msg);
 	fx.t = virtio_fs_type.transport(fx.fs);
 	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return setup_as(false);
+}
+
+static int setup_readonly(void **state)
+{
+	(void)state;
+	return setup_as(true);
 }
 
 static int teardown(void **state)
@@ -274,10 +287,57 @@ static void test_lookup_inside_and_outside(void **state)
 	assert_int_equal(fuse_lookup(FUSE_ROOT_ID, "hello.txt", &node, &size), 0);
 }
 
+/* MKDIR name in the folder's root: 0 or -errno. */
+static int32_t fuse_mkdir(const char *name)
+{
+	uint8_t *a = gpa(IN_BUF) + FUSE_IN_HEADER;
+	le_put32(a, 0755); /* mode */
+	le_put32(a + 4, 022); /* umask */
+	size_t n = strlen(name) + 1;
+	memcpy(a + 8, name, n);
+	uint32_t len = FUSE_IN_HEADER + 8 + (uint32_t)n;
+	fuse_header(len, FUSE_MKDIR, FUSE_ROOT_ID);
+	return fuse_reply(roundtrip(len));
+}
+
+static void test_mkdir(void **state)
+{
+	(void)state;
+	if (!fx.fs)
+		skip();
+	driver_start();
+	fuse_init();
+	assert_int_equal(fuse_mkdir("made-by-guest"), 0);
+	char p[160];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/made-by-guest", fx.share);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+}
+
+/* ",readonly": the host refuses the write, whatever the guest mounts. */
+static void test_readonly_refuses_writes(void **state)
+{
+	(void)state;
+	if (!fx.fs)
+		skip();
+	driver_start();
+	fuse_init();
+	uint64_t node, size;
+	assert_int_equal(fuse_lookup(FUSE_ROOT_ID, "hello.txt", &node, &size), 0);
+	assert_int_equal(fuse_mkdir("made-by-guest"), -30 /* EROFS */);
+	char p[160];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/made-by-guest", fx.share);
+	assert_int_equal(stat(p, &st), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_inside_and_outside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mkdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup_readonly, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
