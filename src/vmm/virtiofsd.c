@@ -39,7 +39,29 @@ static int bind_readonly(const char *dir)
 	return 0;
 }
 
-static void child(int listen_fd, const char *dir, bool readonly)
+/* Is this host's root the initial ramfs (the lab, an initramfs-only
+ * system)? pivot_root cannot leave it, so virtiofsd's namespace sandbox
+ * fails there; its chroot sandbox is the one that works. */
+static bool root_is_rootfs(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	char line[1024];
+	bool rootfs = false;
+	while (!rootfs && fgets(line, sizeof(line), f)) {
+		char mnt[256], fstype[64];
+		const char *dash = strstr(line, " - ");
+		/* id parent major:minor root mount-point ... - fstype ... */
+		if (dash && sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1 &&
+		    sscanf(dash + 3, "%63s", fstype) == 1)
+			rootfs = strcmp(mnt, "/") == 0 && strcmp(fstype, "rootfs") == 0;
+	}
+	fclose(f);
+	return rootfs;
+}
+
+static void child(int listen_fd, const char *dir, bool readonly, const char *sandbox)
 {
 	/* It dies with the VMM, however the VMM ends. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -61,10 +83,12 @@ static void child(int listen_fd, const char *dir, bool readonly)
 	snprintf(source, sizeof(source), "source=%s", dir);
 	snprintf(fdopt, sizeof(fdopt), "--fd=%d", VIRTIOFSD_LISTEN_FD);
 	/* cache=auto: the guest caches for a second (FUSE timeouts), so the
-	 * host's changes show soon; sandbox=namespace is the default, named so
-	 * it cannot silently change; log_level=err keeps the console clean. */
+	 * host's changes show soon; the sandbox is named so that it cannot
+	 * silently change; log_level=err keeps the console clean. */
+	char sandbox_opt[32];
+	snprintf(sandbox_opt, sizeof(sandbox_opt), "sandbox=%s", sandbox);
 	char *argv[] = { "virtiofsd", fdopt, "-o", source, "-o", "cache=auto",
-			 "-o", "sandbox=namespace", "-o", "log_level=err", NULL };
+			 "-o", sandbox_opt, "-o", "log_level=err", NULL };
 	execv(binary(), argv);
 	fprintf(stderr, "nestvm: cannot run %s: %s\n", binary(), strerror(errno));
 	_exit(127);
@@ -117,9 +141,15 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly, int *so
 	int lfd = listen_private(tmpdir, sizeof(tmpdir), &sa, err);
 	if (lfd < 0)
 		return -1;
+	/* namespace: mount, PID and network namespaces and pivot_root into
+	 * dir; chroot(2) into dir where the root is the initial ramfs. */
+	const char *sandbox = root_is_rootfs() ? "chroot" : "namespace";
+	const char *forced = getenv("NESTVM_VIRTIOFSD_SANDBOX"); /* tests: the lab's on any host */
+	if (forced && (!strcmp(forced, "chroot") || !strcmp(forced, "namespace")))
+		sandbox = forced;
 	pid_t pid = fork();
 	if (pid == 0)
-		child(lfd, dir, readonly);
+		child(lfd, dir, readonly, sandbox);
 	int rc = -1;
 	if (pid < 0) {
 		nv_err_host(err, "cannot start virtiofsd: %s", strerror(errno));

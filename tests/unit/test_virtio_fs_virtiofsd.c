@@ -7,7 +7,9 @@
  * ("../outside", and ".." then "outside"), which must fail; a MKDIR that
  * makes a folder on the host, refused (EROFS) with ",readonly". Each reply is
  * read from the used ring after the device raised its interrupt with
- * InterruptStatus set. Skipped without virtiofsd or root (its sandbox). */
+ * InterruptStatus set. The lookups run under both of virtiofsd's sandboxes
+ * (namespace, and chroot as in the lab). Skipped without virtiofsd or root
+ * (its sandbox). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -129,6 +131,16 @@ static int setup_readonly(void **state)
 {
 	(void)state;
 	return setup_as(true);
+}
+
+/* The lab's sandbox (its root is the initial ramfs): chroot. */
+static int setup_chroot(void **state)
+{
+	(void)state;
+	setenv("NESTVM_VIRTIOFSD_SANDBOX", "chroot", 1);
+	int rc = setup_as(false);
+	unsetenv("NESTVM_VIRTIOFSD_SANDBOX");
+	return rc;
 }
 
 static int teardown(void **state)
@@ -339,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_inside_and_outside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_inside_and_outside, setup_chroot, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup_readonly, teardown),
 	};
