@@ -101,6 +101,11 @@ static void vm_irq_set(void *opaque, unsigned gsi, int level)
 	kvm_irq_line(vm->fd, gsi, level);
 }
 
+int kvm_vm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t value, int fd)
+{
+	return kvm_ioeventfd(vm->fd, addr, 4, value, fd);
+}
+
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi)
 {
 	return (struct irq_line){ .set_level = vm_irq_set, .opaque = vm, .gsi = gsi };

@@ -43,5 +43,8 @@ int kvm_vm_dirty_fetch(struct kvm_vm *vm, uint64_t *bitmap, struct nv_err *err);
 
 /* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi);
+/* fd is signalled by KVM when the guest writes the 32-bit value at addr
+ * (an ioeventfd with datamatch). 0 or -errno. */
+int kvm_vm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t value, int fd);
 
 #endif

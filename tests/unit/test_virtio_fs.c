@@ -138,6 +138,7 @@ static void rec_set(void *opaque, unsigned gsi, int level)
 }
 
 struct fx {
+	int bound[2]; /* the kick fd bound per queue (bind_kick), -1 none */
 	struct guest_mem mem;
 	struct fake fake;
 	struct irq_rec irq;
@@ -145,6 +146,15 @@ struct fx {
 	struct virtio_mmio *t;
 	struct nv_err err;
 };
+
+static int rec_bind(void *opaque, uint16_t qidx, int fd)
+{
+	struct fx *x = opaque;
+	if (qidx >= 2)
+		return -EINVAL;
+	x->bound[qidx] = fd;
+	return 0;
+}
 
 static void *fx_create(struct fx *x, enum fake_mode mode, const char *tag)
 {
@@ -157,7 +167,8 @@ static void *fx_create(struct fx *x, enum fake_mode mode, const char *tag)
 	x->fake.kick[0] = x->fake.kick[1] = x->fake.call[0] = x->fake.call[1] = -1;
 	pthread_mutex_init(&x->fake.lock, NULL);
 	assert_int_equal(pthread_create(&x->fake.thread, NULL, fake_main, &x->fake), 0);
-	struct virtio_fs_spec spec = { .socket_fd = sv[0], .tag = tag };
+	x->bound[0] = x->bound[1] = -1;
+	struct virtio_fs_spec spec = { .socket_fd = sv[0], .tag = tag, .bind_kick = rec_bind, .bind_opaque = x };
 	struct irq_line line = { .set_level = rec_set, .opaque = &x->irq, .gsi = 5 };
 	x->fs = virtio_fs_type.create(&x->mem, line, &spec, &x->err);
 	if (x->fs)
@@ -261,7 +272,17 @@ static void test_handshake_handover_and_reset(void **state)
 	pthread_mutex_unlock(&x.fake.lock);
 	assert_true(kick >= 0 && call >= 0);
 
-	/* The guest's kick of queue 1 reaches the back-end's eventfd. */
+	/* Each queue's kick fd is bound as its QueueNotify ioeventfd: the one
+	 * the back-end got (the same file: a write to one reads on the other). */
+	assert_true(x.bound[0] >= 0 && x.bound[1] >= 0 && x.bound[0] != x.bound[1]);
+	uint64_t one = 1;
+	assert_int_equal(write(x.bound[1], &one, sizeof(one)), 8);
+	struct pollfd pk = { .fd = kick, .events = POLLIN };
+	assert_int_equal(poll(&pk, 1, 2000), 1);
+	uint64_t got;
+	assert_int_equal(read(kick, &got, sizeof(got)), 8);
+	/* Without KVM's ioeventfd, the guest's kick of queue 1 still reaches
+	 * the back-end's eventfd, through the transport. */
 	vdrv_wr(x.t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	struct pollfd p = { .fd = kick, .events = POLLIN };
 	assert_int_equal(poll(&p, 1, 2000), 1);

@@ -1,5 +1,6 @@
 /* virtio-fs over vhost-user. The guest's kicks reach the back-end through
- * an eventfd per queue (written on the kicking vCPU's thread); the
+ * an eventfd per queue: an ioeventfd KVM signals itself on the QueueNotify
+ * write, or else written on the kicking vCPU's thread; the
  * back-end's "call" eventfds are read by this device's own thread, which
  * sets InterruptStatus and raises the line, as virtio-mmio requires (an
  * irqfd straight into KVM would interrupt the guest with InterruptStatus
@@ -271,6 +272,8 @@ static void *fs_create(const struct guest_mem *mem, struct irq_line irq, const v
 		nv_err_host(err, "virtio-fs: eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	for (uint16_t i = 0; i < VIRTIO_FS_QUEUES && s->bind_kick; i++)
+		s->bind_kick(s->bind_opaque, i, fs->kick_fd[i]);
 	fs->t = virtio_mmio_new(mem, irq, &fs_virtio_ops, fs);
 	if (!fs->t) {
 		nv_err_host(err, "out of memory for the virtio-fs transport");

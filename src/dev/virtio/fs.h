@@ -18,6 +18,12 @@
 struct virtio_fs_spec {
 	int socket_fd;   /* connected to the back-end; the device owns it, even on failure */
 	const char *tag; /* 1..VIRTIO_FS_TAG_MAX bytes */
+	/* Makes fd signalled by the guest's write of qidx to QueueNotify,
+	 * inside KVM (an ioeventfd), so a kick reaches the back-end without
+	 * an exit to the VMM; during create only. 0 or -errno. NULL (tests),
+	 * or a failure: kicks go through the transport's queue_notify. */
+	int (*bind_kick)(void *opaque, uint16_t qidx, int fd);
+	void *bind_opaque;
 };
 
 extern const struct virtio_device_type virtio_fs_type;
