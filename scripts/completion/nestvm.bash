@@ -18,7 +18,7 @@ _nestvm_switches() {
 # by the test above.
 _nestvm_opts() {
 	case $1 in
-	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --name --kvm-device \
+	run) echo --kernel --initrd --append --memory --cpus --disk --nic --device --share --name --kvm-device \
 		--dynamic-memory --memory-min --memory-max --memory-buffer --memory-weight \
 		--expose-virtualization-extensions --nested --pvm-kernel --cold --save-on-exit --restore --incoming --storage-path --run-as \
 		--user-data --ssh-key --hostname --help ;;
@@ -48,7 +48,7 @@ _nestvm_opts() {
 # Options that take a value (the next word).
 _nestvm_takes_value() {
 	case $1 in
-	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --name | --kvm-device | \
+	--kernel | --initrd | --append | --memory | --cpus | --disk | --nic | --device | --share | --name | --kvm-device | \
 		--save-on-exit | --restore | --incoming | --storage-path | --to | --downtime-ms | --bandwidth | --max-rounds | --facts | --timeout | --expose-virtualization-extensions | --add-nic | \
 		--remove-nic | --dynamic-memory | --memory-min | --memory-max | --memory-buffer | --memory-weight | \
 		--mac-spoofing | --adapter | --type | --subnet | --interface | \
@@ -129,7 +129,7 @@ _nestvm() {
 		--user-data | --ssh-key) # none: vm set's way to take it away
 			COMPREPLY=($(compgen -f -- "$cur"))
 			[ "$key" = "vm set" ] && COMPREPLY+=($(compgen -W "none" -- "$cur")) ;;
-		--save-on-exit | --restore | --storage-path) COMPREPLY=($(compgen -d -- "$cur")) ;;
+		--save-on-exit | --restore | --storage-path | --share) COMPREPLY=($(compgen -d -- "$cur")) ;;
 		--expose-virtualization-extensions | --nested | --mac-spoofing | --host-loopback | --dynamic-memory)
 			COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
 		--device) COMPREPLY=($(compgen -W "rng balloon" -- "$cur")) ;;

@@ -68,6 +68,12 @@ static void run_usage(FILE *f)
 		"                        to 8); MAC defaults to one derived from --name and the index;\n"
 		"                        mac-spoofing=on lets the guest send from other MACs\n"
 		"  --device NAME         a virtio device without settings (repeatable): %s\n"
+		"  --share DIR:TAG[,readonly]\n"
+		"                        share the host folder DIR live with the guest as virtio-fs\n"
+		"                        TAG (mount -t virtiofs TAG /mnt), served by Debian's\n"
+		"                        virtiofsd (qemu-system-common), which keeps the guest inside\n"
+		"                        DIR; readonly: the host refuses writes. One for now;\n"
+		"                        such a VM cannot be saved or migrated yet\n"
 		"  --dynamic-memory on   the guest starts with --memory and is given what it uses,\n"
 		"                        plus a buffer, within --memory-min SIZE..--memory-max SIZE\n"
 		"                        (--memory-buffer PERCENT, --memory-weight N: as for\n"
@@ -112,11 +118,42 @@ static void run_usage(FILE *f)
 		"triple fault; 125 VMM failure; 128+N killed by signal N.\n", devices);
 }
 
+/* --share DIR:TAG[,readonly]: the last colon ends DIR (a folder's name may
+ * hold colons, a tag cannot). One for now. */
+static int parse_share(struct vm_config *c, const char *spec)
+{
+	if (vm_config_has_share(c))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share: one shared folder for now");
+	char buf[VM_PATH_MAX + VM_SHARE_TAG_MAX + 16];
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share %.40s...: too long", spec);
+	char *colon = strrchr(buf, ':');
+	if (!colon || colon == buf)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': give DIR:TAG (e.g. --share /srv/data:data)", spec);
+	*colon = '\0';
+	char *tag = colon + 1, *comma = strchr(tag, ',');
+	if (comma) {
+		*comma = '\0';
+		if (strcmp(comma + 1, "readonly") != 0)
+			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': unknown setting '%s' (only readonly)",
+					spec, comma + 1);
+		c->share.readonly = true;
+	}
+	if (!vm_share_tag_valid(tag))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': the tag '%s' is not 1-%d of A-Z a-z 0-9 _ . -",
+				spec, tag, VM_SHARE_TAG_MAX);
+	int st = vm_option_folder("--share", buf, c->share.dir, sizeof(c->share.dir));
+	if (st)
+		return st;
+	snprintf(c->share.tag, sizeof(c->share.tag), "%s", tag);
+	return 0;
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_MEMORY, O_CPUS, O_DISK, O_KVM, O_NESTED, O_NIC, O_DEVICE,
-	       O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD,
+	       O_SHARE, O_NAME, O_PVM_KERNEL, O_SAVE_ON_EXIT, O_RESTORE, O_RUN_AS, O_COLD,
 	       O_INCOMING, O_STORAGE_PATH };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -128,6 +165,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "kvm-device", required_argument, NULL, O_KVM },
 		{ "nic", required_argument, NULL, O_NIC },
 		{ "device", required_argument, NULL, O_DEVICE },
+		{ "share", required_argument, NULL, O_SHARE },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "expose-virtualization-extensions", no_argument, NULL, O_NESTED },
 		{ "nested", no_argument, NULL, O_NESTED },
@@ -174,6 +212,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_CPUS: st = vm_option_cpus(optarg, &c->cpus); break;
 		case O_DISK: st = vm_option_disk(c, optarg, false); break;
 		case O_DEVICE: st = vm_option_device(c, optarg); break;
+		case O_SHARE: st = parse_share(c, optarg); break;
 		case O_NESTED: c->expose_virtualization_extensions = true; break;
 		case O_KVM: a->launch.kvm_device = optarg; break;
 		case O_PVM_KERNEL: a->launch.pvm_kernel = true; break;
@@ -215,6 +254,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		a->launch.command = argv + optind;
 		a->launch.command_argc = argc - optind;
 	}
+	if (vm_config_has_share(c) && (a->save_dir || a->restore_dir || a->incoming))
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s: a VM with a shared folder cannot be saved yet",
+				a->save_dir ? "--save-on-exit" : a->restore_dir ? "--restore" : "--incoming");
 	if (a->restore_dir && (a->settings_given || a->launch.command))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--restore continues a saved VM with its own settings: "
 				"give it no VM settings or command (only --kvm-device, --save-on-exit and --run-as)");
@@ -316,7 +358,7 @@ struct warm_run {
 
 static bool warm_wanted(const struct run_args *a)
 {
-	return !a->cold && !a->restore_dir && !a->incoming && !a->save_dir && !a->run_as && !a->launch.pvm_kernel &&
+	return !a->cold && !vm_config_has_share(&a->vm) && !a->restore_dir && !a->incoming && !a->save_dir && !a->run_as && !a->launch.pvm_kernel &&
 	       strcmp(a->launch.kvm_device, "/dev/kvm") == 0 && !warm_start_unsupported(&a->vm);
 }
 
@@ -520,6 +562,7 @@ int cmd_run(int argc, char **argv)
 	if (a.save_dir && res.end == MACHINE_END_STOPPED) {
 		int rc = machine_save(m, a.save_dir, &err);
 		machine_destroy(m);
+		vm_launch_end(&launch);
 		if (rc < 0)
 			return cli_fail(NESTVM_EXIT_VMM_FAILURE, "the VM could not be saved: %s", err.msg);
 		fprintf(stderr, "nestvm: saved to %s (continue it with: nestvm run --restore %s)\n",
@@ -527,6 +570,7 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	machine_destroy(m);
+	vm_launch_end(&launch);
 	warm_start_free(&warm.w);
 	return report_end(&res);
 }

@@ -116,7 +116,10 @@ static const struct confine_rule vmm_main[] = {
 	{ "clone3", ARG_ENOSYS },
 	{ "set_robust_list", ARG_ANY },
 	{ "rseq", ARG_ANY },
-	{ "wait4", ARG_ANY }, /* the switch starter, when it ends */
+	{ "wait4", ARG_ANY }, /* the switch starter, when it ends; virtiofsd */
+	/* virtiofsd (--share), if it does not end with its connection: only a
+	 * process whose pidfd the VMM holds can be signalled. */
+	{ "pidfd_send_signal", ARG_ANY },
 	{ "getuid", ARG_ANY },
 	{ "geteuid", ARG_ANY },
 	{ "getgid", ARG_ANY },
@@ -140,6 +143,11 @@ static const struct confine_rule vcpu[] = {
 	{ "ftruncate", ARG_ANY },
 	{ "fallocate", ARG_ANY },
 	{ "sendto", ARG_ANY },
+	/* virtio-fs hands its rings to its vhost-user back-end at DRIVER_OK
+	 * and stops them at a reset (eventfds and the memfd as SCM_RIGHTS),
+	 * on the socket it already holds. */
+	{ "sendmsg", ARG_ANY },
+	{ "recvfrom", ARG_ANY },
 };
 
 /* A device's I/O thread: frames between its queues and its switch port,

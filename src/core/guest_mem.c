@@ -1,8 +1,10 @@
 #include "core/guest_mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size)
 {
@@ -70,6 +72,41 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
 	return 0;
 }
 
+int guest_mem_alloc_shared(struct guest_mem *m, uint64_t ram_size, struct nv_err *err)
+{
+	/* Sealed against shrinking: the back-end's mapping must never lose
+	 * its pages under it (a SIGBUS there). */
+	int fd = memfd_create("nestvm-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return nv_err_host(err, "cannot create shared guest memory: %s", strerror(errno));
+	if (ftruncate(fd, (off_t)ram_size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int e = errno;
+		close(fd);
+		return nv_err_host(err, "cannot size %llu MiB of shared guest memory: %s",
+				   (unsigned long long)(ram_size >> 20), strerror(e));
+	}
+	uint8_t *aligned = reserve_aligned(ram_size, err);
+	if (!aligned) {
+		close(fd);
+		return -1;
+	}
+	void *p = mmap(aligned, ram_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		munmap(aligned, ram_size);
+		close(fd);
+		return nv_err_host(err, "cannot map shared guest memory: %s", strerror(e));
+	}
+	madvise(aligned, ram_size, MADV_HUGEPAGE);
+	advise(aligned, ram_size);
+	guest_mem_init_over(m, aligned, ram_size);
+	m->shared = true;
+	m->fd = fd;
+	return 0;
+}
+
 int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset, uint64_t ram_size,
 		       struct nv_err *err)
 {
@@ -92,6 +129,8 @@ void guest_mem_free(struct guest_mem *m)
 {
 	if (m->mapping)
 		munmap(m->mapping, m->ram_size);
+	if (m->shared)
+		close(m->fd);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -32,6 +32,10 @@ struct guest_mem {
 	/* Anonymous memory (guest_mem_alloc): a page the host never backed
 	 * (in RAM or swap) is zero without being read. */
 	bool anonymous;
+	/* guest_mem_alloc_shared: fd is the memfd behind the mapping (which
+	 * starts at its offset 0), for a vhost-user back-end to map. */
+	bool shared;
+	int fd;
 	/* While non-NULL (guest_mem_track_writes): one bit per page of RAM
 	 * (RAM's own order, low region then high) that device code may have
 	 * written; set with atomics, never cleared here. */
@@ -44,6 +48,10 @@ void guest_mem_init_over(struct guest_mem *m, uint8_t *host, uint64_t ram_size);
 /* mmap anonymous memory of ram_size bytes, GUEST_MEM_ALIGN-aligned, and
  * lay it out. */
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, struct nv_err *err);
+/* The same in a memfd mapped MAP_SHARED (still MAP_NORESERVE: pages come
+ * as the guest touches them), so another process (a vhost-user back-end)
+ * can map the guest's RAM through m->fd. */
+int guest_mem_alloc_shared(struct guest_mem *m, uint64_t ram_size, struct nv_err *err);
 /* Guest RAM from a saved memory file: ram_size bytes of fd from offset (a
  * page multiple), mapped private, so pages load when first touched and the
  * guest's writes never reach the file. */

@@ -24,11 +24,11 @@ static int vm_map_memory(struct kvm_vm *vm, struct nv_err *err)
 
 int kvm_vm_create(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes, struct nv_err *err)
 {
-	return kvm_vm_create_with(vm, kvm_path, ram_bytes, NULL, err);
+	return kvm_vm_create_with(vm, kvm_path, ram_bytes, NULL, false, err);
 }
 
 int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes,
-		       const struct kvm_vm_saved_memory *saved, struct nv_err *err)
+		       const struct kvm_vm_saved_memory *saved, bool shared_ram, struct nv_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = -1;
@@ -74,7 +74,8 @@ int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_byt
 		goto fail;
 	}
 	if (saved ? guest_mem_map_file(&vm->mem, saved->fd, saved->offset, ram_bytes, err) < 0
-		  : guest_mem_alloc(&vm->mem, ram_bytes, err) < 0)
+	    : shared_ram ? guest_mem_alloc_shared(&vm->mem, ram_bytes, err) < 0
+			 : guest_mem_alloc(&vm->mem, ram_bytes, err) < 0)
 		goto fail;
 	if (vm_map_memory(vm, err) < 0)
 		goto fail;
@@ -98,6 +99,11 @@ static void vm_irq_set(void *opaque, unsigned gsi, int level)
 {
 	struct kvm_vm *vm = opaque;
 	kvm_irq_line(vm->fd, gsi, level);
+}
+
+int kvm_vm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t value, int fd)
+{
+	return kvm_ioeventfd(vm->fd, addr, 4, value, fd);
 }
 
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi)

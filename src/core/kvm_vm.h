@@ -28,8 +28,10 @@ struct kvm_vm_saved_memory {
 	int fd; /* only used during the call */
 	uint64_t offset;
 };
+/* shared_ram: RAM a vhost-user back-end can map (guest_mem_alloc_shared);
+ * not with saved. */
 int kvm_vm_create_with(struct kvm_vm *vm, const char *kvm_path, uint64_t ram_bytes,
-		       const struct kvm_vm_saved_memory *saved, struct nv_err *err);
+		       const struct kvm_vm_saved_memory *saved, bool shared_ram, struct nv_err *err);
 void kvm_vm_destroy(struct kvm_vm *vm);
 
 /* Dirty-page logging on every RAM slot (on) or off again. */
@@ -41,5 +43,8 @@ int kvm_vm_dirty_fetch(struct kvm_vm *vm, uint64_t *bitmap, struct nv_err *err);
 
 /* An irq_line that drives a GSI of this VM's in-kernel IOAPIC. */
 struct irq_line kvm_vm_irq_line(struct kvm_vm *vm, unsigned gsi);
+/* fd is signalled by KVM when the guest writes the 32-bit value at addr
+ * (an ioeventfd with datamatch). 0 or -errno. */
+int kvm_vm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t value, int fd);
 
 #endif

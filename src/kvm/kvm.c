@@ -156,6 +156,15 @@ int kvm_irq_line(int vm_fd, uint32_t gsi, int level)
 	return xioctl(vm_fd, KVM_IRQ_LINE, &l);
 }
 
+int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
+{
+	struct kvm_ioeventfd e = {
+		.datamatch = datamatch, .addr = addr, .len = len, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	return xioctl(vm_fd, KVM_IOEVENTFD, &e);
+}
+
 int kvm_create_vcpu(int vm_fd, unsigned long id)
 {
 	return xioctl(vm_fd, KVM_CREATE_VCPU, (void *)id);

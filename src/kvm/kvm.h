@@ -35,6 +35,8 @@ int kvm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int kvm_create_irqchip(int vm_fd);
 int kvm_create_pit2(int vm_fd);
 int kvm_irq_line(int vm_fd, uint32_t gsi, int level);
+/* A guest's len-byte MMIO write of datamatch at addr signals fd, inside KVM. */
+int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch, int fd);
 int kvm_create_vcpu(int vm_fd, unsigned long id);
 
 int kvm_run(int vcpu_fd);

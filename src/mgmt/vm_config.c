@@ -1,5 +1,7 @@
 #include "mgmt/vm_config.h"
 
+#include <ctype.h>
+
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,10 +183,16 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		if (virtio_device_type_check_option(c->devices[i], &why) < 0)
 			return field_err(err, where, f, "%s", why.msg);
 	}
-	if (c->ndisks + seed + c->nnics + c->ndevices > VM_MAX_VIRTIO)
-		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices are more "
+	unsigned share = vm_config_has_share(c);
+	if (share && c->share.dir[0] != '/')
+		return field_err(err, where, "share.dir", "'%s' is not an absolute path", c->share.dir);
+	if (share && !vm_share_tag_valid(c->share.tag))
+		return field_err(err, where, "share.tag", "'%s' is not a valid tag (1-%d of A-Z a-z 0-9 _ . -)",
+				 c->share.tag, VM_SHARE_TAG_MAX);
+	if (c->ndisks + seed + c->nnics + c->ndevices + share > VM_MAX_VIRTIO)
+		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices%s are more "
 				 "than the %d virtio devices a VM can have", c->ndisks + seed, c->nnics, c->ndevices,
-				 VM_MAX_VIRTIO);
+				 share ? " with a shared folder" : "", VM_MAX_VIRTIO);
 	if (!c->dynamic_memory_enabled)
 		return 0;
 	if (c->memory_min_mib < VM_MIN_MEMORY_MIB || c->memory_min_mib > c->memory_mib)
@@ -202,10 +210,26 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 				 c->memory_buffer_pct);
 	if (c->memory_weight > 100)
 		return field_err(err, where, "dynamic_memory.weight", "must be 0..100, not %u", c->memory_weight);
-	if (!vm_config_has_device(c, "balloon") && c->ndisks + seed + c->nnics + c->ndevices + 1 > VM_MAX_VIRTIO)
+	if (!vm_config_has_device(c, "balloon") && c->ndisks + seed + c->nnics + c->ndevices + share + 1 > VM_MAX_VIRTIO)
 		return field_err(err, where, "devices", "dynamic memory's balloon needs a virtio device of the %d",
 				 VM_MAX_VIRTIO);
 	return 0;
+}
+
+bool vm_config_has_share(const struct vm_config *c)
+{
+	return c->share.dir[0] != '\0';
+}
+
+bool vm_share_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+	if (n == 0 || n > VM_SHARE_TAG_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)tag[i]) && !strchr("_.-", tag[i]))
+			return false;
+	return true;
 }
 
 int vm_config_validate(const struct vm_config *c, const char *what, struct nv_err *err)

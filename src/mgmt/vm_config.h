@@ -109,6 +109,13 @@ int vm_start_action_parse(const char *s, enum vm_start_action *out);
 const char *vm_stop_action_name(enum vm_stop_action a); /* "save", "turn-off", "shutdown" */
 int vm_stop_action_parse(const char *s, enum vm_stop_action *out);
 
+#define VM_SHARE_TAG_MAX 36 /* virtio-fs's tag field */
+struct vm_share {
+	char dir[VM_PATH_MAX]; /* absolute; "" none */
+	char tag[VM_SHARE_TAG_MAX + 1];
+	bool readonly; /* the host refuses the guest's writes */
+};
+
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
 	uint64_t memory_mib;
@@ -141,6 +148,10 @@ struct vm_config {
 	bool has_run_as;
 	struct identity run_as;
 	struct vm_cloud_init cloud_init;
+	/* `nestvm run --share DIR:TAG`: a host folder the guest mounts by its
+	 * tag (virtio-fs, served by virtiofsd). Not stored in a record yet:
+	 * only run takes it, and such a VM cannot be saved. */
+	struct vm_share share;
 };
 
 enum vm_state {
@@ -183,6 +194,10 @@ void vm_config_dynamic_defaults(struct vm_config *c);
 uint64_t vm_config_ram_mib(const struct vm_config *c);
 /* Has it a cloud-init seed (a disk after its own when launched)? */
 bool vm_config_has_seed(const struct vm_config *c);
+/* Has it a shared folder (--share)? */
+bool vm_config_has_share(const struct vm_config *c);
+/* Is tag a usable --share tag: 1..VM_SHARE_TAG_MAX of A-Z a-z 0-9 _ . -? */
+bool vm_share_tag_valid(const char *tag);
 /* Has it a balloon: a `--device balloon`, or dynamic memory's. */
 bool vm_config_has_balloon(const struct vm_config *c);
 

@@ -83,6 +83,14 @@ static void close_nic_fds(struct machine_nic *nics, unsigned n)
 	}
 }
 
+/* The share's socket, not yet handed to its device. */
+static void close_share_fd(const struct vm_config *c, struct machine_resources *r)
+{
+	if (vm_config_has_share(c) && r->share_fd >= 0)
+		close(r->share_fd);
+	r->share_fd = -1;
+}
+
 static int machine_setup_vcpu(struct machine *m, struct vcpu *v, struct nv_err *err)
 {
 	struct cpuid_policy_input in = {
@@ -146,19 +154,23 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 			       struct nv_err *err)
 {
 	struct machine_nic nics[VM_MAX_NICS];
+	struct machine_resources res_copy = *r;
 	unsigned nnics = c->nnics <= VM_MAX_NICS ? c->nnics : VM_MAX_NICS;
 	memcpy(nics, r->nics, sizeof(nics));
 	/* The launcher validated c; this guards the machine's own arrays. */
 	if (c->cpus == 0 || c->cpus > MACHINE_MAX_CPUS || c->ndisks > VM_MAX_DISKS ||
-	    c->nnics > VM_MAX_NICS || c->ndevices > VM_MAX_DEVICES) {
+	    c->nnics > VM_MAX_NICS || c->ndevices > VM_MAX_DEVICES ||
+	    (vm_config_has_share(c) && (r->share_fd < 0 || r->from_saved))) {
 		nv_err_input(err, "VM %s: settings out of range (vm_config_validate would say which)", c->name);
 		close_nic_fds(nics, nnics);
+		close_share_fd(c, &res_copy);
 		return NULL;
 	}
 	struct machine *m = calloc(1, sizeof(*m));
 	if (!m) {
 		nv_err_host(err, "out of memory");
 		close_nic_fds(nics, nnics);
+		close_share_fd(c, &res_copy);
 		return NULL;
 	}
 	m->cfg = *c;
@@ -179,7 +191,7 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 		.fd = r->saved_memory_fd, .offset = MEMORY_FILE_HEADER,
 	};
 	if (kvm_vm_create_with(&m->vm, r->kvm_path, vm_config_ram_mib(c) << 20,
-			       r->from_saved ? &saved_mem : NULL, err) < 0)
+			       r->from_saved ? &saved_mem : NULL, vm_config_has_share(c), err) < 0)
 		goto fail;
 	int maxv = kvm_check_extension(m->vm.kvm_fd, KVM_CAP_MAX_VCPUS);
 	if (maxv <= 0)
@@ -342,6 +354,7 @@ void machine_destroy(struct machine *m)
 	/* After the vCPUs: nothing kicks the queues any more. */
 	device_table_destroy(&m->devices);
 	close_nic_fds(m->res.nics, m->cfg.nnics);
+	close_share_fd(&m->cfg, &m->res);
 	free(m->cpuid);
 	kvm_vm_destroy(&m->vm);
 	if (m->end_fd >= 0)

@@ -51,6 +51,10 @@ struct machine_resources {
 	 * fds from machine_create on, even on failure. */
 	struct machine_nic nics[VM_MAX_NICS];
 	int console_fd; /* where the serial console's output goes */
+	/* With the config's share: a socket connected to its vhost-user
+	 * back-end (vmm/virtiofsd.h), owned by the machine from machine_create
+	 * on, even on failure; else -1. */
+	int share_fd;
 	/* true: a saved machine comes back (vmm/machine_state.h): RAM is
 	 * mapped from memory_fd (a memory file, used during machine_create
 	 * only), nothing is loaded or booted; machine_restore then gives the

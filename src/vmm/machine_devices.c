@@ -21,6 +21,7 @@
 #include "dev/platform/pvpanic.h"
 #include "dev/virtio/balloon.h"
 #include "dev/virtio/blk.h"
+#include "dev/virtio/fs.h"
 #include "disk/disk_chain.h"
 #include "dev/virtio/net.h"
 #include "dev/virtio/virtio_device.h"
@@ -231,6 +232,18 @@ static int add_virtio(struct machine *m, struct acpi_config *acpi,
 	return add_virtio_window(m, acpi, t->transport(dev), err);
 }
 
+/* virtio-fs's kicks as ioeventfds on its window's QueueNotify register. */
+struct fs_kick {
+	struct machine *m;
+	uint64_t notify;
+};
+
+static int fs_bind_kick(void *opaque, uint16_t qidx, int fd)
+{
+	struct fs_kick *k = opaque;
+	return kvm_vm_ioeventfd(&k->m->vm, k->notify, qidx, fd);
+}
+
 int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
 {
 	if (add_platform_devices(m, acpi, err) < 0)
@@ -259,6 +272,14 @@ int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_e
 		for (unsigned j = 0; j < i; j++)
 			index += strcmp(m->cfg.devices[j], m->cfg.devices[i]) == 0;
 		if (add_virtio(m, acpi, t, NULL, index, err) < 0)
+			return -1;
+	}
+	if (vm_config_has_share(&m->cfg)) {
+		struct fs_kick kick = { .m = m, .notify = next_virtio_base(acpi) + VIRTIO_MMIO_QUEUE_NOTIFY };
+		struct virtio_fs_spec spec = { .socket_fd = m->res.share_fd, .tag = m->cfg.share.tag,
+					       .bind_kick = fs_bind_kick, .bind_opaque = &kick };
+		m->res.share_fd = -1; /* the device owns it now, even on failure */
+		if (add_virtio(m, acpi, &virtio_fs_type, &spec, 0, err) < 0)
 			return -1;
 	}
 	return 0;

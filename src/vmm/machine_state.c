@@ -169,6 +169,8 @@ static void sections_free(struct save_sections *ss)
 
 int machine_save(struct machine *m, const char *dir, struct nv_err *err)
 {
+	if (vm_config_has_share(&m->cfg))
+		return nv_err_input(err, "a VM with a shared folder cannot be saved yet");
 	if (!m->paused)
 		return nv_err_host(err, "the VM must be paused to be saved");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)

@@ -296,6 +296,8 @@ int migration_send(struct machine *m, const struct migration_options *o, struct 
 		   struct nv_err *err)
 {
 	memset(r, 0, sizeof(*r));
+	if (vm_config_has_share(machine_config(m)))
+		return nv_err_input(err, "a VM with a shared folder cannot be migrated yet");
 	if (machine_paused(m))
 		return nv_err_input(err, "the VM is paused: resume it before migrating it");
 	struct sender s = { .m = m, .o = o, .r = r, .start_ms = mono_ms() };

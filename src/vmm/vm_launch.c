@@ -203,6 +203,8 @@ static int check_input(const struct vm_config *c, const struct loaded_files *f, 
 		}
 		return -1;
 	}
+	if (vm_config_has_share(c) && virtiofsd_check(err) < 0)
+		return -1;
 	return check_references(c, err);
 }
 
@@ -280,6 +282,11 @@ static struct machine *launch_saved(const struct vm_config *caller, const struct
 	return m;
 }
 
+void vm_launch_end(struct vm_launch_state *st)
+{
+	virtiofsd_stop(&st->virtiofsd);
+}
+
 struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
 			  struct vm_launch_state *st, struct nv_err *err)
 {
@@ -287,6 +294,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 		return launch_saved(c, o, st, err);
 	memset(st, 0, sizeof(*st));
 	st->config = *c;
+	st->virtiofsd.pidfd = -1;
 	struct image_boot ib;
 	int from_image = image_boot_find(c, &ib, err);
 	if (from_image < 0)
@@ -335,6 +343,9 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	    check_input(eff, &files, st->cmdline, from_image ? ib.from : NULL, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
 	    connect_nics(st, &r, err) < 0)
 		goto out;
+	if (vm_config_has_share(eff) &&
+	    virtiofsd_start(&st->virtiofsd, eff->share.dir, eff->share.readonly, &r.share_fd, err) < 0)
+		goto out;
 	r.kernel = files.kernel;
 	r.kernel_len = files.kernel_len;
 	r.initrd = files.initrd;
@@ -347,6 +358,8 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 		m = NULL;
 	}
 out:
+	if (!m)
+		virtiofsd_stop(&st->virtiofsd); /* its connection is closed by now */
 	/* The kernel and initrd now live in guest memory (or nowhere). */
 	free(files.kernel);
 	free(files.initrd);

@@ -80,6 +80,26 @@ t_bad "more virtio devices than windows" "more than the 16 virtio devices" $NV r
 t_bad "invalid VM name" "--name '../x' is not a valid VM name" $NV run --name ../x -- true
 unset NESTVM_HOME
 t_bad "unknown option" "unknown option '--frobnicate'" $NV run --frobnicate -- true
+# --share DIR:TAG[,readonly]: a shared folder (virtio-fs through virtiofsd).
+mkdir -p "$T/shared"
+t_bad "--share without a tag" "--share '$T/shared': give DIR:TAG" $NV run --share "$T/shared" -- true
+t_bad "--share of a missing folder" "--share '$T/nope': not an existing folder" $NV run --share "$T/nope:data" -- true
+t_bad "--share of a file" "--share '$T/disk.img': not an existing folder" $NV run --share "$T/disk.img:data" -- true
+t_bad "--share with a bad tag" "--share '$T/shared:a b': the tag 'a b' is not 1-36 of" $NV run --share "$T/shared:a b" -- true
+t_bad "--share with a 37-byte tag" "the tag '$(printf 'a%.0s' $(seq 37))' is not 1-36" \
+	$NV run --share "$T/shared:$(printf 'a%.0s' $(seq 37))" -- true
+t_bad "--share with an unknown setting" "--share '$T/shared:data,rw': unknown setting 'rw' \\(only readonly\\)" \
+	$NV run --share "$T/shared:data,rw" -- true
+t_bad "two --share" "--share: one shared folder for now" $NV run --share "$T/shared:a" --share "$T/shared:b" -- true
+t_bad "--share and --save-on-exit" "--save-on-exit: a VM with a shared folder cannot be saved yet" \
+	$NV run --share "$T/shared:data" --save-on-exit "$T/saved" -- true
+t_bad "--share and --restore" "--restore: a VM with a shared folder cannot be saved yet" \
+	$NV run --share "$T/shared:data" --restore "$T/saved"
+t_bad "--share and --incoming" "--incoming: a VM with a shared folder cannot be saved yet" \
+	$NV run --share "$T/shared:data" --incoming unix:"$T/mig.sock"
+t_bad "--device fs" "--device 'fs': fs devices are given with --share" $NV run --device fs -- true
+t_bad "--share without virtiofsd" "--share needs /nonexistent/virtiofsd, which is missing: install Debian's package qemu-system-common" \
+	env NESTVM_VIRTIOFSD=/nonexistent/virtiofsd $NV run --share "$T/shared:data" -- true
 t_bad "kvm device missing" "/nonexistent/kvm is missing" $NV run --kvm-device /nonexistent/kvm -- true
 # All input good: now the host's KVM decides, and says what it lacks.
 if ! t_kvm_meets tiny; then

@@ -124,6 +124,44 @@ static void test_validate(void **state)
 }
 
 /* Records written before devices existed have no "devices": none. */
+/* --share: an absolute folder and a tag virtio-fs can carry; it takes a
+ * virtio window; the record does not keep it (run's only, for now). */
+static void test_share(void **state)
+{
+	(void)state;
+	static struct vm_config c;
+	struct nv_err err = { 0 };
+	vm_config_defaults(&c, "web1");
+	assert_false(vm_config_has_share(&c));
+	snprintf(c.share.dir, sizeof(c.share.dir), "/srv/data");
+	snprintf(c.share.tag, sizeof(c.share.tag), "data-1.x_y");
+	assert_true(vm_config_has_share(&c));
+	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
+	snprintf(c.share.dir, sizeof(c.share.dir), "srv/data");
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "share.dir: 'srv/data' is not an absolute path"));
+	snprintf(c.share.dir, sizeof(c.share.dir), "/srv/data");
+	snprintf(c.share.tag, sizeof(c.share.tag), "a/b");
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "share.tag"));
+	c.share.tag[0] = '\0';
+	assert_false(vm_share_tag_valid(c.share.tag));
+	assert_true(vm_share_tag_valid("abcdefghijklmnopqrstuvwxyz0123456789"));
+	assert_false(vm_share_tag_valid("abcdefghijklmnopqrstuvwxyz0123456789a"));
+	snprintf(c.share.tag, sizeof(c.share.tag), "data");
+	/* 8 disks and 8 devices fill the 16 windows: no room for it. */
+	c.ndisks = 8;
+	for (unsigned i = 0; i < c.ndisks; i++)
+		snprintf(c.disks[i].path, sizeof(c.disks[i].path), "/d%u.img", i);
+	c.ndevices = VM_MAX_DEVICES;
+	for (unsigned i = 0; i < c.ndevices; i++)
+		snprintf(c.devices[i], sizeof(c.devices[i]), "rng");
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "8 disks, 0 network adapters and 8 devices with a shared folder are more than"));
+	c.share.dir[0] = '\0';
+	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
+}
+
 static void test_devices_optional(void **state)
 {
 	(void)state;
@@ -450,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_run_as),
 		cmocka_unit_test(test_runtime_alone),
 		cmocka_unit_test(test_devices_optional),
+		cmocka_unit_test(test_share),
 		cmocka_unit_test(test_automatic_actions_optional),
 		cmocka_unit_test(test_malformed_fields),
 		cmocka_unit_test(test_malformed_text),

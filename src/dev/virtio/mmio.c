@@ -157,7 +157,10 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 	if ((s & VIRTIO_STATUS_FEATURES_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK) &&
 	    !features_acceptable(t))
 		s &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+	bool now_ok = (s & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DRIVER_OK);
 	t->status = s | (t->status & VIRTIO_STATUS_NEEDS_RESET);
+	if (now_ok && t->ops->driver_ok)
+		t->ops->driver_ok(t->dev, t);
 }
 
 static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v)
@@ -322,6 +325,25 @@ void virtio_mmio_notify_used(struct virtio_mmio *t, uint16_t qidx)
 	if (q && virtq_should_notify(q))
 		isr_set(t, t->isr | VIRTIO_MMIO_INT_VRING);
 	check_broken(t);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_interrupt(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		isr_set(t, t->isr | VIRTIO_MMIO_INT_VRING);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!(t->status & VIRTIO_STATUS_NEEDS_RESET)) {
+		t->status |= VIRTIO_STATUS_NEEDS_RESET;
+		t->config_gen++;
+		isr_set(t, t->isr | VIRTIO_MMIO_INT_CONFIG);
+	}
 	pthread_mutex_unlock(&t->lock);
 }
 

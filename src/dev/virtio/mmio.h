@@ -79,6 +79,10 @@ struct virtio_device_ops {
 	void (*queue_notify)(void *dev, struct virtio_mmio *t, uint16_t qidx);
 	/* Status 0 written: drop in-flight state. Lock held. May be NULL. */
 	void (*reset)(void *dev);
+	/* The driver set DRIVER_OK: its queues are programmed (a device whose
+	 * rings another process serves hands them over now). Lock held, on
+	 * the vCPU thread. May be NULL. */
+	void (*driver_ok)(void *dev, struct virtio_mmio *t);
 };
 
 /* NULL on allocation failure or invalid ops (num_queues out of range).
@@ -97,6 +101,12 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t idx);
 /* After pushing used entries: interrupt the guest if the ring asks for it.
  * Also turns a broken queue into DEVICE_NEEDS_RESET. */
 void virtio_mmio_notify_used(struct virtio_mmio *t, uint16_t qidx);
+/* A used-buffer interrupt the device's back-end already decided the guest
+ * wants (a vhost-user call: the back-end applied EVENT_IDX itself). */
+void virtio_mmio_interrupt(struct virtio_mmio *t);
+/* The device failed for good (its back-end went away): NEEDS_RESET and a
+ * config interrupt, as for a broken queue. */
+void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
 /* The device config changed: bump ConfigGeneration, and the config
  * interrupt once the driver is ready (DRIVER_OK). */
 void virtio_mmio_config_changed(struct virtio_mmio *t);

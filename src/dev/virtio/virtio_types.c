@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define VIRTIO_TYPES(X) X(virtio_blk_type) X(virtio_net_type) X(virtio_rng_type) X(virtio_balloon_type)
+#define VIRTIO_TYPES(X) X(virtio_blk_type) X(virtio_net_type) X(virtio_rng_type) X(virtio_balloon_type) X(virtio_fs_type)
 
 #define DECLARE(t) extern const struct virtio_device_type t;
 #define ENTRY(t) &t,

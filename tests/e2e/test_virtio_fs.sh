@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# virtio-fs end to end (issue 14's first brick): the default guest with
+# `--share DIR:data` mounts the tag, reads a file the host made, writes one
+# the host then has, and sees a change the host makes while it runs; a
+# symlink in the folder pointing out of it and `..` show nothing of the
+# host's files beside the folder. With `,readonly` the guest's write fails
+# and nothing appears on the host. virtiofsd ends with the VM.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab linux "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+if [ ! -x /usr/lib/qemu/virtiofsd ]; then
+	echo "skip - no /usr/lib/qemu/virtiofsd here (qemu-system-common)"
+	t_summary
+	exit
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/share"
+echo "from the host" >"$tmp/share/hello.txt"
+echo "SECRET-BESIDE-THE-FOLDER" >"$tmp/outside"
+ln -s ../outside "$tmp/share/link-out"
+
+out=$("$NV" run --share "$tmp/share:data" -- sh -c '
+	mkdir -p /mnt/s && mount -t virtiofs data /mnt/s || { echo MOUNT-FAILED; exit 1; }
+	cat /mnt/s/hello.txt
+	echo "from the guest" >/mnt/s/made.txt && echo WROTE
+	cat /mnt/s/link-out 2>/dev/null; ls -a /mnt/s/.. /mnt/s/../.. 2>/dev/null
+	i=0; while [ ! -e /mnt/s/later.txt ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+	cat /mnt/s/later.txt
+	umount /mnt/s && echo UNMOUNTED' 2>&1 &
+	pid=$!
+	# The host changes the folder while the guest runs.
+	for _ in $(seq 600); do [ -e "$tmp/share/made.txt" ] && break; sleep 0.5; done
+	echo "made on the host while it ran" >"$tmp/share/later.txt"
+	wait "$pid")
+st=$?
+if [ "$st" = 0 ] && printf '%s\n' "$out" | grep -q '^from the host$'; then t_ok "the guest mounts the tag and reads the host's file"
+else t_not_ok "the guest mounts the tag and reads the host's file" "status $st: $(printf '%s' "$out" | tail -n 5 | tr '\n' '|')"; fi
+if [ "$(cat "$tmp/share/made.txt" 2>/dev/null)" = "from the guest" ]; then t_ok "the guest's file is on the host"
+else t_not_ok "the guest's file is on the host" "$tmp/share/made.txt: $(cat "$tmp/share/made.txt" 2>&1)"; fi
+if printf '%s\n' "$out" | grep -q '^made on the host while it ran$'; then t_ok "the host's change shows in the running guest"
+else t_not_ok "the host's change shows in the running guest" "$(printf '%s' "$out" | tail -n 3 | tr '\n' '|')"; fi
+if printf '%s\n' "$out" | grep -q 'SECRET-BESIDE-THE-FOLDER'; then t_not_ok "nothing beside the folder reaches the guest" "the guest read $tmp/outside"
+else t_ok "nothing beside the folder reaches the guest (a symlink out, ..)"; fi
+if printf '%s\n' "$out" | grep -q '^UNMOUNTED$'; then t_ok "the guest unmounts it"; else t_not_ok "the guest unmounts it" "no UNMOUNTED"; fi
+if pgrep -f "virtiofsd --fd=3 -o source=$tmp/share" >/dev/null; then t_not_ok "virtiofsd ends with the VM" "still running"
+else t_ok "virtiofsd ends with the VM"; fi
+
+out=$("$NV" run --share "$tmp/share:ro,readonly" -- sh -c '
+	mkdir -p /mnt/s && mount -t virtiofs ro /mnt/s || { echo MOUNT-FAILED; exit 1; }
+	cat /mnt/s/hello.txt
+	if echo no >/mnt/s/refused.txt; then echo WRITE-ACCEPTED; else echo WRITE-REFUSED; fi' 2>&1)
+if printf '%s\n' "$out" | grep -q '^WRITE-REFUSED$' && [ ! -e "$tmp/share/refused.txt" ] &&
+	printf '%s\n' "$out" | grep -q '^from the host$'; then t_ok "readonly: reads, and the host refuses the write"
+else t_not_ok "readonly: reads, and the host refuses the write" "$(printf '%s' "$out" | tail -n 3 | tr '\n' '|')"; fi
+t_summary
