@@ -192,13 +192,15 @@ t_kvm_meets() {
 
 # t_lab_run SECONDS CMD...: CMD inside a fresh lab, its output streaming;
 # exits like lab/run. When the lab host itself dies or hangs (lab/run 125 or
-# 124) before CMD printed a "N passed, N failed" line, CMD runs once more in a
-# new lab, said out loud (the lab's emulated SVM has faults of its own, see
-# lab/README.md); a test's own failures are never retried.
+# 124) before CMD printed a "N passed, N failed" line, CMD runs again in a
+# new lab, up to NESTVM_E2E_LAB_TRIES (3) in all, said out loud (the lab's
+# emulated SVM has faults of its own, see lab/README.md; a CI-style run met
+# the same test wedged twice in a row); a test's own failures are never
+# retried.
 # T_LAB_OPTS: more lab/run options for the test's labs (--disk IMAGE).
 T_LAB_OPTS=()
 t_lab_run() {
-	local secs=$1 log st try tries=${NESTVM_E2E_LAB_TRIES:-2}
+	local secs=$1 log st try tries=${NESTVM_E2E_LAB_TRIES:-3}
 	shift
 	log=$(mktemp)
 	for ((try = 1; try <= tries; try++)); do
@@ -237,7 +239,7 @@ t_kvm_or_lab() {
 	fi
 	echo "# $(basename "$script") runs in the lab, because $KVM_WHY"
 	# Each test takes well under 2 minutes in its lab; a lab host wedged by
-	# its emulated SVM (lab/README.md) is given up after 7 and retried once.
+	# its emulated SVM (lab/README.md) is given up after 7 and tried again.
 	t_lab_run "${NESTVM_E2E_LAB_TIMEOUT:-420}" bash "$script" "$@"
 	exit $?
 }
