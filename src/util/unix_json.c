@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/fd_send.h"
+
 static bool unix_addr(const char *path, struct sockaddr_un *sa)
 {
 	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
@@ -104,23 +106,7 @@ struct json_object *unix_json_exchange(int fd, struct json_object *req, size_t m
 /* One message, with pass_fd as SCM_RIGHTS when it is >= 0. */
 static ssize_t send_with_fd(int fd, const char *s, int pass_fd)
 {
-	struct iovec iov = { (void *)s, strlen(s) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (pass_fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		m.msg_control = ctl.buf;
-		m.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	return sendmsg(fd, &m, MSG_NOSIGNAL);
+	return fd_send(fd, s, strlen(s), &pass_fd, pass_fd >= 0 ? 1 : 0);
 }
 
 struct json_object *unix_json_exchange_fd(int fd, struct json_object *req, int pass_fd, size_t max,

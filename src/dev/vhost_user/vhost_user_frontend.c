@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "util/fd_send.h"
 #include "util/le.h"
 
 static enum vhost_user_request le_get_req(const uint8_t *msg)
@@ -18,26 +19,7 @@ static enum vhost_user_request le_get_req(const uint8_t *msg)
 static int send_msg(struct vhost_user_frontend *f, const uint8_t *msg, size_t len, int pass_fd,
 		    struct nv_err *err)
 {
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (pass_fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	ssize_t w;
-	do
-		w = sendmsg(f->fd, &mh, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
+	ssize_t w = fd_send(f->fd, msg, len, &pass_fd, pass_fd >= 0 ? 1 : 0);
 	if (w != (ssize_t)len)
 		return nv_err_host(err, "vhost-user back-end: cannot send %s: %s",
 				   vhost_user_request_name(le_get_req(msg)),
@@ -173,26 +155,10 @@ int vhost_user_frontend_set_mem_table(struct vhost_user_frontend *f,
 	/* One fd per region: the same memfd twice for RAM above 4 GiB. */
 	uint8_t msg[VHOST_USER_MAX_MSG];
 	size_t len = vhost_user_encode_mem_table(msg, 0, r, n);
-	struct iovec iov = { .iov_base = msg, .iov_len = len };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(n * sizeof(int));
 	int fds[2] = { mem_fd, mem_fd };
-	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
 	if (reply_ack(f))
 		msg[4] |= VHOST_USER_FLAG_NEED_REPLY;
-	ssize_t w;
-	do
-		w = sendmsg(f->fd, &mh, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
+	ssize_t w = fd_send(f->fd, msg, len, fds, n);
 	if (w != (ssize_t)len)
 		return nv_err_host(err, "vhost-user back-end: cannot send SET_MEM_TABLE: %s",
 				   w < 0 ? strerror(errno) : "short write");
