@@ -191,8 +191,8 @@ t_kvm_meets() {
 }
 
 # t_lab_run SECONDS CMD...: CMD inside a fresh lab, its output streaming;
-# exits like lab/run. When the lab host itself dies or hangs (lab/run 125 or
-# 124) before CMD printed a "N passed, N failed" line, CMD runs again in a
+# exits like lab/run. When the lab host itself dies, freezes or hangs
+# (lab/run 125, also for a stopped heartbeat, or 124) before CMD printed a "N passed, N failed" line, CMD runs again in a
 # new lab, up to NESTVM_E2E_LAB_TRIES (3) in all, said out loud (the lab's
 # emulated SVM has faults of its own, see lab/README.md; a CI-style run met
 # the same test wedged twice in a row); a test's own failures are never

@@ -17,6 +17,15 @@ t_expect "nestvm is on the lab's PATH" 0 '^/usr/local/bin/nestvm$' -- \
 	"$NV" lab --timeout 600 -- sh -c 'command -v nestvm'
 t_expect "nestvm lab -- nestvm run --nested -- nestvm run -- sh -c 'exit 5': 5, no other option" 5 '' -- \
 	"$NV" lab --timeout 900 -- nestvm run --nested -- nestvm run -- sh -c 'exit 5'
+# A lab host that freezes (lab/README.md) is ended by its stopped heartbeat,
+# long before --timeout: here every process but init and the command is
+# stopped, the heartbeat among them.
+start=$SECONDS
+t_fails "a frozen lab host is ended: 125, said in one line" 125 '^lab: the lab host froze \(no heartbeat for 20 s\), QEMU killed$' -- \
+	env NESTVM_LAB_FROZEN=20 "$NV" lab --timeout 300 -- sh -c 'kill -STOP -1; sleep 280'
+took=$((SECONDS - start))
+[ "$took" -lt 150 ] && t_ok "... after about 20 s without a beat, not the 300 s timeout (${took} s)" ||
+	t_not_ok "... after about 20 s without a beat, not the 300 s timeout" "${took} s"
 # --link: two labs on one wire (lab/link.sh); a bad value is one line.
 t_fails "lab --link with a bad value" 125 '^lab: --link foo: expected listen:PATH or connect:PATH$' -- \
 	"$NV" lab --link foo --ip 10.99.0.1/24 -- true

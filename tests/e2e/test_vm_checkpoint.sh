@@ -35,7 +35,9 @@ cleanup() {
 trap cleanup EXIT
 LOG=$NESTVM_HOME/vms/n/console.log
 
-ticks() { tail -c +$(($1 + 1)) "$LOG" | grep -aoE 'L3-tick [0-9]+' | awk '{ print $2 }'; }
+# Whole lines only: the console's last line may still be arriving ("L3-tick
+# 3" of a 31), and L2's bytes can follow a tick on its line.
+ticks() { tail -c +$(($1 + 1)) "$LOG" | sed '$!b; /\r$/!d' | grep -aoE 'L3-tick [0-9]+'$'\r''$' | awk '{ print $2 + 0 }'; }
 last_tick() { ticks 0 | tail -n 1; }
 # (a whole id by its shape: L2's and L3's bytes interleave on the console, and a
 # spliced line can still be 36 hex digits and hyphens)
