@@ -72,8 +72,9 @@ static void run_usage(FILE *f)
 		"                        share the host folder DIR live with the guest as virtio-fs\n"
 		"                        TAG (mount -t virtiofs TAG /mnt), served by Debian's\n"
 		"                        virtiofsd (qemu-system-common), which keeps the guest inside\n"
-		"                        DIR; readonly: the host refuses writes. One for now;\n"
-		"                        such a VM cannot be saved or migrated yet\n"
+		"                        DIR; readonly: the host refuses writes. Repeatable, up to\n"
+		"                        8, each with a tag of its own; such a VM cannot be saved or\n"
+		"                        migrated yet\n"
 		"  --dynamic-memory on   the guest starts with --memory and is given what it uses,\n"
 		"                        plus a buffer, within --memory-min SIZE..--memory-max SIZE\n"
 		"                        (--memory-buffer PERCENT, --memory-weight N: as for\n"
@@ -118,12 +119,11 @@ static void run_usage(FILE *f)
 		"triple fault; 125 VMM failure; 128+N killed by signal N.\n", devices);
 }
 
-/* --share DIR:TAG[,readonly]: the last colon ends DIR (a folder's name may
- * hold colons, a tag cannot). One for now. */
+/* --share DIR:TAG[,readonly], repeatable: the last colon ends DIR (a
+ * folder's name may hold colons, a tag cannot). The config refuses a bad
+ * or taken tag and a ninth share. */
 static int parse_share(struct vm_config *c, const char *spec)
 {
-	if (vm_config_has_share(c))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share: one shared folder for now");
 	char buf[VM_PATH_MAX + VM_SHARE_TAG_MAX + 16];
 	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share %.40s...: too long", spec);
@@ -132,20 +132,21 @@ static int parse_share(struct vm_config *c, const char *spec)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': give DIR:TAG (e.g. --share /srv/data:data)", spec);
 	*colon = '\0';
 	char *tag = colon + 1, *comma = strchr(tag, ',');
+	bool readonly = false;
 	if (comma) {
 		*comma = '\0';
 		if (strcmp(comma + 1, "readonly") != 0)
 			return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': unknown setting '%s' (only readonly)",
 					spec, comma + 1);
-		c->share.readonly = true;
+		readonly = true;
 	}
-	if (!vm_share_tag_valid(tag))
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': the tag '%s' is not 1-%d of A-Z a-z 0-9 _ . -",
-				spec, tag, VM_SHARE_TAG_MAX);
-	int st = vm_option_folder("--share", buf, c->share.dir, sizeof(c->share.dir));
+	char dir[VM_PATH_MAX];
+	int st = vm_option_folder("--share", buf, dir, sizeof(dir));
 	if (st)
 		return st;
-	snprintf(c->share.tag, sizeof(c->share.tag), "%s", tag);
+	struct nv_err e = { 0 };
+	if (vm_config_add_share(c, dir, tag, readonly, &e) < 0)
+		return cli_fail(NESTVM_EXIT_BAD_INPUT, "--share '%s': %s", spec, e.msg);
 	return 0;
 }
 

@@ -135,6 +135,39 @@ static int check_mac(const struct mac_addr *m, const char *where, const char *fi
 	return 0;
 }
 
+/* Share i's tag is an earlier share's: that share's index, else -1. */
+static int tag_used(const struct vm_config *c, unsigned i, const char *tag)
+{
+	for (unsigned j = 0; j < i; j++)
+		if (!strcmp(c->shares[j].tag, tag))
+			return (int)j;
+	return -1;
+}
+
+/* Each share: an absolute folder, a tag virtio-fs can carry, and a tag of
+ * its own (the guest mounts by tag: two alike would be one it cannot
+ * name). */
+static int check_shares(const struct vm_config *c, const char *where, struct nv_err *err)
+{
+	char f[64];
+	if (c->nshares > VM_SHARES_MAX)
+		return field_err(err, where, "shares", "more than %d shared folders", VM_SHARES_MAX);
+	for (unsigned i = 0; i < c->nshares; i++) {
+		const struct vm_share *s = &c->shares[i];
+		snprintf(f, sizeof(f), "shares[%u].dir", i);
+		if (!path_ok(s->dir, false))
+			return field_err(err, where, f, "'%s' is not an absolute path", s->dir);
+		snprintf(f, sizeof(f), "shares[%u].tag", i);
+		if (!vm_share_tag_valid(s->tag))
+			return field_err(err, where, f, "'%s' is not a valid tag (1-%d of A-Z a-z 0-9 _ . -)",
+					 s->tag, VM_SHARE_TAG_MAX);
+		int other = tag_used(c, i, s->tag);
+		if (other >= 0)
+			return field_err(err, where, f, "'%s' is already shares[%d]'s tag", s->tag, other);
+	}
+	return 0;
+}
+
 static int validate_at(const struct vm_config *c, const char *where, struct nv_err *err)
 {
 	char f[64];
@@ -183,16 +216,19 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 		if (virtio_device_type_check_option(c->devices[i], &why) < 0)
 			return field_err(err, where, f, "%s", why.msg);
 	}
-	unsigned share = vm_config_has_share(c);
-	if (share && c->share.dir[0] != '/')
-		return field_err(err, where, "share.dir", "'%s' is not an absolute path", c->share.dir);
-	if (share && !vm_share_tag_valid(c->share.tag))
-		return field_err(err, where, "share.tag", "'%s' is not a valid tag (1-%d of A-Z a-z 0-9 _ . -)",
-				 c->share.tag, VM_SHARE_TAG_MAX);
-	if (c->ndisks + seed + c->nnics + c->ndevices + share > VM_MAX_VIRTIO)
+	if (check_shares(c, where, err) < 0)
+		return -1;
+	unsigned nvirtio = c->ndisks + seed + c->nnics + c->ndevices + c->nshares;
+	if (nvirtio > VM_MAX_VIRTIO) {
+		char shares[48] = "";
+		if (c->nshares == 1)
+			snprintf(shares, sizeof(shares), " with a shared folder");
+		else if (c->nshares)
+			snprintf(shares, sizeof(shares), " with %u shared folders", c->nshares);
 		return field_err(err, where, "devices", "%u disks, %u network adapters and %u devices%s are more "
 				 "than the %d virtio devices a VM can have", c->ndisks + seed, c->nnics, c->ndevices,
-				 share ? " with a shared folder" : "", VM_MAX_VIRTIO);
+				 shares, VM_MAX_VIRTIO);
+	}
 	if (!c->dynamic_memory_enabled)
 		return 0;
 	if (c->memory_min_mib < VM_MIN_MEMORY_MIB || c->memory_min_mib > c->memory_mib)
@@ -210,7 +246,7 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 				 c->memory_buffer_pct);
 	if (c->memory_weight > 100)
 		return field_err(err, where, "dynamic_memory.weight", "must be 0..100, not %u", c->memory_weight);
-	if (!vm_config_has_device(c, "balloon") && c->ndisks + seed + c->nnics + c->ndevices + share + 1 > VM_MAX_VIRTIO)
+	if (!vm_config_has_device(c, "balloon") && nvirtio + 1 > VM_MAX_VIRTIO)
 		return field_err(err, where, "devices", "dynamic memory's balloon needs a virtio device of the %d",
 				 VM_MAX_VIRTIO);
 	return 0;
@@ -218,7 +254,30 @@ static int validate_at(const struct vm_config *c, const char *where, struct nv_e
 
 bool vm_config_has_share(const struct vm_config *c)
 {
-	return c->share.dir[0] != '\0';
+	return c->nshares > 0;
+}
+
+int vm_config_add_share(struct vm_config *c, const char *dir, const char *tag, bool readonly,
+			struct nv_err *err)
+{
+	if (c->nshares >= VM_SHARES_MAX)
+		return nv_err_input(err, "at most %d shared folders", VM_SHARES_MAX);
+	if (!vm_share_tag_valid(tag))
+		return nv_err_input(err, "the tag '%.100s' is not 1-%d of A-Z a-z 0-9 _ . -", tag, VM_SHARE_TAG_MAX);
+	int other = tag_used(c, c->nshares, tag);
+	if (other >= 0)
+		return nv_err_input(err, "the tag '%s' is already used by the shared folder %.200s", tag,
+				    c->shares[other].dir);
+	struct vm_share *s = &c->shares[c->nshares];
+	if (strlen(dir) >= sizeof(s->dir))
+		return nv_err_input(err, "the folder %.40s... is too long (at most %zu bytes)", dir, sizeof(s->dir) - 1);
+	if (!path_ok(dir, false))
+		return nv_err_input(err, "the folder '%.200s' is not an absolute path", dir);
+	memcpy(s->dir, dir, strlen(dir) + 1);
+	memcpy(s->tag, tag, strlen(tag) + 1);
+	s->readonly = readonly;
+	c->nshares++;
+	return 0;
 }
 
 bool vm_share_tag_valid(const char *tag)

@@ -43,8 +43,8 @@ struct json_object;
 #define VM_MAX_NICS 8
 #define VM_MAX_DEVICES 8 /* --device entries */
 #define VM_DEVICE_NAME_MAX 16
-/* Disks, adapters and --device entries share the machine's virtio-mmio
- * windows and interrupts. */
+/* Disks, adapters, --device entries and shared folders share the
+ * machine's virtio-mmio windows and interrupts. */
 #define VM_MAX_VIRTIO 16
 #define VM_MAX_CPUS 255 /* xAPIC ids: the MADT uses 8-bit ids */
 /* 4 TiB: far above any host today, low enough that bytes fit everywhere. */
@@ -110,8 +110,11 @@ const char *vm_stop_action_name(enum vm_stop_action a); /* "save", "turn-off", "
 int vm_stop_action_parse(const char *s, enum vm_stop_action *out);
 
 #define VM_SHARE_TAG_MAX 36 /* virtio-fs's tag field */
+/* Each share is one more virtio device (and one virtiofsd): 8, as for
+ * adapters, leaves room within VM_MAX_VIRTIO for disks and the rest. */
+#define VM_SHARES_MAX 8
 struct vm_share {
-	char dir[VM_PATH_MAX]; /* absolute; "" none */
+	char dir[VM_PATH_MAX]; /* absolute */
 	char tag[VM_SHARE_TAG_MAX + 1];
 	bool readonly; /* the host refuses the guest's writes */
 };
@@ -148,10 +151,12 @@ struct vm_config {
 	bool has_run_as;
 	struct identity run_as;
 	struct vm_cloud_init cloud_init;
-	/* `nestvm run --share DIR:TAG`: a host folder the guest mounts by its
-	 * tag (virtio-fs, served by virtiofsd). Not stored in a record yet:
-	 * only run takes it, and such a VM cannot be saved. */
-	struct vm_share share;
+	/* `nestvm run --share DIR:TAG` (repeatable): host folders the guest
+	 * mounts by their tags (one virtio-fs device and one virtiofsd each,
+	 * in this order). Not stored in a record yet: only run takes them,
+	 * and such a VM cannot be saved. Added with vm_config_add_share. */
+	struct vm_share shares[VM_SHARES_MAX];
+	unsigned nshares;
 };
 
 enum vm_state {
@@ -196,6 +201,13 @@ uint64_t vm_config_ram_mib(const struct vm_config *c);
 bool vm_config_has_seed(const struct vm_config *c);
 /* Has it a shared folder (--share)? */
 bool vm_config_has_share(const struct vm_config *c);
+/* Adds a shared folder after the others: dir as given (absolute; the CLI
+ * canonicalizes it first), mounted in the guest by tag. 0, or -1 with a
+ * one-line NV_ERR_INPUT (c unchanged) for a tag that is not valid
+ * (vm_share_tag_valid) or is another share's already, a dir that is not
+ * absolute or too long, or more than VM_SHARES_MAX shares. */
+int vm_config_add_share(struct vm_config *c, const char *dir, const char *tag, bool readonly,
+			struct nv_err *err);
 /* Is tag a usable --share tag: 1..VM_SHARE_TAG_MAX of A-Z a-z 0-9 _ . -? */
 bool vm_share_tag_valid(const char *tag);
 /* Has it a balloon: a `--device balloon`, or dynamic memory's. */

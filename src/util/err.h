@@ -26,5 +26,9 @@ int nv_err_input(struct nv_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int nv_err_host(struct nv_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Puts "PREFIX: " (fmt's text) before err's message, its kind kept: says
+ * which of several alike (a VM's shared folders) failed. -1. */
+int nv_err_prefix(struct nv_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -83,12 +83,28 @@ static void close_nic_fds(struct machine_nic *nics, unsigned n)
 	}
 }
 
-/* The share's socket, not yet handed to its device. */
-static void close_share_fd(const struct vm_config *c, struct machine_resources *r)
+/* The shares' sockets not yet handed to their devices. Only the config's
+ * shares: the entries past them may be a caller's zeros, not fds. */
+static void close_share_fds(const struct vm_config *c, struct machine_resources *r)
 {
-	if (vm_config_has_share(c) && r->share_fd >= 0)
-		close(r->share_fd);
-	r->share_fd = -1;
+	unsigned n = c->nshares <= VM_SHARES_MAX ? c->nshares : VM_SHARES_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		if (r->share_fds[i] >= 0)
+			close(r->share_fds[i]);
+		r->share_fds[i] = -1;
+	}
+}
+
+/* Every share has its back-end's socket; a saved machine has none (its
+ * settings cannot hold shares: machine_save refuses them). */
+static bool shares_ready(const struct vm_config *c, const struct machine_resources *r)
+{
+	if (c->nshares > VM_SHARES_MAX || (c->nshares && r->from_saved))
+		return false;
+	for (unsigned i = 0; i < c->nshares; i++)
+		if (r->share_fds[i] < 0)
+			return false;
+	return true;
 }
 
 static int machine_setup_vcpu(struct machine *m, struct vcpu *v, struct nv_err *err)
@@ -160,17 +176,17 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	/* The launcher validated c; this guards the machine's own arrays. */
 	if (c->cpus == 0 || c->cpus > MACHINE_MAX_CPUS || c->ndisks > VM_MAX_DISKS ||
 	    c->nnics > VM_MAX_NICS || c->ndevices > VM_MAX_DEVICES ||
-	    (vm_config_has_share(c) && (r->share_fd < 0 || r->from_saved))) {
+	    !shares_ready(c, r)) {
 		nv_err_input(err, "VM %s: settings out of range (vm_config_validate would say which)", c->name);
 		close_nic_fds(nics, nnics);
-		close_share_fd(c, &res_copy);
+		close_share_fds(c, &res_copy);
 		return NULL;
 	}
 	struct machine *m = calloc(1, sizeof(*m));
 	if (!m) {
 		nv_err_host(err, "out of memory");
 		close_nic_fds(nics, nnics);
-		close_share_fd(c, &res_copy);
+		close_share_fds(c, &res_copy);
 		return NULL;
 	}
 	m->cfg = *c;
@@ -354,7 +370,7 @@ void machine_destroy(struct machine *m)
 	/* After the vCPUs: nothing kicks the queues any more. */
 	device_table_destroy(&m->devices);
 	close_nic_fds(m->res.nics, m->cfg.nnics);
-	close_share_fd(&m->cfg, &m->res);
+	close_share_fds(&m->cfg, &m->res);
 	free(m->cpuid);
 	kvm_vm_destroy(&m->vm);
 	if (m->end_fd >= 0)

@@ -51,10 +51,11 @@ struct machine_resources {
 	 * fds from machine_create on, even on failure. */
 	struct machine_nic nics[VM_MAX_NICS];
 	int console_fd; /* where the serial console's output goes */
-	/* With the config's share: a socket connected to its vhost-user
-	 * back-end (vmm/virtiofsd.h), owned by the machine from machine_create
-	 * on, even on failure; else -1. */
-	int share_fd;
+	/* One per share of the config, in its order: a socket connected to
+	 * its vhost-user back-end (vmm/virtiofsd.h), owned by the machine from
+	 * machine_create on, even on failure; entries past the config's shares
+	 * are not looked at (-1 by convention). */
+	int share_fds[VM_SHARES_MAX];
 	/* true: a saved machine comes back (vmm/machine_state.h): RAM is
 	 * mapped from memory_fd (a memory file, used during machine_create
 	 * only), nothing is loaded or booted; machine_restore then gives the

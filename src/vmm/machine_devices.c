@@ -1,7 +1,8 @@
 /* The machine's device table: every device it has, where it sits (a port,
  * a virtio-mmio window, a GSI) and its lifecycle entry. Platform devices
- * first, then disks, network adapters and --device entries, in that order,
- * so guest device names (vda, eth0) depend only on the settings. */
+ * first, then disks, network adapters, --device entries and shared
+ * folders, in that order, so guest device names (vda, eth0) depend only on
+ * the settings. */
 #include "vmm/machine_private.h"
 #include "vmm/memory_balancer.h"
 
@@ -220,7 +221,8 @@ static int add_virtio(struct machine *m, struct acpi_config *acpi,
 		      struct nv_err *err)
 {
 	if (acpi->nvirtio >= VM_MAX_VIRTIO)
-		return nv_err_input(err, "at most %d virtio devices (disks, adapters and --device together)",
+		return nv_err_input(err, "at most %d virtio devices (disks, adapters, --device entries and "
+				    "shared folders together)",
 				    VM_MAX_VIRTIO);
 	void *dev = t->create(&m->vm.mem, kvm_vm_irq_line(&m->vm, next_virtio_gsi(acpi)), spec, err);
 	if (!dev)
@@ -242,6 +244,21 @@ static int fs_bind_kick(void *opaque, uint16_t qidx, int fd)
 {
 	struct fs_kick *k = opaque;
 	return kvm_vm_ioeventfd(&k->m->vm, k->notify, qidx, fd);
+}
+
+/* Share i's virtio-fs device (virtio-fsI), on its back-end's socket. A
+ * back-end that refuses the handshake (a virtiofsd that could not start
+ * on its folder) is named by its folder: a VM may have eight. */
+static int add_share(struct machine *m, struct acpi_config *acpi, unsigned i, struct nv_err *err)
+{
+	const struct vm_share *sh = &m->cfg.shares[i];
+	struct fs_kick kick = { .m = m, .notify = next_virtio_base(acpi) + VIRTIO_MMIO_QUEUE_NOTIFY };
+	struct virtio_fs_spec spec = { .socket_fd = m->res.share_fds[i], .tag = sh->tag,
+				       .bind_kick = fs_bind_kick, .bind_opaque = &kick };
+	m->res.share_fds[i] = -1; /* the device owns it now, even on failure */
+	if (add_virtio(m, acpi, &virtio_fs_type, &spec, i, err) == 0)
+		return 0;
+	return nv_err_prefix(err, "shared folder %.200s (tag %s)", sh->dir, sh->tag);
 }
 
 int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_err *err)
@@ -274,14 +291,9 @@ int machine_add_devices(struct machine *m, struct acpi_config *acpi, struct nv_e
 		if (add_virtio(m, acpi, t, NULL, index, err) < 0)
 			return -1;
 	}
-	if (vm_config_has_share(&m->cfg)) {
-		struct fs_kick kick = { .m = m, .notify = next_virtio_base(acpi) + VIRTIO_MMIO_QUEUE_NOTIFY };
-		struct virtio_fs_spec spec = { .socket_fd = m->res.share_fd, .tag = m->cfg.share.tag,
-					       .bind_kick = fs_bind_kick, .bind_opaque = &kick };
-		m->res.share_fd = -1; /* the device owns it now, even on failure */
-		if (add_virtio(m, acpi, &virtio_fs_type, &spec, 0, err) < 0)
+	for (unsigned i = 0; i < m->cfg.nshares; i++)
+		if (add_share(m, acpi, i, err) < 0)
 			return -1;
-	}
 	return 0;
 }
 

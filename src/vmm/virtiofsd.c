@@ -19,8 +19,6 @@
 
 /* The listening socket's number in virtiofsd (--fd). */
 #define VIRTIOFSD_LISTEN_FD 3
-/* How long it may take to end after its connection closed. */
-#define VIRTIOFSD_STOP_MS 2000
 
 static const char *binary(void)
 {
@@ -188,9 +186,14 @@ static bool ended_within(const struct virtiofsd *d, int ms)
 
 void virtiofsd_stop(struct virtiofsd *d)
 {
+	virtiofsd_stop_wait(d, VIRTIOFSD_STOP_MS);
+}
+
+void virtiofsd_stop_wait(struct virtiofsd *d, int wait_ms)
+{
 	if (d->pid <= 0)
 		return;
-	if (!ended_within(d, VIRTIOFSD_STOP_MS) && d->pidfd >= 0)
+	if (!ended_within(d, wait_ms) && d->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
 	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
 		;

@@ -13,6 +13,8 @@
 #include "util/err.h"
 
 #define VIRTIOFSD_PATH "/usr/lib/qemu/virtiofsd"
+/* How long it may take to end after its connection closed. */
+#define VIRTIOFSD_STOP_MS 2000
 
 struct virtiofsd {
 	pid_t pid;  /* 0: none */
@@ -36,5 +38,8 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly, int *so
 /* After its connection closed (the device destroyed): waits a moment for
  * it to end on its own, else kills it; reaps it. Idempotent. */
 void virtiofsd_stop(struct virtiofsd *d);
+/* The same, waiting at most wait_ms (>= 0) before the kill: several
+ * stopped together share one wait (vmm/virtiofsd_set.h). */
+void virtiofsd_stop_wait(struct virtiofsd *d, int wait_ms);
 
 #endif

@@ -253,6 +253,7 @@ struct machine *vm_launch_saved_prepare(const struct vm_config *caller, const st
 					struct vm_launch_state *st, struct nv_err *err)
 {
 	memset(st, 0, sizeof(*st));
+	virtiofsd_set_init(&st->shares); /* a saved VM has none */
 	st->config = *saved_config;
 	if (o->name_from_caller)
 		memcpy(st->config.name, caller->name, sizeof(st->config.name));
@@ -284,7 +285,7 @@ static struct machine *launch_saved(const struct vm_config *caller, const struct
 
 void vm_launch_end(struct vm_launch_state *st)
 {
-	virtiofsd_stop(&st->virtiofsd);
+	virtiofsd_set_stop(&st->shares);
 }
 
 struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_options *o,
@@ -294,7 +295,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 		return launch_saved(c, o, st, err);
 	memset(st, 0, sizeof(*st));
 	st->config = *c;
-	st->virtiofsd.pidfd = -1;
+	virtiofsd_set_init(&st->shares);
 	struct image_boot ib;
 	int from_image = image_boot_find(c, &ib, err);
 	if (from_image < 0)
@@ -343,14 +344,17 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	    check_input(eff, &files, st->cmdline, from_image ? ib.from : NULL, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||
 	    connect_nics(st, &r, err) < 0)
 		goto out;
-	if (vm_config_has_share(eff) &&
-	    virtiofsd_start(&st->virtiofsd, eff->share.dir, eff->share.readonly, &r.share_fd, err) < 0)
+	/* All of them before the machine: its devices' handshakes need them. */
+	if (virtiofsd_set_start(&st->shares, eff->shares, eff->nshares, r.share_fds, err) < 0) {
+		for (unsigned i = 0; i < eff->nnics; i++) /* machine_create would have owned them */
+			close(r.nics[i].fd);
 		goto out;
+	}
 	r.kernel = files.kernel;
 	r.kernel_len = files.kernel_len;
 	r.initrd = files.initrd;
 	r.initrd_len = files.initrd_len;
-	m = machine_create(eff, &r, err); /* owns the nic fds from here on */
+	m = machine_create(eff, &r, err); /* owns the nic and share fds from here on */
 	/* It boots with its startup memory assigned: the balloon's target is
 	 * there before the driver reads it. */
 	if (m && eff->dynamic_memory_enabled && machine_set_memory_target(m, eff->memory_mib, err) < 0) {
@@ -359,7 +363,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	}
 out:
 	if (!m)
-		virtiofsd_stop(&st->virtiofsd); /* its connection is closed by now */
+		virtiofsd_set_stop(&st->shares); /* their connections are closed by now */
 	/* The kernel and initrd now live in guest memory (or nowhere). */
 	free(files.kernel);
 	free(files.initrd);

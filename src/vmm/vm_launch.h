@@ -15,7 +15,7 @@
 #include "vmm/kernel_cmdline.h"
 #include "vmm/machine.h"
 #include "vmm/switch_starter.h"
-#include "vmm/virtiofsd.h"
+#include "vmm/virtiofsd_set.h"
 
 /* What launching needs beyond the VM's settings (struct vm_config). */
 struct vm_launch_options {
@@ -62,8 +62,9 @@ struct vm_launch_state {
 	char cmdline[KERNEL_CMDLINE_MAX];
 	/* Non-empty: a note for the user (e.g. no nested support disk). */
 	char note[256];
-	/* The shared folder's back-end (--share), while the VM lives. */
-	struct virtiofsd virtiofsd;
+	/* The shared folders' back-ends (--share), one per share, while the
+	 * VM lives. */
+	struct virtiofsd_set shares;
 };
 
 /* Validates c (vm_config_validate), loads the files, builds the command
@@ -77,7 +78,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 			  struct vm_launch_state *st, struct nv_err *err);
 
 /* After machine_destroy: ends what the launch started beside the machine
- * (the shared folder's virtiofsd). */
+ * (the shared folders' virtiofsd processes). */
 void vm_launch_end(struct vm_launch_state *st);
 
 /* A saved machine's first half (o->saved unused): created from the saved

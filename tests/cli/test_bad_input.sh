@@ -90,7 +90,20 @@ t_bad "--share with a 37-byte tag" "the tag '$(printf 'a%.0s' $(seq 37))' is not
 	$NV run --share "$T/shared:$(printf 'a%.0s' $(seq 37))" -- true
 t_bad "--share with an unknown setting" "--share '$T/shared:data,rw': unknown setting 'rw' \\(only readonly\\)" \
 	$NV run --share "$T/shared:data,rw" -- true
-t_bad "two --share" "--share: one shared folder for now" $NV run --share "$T/shared:a" --share "$T/shared:b" -- true
+# Repeatable, up to 8, each with a tag of its own.
+mkdir -p "$T/shared2"
+t_bad "two --share with one tag" "--share '$T/shared2:a': the tag 'a' is already used by the shared folder $T/shared\$" \
+	$NV run --share "$T/shared:a" --share "$T/shared2:a" -- true
+shares=()
+for i in $(seq 0 8); do mkdir -p "$T/share$i"; shares+=(--share "$T/share$i:t$i"); done
+t_bad "nine --share" "--share '$T/share8:t8': at most 8 shared folders\$" $NV run "${shares[@]}" -- true
+# Eight pass every check up to virtiofsd's (missing here on purpose).
+t_bad "eight --share are taken" "--share needs /nonexistent/virtiofsd, which is missing" \
+	env NESTVM_VIRTIOFSD=/nonexistent/virtiofsd $NV run "${shares[@]:0:16}" -- true
+devices=()
+for i in $(seq 0 7); do devices+=(--device rng); done
+t_bad "eight --share and nine other virtio devices" "devices: 0 disks, 1 network adapters and 8 devices with 8 shared folders are more than the 16 virtio devices" \
+	$NV run "${shares[@]:0:16}" "${devices[@]}" --nic switch=nope -- true
 t_bad "--share and --save-on-exit" "--save-on-exit: a VM with a shared folder cannot be saved yet" \
 	$NV run --share "$T/shared:data" --save-on-exit "$T/saved" -- true
 t_bad "--share and --restore" "--restore: a VM with a shared folder cannot be saved yet" \

@@ -133,22 +133,31 @@ static void test_share(void **state)
 	struct nv_err err = { 0 };
 	vm_config_defaults(&c, "web1");
 	assert_false(vm_config_has_share(&c));
-	snprintf(c.share.dir, sizeof(c.share.dir), "/srv/data");
-	snprintf(c.share.tag, sizeof(c.share.tag), "data-1.x_y");
+	assert_int_equal(vm_config_add_share(&c, "/srv/data", "data-1.x_y", false, &err), 0);
 	assert_true(vm_config_has_share(&c));
 	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
-	snprintf(c.share.dir, sizeof(c.share.dir), "srv/data");
+	/* Built by hand, not through vm_config_add_share: validation still
+	 * says which share is wrong. */
+	snprintf(c.shares[0].dir, sizeof(c.shares[0].dir), "srv/data");
 	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
-	assert_non_null(strstr(err.msg, "share.dir: 'srv/data' is not an absolute path"));
-	snprintf(c.share.dir, sizeof(c.share.dir), "/srv/data");
-	snprintf(c.share.tag, sizeof(c.share.tag), "a/b");
+	assert_contains(err.msg, "shares[0].dir: 'srv/data' is not an absolute path");
+	snprintf(c.shares[0].dir, sizeof(c.shares[0].dir), "/srv/data");
+	snprintf(c.shares[0].tag, sizeof(c.shares[0].tag), "a/b");
 	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
-	assert_non_null(strstr(err.msg, "share.tag"));
-	c.share.tag[0] = '\0';
-	assert_false(vm_share_tag_valid(c.share.tag));
+	assert_contains(err.msg, "shares[0].tag");
+	c.shares[0].tag[0] = '\0';
+	assert_false(vm_share_tag_valid(c.shares[0].tag));
 	assert_true(vm_share_tag_valid("abcdefghijklmnopqrstuvwxyz0123456789"));
 	assert_false(vm_share_tag_valid("abcdefghijklmnopqrstuvwxyz0123456789a"));
-	snprintf(c.share.tag, sizeof(c.share.tag), "data");
+	snprintf(c.shares[0].tag, sizeof(c.shares[0].tag), "data");
+	c.shares[1] = c.shares[0];
+	c.nshares = 2;
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_contains(err.msg, "shares[1].tag: 'data' is already shares[0]'s tag");
+	c.nshares = VM_SHARES_MAX + 1;
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_contains(err.msg, "shares: more than 8 shared folders");
+	c.nshares = 1;
 	/* 8 disks and 8 devices fill the 16 windows: no room for it. */
 	c.ndisks = 8;
 	for (unsigned i = 0; i < c.ndisks; i++)
@@ -157,9 +166,118 @@ static void test_share(void **state)
 	for (unsigned i = 0; i < c.ndevices; i++)
 		snprintf(c.devices[i], sizeof(c.devices[i]), "rng");
 	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
-	assert_non_null(strstr(err.msg, "8 disks, 0 network adapters and 8 devices with a shared folder are more than"));
-	c.share.dir[0] = '\0';
+	assert_contains(err.msg, "8 disks, 0 network adapters and 8 devices with a shared folder are more than");
+	c.nshares = 0;
 	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
+}
+
+/* Adds n shares /srv/s0.. tagged t0..; asserts each is taken. */
+static void add_shares(struct vm_config *c, unsigned n)
+{
+	struct nv_err err = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		char dir[32], tag[8];
+		snprintf(dir, sizeof(dir), "/srv/s%u", i);
+		snprintf(tag, sizeof(tag), "t%u", i);
+		assert_int_equal(vm_config_add_share(c, dir, tag, i % 2 == 1, &err), 0);
+	}
+}
+
+/* Eight shares, kept in the order given, each with its own settings. */
+static void test_add_share_keeps_order(void **state)
+{
+	(void)state;
+	static struct vm_config c;
+	struct nv_err err = { 0 };
+	vm_config_defaults(&c, "web1");
+	add_shares(&c, VM_SHARES_MAX);
+	assert_int_equal(c.nshares, VM_SHARES_MAX);
+	for (unsigned i = 0; i < VM_SHARES_MAX; i++) {
+		char dir[32], tag[8];
+		snprintf(dir, sizeof(dir), "/srv/s%u", i);
+		snprintf(tag, sizeof(tag), "t%u", i);
+		assert_string_equal(c.shares[i].dir, dir);
+		assert_string_equal(c.shares[i].tag, tag);
+		assert_int_equal(c.shares[i].readonly, i % 2 == 1);
+	}
+	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
+	/* The same folder twice under two tags is fine (say, once readonly). */
+	static struct vm_config d;
+	vm_config_defaults(&d, "web2");
+	assert_int_equal(vm_config_add_share(&d, "/srv/data", "rw", false, &err), 0);
+	assert_int_equal(vm_config_add_share(&d, "/srv/data", "ro", true, &err), 0);
+	assert_int_equal(d.nshares, 2);
+	assert_int_equal(vm_config_validate(&d, NULL, &err), 0);
+}
+
+/* Refusals: one line naming the problem, the config unchanged. */
+static void test_add_share_refusals(void **state)
+{
+	(void)state;
+	static struct vm_config c, before;
+	struct nv_err err = { 0 };
+	vm_config_defaults(&c, "web1");
+	add_shares(&c, 2);
+	before = c;
+
+	assert_int_equal(vm_config_add_share(&c, "/srv/other", "t1", false, &err), -1);
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	assert_string_equal(err.msg, "the tag 't1' is already used by the shared folder /srv/s1");
+
+	assert_int_equal(vm_config_add_share(&c, "/srv/other", "a b", false, &err), -1);
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	assert_string_equal(err.msg, "the tag 'a b' is not 1-36 of A-Z a-z 0-9 _ . -");
+	assert_int_equal(vm_config_add_share(&c, "/srv/other", "", false, &err), -1);
+	assert_contains(err.msg, "the tag '' is not");
+	assert_int_equal(vm_config_add_share(&c, "/srv/other", "abcdefghijklmnopqrstuvwxyz0123456789a", false, &err), -1);
+	assert_contains(err.msg, "is not 1-36");
+
+	static char long_dir[VM_PATH_MAX + 8];
+	memset(long_dir, 'd', sizeof(long_dir) - 1);
+	long_dir[0] = '/';
+	assert_int_equal(vm_config_add_share(&c, long_dir, "long", false, &err), -1);
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	assert_contains(err.msg, "is too long (at most 1023 bytes)");
+	assert_null(strchr(err.msg, '\n'));
+	assert_int_equal(vm_config_add_share(&c, "srv/rel", "rel", false, &err), -1);
+	assert_string_equal(err.msg, "the folder 'srv/rel' is not an absolute path");
+	assert_int_equal(memcmp(&c, &before, sizeof(c)), 0);
+
+	/* The ninth. */
+	vm_config_defaults(&c, "web1");
+	add_shares(&c, VM_SHARES_MAX);
+	before = c;
+	assert_int_equal(vm_config_add_share(&c, "/srv/ninth", "t8", false, &err), -1);
+	assert_int_equal(err.kind, NV_ERR_INPUT);
+	assert_string_equal(err.msg, "at most 8 shared folders");
+	assert_int_equal(memcmp(&c, &before, sizeof(c)), 0);
+}
+
+/* Shares count toward the 16 virtio devices: 8 shares, 4 disks, 2
+ * adapters and 2 devices fill them; one more disk is refused in one line. */
+static void test_shares_count_as_virtio(void **state)
+{
+	(void)state;
+	static struct vm_config c;
+	struct nv_err err = { 0 };
+	vm_config_defaults(&c, "web1");
+	add_shares(&c, VM_SHARES_MAX);
+	c.ndisks = 4;
+	for (unsigned i = 0; i < c.ndisks; i++)
+		snprintf(c.disks[i].path, sizeof(c.disks[i].path), "/d%u.img", i);
+	c.nnics = 2;
+	for (unsigned i = 0; i < c.nnics; i++) {
+		snprintf(c.nics[i].switch_name, sizeof(c.nics[i].switch_name), "wan");
+		c.nics[i].mac = (struct mac_addr){ { 0x52, 0x54, 0, 0, 0, (uint8_t)(i + 1) } };
+	}
+	c.ndevices = 2;
+	snprintf(c.devices[0], sizeof(c.devices[0]), "rng");
+	snprintf(c.devices[1], sizeof(c.devices[1]), "balloon");
+	assert_int_equal(vm_config_validate(&c, NULL, &err), 0);
+	snprintf(c.disks[c.ndisks++].path, sizeof(c.disks[0].path), "/d4.img");
+	assert_int_equal(vm_config_validate(&c, NULL, &err), -1);
+	assert_string_equal(err.msg, "devices: 5 disks, 2 network adapters and 2 devices with 8 shared folders "
+			    "are more than the 16 virtio devices a VM can have");
 }
 
 static void test_devices_optional(void **state)
@@ -489,6 +607,9 @@ int main(void)
 		cmocka_unit_test(test_runtime_alone),
 		cmocka_unit_test(test_devices_optional),
 		cmocka_unit_test(test_share),
+		cmocka_unit_test(test_add_share_keeps_order),
+		cmocka_unit_test(test_add_share_refusals),
+		cmocka_unit_test(test_shares_count_as_virtio),
 		cmocka_unit_test(test_automatic_actions_optional),
 		cmocka_unit_test(test_malformed_fields),
 		cmocka_unit_test(test_malformed_text),
