@@ -26,6 +26,7 @@ _nestvm_opts() {
 	enable-nested) echo --yes --help ;;
 	lab) echo --memory --cpus --timeout --disk --link --ip --help ;;
 	"guest build") echo --force --help ;;
+	"container run") echo --interactive --tty --volume --memory --cpus --hostname --nic --rm --help ;;
 	"vm create") echo --memory --cpus --disk --nic --kernel --initrd --append \
 		--expose-virtualization-extensions --nested --device --dynamic-memory --memory-min --memory-max \
 		--memory-buffer --memory-weight --run-as --user-data --ssh-key --hostname --help ;;
@@ -75,7 +76,7 @@ _nestvm() {
 		if [[ $cur == [A-Z]* ]]; then # Hyper-V's cmdlets
 			COMPREPLY=($(compgen -W "$("$nv" Get-Help 2>/dev/null | awk '/^  [A-Z]/ { print $1 }')" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service help --help --version -Command" -- "$cur"))
+			COMPREPLY=($(compgen -W "run container status switch vm enable-nested lab guest service help --help --version -Command" -- "$cur"))
 		fi
 		return
 	fi
@@ -84,7 +85,7 @@ _nestvm() {
 	local cmd=${COMP_WORDS[1]} sub='' pos=() dashdash=''
 	if [ "$cmd" = help ]; then
 		case $cword in
-		2) COMPREPLY=($(compgen -W "run status switch vm enable-nested lab guest service" -- "$cur")) ;;
+		2) COMPREPLY=($(compgen -W "run container status switch vm enable-nested lab guest service" -- "$cur")) ;;
 		3) case ${COMP_WORDS[2]} in
 			vm) COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console ssh set delete" -- "$cur")) ;;
 			switch) COMPREPLY=($(compgen -W "create list show delete port" -- "$cur")) ;;
@@ -93,12 +94,14 @@ _nestvm() {
 		return
 	fi
 	local first=2
-	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ]; then
+	if [ "$cmd" = vm ] || [ "$cmd" = switch ] || [ "$cmd" = guest ] || [ "$cmd" = container ]; then
 		if [ "$cword" -eq 2 ]; then
 			if [ "$cmd" = vm ]; then
 				COMPREPLY=($(compgen -W "create list show start stop pause resume save delete-saved-state checkpoint restore migrate receive console ssh set delete --help" -- "$cur"))
 			elif [ "$cmd" = guest ]; then
 				COMPREPLY=($(compgen -W "build --help" -- "$cur"))
+			elif [ "$cmd" = container ]; then
+				COMPREPLY=($(compgen -W "run --help" -- "$cur"))
 			else
 				COMPREPLY=($(compgen -W "create list show delete port --help" -- "$cur"))
 			fi

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/run_end.h"
 #include "cli/vm_options.h"
 #include "cli/vm_seed.h"
 #include "confine/confine.h"
@@ -299,27 +300,6 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return -1;
 }
 
-static int report_end(const struct machine_result *res)
-{
-	int status = exit_status_from_result(res);
-	switch (res->end) {
-	case MACHINE_END_PANIC:
-	case MACHINE_END_TRIPLE_FAULT:
-		fprintf(stderr, "nestvm: the guest crashed: %s\n", res->detail);
-		break;
-	case MACHINE_END_VMM_FAILURE:
-		fprintf(stderr, "nestvm: VMM failure: %s\n", res->detail);
-		break;
-	case MACHINE_END_STOPPED:
-		if (res->status)
-			fprintf(stderr, "nestvm: stopped by %s\n", res->detail);
-		break;
-	default:
-		break;
-	}
-	return status;
-}
-
 /* --run-as: who the VMM's threads become once set up. Returns -1 to go
  * on, or an exit status. */
 static int set_run_as(const struct run_args *a)
@@ -573,5 +553,5 @@ int cmd_run(int argc, char **argv)
 	machine_destroy(m);
 	vm_launch_end(&launch);
 	warm_start_free(&warm.w);
-	return report_end(&res);
+	return run_report_end(&res);
 }

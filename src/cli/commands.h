@@ -12,6 +12,7 @@ struct cli_command {
 };
 
 int cmd_run(int argc, char **argv);
+int cmd_container(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_status(int argc, char **argv);

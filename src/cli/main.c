@@ -21,6 +21,7 @@
  * only to be found by name, hidden from the usage. */
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run one VM in the foreground (default guest, or --kernel)" },
+	{ "container", cmd_container, "run a container in a VM of its own, from a root filesystem or OCI bundle" },
 	{ "status", cmd_status, "can this host run VMs with nested virtualization, and if not, why (--json)" },
 	{ "switch", cmd_switch, "virtual switches for VMs: create, list, show, delete, port (--help)" },
 	{ "switch-daemon", switch_daemon_main, NULL },

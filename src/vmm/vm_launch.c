@@ -54,6 +54,23 @@ static int load_files(const struct vm_config *c, struct image_boot *ib, struct l
 	return 0;
 }
 
+/* The caller's archive after the initrd, which the kernel unpacks next:
+ * archives start on 4-byte boundaries, so the initrd is padded first. */
+static int append_initrd(struct loaded_files *f, const uint8_t *extra, size_t len, struct nv_err *err)
+{
+	if (!len)
+		return 0;
+	size_t at = (f->initrd_len + 3) & ~(size_t)3;
+	uint8_t *d = realloc(f->initrd, at + len);
+	if (!d)
+		return nv_err_host(err, "out of memory for the initrd");
+	memset(d + f->initrd_len, 0, at - f->initrd_len);
+	memcpy(d + at, extra, len);
+	f->initrd = d;
+	f->initrd_len = at + len;
+	return 0;
+}
+
 /* A cloud-init seed is one more disk, read-only, right after the VM's
  * own (before the nested support disk): the launched settings hold it as
  * a disk, so a saved or migrated VM is rebuilt with it where it was. */
@@ -339,6 +356,7 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 	struct loaded_files files = { 0 };
 	struct machine *m = NULL;
 	if (load_files(eff, from_image ? &ib : NULL, &files, err) < 0 ||
+	    append_initrd(&files, o->initrd_extra, o->initrd_extra_len, err) < 0 ||
 	    kernel_cmdline_build(st->cmdline, sizeof(st->cmdline), st->append[0] ? st->append : NULL,
 				 o->warm_boot ? NULL : o->command, o->warm_boot ? 0 : o->command_argc, err) < 0 ||
 	    check_input(eff, &files, st->cmdline, from_image ? ib.from : NULL, err) < 0 || check_host(eff, o, r.kvm_path, err) < 0 ||

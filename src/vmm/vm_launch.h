@@ -39,6 +39,10 @@ struct vm_launch_options {
 	/* A warm start's boot (vmm/warm_start.h): the guest gets
 	 * KERNEL_CMDLINE_WARM and its command later, on the console. */
 	bool warm_boot;
+	/* A cpio archive appended to the initrd (a container's spec and
+	 * files, mgmt/container_spec.h); NULL: none. Read during the call. */
+	const uint8_t *initrd_extra;
+	size_t initrd_extra_len;
 };
 
 /* One adapter's switch port: what its hello says, kept for reconnecting. */

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `nestvm container run` end to end (issue 14): a busybox root filesystem
+# and an OCI bundle run in VMs of their own. The container runs under
+# another kernel (its boot id is not the host's), returns its status (a
+# signal's as 128+N, a missing program's as 127), writes into its root on
+# the host, shares -v folders both ways (and read-only with :ro), gets
+# the bundle's user, groups, cwd, env, host name and rlimit, reads
+# /dev/null without -i, has the devices every container has, a copied
+# file bind (/etc/hosts), and no path out of its root: absolute, relative
+# and dangling symlinks in the image and in a shared folder, and `..`,
+# all stay inside.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+t_kvm_or_lab linux "$0" "$@"
+NV=${NESTVM:-build/nestvm}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+R=$tmp/rootfs
+mkdir -p "$R/bin" "$R/etc" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/data" "$tmp/data" "$tmp/ro"
+cp /bin/busybox "$R/bin/busybox"
+for c in $(/bin/busybox --list); do [ -e "$R/bin/$c" ] || ln -s busybox "$R/bin/$c"; done
+echo "root:x:0:0:root:/root:/bin/sh" >"$R/etc/passwd"
+echo "HOST-SECRET-$$" >"$tmp/secret"
+ln -s "$tmp/secret" "$R/abs-link"
+ln -s ../../../../../../..$tmp/secret "$R/up-link"
+ln -s /nonexistent/target "$R/dangling"
+ln -s "$tmp" "$tmp/data/out-link"
+echo "from the host" >"$tmp/data/in.txt"
+echo "read only" >"$tmp/ro/r.txt"
+echo "10.9.8.7 copied-host" >"$tmp/hosts"
+
+run() { "$NV" container run "$@" </dev/null; }
+
+out=$(run "$R" sh -c 'echo hello; echo oops >&2; exit 3' 2>&1) && st=0 || st=$?
+[ "$st" = 3 ] && t_ok "the container's exit status comes back (3)" || t_not_ok "the container's exit status comes back" "status $st: $out"
+t_has "its output passes through" '^hello$'
+t_has "its stderr too" '^oops$'
+
+host_boot=$(cat /proc/sys/kernel/random/boot_id)
+out=$(run "$R" cat /proc/sys/kernel/random/boot_id 2>&1)
+case $out in
+*-*-*-*-*) [ "$out" != "$host_boot" ] && t_ok "it runs under another kernel (boot id $out, the host's $host_boot)" ||
+	t_not_ok "it runs under another kernel" "the same boot id $out" ;;
+*) t_not_ok "it runs under another kernel" "no boot id: $out" ;;
+esac
+
+out=$(run "$R" sh -c 'kill -9 $$' 2>&1) && st=0 || st=$?
+[ "$st" = 137 ] && t_ok "killed by a signal: 128+9" || t_not_ok "killed by a signal: 128+9" "status $st: $out"
+out=$(run "$R" /no/such/program 2>&1) && st=0 || st=$?
+[ "$st" = 127 ] && t_ok "a missing program: 127" || t_not_ok "a missing program: 127" "status $st: $out"
+t_has "... said in one line" 'nestvm-container: /no/such/program: No such file or directory'
+
+out=$(run "$R" sh -c 'echo made-inside >/made.txt; mkdir -p /newdir; echo ok' 2>&1)
+t_file_has "a write to its root lands in the folder on the host" "$R/made.txt" '^made-inside$'
+
+out=$(run -v "$tmp/data:/data" -v "$tmp/ro:/ro:ro" "$R" sh -c '
+	cat /data/in.txt; echo back >/data/out.txt && echo WROTE
+	cat /ro/r.txt; echo no >/ro/w.txt 2>/dev/null && echo RO-WRITTEN || echo RO-REFUSED' 2>&1)
+t_has "-v: the container reads the host's file" '^from the host$'
+t_file_has "-v: the host reads the container's file" "$tmp/data/out.txt" '^back$'
+t_has "-v :ro: readable" '^read only$'
+t_has "-v :ro: a write is refused" '^RO-REFUSED$'
+[ ! -e "$tmp/ro/w.txt" ] && t_ok "-v :ro: nothing reached the host" || t_not_ok "-v :ro: nothing reached the host" "$tmp/ro/w.txt exists"
+
+out=$(run -v "$tmp/data:/data" "$R" sh -c '
+	cat /abs-link /up-link /dangling /data/out-link/secret /data/../../../..'"$tmp"'/secret 2>&1
+	ls /data/out-link/ 2>&1; echo END' 2>&1)
+t_has "the escape attempts ran" '^END$'
+if printf '%s' "$out" | grep -q "HOST-SECRET-$$"; then
+	t_not_ok "symlinks and .. stay inside the root and the share" "the host's file was read: $out"
+else
+	t_ok "symlinks (absolute, relative, dangling, in a share) and .. stay inside the root and the share"
+fi
+
+out=$(run "$R" sh -c 'ls -l /dev/null /dev/zero /dev/urandom /dev/tty | wc -l; head -c 4 /dev/zero | wc -c; cat; echo STDIN-EOF' 2>&1)
+t_has "/dev has null, zero, urandom and tty" '^4$'
+t_has "/dev/zero reads zeros" '^4$'
+t_has "without -i the container reads /dev/null" '^STDIN-EOF$'
+
+out=$(run --hostname box -v "$tmp/hosts:/etc/hosts" "$R" sh -c 'hostname; cat /etc/hosts; mount | grep -c " /proc "' 2>&1)
+t_has "--hostname" '^box$'
+t_has "a file bind (copied in)" '^10.9.8.7 copied-host$'
+
+# An OCI bundle: config.json with its own user, cwd, env, rlimit, groups.
+B=$tmp/bundle
+mkdir -p "$B"
+ln -s "$R" "$B/rootfs"
+cat >"$B/config.json" <<JSON
+{"ociVersion": "1.0.2",
+ "process": {"terminal": false, "user": {"uid": 1000, "gid": 100, "additionalGids": [10, 20]},
+  "args": ["sh", "-c", "id; pwd; echo \$GREETING; ulimit -n; hostname; touch /tmp/x 2>&1; cat /proc/self/status | grep NoNewPrivs"],
+  "env": ["PATH=/bin", "GREETING=hello from the bundle"], "cwd": "/tmp",
+  "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}], "noNewPrivileges": true},
+ "root": {"path": "rootfs", "readonly": true},
+ "hostname": "bundled",
+ "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+  {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+  {"destination": "/data", "type": "bind", "source": "$tmp/data", "options": ["rbind", "ro"]}]}
+JSON
+out=$(run "$B" 2>&1) && st=0 || st=$?
+t_has "bundle: its user and groups" '^uid=1000 gid=100 groups=10,20'
+t_has "bundle: its cwd" '^/tmp$'
+t_has "bundle: its env" '^hello from the bundle$'
+t_has "bundle: its rlimit" '^321$'
+t_has "bundle: its host name" '^bundled$'
+t_has "bundle: a read-only root" 'Read-only file system'
+t_has "bundle: noNewPrivileges" 'NoNewPrivs:[[:space:]]*1'
+out=$(run "$B" cat /data/in.txt 2>&1)
+t_has "bundle: a command given replaces its args, and its bind mount" '^from the host$'
+t_summary
