@@ -17,6 +17,7 @@
 #include "mgmt/container_spec.h"
 #include "util/parse.h"
 #include "vmm/exit_status.h"
+#include "vmm/kernel_cmdline.h"
 #include "vmm/runner.h"
 #include "vmm/terminal.h"
 #include "vmm/vm_launch.h"
@@ -129,6 +130,8 @@ static int make_vm(const struct container_args *a, const struct oci_config *oc, 
 	c->memory_mib = (limit ? limit : DEFAULT_MEMORY_MIB) + GUEST_OVERHEAD_MIB;
 	unsigned cpus = a->cpus ? a->cpus : oci_config_cpus(oc);
 	c->cpus = cpus ? cpus : 1;
+	/* The output is the container's, as a command's under `nestvm run`. */
+	snprintf(c->append, sizeof(c->append), "%s", KERNEL_CMDLINE_QUIET);
 	if (c->cpus > VM_MAX_CPUS)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "the bundle asks for %u CPUs: a VM has %d at most", c->cpus,
 				VM_MAX_CPUS);
@@ -163,7 +166,7 @@ static int container_run(int argc, char **argv)
 	oci_config_free(&oc);
 	if (confine_init(&err) < 0)
 		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-	struct vm_launch_options o = { .initrd_extra = plan.initramfs.data, .initrd_extra_len = plan.initramfs.len };
+	struct vm_launch_options o = { .console_fd = STDOUT_FILENO, .initrd_extra = plan.initramfs.data, .initrd_extra_len = plan.initramfs.len };
 	struct machine *m = vm_launch(&vm, &o, &launch, &err);
 	container_plan_free(&plan);
 	if (!m)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -59,10 +60,12 @@ static bool root_is_rootfs(void)
 	return rootfs;
 }
 
-static void child(int listen_fd, const char *dir, bool readonly, const char *sandbox)
+static void child(int listen_fd, int log_fd, const char *dir, bool readonly, const char *sandbox)
 {
 	/* It dies with the VMM, however the VMM ends. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (log_fd >= 0)
+		dup2(log_fd, STDERR_FILENO);
 	if (readonly && bind_readonly(dir) < 0) {
 		fprintf(stderr, "nestvm: --share %s,readonly: %s\n", dir, strerror(errno));
 		_exit(127);
@@ -131,6 +134,7 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly, int *so
 {
 	d->pid = 0;
 	d->pidfd = -1;
+	d->log_fd = -1;
 	*sock = -1;
 	if (virtiofsd_check(err) < 0)
 		return -1;
@@ -145,9 +149,10 @@ int virtiofsd_start(struct virtiofsd *d, const char *dir, bool readonly, int *so
 	const char *forced = getenv("NESTVM_VIRTIOFSD_SANDBOX"); /* tests: the lab's on any host */
 	if (forced && (!strcmp(forced, "chroot") || !strcmp(forced, "namespace")))
 		sandbox = forced;
+	d->log_fd = (int)syscall(SYS_memfd_create, "virtiofsd-log", MFD_CLOEXEC);
 	pid_t pid = fork();
 	if (pid == 0)
-		child(lfd, dir, readonly, sandbox);
+		child(lfd, d->log_fd, dir, readonly, sandbox);
 	int rc = -1;
 	if (pid < 0) {
 		nv_err_host(err, "cannot start virtiofsd: %s", strerror(errno));
@@ -176,6 +181,24 @@ out:
 	return rc;
 }
 
+/* What virtiofsd printed, line by line on our stderr, but the line it
+ * prints whenever its connection closes. */
+static void say_log(struct virtiofsd *d)
+{
+	if (d->log_fd < 0)
+		return;
+	char buf[8192];
+	ssize_t n = pread(d->log_fd, buf, sizeof(buf) - 1, 0);
+	close(d->log_fd);
+	d->log_fd = -1;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strstr(line, "Unexpected poll revents"))
+			fprintf(stderr, "%s%s\n", strncmp(line, "nestvm: ", 8) ? "nestvm: virtiofsd: " : "", line);
+}
+
 static bool ended_within(const struct virtiofsd *d, int ms)
 {
 	if (d->pidfd < 0)
@@ -201,4 +224,5 @@ void virtiofsd_stop_wait(struct virtiofsd *d, int wait_ms)
 		close(d->pidfd);
 	d->pid = 0;
 	d->pidfd = -1;
+	say_log(d);
 }

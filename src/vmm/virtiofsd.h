@@ -19,6 +19,10 @@
 struct virtiofsd {
 	pid_t pid;  /* 0: none */
 	int pidfd;  /* -1: none; signals only this process once the VMM is confined */
+	/* Its stderr (a memfd), said when it ends: what it prints at every
+	 * disconnect ("Unexpected poll revents") is left out, so that a
+	 * guest's output is not followed by virtiofsd's. -1: none. */
+	int log_fd;
 };
 
 /* Is virtiofsd there to run? 0, or -1 with an NV_ERR_INPUT naming its

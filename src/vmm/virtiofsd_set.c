@@ -10,7 +10,7 @@ void virtiofsd_set_init(struct virtiofsd_set *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (unsigned i = 0; i < VM_SHARES_MAX; i++)
-		s->d[i].pidfd = -1;
+		s->d[i].pidfd = s->d[i].log_fd = -1;
 }
 
 /* virtiofsd only fails on a missing folder once the device's handshake

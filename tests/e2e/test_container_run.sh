@@ -34,13 +34,13 @@ run() { "$NV" container run "$@" </dev/null; }
 
 out=$(run "$R" sh -c 'echo hello; echo oops >&2; exit 3' 2>&1) && st=0 || st=$?
 [ "$st" = 3 ] && t_ok "the container's exit status comes back (3)" || t_not_ok "the container's exit status comes back" "status $st: $out"
-t_has "its output passes through" '^hello$'
-t_has "its stderr too" '^oops$'
+[ "$out" = "$(printf 'hello\noops')" ] && t_ok "its output and stderr pass through, and nothing else (no kernel or virtiofsd lines)" ||
+	t_not_ok "its output and stderr pass through, and nothing else" "$(printf '%s' "$out" | head -c 600 | tr '\n' '|')"
 
 host_boot=$(cat /proc/sys/kernel/random/boot_id)
 out=$(run "$R" cat /proc/sys/kernel/random/boot_id 2>&1)
 case $out in
-*-*-*-*-*) [ "$out" != "$host_boot" ] && t_ok "it runs under another kernel (boot id $out, the host's $host_boot)" ||
+????????-????-????-????-????????????) [ "$out" != "$host_boot" ] && t_ok "it runs under another kernel (boot id $out, the host's $host_boot)" ||
 	t_not_ok "it runs under another kernel" "the same boot id $out" ;;
 *) t_not_ok "it runs under another kernel" "no boot id: $out" ;;
 esac
