@@ -47,6 +47,7 @@
 #define ROOT "/run/nestvm/container"
 #define MAX_LIST 4096
 #define EXIT_SETUP 125
+#define PID_FILE "/run/nestvm/container.pid"
 
 struct mnt {
 	const char *dest, *type, *source, *options;
@@ -440,6 +441,14 @@ int main(int argc, char **argv)
 	char *data = read_spec(argc > 1 ? argv[1] : SPEC_PATH, &len);
 	if (!data || parse_spec(data, len, &s) < 0)
 		return EXIT_SETUP;
+	/* The init's power-button watcher sends this process (the container's,
+	 * once exec'd) SIGTERM on a press: the engine's stop. */
+	mkdir("/run/nestvm", 0755);
+	FILE *pf = fopen(PID_FILE, "we");
+	if (pf) {
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
+	}
 	/* The guest's /dev/null, before the root changes. */
 	int null = s.no_stdin ? open("/dev/null", O_RDONLY) : -1;
 	if (s.no_stdin && (null < 0 || dup2(null, STDIN_FILENO) < 0))

@@ -3,6 +3,8 @@
  * (issue 14). The bundle becomes a spec and shares (mgmt/container_spec.h);
  * the default guest boots with them and guest/tools/nestvm-container.c
  * turns into the container's process, whose exit status is ours. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,11 @@ struct container_args {
 	unsigned cpus;       /* 0: the bundle's, else 1 */
 	const char *nics[VM_MAX_NICS];
 	unsigned nnics;
+	/* --oci-state DIR: started by nestvm-runtime (doc/man/nestvm-runtime.1):
+	 * say "ok" (or "error: ...") on the fd NESTVM_OCI_READY_FD names once
+	 * the VM is built, then wait for `start` on DIR/start.fifo. */
+	const char *oci_state;
+	int ready_fd;
 };
 
 static void container_usage(FILE *f)
@@ -59,7 +66,7 @@ static void container_usage(FILE *f)
 		DEFAULT_MEMORY_MIB, GUEST_OVERHEAD_MIB);
 }
 
-enum { O_MEMORY = 256, O_CPUS, O_HOSTNAME, O_NIC, O_RM };
+enum { O_MEMORY = 256, O_CPUS, O_HOSTNAME, O_NIC, O_RM, O_OCI_STATE };
 
 static int parse_args(int argc, char **argv, struct container_args *a)
 {
@@ -68,6 +75,7 @@ static int parse_args(int argc, char **argv, struct container_args *a)
 		{ "volume", required_argument, NULL, 'v' }, { "memory", required_argument, NULL, O_MEMORY },
 		{ "cpus", required_argument, NULL, O_CPUS }, { "hostname", required_argument, NULL, O_HOSTNAME },
 		{ "nic", required_argument, NULL, O_NIC },   { "rm", no_argument, NULL, O_RM },
+		{ "oci-state", required_argument, NULL, O_OCI_STATE },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	optind = 1;
@@ -102,6 +110,7 @@ static int parse_args(int argc, char **argv, struct container_args *a)
 			a->nics[a->nnics++] = optarg;
 			break;
 		case O_RM: break;
+		case O_OCI_STATE: a->oci_state = optarg; break;
 		case 'h': container_usage(stdout); return 0;
 		case ':': return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s needs a value", argv[optind - 1]);
 		default:
@@ -145,6 +154,61 @@ static int make_vm(const struct container_args *a, const struct oci_config *oc, 
 	return -1;
 }
 
+/* A failure before the VM runs: one line on stderr, and for
+ * nestvm-runtime on the ready pipe too. */
+static int fail(const struct container_args *a, int status, const char *msg)
+{
+	if (a->ready_fd >= 0) {
+		dprintf(a->ready_fd, "error: %s\n", msg);
+		close(a->ready_fd);
+	}
+	return cli_fail(status, "%s", msg);
+}
+
+static int ready_fd_from_env(void)
+{
+	const char *s = getenv("NESTVM_OCI_READY_FD");
+	unsigned long fd;
+	if (!s || parse_uint(s, 3, 1024, &fd) < 0 || fcntl((int)fd, F_GETFD) < 0)
+		return -1;
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC); /* not the guest's helpers' */
+	return (int)fd;
+}
+
+/* nestvm-runtime's create is answered; its start writes a byte into the
+ * fifo (a writer that closes without one is waited out). DIR/started then
+ * tells the runtime the container runs. */
+static int wait_for_start(struct container_args *a, struct nv_err *err)
+{
+	char path[VM_PATH_MAX + 16];
+	if (a->ready_fd >= 0) {
+		dprintf(a->ready_fd, "ok\n");
+		close(a->ready_fd);
+		a->ready_fd = -1;
+	}
+	snprintf(path, sizeof(path), "%s/start.fifo", a->oci_state);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0)
+			return nv_err_host(err, "%s: %s", path, strerror(errno));
+		char b;
+		ssize_t n = read(fd, &b, 1);
+		close(fd);
+		if (n == 1)
+			break;
+		if (n < 0 && errno != EINTR)
+			return nv_err_host(err, "%s: %s", path, strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/started", a->oci_state);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return nv_err_host(err, "%s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
 static int container_run(int argc, char **argv)
 {
 	static struct container_args a;
@@ -154,27 +218,39 @@ static int container_run(int argc, char **argv)
 	static struct vm_launch_state launch;
 	static char bundle[VM_PATH_MAX];
 	struct nv_err err = { 0 };
+	a.ready_fd = -1;
 	int st = parse_args(argc, argv, &a);
 	if (st >= 0)
 		return st;
+	if (a.oci_state)
+		a.ready_fd = ready_fd_from_env();
 	bool stdin_open = a.interactive || a.req.terminal;
 	if (container_config_make(&a.req, &oc, bundle, sizeof(bundle), &err) < 0 ||
 	    container_plan_make(&oc, bundle, stdin_open, &plan, &err) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
-	if ((st = make_vm(&a, &oc, &plan, &vm)) >= 0)
+		return fail(&a, NESTVM_EXIT_BAD_INPUT, err.msg);
+	if ((st = make_vm(&a, &oc, &plan, &vm)) >= 0) {
+		if (a.ready_fd >= 0)
+			dprintf(a.ready_fd, "error: the container's VM settings were refused (see its stderr)\n");
 		return st;
+	}
 	oci_config_free(&oc);
 	if (confine_init(&err) < 0)
-		return cli_fail(NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		return fail(&a, NESTVM_EXIT_BAD_INPUT, err.msg);
 	struct vm_launch_options o = { .console_fd = STDOUT_FILENO, .initrd_extra = plan.initramfs.data, .initrd_extra_len = plan.initramfs.len };
 	struct machine *m = vm_launch(&vm, &o, &launch, &err);
 	container_plan_free(&plan);
 	if (!m)
-		return cli_fail(err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, "%s", err.msg);
+		return fail(&a, err.kind == NV_ERR_HOST ? NESTVM_EXIT_VMM_FAILURE : NESTVM_EXIT_BAD_INPUT, err.msg);
+	if (a.oci_state && wait_for_start(&a, &err) < 0) {
+		machine_destroy(m);
+		vm_launch_end(&launch);
+		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "%s", err.msg);
+	}
 	struct terminal term;
 	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
 	struct runner_options ro = { .input_fd = stdin_open ? STDIN_FILENO : -1,
-				     .escape_keys = tty };
+				     .escape_keys = tty && !a.oci_state,
+				     .term_presses_power_button = a.oci_state != NULL };
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)
 		res = (struct machine_result){ .end = MACHINE_END_VMM_FAILURE };

@@ -1,6 +1,7 @@
 #include "vmm/runner.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,10 +36,15 @@ static void host_stop(struct runner_io *io, int signo, const char *why)
 	machine_request_end(io->m, MACHINE_END_STOPPED, signo, why);
 }
 
-static void on_signal(void *opaque, int signo)
+static bool on_signal(void *opaque, int signo)
 {
 	struct runner_io *io = opaque;
+	if (signo == SIGTERM && io->opt->term_presses_power_button) {
+		machine_press_power_button(io->m);
+		return false;
+	}
 	host_stop(io, signo, strsignal(signo));
+	return true;
 }
 
 /* Input is read only while the UART has taken the last. */

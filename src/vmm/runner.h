@@ -31,6 +31,9 @@ struct runner_options {
 	 * (it saves it); the machine then resumes, gets first_input, and
 	 * input_fd is read from then on. */
 	void (*on_ready)(struct machine *m, void *opaque);
+	/* SIGTERM presses the VM's power button instead of ending it (a
+	 * container's VM: its init hands the container SIGTERM). */
+	bool term_presses_power_button;
 	void *ready_opaque;
 };
 

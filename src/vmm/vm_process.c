@@ -412,13 +412,14 @@ static size_t give_input(void *opaque, const uint8_t *buf, size_t n)
 	return machine_console_input(p->m, buf, n);
 }
 
-static void on_signal(void *opaque, int signo)
+static bool on_signal(void *opaque, int signo)
 {
 	struct proc *p = opaque;
 	char why[96];
 	snprintf(why, sizeof(why), "the VMM got signal %d (%s)", signo, strsignal(signo));
 	set_stopping(p);
 	machine_request_end(p->m, MACHINE_END_STOPPED, signo, why);
+	return true;
 }
 
 /* Input from clients only while the UART has taken the last. */

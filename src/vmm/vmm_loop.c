@@ -34,9 +34,8 @@ static void on_retry(struct evloop *ev, const struct evloop_event *e, void *opaq
 static void on_signal(struct evloop *ev, const struct evloop_event *e, void *opaque)
 {
 	struct vmm_loop *l = opaque;
-	if (l->ops.on_signal)
-		l->ops.on_signal(l->ops.opaque, e->signo);
-	evloop_stop(ev);
+	if (!l->ops.on_signal || l->ops.on_signal(l->ops.opaque, e->signo))
+		evloop_stop(ev);
 }
 
 static void on_end(struct evloop *ev, const struct evloop_event *e, void *opaque)

@@ -2,7 +2,8 @@
  * named VM's VMM (vm_process): one evloop that owns what both need.
  * - SIGINT, SIGTERM, SIGHUP, SIGQUIT: blocked when the loop opens, so open
  *   it before machine_start (vCPU threads inherit the mask); each one is
- *   handed to on_signal, then the loop stops.
+ *   handed to on_signal, then the loop stops unless on_signal says to go
+ *   on (a container's VM turns SIGTERM into its power button).
  * - The VM's end (machine_end_fd): stops the loop.
  * - Console input the UART has no room for yet (its FIFO is bounded): kept
  *   here and retried every 10 ms; while some waits, the input gate is
@@ -24,8 +25,8 @@
 struct vmm_loop_ops {
 	/* Gives console input to the guest; returns how much it took. */
 	size_t (*console_input)(void *opaque, const uint8_t *p, size_t n);
-	/* A stop signal came in. */
-	void (*on_signal)(void *opaque, int signo);
+	/* A stop signal came in: true ends the loop. */
+	bool (*on_signal)(void *opaque, int signo);
 	/* Console input is wanted again (true) or must wait (false). May be NULL. */
 	void (*input_gate)(void *opaque, bool open);
 	void *opaque;

@@ -108,4 +108,30 @@ t_has "bundle: a read-only root" 'Read-only file system'
 t_has "bundle: noNewPrivileges" 'NoNewPrivs:[[:space:]]*1'
 out=$(run "$B" cat /data/in.txt 2>&1)
 t_has "bundle: a command given replaces its args, and its bind mount" '^from the host$'
+# nestvm-runtime's way in (--oci-state): the VM is built and says "ok" on
+# the ready fd, the workload waits for a byte in start.fifo, SIGTERM
+# reaches the container's process (its trap's status comes back), and a
+# failure is said on the ready fd too.
+d=$tmp/oci
+mkdir -p "$d" && mkfifo "$d/start.fifo"
+NESTVM_OCI_READY_FD=7 "$NV" container run --oci-state "$d" "$R" sh -c \
+	'trap "echo got-term; exit 7" TERM; echo started; while :; do sleep 0.2; done' 7>"$d/ready" </dev/null >"$d/out" 2>&1 &
+vmm=$!
+i=0
+while ! grep -q '^ok$' "$d/ready" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+t_file_has "--oci-state: ok on the ready fd once the VM is built" "$d/ready" '^ok$'
+sleep 1
+[ ! -e "$d/started" ] && ! grep -q started "$d/out" && t_ok "--oci-state: nothing runs before start" ||
+	t_not_ok "--oci-state: nothing runs before start" "$(cat "$d/out")"
+echo x >"$d/start.fifo"
+t_wait_for "$d/out" '^started' 120 && t_ok "--oci-state: start runs the workload" ||
+	t_not_ok "--oci-state: start runs the workload" "$(cat "$d/out")"
+[ -e "$d/started" ] && t_ok "--oci-state: DIR/started says so" || t_not_ok "--oci-state: DIR/started says so" "missing"
+kill -TERM "$vmm"
+wait "$vmm" && st=0 || st=$?
+[ "$st" = 7 ] && grep -q '^got-term' "$d/out" && t_ok "--oci-state: SIGTERM reaches the container's process (status 7 from its trap)" ||
+	t_not_ok "--oci-state: SIGTERM reaches the container's process" "status $st: $(tr '\n' '|' <"$d/out")"
+NESTVM_OCI_READY_FD=7 "$NV" container run --oci-state "$d" "$tmp/none" true 7>"$d/ready2" 2>/dev/null && st=0 || st=$?
+[ "$st" = 2 ] && grep -q "^error: $tmp/none: not a folder" "$d/ready2" && t_ok "--oci-state: a failure is said on the ready fd" ||
+	t_not_ok "--oci-state: a failure is said on the ready fd" "status $st: $(cat "$d/ready2")"
 t_summary

@@ -43,9 +43,10 @@ static size_t fake_input(void *opaque, const uint8_t *p, size_t n)
 	return n;
 }
 
-static void fake_signal(void *opaque, int signo)
+static bool fake_signal(void *opaque, int signo)
 {
 	((struct fake *)opaque)->signo = signo;
+	return true;
 }
 
 static struct console_hub *gated_hub; /* the hub the gate drives, if any */
