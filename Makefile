@@ -33,12 +33,15 @@ VERSION := 0.1.0
 ifeq ($(origin REVISION),undefined)
 REVISION := $(shell [ -e .git ] && git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 endif
-LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
+LIB_SRC := $(filter-out src/cli/% src/runtime/%,$(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
+# nestvm-runtime, the OCI runtime (runc's command line): a program of its own.
+RT_SRC  := $(wildcard src/runtime/*.c)
 # Generated at build time: the seccomp filters as BPF (src/confine/confine_bpf.h).
 GEN_SRC := $(B)/gen/confine_bpf.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
+RT_OBJ  := $(RT_SRC:%.c=$(B)/obj/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o) $(GEN_SRC:%.c=$(B)/san/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -56,7 +59,7 @@ GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-
 .PHONY: all test run setup guest guest-tools lab clean check-tests layers install uninstall man FORCE
 # Keep intermediate files (guest program binaries are loaded at run time).
 .SECONDARY:
-all: $(B)/nestvm
+all: $(B)/nestvm $(B)/nestvm-runtime
 
 $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
 	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz $(DISK_LIBS)
@@ -64,6 +67,13 @@ $(B)/nestvm: $(CLI_OBJ) $(B)/libnestvm.a
 # The same command built with ASan + UBSan (dynamic): tests/run runs the
 # CLI tests against it too.
 $(B)/nestvm-san: $(CLI_SRC:%.c=$(B)/san/%.o) $(B)/libnestvm-san.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# The OCI runtime, linked as nestvm is (a static PIE), and its sanitized twin.
+$(B)/nestvm-runtime: $(RT_OBJ) $(B)/libnestvm.a
+	$(CC) $(CFLAGS) -static-pie -o $@ $^ -lpthread -ljson-c -lz $(DISK_LIBS)
+
+$(B)/nestvm-runtime-san: $(RT_SRC:%.c=$(B)/san/%.o) $(B)/libnestvm-san.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 # libseccomp compiles the policy once, here; nestvm loads the result.
@@ -77,8 +87,8 @@ $(B)/gen/confine_bpf.c: $(B)/gen/seccomp_gen
 $(B)/gen/revision: FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = "$(REVISION)" ] || echo "$(REVISION)" >$@
-$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o: $(B)/gen/revision
-$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o: CPPFLAGS += -DNESTVM_VERSION='"$(VERSION)"' \
+$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o $(B)/obj/src/runtime/version.o $(B)/san/src/runtime/version.o: $(B)/gen/revision
+$(B)/obj/src/cli/version.o $(B)/san/src/cli/version.o $(B)/obj/src/runtime/version.o $(B)/san/src/runtime/version.o: CPPFLAGS += -DNESTVM_VERSION='"$(VERSION)"' \
 	-DNESTVM_REVISION='"$(shell cat $(B)/gen/revision 2>/dev/null)"'
 
 $(B)/libnestvm.a: $(LIB_OBJ)
@@ -106,6 +116,8 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/libnestvm-san.a
 # the library), so it depends on those sources too.
 $(B)/tests/unit/test_hyperv_alias: $(wildcard src/cli/hyperv_alias*.[ch] src/cli/hyperv_cmdlets.c src/cli/hyperv_objects.[ch])
 $(B)/tests/unit/test_hyperv_objects: $(wildcard src/cli/hyperv_*.c src/cli/hyperv_*.h)
+# The runtime's too (src/runtime is not in the library either).
+$(B)/tests/unit/test_runtime_%: $(wildcard src/runtime/*.[ch])
 
 # KVM-API tests: tiny guest code compiled into the test binary itself
 # (general registers only, so the emulator of a paravirtual KVM copes).
@@ -167,7 +179,8 @@ $(B)/man/%: doc/man/%.scd
 	@mkdir -p $(@D)
 	scdoc <$< >$@.tmp && mv $@.tmp $@
 
-check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm $(B)/nestvm-san $(MAN)
+check-tests: layers $(UNIT_BIN) $(KVMT_BIN) $(E2E_BIN) $(TOOL_BIN) $(B)/nestvm $(B)/nestvm-san \
+	$(B)/nestvm-runtime $(B)/nestvm-runtime-san $(MAN)
 
 # The dependency arrows of src/ point down only (tests/tools/check-layers).
 layers:
@@ -180,7 +193,7 @@ guest: $(B)/nestvm
 	./guest/build
 	./guest/build-nested
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: nestvm in PREFIX/bin, its
+# make install [PREFIX=/usr/local] [DESTDIR=]: nestvm and nestvm-runtime in PREFIX/bin, their
 # man pages, its bash completion, the scripts `nestvm guest build` and
 # `nestvm lab` run (with guest/build's inputs, the guest's programs built here so
 # that no compiler is needed) in PREFIX/lib/nestvm in the tree's layout,
@@ -208,8 +221,9 @@ $(B)/guest-tools/%: guest/tools/%.c
 
 guest-tools: $(GUEST_TOOL_BIN)
 
-install: $(B)/nestvm $(MAN) $(GUEST_TOOL_BIN)
+install: $(B)/nestvm $(B)/nestvm-runtime $(MAN) $(GUEST_TOOL_BIN)
 	install -D -m 0755 $(B)/nestvm $(DESTDIR)$(BINDIR)/nestvm
+	install -D -m 0755 $(B)/nestvm-runtime $(DESTDIR)$(BINDIR)/nestvm-runtime
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/
 	install -D -m 0644 scripts/completion/nestvm.bash $(DESTDIR)$(BASHCOMPDIR)/nestvm
@@ -227,7 +241,7 @@ install: $(B)/nestvm $(MAN) $(GUEST_TOOL_BIN)
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nestvm
+	rm -f $(DESTDIR)$(BINDIR)/nestvm $(DESTDIR)$(BINDIR)/nestvm-runtime
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nestvm
 	rm -f $(DESTDIR)$(UNITDIR)/nestvm.service

@@ -23,6 +23,10 @@ NV=$D$P/bin/nestvm
 if [ -x "$NV" ] && cmp -s "$NV" build/nestvm; then t_ok "PREFIX/bin/nestvm is build/nestvm"
 else t_not_ok "PREFIX/bin/nestvm is build/nestvm" "$(ls -l "$NV" 2>&1)"; fi
 t_expect "the installed nestvm runs" 0 "^$(build/nestvm --version | sed 's/[()]/\\&/g')\$" -- "$NV" --version
+if [ -x "$D$P/bin/nestvm-runtime" ] && cmp -s "$D$P/bin/nestvm-runtime" build/nestvm-runtime; then
+	t_ok "PREFIX/bin/nestvm-runtime is build/nestvm-runtime, beside nestvm"
+else t_not_ok "PREFIX/bin/nestvm-runtime is build/nestvm-runtime" "$(ls -l "$D$P/bin/nestvm-runtime" 2>&1)"; fi
+t_expect "the installed nestvm-runtime runs" 0 '^nestvm-runtime version ' -- "$D$P/bin/nestvm-runtime" --version
 for p in build/man/*.1; do
 	if cmp -s "$p" "$D$P/share/man/man1/${p##*/}"; then t_ok "man page ${p##*/} installed"
 	else t_not_ok "man page ${p##*/} installed" "no $D$P/share/man/man1/${p##*/}"; fi

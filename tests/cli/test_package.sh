@@ -75,6 +75,8 @@ done_step
 
 NV=/usr/bin/nestvm
 t_expect "/usr/bin/nestvm --version" 0 "^nestvm $ver \\(git $rev\\)\$" -- "$NV" --version
+t_expect "/usr/bin/nestvm-runtime --version" 0 "^nestvm-runtime version $ver\$" -- /usr/bin/nestvm-runtime --version
+t_expect "man -w nestvm-runtime" 0 '^/usr/share/man/man1/nestvm-runtime\.1\.gz$' -- man -w nestvm-runtime
 export NESTVM_HOME=$T/home # VMs of this test only; the guest below is root's
 t_expect "nestvm status" 0 '' -- "$NV" status
 t_expect "man -w nestvm-vm" 0 '^/usr/share/man/man1/nestvm-vm\.1\.gz$' -- man -w nestvm-vm
@@ -155,7 +157,7 @@ t_expect "apt-get purge nestvm" 0 '' -- apt-get purge -y -q=2 nestvm
 done_step
 ours=''
 left=''
-for p in /usr/bin/nestvm /usr/lib/nestvm /usr/share/man/man1/nestvm-vm.1.gz /usr/share/bash-completion/completions/nestvm; do
+for p in /usr/bin/nestvm /usr/bin/nestvm-runtime /usr/lib/nestvm /usr/share/man/man1/nestvm-vm.1.gz /usr/share/bash-completion/completions/nestvm; do
 	[ ! -e "$p" ] || left="$left $p"
 done
 [ -z "$left" ] && t_ok "purged: the package's files are gone" || t_not_ok "purged: the package's files are gone" "$left"
