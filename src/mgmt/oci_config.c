@@ -277,6 +277,14 @@ static const struct {
 	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
+const char *oci_rlimit_name(int resource)
+{
+	for (size_t k = 0; k < sizeof(rlimit_names) / sizeof(rlimit_names[0]); k++)
+		if (rlimit_names[k].resource == resource)
+			return rlimit_names[k].name;
+	return NULL;
+}
+
 static int parse_rlimits(const struct ctx *p, struct json_object *proc, struct oci_config *c)
 {
 	struct json_object *a;

@@ -93,6 +93,9 @@ int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_er
  * ("0-3,5" -> 5; a CPU named twice counts once), else 0 (not asked, or
  * cpuset_cpus is not a CPU list). */
 unsigned oci_config_cpus(const struct oci_config *c);
+/* "RLIMIT_NOFILE" for RLIMIT_NOFILE: the spec's name of a resource the
+ * parser takes, or NULL. */
+const char *oci_rlimit_name(int resource);
 
 /* Frees what c holds and zeroes it: safe on a zeroed or partly filled
  * struct, and twice. */

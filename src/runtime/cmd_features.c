@@ -38,17 +38,10 @@ static struct json_object *enabled(int on)
 
 int rt_cmd_features(const struct rt_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (o == 'h') {
-			printf("usage: nestvm-runtime features\n\nWhat this runtime implements (OCI features.md) as JSON.\n");
-			return 0;
-		}
-		return rt_option_error("features", o, argv);
-	}
+	int st = rt_help_only("features", argc, argv,
+			      "usage: nestvm-runtime features\n\nWhat this runtime implements (OCI features.md) as JSON.");
+	if (st >= 0)
+		return st;
 	if (optind < argc)
 		return rt_fail("features: no operands ('%s')", argv[optind]);
 	static const char *const namespaces[] = { "mount", "uts" };

@@ -4,7 +4,6 @@
  * 10 s passed, so that a `state` right after says running. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,24 +14,11 @@
 #include "runtime/container.h"
 #include "runtime/log.h"
 
-static void start_usage(void)
-{
-	printf("usage: nestvm-runtime start ID\n\nLets the created container ID run its process.\n");
-}
-
 int rt_cmd_start(const struct rt_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (o == 'h') {
-			start_usage();
-			return 0;
-		}
-		return rt_option_error("start", o, argv);
-	}
+	int st = rt_help_only("start", argc, argv, "usage: nestvm-runtime start ID\n\nLets the created container ID run its process.");
+	if (st >= 0)
+		return st;
 	const char *id;
 	if (rt_one_id("start", argc, argv, &id))
 		return 1;

@@ -1,6 +1,5 @@
 /* `state ID`: the OCI runtime spec's state of a container (runtime.md,
  * "State") as JSON on stdout, indented as runc prints it. */
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 
@@ -12,17 +11,9 @@
 
 int rt_cmd_state(const struct rt_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (o == 'h') {
-			printf("usage: nestvm-runtime state ID\n\nThe container's state (OCI runtime spec) as JSON.\n");
-			return 0;
-		}
-		return rt_option_error("state", o, argv);
-	}
+	int st = rt_help_only("state", argc, argv, "usage: nestvm-runtime state ID\n\nThe container's state (OCI runtime spec) as JSON.");
+	if (st >= 0)
+		return st;
 	const char *id;
 	if (rt_one_id("state", argc, argv, &id))
 		return 1;

@@ -19,29 +19,6 @@
 #include "fuzz_util.h"
 #include "mgmt/oci_config.h"
 
-static const struct {
-	const char *name;
-	int resource;
-} rlimits[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },	      { "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },	      { "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },	      { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
-};
-#define NRLIMITS (sizeof(rlimits) / sizeof(rlimits[0]))
-
-static const char *rlimit_name(int resource)
-{
-	for (size_t i = 0; i < NRLIMITS; i++)
-		if (rlimits[i].resource == resource)
-			return rlimits[i].name;
-	return NULL;
-}
-
 static void check_string(const char *s)
 {
 	CHECK(s);
@@ -67,7 +44,7 @@ static void check_accepted(const struct oci_config *c)
 	CHECK(c->cwd[0] == '/');
 	CHECK(c->nrlimits <= OCI_MAX_RLIMITS && (c->nrlimits == 0) == (c->rlimits == NULL));
 	for (size_t i = 0; i < c->nrlimits; i++) {
-		CHECK(rlimit_name(c->rlimits[i].resource));
+		CHECK(oci_rlimit_name(c->rlimits[i].resource));
 		CHECK(c->rlimits[i].soft <= c->rlimits[i].hard);
 		for (size_t j = 0; j < i; j++)
 			CHECK(c->rlimits[j].resource != c->rlimits[i].resource);
@@ -132,7 +109,7 @@ static char *to_json(const struct oci_config *c)
 		a = json_object_new_array();
 		for (size_t i = 0; i < c->nrlimits; i++) {
 			o = json_object_new_object();
-			json_object_object_add(o, "type", json_object_new_string(rlimit_name(c->rlimits[i].resource)));
+			json_object_object_add(o, "type", json_object_new_string(oci_rlimit_name(c->rlimits[i].resource)));
 			json_object_object_add(o, "soft", json_object_new_uint64(c->rlimits[i].soft));
 			json_object_object_add(o, "hard", json_object_new_uint64(c->rlimits[i].hard));
 			json_object_array_add(a, o);
