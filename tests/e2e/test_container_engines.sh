@@ -9,9 +9,12 @@
 # --memory 64m. containerd (started here with its own root, state and
 # socket, no CRI plugin): ctr run's output and exit status.
 #
-# The runtime is NESTVM_TEST_OCI_RUNTIME (a runc-compatible binary), crun
-# by default, the reference: the same test runs nestvm-runtime through both
-# engines with NESTVM_TEST_OCI_RUNTIME=/path/to/nestvm-runtime. In the lab,
+# The runtime is NESTVM_TEST_OCI_RUNTIME (a runc-compatible binary), or the
+# test's argument, crun by default, the reference: the same test runs
+# nestvm-runtime through both engines with
+# NESTVM_TEST_OCI_RUNTIME=/path/to/nestvm-runtime (a path the lab has too,
+# e.g. a build/ file in lab/build's LAB_FILES; the lab does not inherit the
+# environment, so it goes in as the argument). In the lab,
 # lab/build carries the engines and their configuration (lab/containers:
 # vfs storage, cgroupfs, events in a file, no systemd or journald, and
 # --no-pivot, since pivot_root cannot leave the initramfs; containerd runs
@@ -20,8 +23,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+[ $# -gt 0 ] || [ -z "${NESTVM_TEST_OCI_RUNTIME:-}" ] || set -- "$NESTVM_TEST_OCI_RUNTIME"
 t_kvm_or_lab linux "$0" "$@"
-RT=${NESTVM_TEST_OCI_RUNTIME:-$(command -v crun)}
+RT=${1:-$(command -v crun)}
 echo "# OCI runtime: ${RT:-none (no crun)}"
 missing=''
 for b in podman conmon containerd ctr containerd-shim-runc-v2 busybox; do
@@ -35,8 +39,9 @@ if [ -n "$missing" ]; then
 	t_summary
 	exit
 fi
-# The lab mounts no cgroup file system; podman and the runtime want cgroup2.
-grep -q '^[^ ]* /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup ||
+# The lab mounts no cgroup file system; podman and the runtime want one
+# (cgroup2 where there is none: a host's own is left as it is).
+grep -q '^[^ ]* /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup ||
 	t_not_ok "cgroup2 on /sys/fs/cgroup" "mount failed"
 # pivot_root(2) cannot leave an initramfs root (EINVAL), and the lab's root
 # is one: podman has no_pivot_root in the lab's containers.conf, containerd
@@ -65,6 +70,12 @@ pm() {
 	podman --root "$tmp/storage" --runroot "$tmp/runroot" --tmpdir "$tmp/libpod" --runtime "$RT" "$@"
 }
 IMG=localhost/nvbusybox
+# cap COMMAND...: COMMAND's stdout and stderr without NUL bytes (podman's
+# errors quote conmon's), and its status.
+cap() {
+	"$@" 2>&1 | tr -d '\000'
+	return "${PIPESTATUS[0]}"
+}
 # one_line TEXT: the end of TEXT on one line, for a failure message.
 one_line() { printf '%s' "$1" | tail -n "${2:-6}" | tr '\n' '|'; }
 
@@ -73,25 +84,25 @@ mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/tmp" "$tmp/rootfs/proc" "$tmp/rootfs/sys
 cp "$(command -v busybox)" "$tmp/rootfs/bin/busybox"
 for a in $(busybox --list); do [ -e "$tmp/rootfs/bin/$a" ] || ln -s busybox "$tmp/rootfs/bin/$a"; done
 start=$SECONDS
-out=$(tar -C "$tmp/rootfs" -c . | pm import -q -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$IMG" 2>&1)
+out=$(tar -C "$tmp/rootfs" -c . | cap pm import -q -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$IMG")
 st=$?
 if [ "$st" = 0 ] && pm image exists "$IMG"; then t_ok "podman import: a busybox image with no registry ($((SECONDS - start)) s)"
 else t_not_ok "podman import: a busybox image with no registry" "status $st: $(one_line "$out")"; fi
 
 start=$SECONDS
-out=$(pm run --rm --network none "$IMG" sh -c 'echo hi; exit 3' 2>&1)
+out=$(cap pm run --rm --network none "$IMG" sh -c 'echo hi; exit 3')
 st=$?
 if [ "$st" = 3 ] && [ "$out" = hi ]; then t_ok "podman run: prints hi and exits 3 ($((SECONDS - start)) s)"
 else t_not_ok "podman run: prints hi and exits 3" "status $st: $(one_line "$out")"; fi
 
-out=$(echo "through stdin" | pm run -i --rm --network none "$IMG" cat 2>&1)
+out=$(echo "through stdin" | cap pm run -i --rm --network none "$IMG" cat)
 st=$?
 if [ "$st" = 0 ] && [ "$out" = "through stdin" ]; then t_ok "podman run -i: the container reads stdin"
 else t_not_ok "podman run -i: the container reads stdin" "status $st: $(one_line "$out")"; fi
 
 mkdir "$tmp/vol"
 echo "from the host" >"$tmp/vol/in.txt"
-out=$(pm run --rm --network none -v "$tmp/vol:/data" "$IMG" sh -c 'cat /data/in.txt && echo "from the container" >/data/out.txt' 2>&1)
+out=$(cap pm run --rm --network none -v "$tmp/vol:/data" "$IMG" sh -c 'cat /data/in.txt && echo "from the container" >/data/out.txt')
 st=$?
 if [ "$st" = 0 ] && [ "$out" = "from the host" ]; then t_ok "podman run -v: the container reads the host's file"
 else t_not_ok "podman run -v: the container reads the host's file" "status $st: $(one_line "$out")"; fi
@@ -100,7 +111,7 @@ else t_not_ok "podman run -v: the container's file is on the host" "$tmp/vol/out
 
 # The limit is in force either as the container's cgroup (crun) or as the
 # memory it sees (a VM of 64 MiB).
-out=$(pm run --rm --network none --memory 64m "$IMG" sh -c 'cat /sys/fs/cgroup/memory.max 2>/dev/null; sed -n "s/^MemTotal: *//p" /proc/meminfo' 2>&1)
+out=$(cap pm run --rm --network none --memory 64m "$IMG" sh -c 'cat /sys/fs/cgroup/memory.max 2>/dev/null; sed -n "s/^MemTotal: *//p" /proc/meminfo')
 st=$?
 if [ "$st" = 0 ]; then t_ok "podman run --memory 64m: accepted"
 else t_not_ok "podman run --memory 64m: accepted" "status $st: $(one_line "$out")"; fi
@@ -109,44 +120,48 @@ if printf '%s\n' "$out" | grep -qx 67108864 || { [ -n "$kib" ] && [ "$kib" -le 6
 	t_ok "podman run --memory 64m: memory.max 64 MiB or MemTotal at most 64 MiB"
 else t_not_ok "podman run --memory 64m: memory.max 64 MiB or MemTotal at most 64 MiB" "$(one_line "$out")"; fi
 
-# wait_log NAME TEXT: until `podman logs NAME` has the line TEXT (60 s).
+# state_of NAME: "STATUS EXITCODE" of a container.
+state_of() { pm inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$1" 2>&1; }
+# wait_log NAME TEXT: until `podman logs NAME` has the line TEXT (60 s, or
+# until the container is not running).
 wait_log() {
-	for _ in $(seq 120); do
+	for _ in $(seq 60); do
 		pm logs "$1" 2>/dev/null | grep -qx "$2" && return 0
-		sleep 0.5
+		case $(state_of "$1") in
+		running*) sleep 0.5 ;;
+		*) pm logs "$1" 2>/dev/null | grep -qx "$2"; return ;;
+		esac
 	done
 	return 1
 }
-# state_of NAME: "STATUS EXITCODE" of a container.
-state_of() { pm inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$1" 2>&1; }
 
 # run -d, exec, logs, stop of a container that ends at SIGTERM.
-out=$(pm run -d --name nv-term --network none "$IMG" sh -c 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 1; done' 2>&1)
+out=$(cap pm run -d --name nv-term --network none "$IMG" sh -c 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 1; done')
 st=$?
 if [ "$st" = 0 ] && wait_log nv-term ready; then t_ok "podman run -d: the container runs, podman logs has its output"
-else t_not_ok "podman run -d: the container runs, podman logs has its output" "status $st: $(one_line "$out") logs: $(one_line "$(pm logs nv-term 2>&1)")"; fi
-out=$(pm exec nv-term sh -c 'echo in-exec; exit 5' 2>&1)
+else t_not_ok "podman run -d: the container runs, podman logs has its output" "status $st: $(one_line "$out") logs: $(one_line "$(cap pm logs nv-term)")"; fi
+out=$(cap pm exec nv-term sh -c 'echo in-exec; exit 5')
 st=$?
 if [ "$st" = 5 ] && [ "$out" = in-exec ]; then t_ok "podman exec: output and exit status 5"
 else t_not_ok "podman exec: output and exit status 5" "status $st: $(one_line "$out")"; fi
-out=$(echo "exec stdin" | pm exec -i nv-term cat 2>&1)
+out=$(echo "exec stdin" | cap pm exec -i nv-term cat)
 if [ "$out" = "exec stdin" ]; then t_ok "podman exec -i: reads stdin"
 else t_not_ok "podman exec -i: reads stdin" "$(one_line "$out")"; fi
 start=$SECONDS
-out=$(pm stop -t 30 nv-term 2>&1)
+out=$(cap pm stop -t 30 nv-term)
 st=$?
 took=$((SECONDS - start))
 state=$(state_of nv-term)
 if [ "$st" = 0 ] && [ "$state" = "exited 42" ] && [ "$took" -lt 30 ] && pm logs nv-term 2>/dev/null | grep -qx got-term; then
 	t_ok "podman stop: SIGTERM ends a container that traps it (exit 42, $took s)"
-else t_not_ok "podman stop: SIGTERM ends a container that traps it" "status $st, $took s, state $state: $(one_line "$out") logs: $(one_line "$(pm logs nv-term 2>&1)")"; fi
+else t_not_ok "podman stop: SIGTERM ends a container that traps it" "status $st, $took s, state $state: $(one_line "$out") logs: $(one_line "$(cap pm logs nv-term)")"; fi
 
 # stop of a container that ignores SIGTERM (sh as PID 1 without a trap):
 # SIGKILL after -t.
-out=$(pm run -d --name nv-stubborn --network none "$IMG" sh -c 'echo ready; while :; do sleep 1; done' 2>&1)
+out=$(cap pm run -d --name nv-stubborn --network none "$IMG" sh -c 'echo ready; while :; do sleep 1; done')
 wait_log nv-stubborn ready || t_not_ok "podman run -d: the second container runs" "$(one_line "$out")"
 start=$SECONDS
-out=$(pm stop -t 2 nv-stubborn 2>&1)
+out=$(cap pm stop -t 2 nv-stubborn)
 st=$?
 took=$((SECONDS - start))
 state=$(state_of nv-stubborn)
@@ -155,28 +170,28 @@ if [ "$st" = 0 ] && [ "$state" = "exited 137" ] && [ "$took" -ge 2 ]; then
 else t_not_ok "podman stop -t 2: SIGKILL after 2 s for one that ignores SIGTERM" "status $st, $took s, state $state: $(one_line "$out")"; fi
 
 # kill: another signal reaches the container's process; the default is SIGKILL.
-out=$(pm run -d --name nv-kill --network none "$IMG" sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 1; done' 2>&1)
+out=$(cap pm run -d --name nv-kill --network none "$IMG" sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 1; done')
 wait_log nv-kill ready || t_not_ok "podman run -d: the third container runs" "$(one_line "$out")"
-out=$(pm kill -s USR1 nv-kill 2>&1)
+out=$(cap pm kill -s USR1 nv-kill)
 st=$?
 if [ "$st" = 0 ] && wait_log nv-kill got-usr1; then t_ok "podman kill -s USR1: the container's process gets it"
-else t_not_ok "podman kill -s USR1: the container's process gets it" "status $st: $(one_line "$out") logs: $(one_line "$(pm logs nv-kill 2>&1)")"; fi
-out=$(pm kill nv-kill 2>&1)
+else t_not_ok "podman kill -s USR1: the container's process gets it" "status $st: $(one_line "$out") logs: $(one_line "$(cap pm logs nv-kill)")"; fi
+out=$(cap pm kill nv-kill)
 st=$?
 code=$(timeout 60 podman --root "$tmp/storage" --runroot "$tmp/runroot" --tmpdir "$tmp/libpod" --runtime "$RT" wait nv-kill 2>&1)
 if [ "$st" = 0 ] && [ "$code" = 137 ] && [ "$(state_of nv-kill)" = "exited 137" ]; then t_ok "podman kill: SIGKILL, podman wait says 137"
 else t_not_ok "podman kill: SIGKILL, podman wait says 137" "status $st, wait: $code, state $(state_of nv-kill): $(one_line "$out")"; fi
 
 # rm -f of a running container.
-out=$(pm run -d --name nv-rm --network none "$IMG" sh -c 'echo ready; while :; do sleep 1; done' 2>&1)
+out=$(cap pm run -d --name nv-rm --network none "$IMG" sh -c 'echo ready; while :; do sleep 1; done')
 wait_log nv-rm ready || t_not_ok "podman run -d: the fourth container runs" "$(one_line "$out")"
-out=$(pm rm -f -t 2 nv-rm 2>&1)
+out=$(cap pm rm -f -t 2 nv-rm)
 st=$?
 if [ "$st" = 0 ] && ! pm container exists nv-rm; then t_ok "podman rm -f: a running container is gone"
-else t_not_ok "podman rm -f: a running container is gone" "status $st: $(one_line "$out"); ps: $(one_line "$(pm ps -a 2>&1)")"; fi
-out=$(pm rm -f nv-term nv-stubborn nv-kill 2>&1)
+else t_not_ok "podman rm -f: a running container is gone" "status $st: $(one_line "$out"); ps: $(one_line "$(cap pm ps -a)")"; fi
+out=$(cap pm rm -f nv-term nv-stubborn nv-kill)
 st=$?
-left=$(pm ps -a -q 2>&1)
+left=$(cap pm ps -a -q)
 if [ "$st" = 0 ] && [ -z "$left" ]; then t_ok "podman rm -f: the stopped ones are gone, none is left"
 else t_not_ok "podman rm -f: the stopped ones are gone, none is left" "status $st: $(one_line "$out"); left: $(one_line "$left")"; fi
 
@@ -206,7 +221,7 @@ done
 if c version >/dev/null 2>&1; then t_ok "containerd starts and answers ctr ($((SECONDS - start)) s)"
 else t_not_ok "containerd starts and answers ctr" "$(one_line "$(cat "$C/log")")"; fi
 
-out=$(pm save -o "$tmp/nvbusybox.tar" "$IMG" 2>&1)
+out=$(cap pm save -o "$tmp/nvbusybox.tar" "$IMG")
 st=$?
 # native: the lab has no overlay module for containerd's default snapshotter.
 out="$out$(c image import --snapshotter native "$tmp/nvbusybox.tar" 2>&1)"
@@ -215,7 +230,7 @@ if [ "$st" = 0 ] && [ "$st2" = 0 ] && c image ls -q | grep -qx "$IMG:latest"; th
 else t_not_ok "ctr image import of podman save's archive: $IMG:latest" "save $st, import $st2: $(one_line "$out"); images: $(one_line "$(c image ls -q 2>&1)")"; fi
 
 start=$SECONDS
-out=$(c run --rm --snapshotter native --runc-binary "$RT" "$IMG:latest" t1 sh -c 'echo ctr; exit 4' 2>&1 </dev/null)
+out=$(cap c run --rm --snapshotter native --runc-binary "$RT" "$IMG:latest" t1 sh -c 'echo ctr; exit 4' </dev/null)
 st=$?
 if [ "$st" = 4 ] && [ "$out" = ctr ]; then t_ok "ctr run: prints ctr and exits 4 ($((SECONDS - start)) s)"
 else t_not_ok "ctr run: prints ctr and exits 4" "status $st: $(one_line "$out"); containerd: $(one_line "$(cat "$C/log")" 3)"; fi
