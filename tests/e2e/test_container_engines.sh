@@ -14,16 +14,19 @@
 # nestvm-runtime through both engines with
 # NESTVM_TEST_OCI_RUNTIME=/path/to/nestvm-runtime (a path the lab has too,
 # e.g. a build/ file in lab/build's LAB_FILES; the lab does not inherit the
-# environment, so it goes in as the argument). In the lab,
-# lab/build carries the engines and their configuration (lab/containers:
-# vfs storage, cgroupfs, events in a file, no systemd or journald, and
-# --no-pivot, since pivot_root cannot leave the initramfs; containerd runs
-# in a root of its own for that, below); podman's images and containers go
-# to a scratch root of the test's, on any host.
+# environment, so it goes in as the argument).
+#
+# The test runs in a lab with the engines (NESTVM_LAB_ENGINES=1): lab/build
+# carries them and their configuration (lab/containers: vfs storage,
+# cgroupfs, events in a file, no systemd or journald, and no_pivot_root,
+# since pivot_root cannot leave the initramfs; containerd runs in a root of
+# its own for that, below). podman's images and containers go to a scratch
+# root of the test's, on any host.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 [ $# -gt 0 ] || [ -z "${NESTVM_TEST_OCI_RUNTIME:-}" ] || set -- "$NESTVM_TEST_OCI_RUNTIME"
+export NESTVM_LAB_ENGINES=1
 t_kvm_or_lab linux "$0" "$@"
 RT=${1:-$(command -v crun)}
 echo "# OCI runtime: ${RT:-none (no crun)}"
@@ -32,8 +35,8 @@ for b in podman conmon containerd ctr containerd-shim-runc-v2 busybox; do
 	command -v "$b" >/dev/null || missing="$missing $b"
 done
 [ -n "$RT" ] && [ -x "$RT" ] || missing="$missing ${RT:-crun}"
-# scripts/setup installs them and lab/build carries them: missing, it is a
-# failure, not a skip.
+# scripts/setup installs them and lab/build carries them (into a lab with
+# NESTVM_LAB_ENGINES=1): missing, it is a failure, not a skip.
 if [ -n "$missing" ]; then
 	t_not_ok "the container engines and the runtime are here" "missing:$missing (scripts/setup, lab/build)"
 	t_summary
