@@ -213,7 +213,7 @@ SCRIPTS := guest/build guest/build-nested guest/init guest/udhcpc.script lab/run
 SCRIPT_DATA := guest/lib.sh lab/link.sh
 
 # The guest's own programs (guest/build compiles them in a tree).
-GUEST_TOOLS := nestvm-exit nestvm-warm
+GUEST_TOOLS := nestvm-exit nestvm-warm nestvm-container
 GUEST_TOOL_BIN := $(addprefix $(B)/guest-tools/,$(GUEST_TOOLS))
 $(B)/guest-tools/%: guest/tools/%.c
 	@mkdir -p $(@D)
