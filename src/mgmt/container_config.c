@@ -107,52 +107,24 @@ static json_object *section(json_object *o, const char *key)
 	return s;
 }
 
-/* The bundle's config.json: a regular file, not a symlink (a bundle's
- * author must not make us read another file), of bounded size. */
-static char *read_config(const char *file, size_t *len, struct nv_err *err)
-{
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		nv_err_input(err, "%s: %s", file, errno == ELOOP ? "a symlink, not a file" : strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size >= OCI_CONFIG_MAX_BYTES) {
-		close(fd);
-		nv_err_input(err, "%s: %s", file, S_ISREG(st.st_mode) ? "too large" : "not a regular file");
-		return NULL;
-	}
-	char *text = malloc((size_t)st.st_size + 1);
-	ssize_t r = text ? read(fd, text, (size_t)st.st_size + 1) : -1;
-	close(fd);
-	if (r < 0 || r > st.st_size) {
-		free(text);
-		nv_err_input(err, "%s: could not be read whole", file);
-		return NULL;
-	}
-	*len = (size_t)r;
-	text[r] = '\0';
-	return text;
-}
-
 static json_object *bundle_config(const char *path, struct nv_err *err)
 {
-	char file[PATH_MAX + 16], *text;
+	char file[PATH_MAX], *text;
 	size_t len;
-	snprintf(file, sizeof(file), "%s/config.json", path);
-	if (!(text = read_config(file, &len, err)))
+	if (oci_config_read(path, file, &text, &len, err) < 0)
 		return NULL;
 	/* The whole text is checked first (types, caps, trailing bytes), so
 	 * that its messages name the field; the tree is then edited. */
 	struct oci_config probe = { 0 };
 	struct nv_err e = { 0 };
 	json_object *c = NULL;
+	json_tokener *tok = NULL;
 	if (oci_config_parse(text, len, &probe, &e) < 0)
 		nv_err_input(err, "%s/%s", path, e.msg);
-	else if (!(c = json_tokener_parse(text)))
+	else if (!(c = json_tokener_parse_ex(tok = json_tokener_new(), text, (int)len)))
 		nv_err_input(err, "%s: does not parse", file);
+	if (tok)
+		json_tokener_free(tok);
 	oci_config_free(&probe);
 	free(text);
 	return c;

@@ -693,15 +693,13 @@ int oci_config_parse(const char *json, size_t len, struct oci_config *out, struc
 	return parse_text(&p, json, len, out);
 }
 
-int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_err *err)
+int oci_config_read(const char *bundle_dir, char *path, char **text, size_t *len, struct nv_err *err)
 {
-	char path[PATH_MAX];
 	size_t dl = strlen(bundle_dir);
-	memset(out, 0, sizeof(*out));
 	if (!dl)
 		return nv_err_input(err, "the bundle directory is empty (\"\")");
-	if (snprintf(path, sizeof(path), "%s%sconfig.json", bundle_dir, bundle_dir[dl - 1] == '/' ? "" : "/") >=
-	    (int)sizeof(path))
+	if (snprintf(path, PATH_MAX, "%s%sconfig.json", bundle_dir, bundle_dir[dl - 1] == '/' ? "" : "/") >=
+	    PATH_MAX)
 		return nv_err_input(err, "%.64s...: the bundle's path is too long", bundle_dir);
 	/* O_NONBLOCK: a FIFO put there does not hang the open (it is refused
 	 * below); a regular file's reads are the same with it. */
@@ -717,7 +715,7 @@ int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_er
 	}
 	if (st.st_size > (off_t)OCI_CONFIG_MAX_BYTES) {
 		close(fd);
-		return nv_err_input(err, "%s: larger than %u MiB (%lld bytes)", path, OCI_CONFIG_MAX_BYTES >> 20,
+		return nv_err_input(err, "%s: too large: larger than %u MiB (%lld bytes)", path, OCI_CONFIG_MAX_BYTES >> 20,
 				    (long long)st.st_size);
 	}
 	/* Up to one byte past the limit: a file that grew since fstat is
@@ -751,9 +749,21 @@ int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_er
 		free(buf);
 		return nv_err_host(err, "%s: cannot read: %s", path, strerror(e));
 	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_err *err)
+{
+	char path[PATH_MAX], *text;
+	size_t len;
+	memset(out, 0, sizeof(*out));
+	if (oci_config_read(bundle_dir, path, &text, &len, err) < 0)
+		return -1;
 	const struct ctx p = { path, err };
-	int rc = parse_text(&p, buf, n, out);
-	free(buf);
+	int rc = parse_text(&p, text, len, out);
+	free(text);
 	return rc;
 }
 

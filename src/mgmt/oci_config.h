@@ -92,6 +92,10 @@ int oci_config_load(const char *bundle_dir, struct oci_config *out, struct nv_er
  * > 0 (at most UINT_MAX), else the count of CPUs in cpuset_cpus
  * ("0-3,5" -> 5; a CPU named twice counts once), else 0 (not asked, or
  * cpuset_cpus is not a CPU list). */
+/* The bytes of BUNDLE/config.json, read as oci_config_load reads them (not
+ * a symlink, a regular file, bounded): *text malloc()ed, not NUL-ended;
+ * path (PATH_MAX) names the file. 0, or -1 with err. */
+int oci_config_read(const char *bundle_dir, char *path, char **text, size_t *len, struct nv_err *err);
 unsigned oci_config_cpus(const struct oci_config *c);
 /* "RLIMIT_NOFILE" for RLIMIT_NOFILE: the spec's name of a resource the
  * parser takes, or NULL. */
