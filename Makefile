@@ -215,9 +215,11 @@ SCRIPT_DATA := guest/lib.sh lab/link.sh
 # The guest's own programs (guest/build compiles them in a tree).
 GUEST_TOOLS := nestvm-exit nestvm-warm nestvm-container
 GUEST_TOOL_BIN := $(addprefix $(B)/guest-tools/,$(GUEST_TOOLS))
+# A tool NAME is guest/tools/NAME.c and its NAME-*.c parts.
 $(B)/guest-tools/%: guest/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) -static -Os -s -Wall -Wextra -Werror -o $@ $<
+	$(CC) -static -Os -s -Wall -Wextra -Werror -o $@ $(filter %.c,$^)
+$(B)/guest-tools/nestvm-container: $(wildcard guest/tools/nestvm-container-*)
 
 guest-tools: $(GUEST_TOOL_BIN)
 

@@ -42,6 +42,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "nestvm-container-relay.h"
+
 #define SPEC_PATH "/etc/nestvm/container.spec"
 #define SPEC_MAX (8u << 20)
 #define ROOT "/run/nestvm/container"
@@ -65,6 +67,7 @@ struct spec {
 	unsigned nenv;
 	const char *cwd, *hostname, *root_tag;
 	bool root_ro, terminal, no_new_privs, has_umask, no_stdin;
+	unsigned long long memory_limit; /* bytes; 0: none */
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;
@@ -174,6 +177,9 @@ static int parse_spec(char *data, size_t len, struct spec *s)
 			    number(f[2], ULLONG_MAX, &r->hard))
 				return fail("%s: a bad rlimit record", SPEC_PATH);
 			r->resource = (int)a;
+		} else if (!strcmp(key, "memory-limit")) {
+			if (number(f[0], ULLONG_MAX, &s->memory_limit))
+				return fail("%s: a bad memory limit", SPEC_PATH);
 		} else if (!strcmp(key, "mount") && s->nmounts < sizeof(s->mounts) / sizeof(s->mounts[0])) {
 			s->mounts[s->nmounts++] = (struct mnt){ f[0], f[1], f[2], f[3] };
 		} else {
@@ -399,6 +405,42 @@ static int set_up_root(const struct spec *s)
 	return 0;
 }
 
+/* --- the memory limit ------------------------------------------------ */
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_DIR CGROUP_ROOT "/nestvm-container"
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int join_memory_cgroup(unsigned long long limit)
+{
+	char num[32];
+	/* The guest's cgroup2 (the init mounts none); EBUSY: already there. */
+	mkdir(CGROUP_ROOT, 0755);
+	if (mount("cgroup2", CGROUP_ROOT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
+		return fail("cgroup2 on %s: %s", CGROUP_ROOT, strerror(errno));
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory") < 0)
+		return fail("the memory controller: %s", strerror(errno));
+	if (mkdir(CGROUP_DIR, 0755) < 0 && errno != EEXIST)
+		return fail("%s: %s", CGROUP_DIR, strerror(errno));
+	snprintf(num, sizeof(num), "%llu", limit);
+	if (write_file(CGROUP_DIR "/memory.max", num) < 0)
+		return fail("memory.max %s: %s", num, strerror(errno));
+	if (write_file(CGROUP_DIR "/cgroup.procs", "0") < 0)
+		return fail("joining %s: %s", CGROUP_DIR, strerror(errno));
+	return 0;
+}
+
 /* --- the process ----------------------------------------------------- */
 
 static int set_up_process(const struct spec *s)
@@ -441,14 +483,24 @@ int main(int argc, char **argv)
 	char *data = read_spec(argc > 1 ? argv[1] : SPEC_PATH, &len);
 	if (!data || parse_spec(data, len, &s) < 0)
 		return EXIT_SETUP;
-	/* The init's power-button watcher sends this process (the container's,
-	 * once exec'd) SIGTERM on a press: the engine's stop. */
+	/* The limit, on the process and what it starts: a cgroup of the
+	 * guest's, joined before the fork so that the container is in it
+	 * from its first instruction. */
+	if (s.memory_limit && join_memory_cgroup(s.memory_limit) < 0)
+		return EXIT_SETUP;
+	/* The container's process is PID 1 of a PID namespace, as under runc:
+	 * a signal it has no handler for (podman stop's SIGTERM) does not
+	 * end it, and its end ends what it started. The process that stays
+	 * behind waits for it, relays stdio without a terminal, and writes
+	 * its pid (as the init sees it) for the power-button watcher. */
 	mkdir("/run/nestvm", 0755);
-	FILE *pf = fopen(PID_FILE, "we");
-	if (pf) {
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	}
+	if (unshare(CLONE_NEWPID) < 0)
+		return fail("a PID namespace: %s", strerror(errno)), EXIT_SETUP;
+	if (relay_fork(!s.terminal, !s.no_stdin, PID_FILE) < 0)
+		return fail("the container's process: %s", strerror(errno)), EXIT_SETUP;
+	/* In the container's cgroup namespace, its cgroup is the root. */
+	if (s.memory_limit && unshare(CLONE_NEWCGROUP) < 0)
+		return fail("a cgroup namespace: %s", strerror(errno)), EXIT_SETUP;
 	/* The guest's /dev/null, before the root changes. */
 	int null = s.no_stdin ? open("/dev/null", O_RDONLY) : -1;
 	if (s.no_stdin && (null < 0 || dup2(null, STDIN_FILENO) < 0))

@@ -225,9 +225,16 @@ static int container_run(int argc, char **argv)
 	if (a.oci_state)
 		a.ready_fd = ready_fd_from_env();
 	bool stdin_open = a.interactive || a.req.terminal;
-	if (container_config_make(&a.req, &oc, bundle, sizeof(bundle), &err) < 0 ||
-	    container_plan_make(&oc, bundle, stdin_open, &plan, &err) < 0)
+	if (container_config_make(&a.req, &oc, bundle, sizeof(bundle), &err) < 0)
 		return fail(&a, NESTVM_EXIT_BAD_INPUT, err.msg);
+	/* --memory is the container's limit too (a cgroup in the guest). */
+	if (a.memory_mib)
+		oc.memory_limit = a.memory_mib << 20;
+	if (container_plan_make(&oc, bundle, stdin_open, &plan, &err) < 0)
+		return fail(&a, NESTVM_EXIT_BAD_INPUT, err.msg);
+	/* Without a terminal the guest's relay carries stdin, stdout and
+	 * stderr apart over the console (util/stdio_mux.h). */
+	bool mux = !oc.terminal;
 	if ((st = make_vm(&a, &oc, &plan, &vm)) >= 0) {
 		if (a.ready_fd >= 0)
 			dprintf(a.ready_fd, "error: the container's VM settings were refused (see its stderr)\n");
@@ -236,7 +243,11 @@ static int container_run(int argc, char **argv)
 	oci_config_free(&oc);
 	if (confine_init(&err) < 0)
 		return fail(&a, NESTVM_EXIT_BAD_INPUT, err.msg);
-	struct vm_launch_options o = { .console_fd = STDOUT_FILENO, .initrd_extra = plan.initramfs.data, .initrd_extra_len = plan.initramfs.len };
+	struct vm_launch_options o = { .console_fd = STDOUT_FILENO,
+				       .stdio_demux = mux,
+				       .stderr_fd = STDERR_FILENO,
+				       .initrd_extra = plan.initramfs.data,
+				       .initrd_extra_len = plan.initramfs.len };
 	struct machine *m = vm_launch(&vm, &o, &launch, &err);
 	container_plan_free(&plan);
 	if (!m)
@@ -247,9 +258,12 @@ static int container_run(int argc, char **argv)
 		return cli_fail(NESTVM_EXIT_VMM_FAILURE, "%s", err.msg);
 	}
 	struct terminal term;
-	bool tty = terminal_enter_raw(&term, STDIN_FILENO) == 0;
+	/* A terminal is raw only for a container's terminal: without one, the
+	 * terminal's own line editing and Ctrl-D reach the container. */
+	bool tty = !mux && terminal_enter_raw(&term, STDIN_FILENO) == 0;
 	struct runner_options ro = { .input_fd = stdin_open ? STDIN_FILENO : -1,
 				     .escape_keys = tty && !a.oci_state,
+				     .stdio_mux = mux,
 				     .term_presses_power_button = a.oci_state != NULL };
 	struct machine_result res;
 	if (runner_run(m, &ro, &res, &err) < 0 && res.end == MACHINE_END_NONE)

@@ -330,10 +330,19 @@ int evloop_notify(struct evloop *l, evloop_id id)
 	return rc;
 }
 
+/* glibc 2.36's sigisemptyset says a set of only real-time signals is empty. */
+static bool no_signal_in(const sigset_t *set)
+{
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(set, s) == 1)
+			return false;
+	return true;
+}
+
 int evloop_add_signals(struct evloop *l, const sigset_t *set, evloop_fn fn, void *opaque,
 		       evloop_id *id)
 {
-	if (!l || !set || !fn || !id || sigisemptyset(set))
+	if (!l || !set || !fn || !id || no_signal_in(set))
 		return -EINVAL;
 	sigset_t old, added;
 	int rc = pthread_sigmask(SIG_BLOCK, set, &old);
@@ -394,6 +403,7 @@ static bool event_take(struct evloop *l, evloop_id id, uint32_t epoll_events,
 		if (read(e->fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			return false;
 		ev->signo = (int)si.ssi_signo;
+		ev->value = si.ssi_int;
 		break;
 	default:
 		return false;

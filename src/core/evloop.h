@@ -31,6 +31,7 @@ struct evloop_event {
 	uint32_t events; /* fd entries: EVLOOP_* */
 	uint64_t count;  /* timers: expirations; notifiers: notifications since the last call */
 	int signo;       /* signal entries */
+	int value;       /* signal entries: a queued signal's value (sigqueue) */
 };
 
 typedef void (*evloop_fn)(struct evloop *l, const struct evloop_event *ev, void *opaque);

@@ -205,6 +205,8 @@ static void plan_process(struct spec_buf *b, const struct oci_config *c)
 	}
 	if (c->hostname && c->hostname[0])
 		record(b, "hostname", 1, c->hostname);
+	if (c->memory_limit)
+		record_number(b, "memory-limit", c->memory_limit);
 	record(b, "terminal", 1, c->terminal ? "1" : "0");
 	record(b, "no-new-privileges", 1, c->no_new_privileges ? "1" : "0");
 }

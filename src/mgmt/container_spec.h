@@ -13,7 +13,9 @@
  * OPTIONS (a virtio-fs share: type virtiofs, source its tag; a copied
  * file: type nestvm-file, source its path in the guest), terminal 0|1,
  * stdin 0|1 (0: the process reads /dev/null, not the console),
- * no-new-privileges 0|1, end (last, so that a cut spec is refused). */
+ * no-new-privileges 0|1, memory-limit BYTES (linux.resources.memory.limit:
+ * a cgroup in the guest around the process), end (last, so that a cut spec
+ * is refused). */
 #ifndef NESTVM_MGMT_CONTAINER_SPEC_H
 #define NESTVM_MGMT_CONTAINER_SPEC_H
 

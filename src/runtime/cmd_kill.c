@@ -1,7 +1,9 @@
-/* `kill [--all] ID [SIGNAL]`: SIGTERM (the default) or SIGKILL to the
- * container's VMM, which turns SIGTERM into the container's own SIGTERM
- * and ends the VM on SIGKILL. Other signals do not reach a container's VM
- * yet: refused in one line. --all is the same thing (a VM is one
+/* `kill [--all] ID [SIGNAL]`: SIGTERM (the default) and SIGKILL go to the
+ * container's VMM as they are: it turns SIGTERM into the container's own
+ * SIGTERM (the power button) and ends with the VM on SIGKILL. Any other
+ * signal is queued to the VMM as SIGNAL_FORWARD with the signal's number
+ * (util/signal_forward.h), which the VMM hands to the guest's relay for
+ * the container's process. --all is the same thing (a VM is one
  * container). */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include "runtime/log.h"
 #include "runtime/proc_stat.h"
 #include "runtime/signal_name.h"
+#include "util/signal_forward.h"
 
 int rt_cmd_kill(const struct rt_globals *g, int argc, char **argv)
 {
@@ -29,7 +32,7 @@ int rt_cmd_kill(const struct rt_globals *g, int argc, char **argv)
 			continue;
 		if (o == 'h') {
 			printf("usage: nestvm-runtime kill [--all] ID [SIGNAL]\n\n"
-			       "Sends SIGNAL (SIGTERM by default, or SIGKILL) to the container's VM.\n");
+			       "Sends SIGNAL (SIGTERM by default) to the container's process; SIGKILL ends its VM.\n");
 			return 0;
 		}
 		return rt_option_error("kill", o, argv);
@@ -43,18 +46,15 @@ int rt_cmd_kill(const struct rt_globals *g, int argc, char **argv)
 	int sig = signal_name_parse(name);
 	if (sig < 0)
 		return rt_fail("kill: unknown signal '%s'", name);
-	if (sig != SIGTERM && sig != SIGKILL) {
-		char buf[32];
-		return rt_fail("kill: only SIGTERM and SIGKILL reach a container's VM for now, not %s",
-			       signal_name_of(sig, buf, sizeof(buf)));
-	}
 	struct container c;
 	struct nv_err err = { 0 };
 	if (container_load(g->root, id, &c, NULL, &err) < 0)
 		return rt_fail("%s", err.msg);
 	if (c.status == CONTAINER_STOPPED)
 		return rt_fail("container not running");
-	if (proc_signal(c.rec.pid, c.rec.pid_start, sig) < 0)
+	bool as_is = sig == SIGTERM || sig == SIGKILL;
+	if ((as_is ? proc_signal(c.rec.pid, c.rec.pid_start, sig)
+		   : proc_signal_value(c.rec.pid, c.rec.pid_start, SIGNAL_FORWARD, sig)) < 0)
 		return errno == ESRCH ? rt_fail("container not running")
 				      : rt_fail("kill %s: pid %ld: %s", id, (long)c.rec.pid, strerror(errno));
 	rt_debug("kill %s: signal %d to the VMM (pid %ld)", id, sig, (long)c.rec.pid);

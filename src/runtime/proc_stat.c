@@ -57,7 +57,7 @@ bool proc_alive(pid_t pid, unsigned long long start)
 	return proc_stat_read(pid, &state, &now) == 0 && state != 'Z' && state != 'X' && now == start;
 }
 
-int proc_signal(pid_t pid, unsigned long long start, int sig)
+static int send(pid_t pid, unsigned long long start, int sig, const int *value)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0 && errno != ENOSYS)
@@ -69,10 +69,28 @@ int proc_signal(pid_t pid, unsigned long long start, int sig)
 		return -1;
 	}
 	if (pidfd < 0)
-		return kill(pid, sig);
-	int r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+		return value ? sigqueue(pid, sig, (union sigval){ .sival_int = *value }) : kill(pid, sig);
+	siginfo_t info;
+	memset(&info, 0, sizeof(info));
+	info.si_signo = sig;
+	info.si_code = SI_QUEUE;
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	if (value)
+		info.si_value.sival_int = *value;
+	int r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, value ? &info : NULL, 0);
 	int e = errno;
 	close(pidfd);
 	errno = e;
 	return r;
+}
+
+int proc_signal(pid_t pid, unsigned long long start, int sig)
+{
+	return send(pid, start, sig, NULL);
+}
+
+int proc_signal_value(pid_t pid, unsigned long long start, int sig, int value)
+{
+	return send(pid, start, sig, &value);
 }

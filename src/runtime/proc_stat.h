@@ -23,5 +23,7 @@ bool proc_alive(pid_t pid, unsigned long long start);
  * a pid used again is never signalled). 0, or -1 with errno: ESRCH when
  * the process is gone. */
 int proc_signal(pid_t pid, unsigned long long start, int sig);
+/* The same with a value queued along (sigqueue's, SI_QUEUE). */
+int proc_signal_value(pid_t pid, unsigned long long start, int sig, int value);
 
 #endif

@@ -192,14 +192,18 @@ struct machine *machine_create(const struct vm_config *c, const struct machine_r
 	m->cfg = *c;
 	m->res = *r;
 	m->vm.fd = m->vm.kvm_fd = -1;
-	m->end_fd = m->ready_fd = -1;
+	m->end_fd = m->ready_fd = m->stdio_ready_fd = -1;
 	pthread_mutex_init(&m->end_lock, NULL);
+	pthread_mutex_init(&m->demux_lock, NULL);
+	stdio_demux_init(&m->demux);
 	m->vcpu_host = (struct vcpu_host){
 		.pio = &m->vm.pio, .mmio = &m->vm.mmio, .stop = on_vcpu_stop, .opaque = m
 	};
 	m->end_fd = eventfd(0, EFD_CLOEXEC);
 	m->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->end_fd < 0 || m->ready_fd < 0) {
+	if (r->stdio_demux)
+		m->stdio_ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->end_fd < 0 || m->ready_fd < 0 || (r->stdio_demux && m->stdio_ready_fd < 0)) {
 		nv_err_host(err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
@@ -313,6 +317,11 @@ int machine_ready_fd(const struct machine *m)
 	return m->ready_fd;
 }
 
+int machine_stdio_ready_fd(const struct machine *m)
+{
+	return m->stdio_ready_fd;
+}
+
 void machine_finish(struct machine *m, struct machine_result *res)
 {
 	for (unsigned i = 0; i < m->nvcpus_created; i++)
@@ -357,7 +366,14 @@ int machine_guest_write(struct machine *m, uint64_t gpa, const void *data, size_
 
 size_t machine_console_input(struct machine *m, const uint8_t *buf, size_t len)
 {
-	return uart16550_receive(m->uart, buf, len);
+	if (!m->res.stdio_demux)
+		return uart16550_receive(m->uart, buf, len);
+	/* Only what the relay granted; the vCPUs add to it, only this
+	 * thread takes from it. */
+	size_t credit = atomic_load(&m->stdio_credit);
+	size_t took = uart16550_receive(m->uart, buf, len < credit ? len : credit);
+	atomic_fetch_sub(&m->stdio_credit, took);
+	return took;
 }
 
 void machine_destroy(struct machine *m)
@@ -377,6 +393,9 @@ void machine_destroy(struct machine *m)
 		close(m->end_fd);
 	if (m->ready_fd >= 0)
 		close(m->ready_fd);
+	if (m->stdio_ready_fd >= 0)
+		close(m->stdio_ready_fd);
 	pthread_mutex_destroy(&m->end_lock);
+	pthread_mutex_destroy(&m->demux_lock);
 	free(m);
 }

@@ -51,6 +51,11 @@ struct machine_resources {
 	 * fds from machine_create on, even on failure. */
 	struct machine_nic nics[VM_MAX_NICS];
 	int console_fd; /* where the serial console's output goes */
+	/* true: the console speaks util/stdio_mux.h (a container's relay
+	 * without a terminal): stdout goes to console_fd, stderr to
+	 * stderr_fd. */
+	bool stdio_demux;
+	int stderr_fd;
 	/* One per share of the config, in its order: a socket connected to
 	 * its vhost-user back-end (vmm/virtiofsd.h), owned by the machine from
 	 * machine_create on, even on failure; entries past the config's shares
@@ -109,6 +114,10 @@ int machine_end_fd(const struct machine *m);
 /* Readable (an eventfd: read it to rearm) each time the guest said it is
  * ready for a warm start's snapshot (guest/tools/nestvm-warm.c). */
 int machine_ready_fd(const struct machine *m);
+/* With stdio_demux: readable each time the guest's relay grants stdin
+ * room (util/stdio_mux.h), the first time when it is ready; -1 without.
+ * machine_console_input then gives it no more than it granted. */
+int machine_stdio_ready_fd(const struct machine *m);
 /* Ends the VM from the host side; the first ending wins. */
 void machine_request_end(struct machine *m, enum machine_end end, int status, const char *detail);
 /* Stops all vCPUs and returns how the VM ended. */

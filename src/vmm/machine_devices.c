@@ -57,19 +57,14 @@ static void on_i8042_reset(void *opaque)
 	on_platform_event(opaque, PLATFORM_EVENT_RESET, 0);
 }
 
-/* The UART's output: straight to the console fd, retrying short writes.
- * A write waiting for a reader that never comes gives up when a kick
- * interrupts it for a stop or a pause (what is left of the line is
- * dropped): the VM ends on SIGTERM though nobody reads its console. */
-static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
+/* Writes to a console fd, retrying short writes. A write waiting for a
+ * reader that never comes gives up when a kick interrupts it for a stop or
+ * a pause (what is left of the line is dropped): the VM ends on SIGTERM
+ * though nobody reads its console. */
+static void console_write(struct machine *m, int fd, const uint8_t *buf, size_t len)
 {
-	struct machine *m = opaque;
-	/* After the guest reported how it ended, what it still prints on its
-	 * way down (the kernel's "reboot: Power down") is not the user's. */
-	if (atomic_load(&m->ended))
-		return;
 	while (len > 0) {
-		ssize_t w = write(m->res.console_fd, buf, len);
+		ssize_t w = write(fd, buf, len);
 		if (w < 0 && errno == EINTR) {
 			if (atomic_load(&m->ended) || vcpu_self_leaving())
 				return;
@@ -85,6 +80,36 @@ static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
 			return; /* other console errors must not stop the guest */
 		buf += w;
 		len -= (size_t)w;
+	}
+}
+
+static void on_demuxed(void *opaque, int stream, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+	console_write(m, stream == 2 ? m->res.stderr_fd : m->res.console_fd, buf, len);
+}
+
+/* The UART's output: to the console fd, or split into stdout and stderr. */
+static void on_uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+	/* After the guest reported how it ended, what it still prints on its
+	 * way down (the kernel's "reboot: Power down") is not the user's. */
+	if (atomic_load(&m->ended))
+		return;
+	if (!m->res.stdio_demux) {
+		console_write(m, m->res.console_fd, buf, len);
+		return;
+	}
+	pthread_mutex_lock(&m->demux_lock);
+	stdio_demux_feed(&m->demux, buf, len, on_demuxed, m);
+	size_t granted = (size_t)m->demux.credits * STDIO_MUX_CREDIT_BYTES;
+	m->demux.credits = 0;
+	pthread_mutex_unlock(&m->demux_lock);
+	if (granted) {
+		atomic_fetch_add(&m->stdio_credit, granted);
+		uint64_t one = 1;
+		(void)!write(m->stdio_ready_fd, &one, sizeof(one));
 	}
 }
 

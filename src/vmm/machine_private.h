@@ -15,6 +15,7 @@
 #include "core/kvm_vm.h"
 #include "dev/platform/platform_sink.h"
 #include "vmm/machine.h"
+#include "util/stdio_mux.h"
 
 struct machine {
 	struct vm_config cfg;
@@ -28,6 +29,15 @@ struct machine {
 	/* Every device, in creation order: the machine's whole wiring. */
 	struct device_table devices;
 	struct uart16550 *uart; /* the console's, owned by the table */
+	/* With res.stdio_demux: the console's output split back into stdout
+	 * and stderr; the lock orders vCPUs that write the UART at once. */
+	struct stdio_demux demux;
+	pthread_mutex_t demux_lock;
+	/* Readable once the relay said it is ready for stdin, and each time
+	 * it grants more (stdio_credit: the bytes the console may still be
+	 * given). */
+	int stdio_ready_fd;
+	atomic_size_t stdio_credit;
 	bool paused;
 	/* Restored from a saved or migrated state: its adapters are on new
 	 * switch ports (or another host's switch) and announce themselves

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/stdio_mux.h"
 #include "vmm/console_escape.h"
 #include "vmm/dynamic_memory.h"
 #include "vmm/vmm_loop.h"
@@ -17,6 +18,7 @@ struct runner_io {
 	struct console_escape esc;
 	evloop_id input; /* 0 once input is finished */
 	evloop_id ready; /* the guest's ready signal, until it came */
+	bool stdio_started; /* the container relay's first grant came */
 	struct dynamic_memory dyn;
 };
 
@@ -76,12 +78,18 @@ static void input_ready(struct evloop *ev, const struct evloop_event *e, void *o
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
+		if (io->opt->stdio_mux) {
+			static const uint8_t end[] = { STDIO_MUX_ESC, STDIO_MUX_EOF };
+			vmm_loop_input(&io->loop, end, sizeof(end));
+		}
 		input_finish(io);
 		return;
 	}
 	size_t out_len = 0;
 	bool quit = false;
-	if (io->opt->escape_keys) {
+	if (io->opt->stdio_mux) {
+		out_len = stdio_mux_escape(raw, (size_t)n, out);
+	} else if (io->opt->escape_keys) {
 		quit = console_escape_filter(&io->esc, raw, (size_t)n, out, &out_len);
 	} else {
 		memcpy(out, raw, (size_t)n);
@@ -126,14 +134,54 @@ static void guest_ready(struct evloop *ev, const struct evloop_event *e, void *o
 	input_open(io);
 }
 
+/* The container's relay granted stdin room: the first time, it is in raw
+ * mode and input starts; each time, what waits goes on at once. */
+static void stdio_granted(struct evloop *ev, const struct evloop_event *e, void *opaque)
+{
+	struct runner_io *io = opaque;
+	uint64_t n;
+	(void)ev;
+	(void)e;
+	if (read(machine_stdio_ready_fd(io->m), &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return;
+	if (!io->stdio_started) {
+		io->stdio_started = true;
+		input_open(io);
+	}
+	vmm_loop_input(&io->loop, NULL, 0);
+}
+
+/* A signal for the container's process: to the relay, in order with the
+ * input (a signal's number is 1..64). Watched for every VM, so that a
+ * stray one does not end the VMM. */
+static void forward_signal(void *opaque, int signo)
+{
+	struct runner_io *io = opaque;
+	if (signo < 1 || signo > 64)
+		return;
+	if (!io->opt->stdio_mux) {
+		/* A terminal's console has no relay to take it. */
+		fprintf(stderr, "nestvm: signal %d cannot reach a container with a terminal yet: dropped\n", signo);
+		return;
+	}
+	const uint8_t frame[] = { STDIO_MUX_ESC, STDIO_MUX_SIGNAL, (uint8_t)signo };
+	vmm_loop_input(&io->loop, frame, sizeof(frame));
+}
+
 static int io_open(struct runner_io *io, struct nv_err *err)
 {
 	const struct vmm_loop_ops ops = {
-		.console_input = give_input, .on_signal = on_signal, .input_gate = input_gate, .opaque = io,
+		.console_input = give_input, .on_signal = on_signal, .input_gate = input_gate,
+		.on_forward = forward_signal, .opaque = io,
 	};
 	if (vmm_loop_open(&io->loop, machine_end_fd(io->m), &ops, err) < 0 ||
 	    dynamic_memory_start(&io->dyn, io->m, io->loop.ev, err) < 0)
 		return -1;
+	if (io->opt->stdio_mux && machine_stdio_ready_fd(io->m) >= 0) {
+		if (evloop_add_fd(io->loop.ev, machine_stdio_ready_fd(io->m), EVLOOP_IN, stdio_granted, io, &io->ready) < 0)
+			return nv_err_host(err, "cannot watch the container relay's ready signal");
+		return 0;
+	}
 	if (!io->opt->on_ready) {
 		input_open(io);
 		return 0;

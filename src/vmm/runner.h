@@ -10,6 +10,9 @@
 struct runner_options {
 	int input_fd;       /* -1 for none */
 	bool escape_keys;   /* honour Ctrl-A x (when the input is a terminal) */
+	/* The input goes escaped (util/stdio_mux.h), its end as the end
+	 * marker: a container relay's stdin. */
+	bool stdio_mux;
 	/* Leave the machine paused when it ends, so that a host-side stop
 	 * (MACHINE_END_STOPPED) can still be saved (machine_save). */
 	bool keep_for_save;

@@ -280,6 +280,8 @@ struct machine *vm_launch_saved_prepare(const struct vm_config *caller, const st
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
 		.cmdline = st->cmdline,
 		.console_fd = o->console_fd,
+		.stdio_demux = o->stdio_demux,
+		.stderr_fd = o->stderr_fd,
 		.from_saved = true,
 		.saved_memory_fd = memory_fd,
 	};
@@ -351,6 +353,8 @@ struct machine *vm_launch(const struct vm_config *c, const struct vm_launch_opti
 		.kvm_path = o->kvm_device ? o->kvm_device : "/dev/kvm",
 		.cmdline = st->cmdline,
 		.console_fd = o->console_fd,
+		.stdio_demux = o->stdio_demux,
+		.stderr_fd = o->stderr_fd,
 	};
 	const struct vm_config *eff = &st->config;
 	struct loaded_files files = { 0 };

@@ -24,6 +24,10 @@ struct vm_launch_options {
 	char *const *command;    /* the default guest runs it; NULL: interactive */
 	int command_argc;
 	int console_fd;          /* where the serial console's output goes */
+	/* true: the console is a container relay's stdio stream
+	 * (util/stdio_mux.h): its stderr goes to stderr_fd. */
+	bool stdio_demux;
+	int stderr_fd;
 	/* Non-NULL: continue this saved machine instead of booting (its own
 	 * settings, from the state file, replace the caller's; command and
 	 * pvm_kernel are unused). Read during the call only. */

@@ -1,5 +1,7 @@
 #include "vmm/vmm_loop.h"
 
+#include "util/signal_forward.h"
+
 #include <signal.h>
 #include <string.h>
 
@@ -34,6 +36,10 @@ static void on_retry(struct evloop *ev, const struct evloop_event *e, void *opaq
 static void on_signal(struct evloop *ev, const struct evloop_event *e, void *opaque)
 {
 	struct vmm_loop *l = opaque;
+	if (l->ops.on_forward && e->signo == SIGNAL_FORWARD) {
+		l->ops.on_forward(l->ops.opaque, e->value);
+		return;
+	}
 	if (!l->ops.on_signal || l->ops.on_signal(l->ops.opaque, e->signo))
 		evloop_stop(ev);
 }
@@ -57,6 +63,8 @@ int vmm_loop_open(struct vmm_loop *l, int end_fd, const struct vmm_loop_ops *ops
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
+	if (ops->on_forward)
+		sigaddset(&sigs, SIGNAL_FORWARD);
 	evloop_id id;
 	const char *what = "signalfd";
 	r = evloop_add_signals(l->ev, &sigs, on_signal, l, &id);

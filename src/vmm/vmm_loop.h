@@ -27,6 +27,9 @@ struct vmm_loop_ops {
 	size_t (*console_input)(void *opaque, const uint8_t *p, size_t n);
 	/* A stop signal came in: true ends the loop. */
 	bool (*on_signal)(void *opaque, int signo);
+	/* A signal for the guest's container (util/signal_forward.h) came
+	 * with its number. NULL: SIGNAL_FORWARD is not watched. */
+	void (*on_forward)(void *opaque, int signo);
 	/* Console input is wanted again (true) or must wait (false). May be NULL. */
 	void (*input_gate)(void *opaque, bool open);
 	void *opaque;

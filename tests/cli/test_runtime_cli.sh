@@ -42,7 +42,11 @@ eval "exec $NESTVM_OCI_READY_FD>&-"
 read -r -n 1 _ <"$dir/start.fifo"
 touch "$dir/started"
 if [ -n "${FAKE_STATUS:-}" ]; then sleep 0.3; exit "$FAKE_STATUS"; fi
-exec sleep 60 </dev/null >/dev/null 2>&1
+# A signal for the container comes as SIGRTMIN+1 (util/signal_forward.h).
+trap 'echo forwarded >>"$dir/forwarded"' RTMIN+1
+trap 'kill $! 2>/dev/null; exit 143' TERM
+sleep 60 </dev/null >/dev/null 2>&1 &
+while kill -0 $! 2>/dev/null; do wait $!; done
 FAKE
 chmod +x "$T/fake-vmm"
 R=$T/root
@@ -112,13 +116,17 @@ got=$(printf '%s' "$st" | "$JSON_GET" ociVersion id status pid bundle annotation
 [ "$got" = "string 1.0.2 string c1 string created int $pid string $T/b object 0 " ] && t_ok "state: created ($got)" || t_not_ok "state created" "$got"
 t_fails "create of an existing ID" 1 '^nestvm-runtime: container with id exists: c1$' -- rt create --bundle "$T/b" c1
 t_fails "delete of a created container" 1 'cannot delete container c1 that is not stopped: created' -- rt delete c1
-t_fails "kill SIGHUP is refused" 1 'only SIGTERM and SIGKILL reach a container.s VM for now, not SIGHUP' -- rt kill c1 HUP
 t_fails "kill with no signal Linux has" 1 "unknown signal 'FROB'" -- rt kill c1 FROB
 t_expect "start c1" 0 '' -- rt start c1
 [ "$(status c1)" = running ] && t_ok "state: running" || t_not_ok "state running" "$(status c1)"
 t_fails "start of a running container" 1 'already running' -- rt start c1
 t_fails "delete of a running container" 1 'that is not stopped: running' -- rt delete c1
 t_expect "list shows c1" 0 "^c1 +$pid +running +$T/b " -- rt list
+t_expect "kill c1 HUP: queued to the VMM for the container" 0 '' -- rt kill c1 HUP
+for _ in $(seq 50); do [ -s "$R/c1/forwarded" ] && break; sleep 0.1; done
+[ "$(cat "$R/c1/forwarded" 2>/dev/null)" = forwarded ] && t_ok "the VMM got SIGRTMIN+1 (a forwarded signal), and lives" ||
+	t_not_ok "the VMM got SIGRTMIN+1" "$(ls "$R/c1")"
+[ "$(status c1)" = running ] && t_ok "state: still running after HUP" || t_not_ok "still running after HUP" "$(status c1)"
 t_expect "kill c1 (SIGTERM by default)" 0 '' -- rt kill c1
 wait_status c1 stopped && t_ok "state: stopped after SIGTERM" || t_not_ok "stopped after SIGTERM" "$(status c1)"
 [ "$(rt state c1 | "$JSON_GET" pid)" = "int 0" ] && t_ok "a stopped container's pid is 0" || t_not_ok "pid 0" "$(rt state c1)"

@@ -230,6 +230,7 @@ static void test_bundle(void **state)
 		   "\"additionalGids\":[10,20]},\"args\":[\"/bin/true\"],\"env\":[\"A=1\"],\"cwd\":\"/tmp\","
 		   "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":100,\"hard\":200}],\"noNewPrivileges\":true},"
 		   "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+		   "\"linux\":{\"resources\":{\"memory\":{\"limit\":67108864}}},"
 		   "\"mounts\":[{\"destination\":\"/dev/shm\",\"type\":\"bind\",\"source\":\"/tmp\",\"options\":[\"rbind\"]}]}");
 	fclose(f);
 	struct container_plan p;
@@ -242,6 +243,8 @@ static void test_bundle(void **state)
 	assert_non_null(strstr(text, "arg|/bin/echo|arg|over|env|A=1|cwd|/tmp|user|1000|100|-|gid|10|gid|20|"));
 	assert_non_null(strstr(text, "rlimit|7|100|200|")); /* RLIMIT_NOFILE */
 	assert_non_null(strstr(text, "no-new-privileges|1|"));
+	/* the limit goes to the guest too: a cgroup around the process */
+	assert_non_null(strstr(text, "memory-limit|67108864|"));
 	assert_non_null(strstr(text, "root|rootfs|1|"));
 	assert_true(p.shares[0].readonly);
 	/* the engine's shared-memory folder becomes the VM's own tmpfs */

@@ -44,6 +44,7 @@ struct seen {
 	uint32_t events;
 	uint64_t count;
 	int signo;
+	int value;
 	evloop_id id;
 };
 
@@ -55,6 +56,7 @@ static void record(struct evloop *l, const struct evloop_event *ev, void *opaque
 	s->events = ev->events;
 	s->count += ev->count;
 	s->signo = ev->signo;
+	s->value = ev->value;
 	s->id = ev->id;
 }
 
@@ -239,6 +241,28 @@ static void test_signals(void **state)
 	assert_int_equal(evloop_remove(l, id), 0);
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	assert_int_equal(sigismember(&cur, SIGUSR1), 0);
+	assert_int_equal(evloop_destroy(l), 0);
+}
+
+/* A queued signal's value comes with it (a forwarded signal's number). */
+static void test_signal_value(void **state)
+{
+	(void)state;
+	struct evloop *l;
+	assert_int_equal(evloop_create(&l), 0);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 1);
+	struct seen s = { 0 };
+	evloop_id id;
+	assert_int_equal(evloop_add_signals(l, &set, record, &s, &id), 0);
+	assert_int_equal(sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = 10 }), 0);
+	int64_t end = now_ms() + 5000;
+	while (!s.calls && now_ms() < end)
+		assert_true(evloop_run_once(l, 1000) >= 0);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.signo, SIGRTMIN + 1);
+	assert_int_equal(s.value, 10);
 	assert_int_equal(evloop_destroy(l), 0);
 }
 
@@ -442,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_wake),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_signal_value),
 		cmocka_unit_test(test_remove_in_batch),
 		cmocka_unit_test(test_remove_timer_in_batch),
 		cmocka_unit_test(test_stop),
