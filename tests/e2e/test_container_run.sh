@@ -63,6 +63,15 @@ out=$(run --memory 64M "$R" sh -c 'echo pid=$$; mkdir -p /tmp/cg && mount -t cgr
 t_has "the container's process is PID 1 of its own PID namespace" '^pid=1$'
 t_has "--memory 64M: its cgroup's memory.max is 64 MiB" '^max=67108864$'
 
+# -t: the console is the container's terminal (no relay), typed keys reach
+# it, and it is PID 1 there too.
+out=$(build/tests/tools/pty_run --timeout 240 --expect PROMPT-READY --send 'echo typed-$((6*7)); exit 6' -- \
+	"$NV" container run -t "$R" sh -c '[ -t 0 ] && echo IS-A-TTY; echo pid=$$; echo PROMPT-READY; read -r line; eval "$line"' 2>&1) && st=0 || st=$?
+[ "$st" = 6 ] && t_ok "-t: the container's status through a terminal (6)" || t_not_ok "-t: the container's status through a terminal" "status $st: $(printf '%s' "$out" | tail -c 400 | tr '\r\n' '||')"
+t_has "-t: its stdin is a terminal" 'IS-A-TTY'
+t_has "-t: PID 1 with a terminal too" 'pid=1'
+t_has "-t: what is typed reaches it" 'typed-42'
+
 host_boot=$(cat /proc/sys/kernel/random/boot_id)
 out=$(run "$R" cat /proc/sys/kernel/random/boot_id 2>&1)
 case $out in
